@@ -1,0 +1,432 @@
+package dev.grpclean.transport;
+
+import com.google.common.base.Preconditions;
+import dev.grpclean.transport.frame.ErrorCode;
+import dev.grpclean.transport.frame.FrameListener;
+import dev.grpclean.transport.frame.FrameReader;
+import dev.grpclean.transport.frame.FrameType;
+import dev.grpclean.transport.frame.HeaderBlockDecoder;
+import dev.grpclean.transport.frame.HeaderBlockEncoder;
+import dev.grpclean.transport.frame.Http2ConnectionError;
+import dev.grpclean.transport.frame.Http2StreamError;
+import dev.grpclean.transport.frame.Settings;
+import dev.grpclean.transport.io.EventLoop;
+import io.grpc.Status;
+import io.netty.handler.codec.http2.Http2Headers;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * What client and server connections share: the read-on-ready path, the frame reader, the loopy
+ * writer, SETTINGS, PING, connection-level flow control and GOAWAY plumbing.
+ *
+ * <p>Reading: when the poller reports the socket readable, one buffer is leased from the I/O
+ * pool, the socket is read until it would block or {@link #MAX_READS_PER_TURN} reads are done,
+ * every complete frame is parsed in place and dispatched, and the lease goes back. Between reads
+ * the connection holds no buffer; only the frame reader may keep a partial frame's bytes.
+ *
+ * <p>Confined to its {@link EventLoop}'s thread: every field below is touched only there, so none
+ * needs a lock. Other threads reach the connection by {@link EventLoop#execute}.
+ */
+abstract class Http2Connection implements FrameListener, EventLoop.Handler, LoopyWriter.Output {
+  private static final Logger log = Logger.getLogger(Http2Connection.class.getName());
+
+  /**
+   * Read lease size. 64 KiB takes several max-size frames per syscall on bulk transfers; the
+   * lease lives only for one readiness event, so its size does not cost idle memory.
+   */
+  static final int READ_BUFFER_BYTES = 64 * 1024;
+  /** Reads per readiness event before yielding to other connections on the loop (fairness). */
+  static final int MAX_READS_PER_TURN = 16;
+
+  final EventLoop loop;
+  final SocketChannel channel;
+  final TransportSettings config;
+  final HeaderBlockDecoder decoder;
+  final HeaderBlockEncoder encoder;
+  final LoopyWriter writer;
+  FrameReader reader;
+  SelectionKey key;
+
+  /** Peer's SETTINGS_INITIAL_WINDOW_SIZE: the send window new streams start with. */
+  int peerInitialWindowBytes = FrameType.DEFAULT_INITIAL_WINDOW;
+  long peerMaxConcurrentStreams = Integer.MAX_VALUE;
+  boolean peerSettingsReceived;
+
+  /** What the peer may still send on the connection (RFC 9113 §6.9). */
+  private int connectionReceiveWindowBytes = FrameType.DEFAULT_INITIAL_WINDOW;
+  /** Bytes the application consumed that we have not yet returned with WINDOW_UPDATE. */
+  private int connectionUnackedBytes;
+
+  private boolean flushScheduled;
+  private final Runnable flushTask = this::flushNow;
+  boolean closed;
+  long bytesRead;
+
+  Http2Connection(EventLoop loop, SocketChannel channel, TransportSettings config,
+      boolean isServer) {
+    this.loop = loop;
+    this.channel = channel;
+    this.config = config;
+    this.decoder = new HeaderBlockDecoder(config.maxInboundMetadataBytes,
+        TransportSettings.HEADER_TABLE_BYTES);
+    this.encoder = new HeaderBlockEncoder();
+    this.writer = new LoopyWriter(this, encoder);
+    this.reader = new FrameReader(this, isServer, FrameType.DEFAULT_MAX_FRAME_SIZE,
+        config.maxHeaderBlockBytes());
+  }
+
+  final void assertInLoop() {
+    assert loop.inEventLoop() : "not on the connection's loop thread";
+  }
+
+  /** Queues our SETTINGS and the initial connection WINDOW_UPDATE. */
+  final void sendInitialSettings(Settings settings) {
+    writer.enqueue(new ControlFrame.SendSettings(settings));
+    int target = config.flowControlWindowBytes;
+    if (target > FrameType.DEFAULT_INITIAL_WINDOW) {
+      int delta = target - FrameType.DEFAULT_INITIAL_WINDOW;
+      connectionReceiveWindowBytes += delta;
+      writer.enqueue(new ControlFrame.WindowUpdate(0, delta));
+    }
+    requestFlush();
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  @Override
+  public void onReady(SelectionKey key) {
+    if (!key.isValid()) {
+      return;
+    }
+    int ops = key.readyOps();
+    if ((ops & SelectionKey.OP_CONNECT) != 0) {
+      onConnectable();
+      if (closed || !key.isValid()) {
+        return;
+      }
+    }
+    if ((ops & SelectionKey.OP_WRITE) != 0) {
+      try {
+        writer.onWritable();
+      } catch (IOException e) {
+        onIoFailure(e);
+        return;
+      }
+    }
+    if ((ops & SelectionKey.OP_READ) != 0) {
+      onReadable();
+    }
+  }
+
+  /** Client only: the non-blocking connect finished (or failed). */
+  void onConnectable() {}
+
+  private void onReadable() {
+    ByteBuffer buf = LeanBuffers.leaseIo(READ_BUFFER_BYTES);
+    try {
+      for (int i = 0; i < MAX_READS_PER_TURN && !closed; i++) {
+        buf.clear();
+        int n = channel.read(buf);
+        if (n < 0) {
+          onEndOfInput();
+          return;
+        }
+        if (n == 0) {
+          break;
+        }
+        bytesRead += n;
+        buf.flip();
+        onBytesRead();
+        reader.read(buf);
+        if (buf.limit() < buf.capacity()) {
+          // A short read means the socket is drained; skip the read that would return 0.
+          break;
+        }
+      }
+    } catch (Http2ConnectionError e) {
+      onConnectionError(e);
+    } catch (IOException e) {
+      onIoFailure(e);
+    } catch (RuntimeException e) {
+      log.log(Level.WARNING, "bug while reading " + this, e);
+      onConnectionError(new Http2ConnectionError(ErrorCode.INTERNAL_ERROR, e.toString(), e));
+    } finally {
+      LeanBuffers.releaseIo(buf);
+    }
+    requestFlush();
+  }
+
+  /** Called for every successful socket read (keepalive bookkeeping). */
+  void onBytesRead() {}
+
+  /** The peer closed its side: no more frames will come. */
+  abstract void onEndOfInput();
+
+  // ---------------------------------------------------------------- writing
+
+  /** Flushes the writer once the loop's current batch is done, coalescing all writes of it. */
+  final void requestFlush() {
+    if (!flushScheduled && !closed) {
+      flushScheduled = true;
+      loop.runAtEndOfBatch(flushTask);
+    }
+  }
+
+  private void flushNow() {
+    flushScheduled = false;
+    if (closed) {
+      return;
+    }
+    try {
+      writer.flush();
+    } catch (IOException e) {
+      onIoFailure(e);
+      return;
+    }
+    afterFlush();
+  }
+
+  /** Hook after each flush (graceful close checks whether everything has left). */
+  void afterFlush() {}
+
+  @Override
+  public boolean write(ByteBuffer buf) throws IOException {
+    while (buf.hasRemaining()) {
+      if (channel.write(buf) == 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  @Override
+  public void setWriteInterest(boolean on) {
+    if (key == null || !key.isValid()) {
+      return;
+    }
+    int ops = key.interestOps();
+    key.interestOps(on ? ops | SelectionKey.OP_WRITE : ops & ~SelectionKey.OP_WRITE);
+  }
+
+  /** Queues a response frame; a flood of them closes the connection (CVE-2019-9512/9515). */
+  final void enqueueResponse(ControlFrame frame) throws Http2ConnectionError {
+    if (!writer.enqueue(frame)) {
+      throw new Http2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM,
+          "too many queued control frames: the peer is not reading our responses");
+    }
+  }
+
+  // ---------------------------------------------------------------- flow control
+
+  /** Charges an inbound DATA frame to the connection window (RFC 9113 §6.9.1). */
+  final void chargeConnectionWindow(int flowControlledBytes) throws Http2ConnectionError {
+    if (flowControlledBytes > connectionReceiveWindowBytes) {
+      throw new Http2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR,
+          "connection flow-control window exceeded by " 
+              + (flowControlledBytes - connectionReceiveWindowBytes) + " bytes");
+    }
+    connectionReceiveWindowBytes -= flowControlledBytes;
+  }
+
+  /**
+   * Returns consumed bytes to the connection window; sends WINDOW_UPDATE once half the window is
+   * consumed, so a slow application bounds what the peer can make us buffer.
+   */
+  final void returnConnectionBytes(int bytes) {
+    if (bytes <= 0 || closed) {
+      return;
+    }
+    connectionUnackedBytes += bytes;
+    if (connectionUnackedBytes >= config.flowControlWindowBytes / 2) {
+      connectionReceiveWindowBytes += connectionUnackedBytes;
+      writer.enqueue(new ControlFrame.WindowUpdate(0, connectionUnackedBytes));
+      connectionUnackedBytes = 0;
+      requestFlush();
+    }
+  }
+
+  final int connectionReceiveWindowBytes() {
+    return connectionReceiveWindowBytes;
+  }
+
+  // ---------------------------------------------------------------- connection frames
+
+  @Override
+  public void onSettings(Settings settings) throws Http2ConnectionError {
+    if (settings.isSet(Settings.HEADER_TABLE_SIZE)) {
+      encoder.setMaxHeaderTableSize(settings.get(Settings.HEADER_TABLE_SIZE));
+    }
+    if (settings.isSet(Settings.MAX_HEADER_LIST_SIZE)) {
+      encoder.setMaxHeaderListSize(settings.get(Settings.MAX_HEADER_LIST_SIZE));
+    }
+    if (settings.isSet(Settings.MAX_FRAME_SIZE)) {
+      writer.setPeerMaxFrameBytes((int) settings.get(Settings.MAX_FRAME_SIZE));
+    }
+    if (settings.isSet(Settings.INITIAL_WINDOW_SIZE)) {
+      int newWindow = (int) settings.get(Settings.INITIAL_WINDOW_SIZE);
+      int delta = newWindow - peerInitialWindowBytes;
+      peerInitialWindowBytes = newWindow;
+      if (delta != 0) {
+        applyInitialWindowDelta(delta);
+      }
+    }
+    if (settings.isSet(Settings.MAX_CONCURRENT_STREAMS)) {
+      peerMaxConcurrentStreams = settings.get(Settings.MAX_CONCURRENT_STREAMS);
+    }
+    // RFC 9113 §6.5.3: acknowledge after applying.
+    enqueueResponse(ControlFrame.SettingsAck.INSTANCE);
+    boolean first = !peerSettingsReceived;
+    peerSettingsReceived = true;
+    onPeerSettingsApplied(first);
+  }
+
+  /** §6.9.2: a SETTINGS_INITIAL_WINDOW_SIZE change adjusts every open stream's send window. */
+  abstract void applyInitialWindowDelta(int delta) throws Http2ConnectionError;
+
+  /** The peer's SETTINGS were applied and acknowledged. */
+  abstract void onPeerSettingsApplied(boolean first) throws Http2ConnectionError;
+
+  @Override
+  public void onSettingsAck() {
+    // Our settings take effect on both sides; nothing else waits for the ack.
+  }
+
+  @Override
+  public void onPing(long payload, boolean ack) throws Http2ConnectionError {
+    if (ack) {
+      onPingAck(payload);
+      return;
+    }
+    onPingRequest(payload);
+    enqueueResponse(new ControlFrame.Ping(true, payload));
+  }
+
+  /** The peer pinged us (before the ack is queued): servers enforce their keepalive policy. */
+  void onPingRequest(long payload) throws Http2ConnectionError {}
+
+  abstract void onPingAck(long payload);
+
+  @Override
+  public void onWindowUpdate(int streamId, int increment)
+      throws Http2ConnectionError, Http2StreamError {
+    if (streamId == 0) {
+      long next = (long) writer.connectionWindowBytes() + increment;
+      if (next > FrameType.MAX_WINDOW) {
+        // RFC 9113 §6.9.1: a window above 2^31-1 is a FLOW_CONTROL_ERROR.
+        throw new Http2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR,
+            "connection window overflow");
+      }
+      writer.updateConnectionWindow(increment);
+      requestFlush();
+      return;
+    }
+    onStreamWindowUpdate(streamId, increment);
+  }
+
+  abstract void onStreamWindowUpdate(int streamId, int increment)
+      throws Http2ConnectionError, Http2StreamError;
+
+  @Override
+  public void onPriority(int streamId, int dependencyStreamId, int weight, boolean exclusive) {
+    // Priorities are advisory (RFC 9113 §5.3 deprecates the scheme); round-robin ignores them.
+  }
+
+  // ---------------------------------------------------------------- errors and closing
+
+  /** A connection error: GOAWAY with its code, then close (§5.4.1). */
+  final void onConnectionError(Http2ConnectionError e) {
+    if (closed) {
+      return;
+    }
+    log.log(Level.FINE, "connection error on " + this, e);
+    Status status = statusForConnectionError(e);
+    sendGoAwayAndClose(e.code(), e.getMessage(), status);
+  }
+
+  static Status statusForConnectionError(Http2ConnectionError e) {
+    Status status = e.code() == ErrorCode.NO_ERROR
+        ? Status.UNAVAILABLE
+        : io.grpc.internal.GrpcUtil.Http2Error.statusForCode(e.code().code());
+    return status.withDescription("HTTP/2 connection error " + e.code() + ": " + e.getMessage())
+        .withCause(e.getCause());
+  }
+
+  /** Writes a final GOAWAY (best effort, one write) and closes the socket. */
+  final void sendGoAwayAndClose(ErrorCode code, String debug, Status status) {
+    if (closed) {
+      return;
+    }
+    byte[] debugData = debug == null ? new byte[0] : debug.getBytes(StandardCharsets.UTF_8);
+    if (debugData.length > 256) {
+      debugData = java.util.Arrays.copyOf(debugData, 256);
+    }
+    writer.enqueue(new ControlFrame.GoAway(lastPeerStreamId(), code, debugData));
+    try {
+      writer.flush();
+    } catch (IOException ignored) {
+      // Closing anyway.
+    }
+    closeNow(status);
+  }
+
+  /** The highest stream id the peer opened that we processed, for GOAWAY. */
+  abstract int lastPeerStreamId();
+
+  final void onIoFailure(IOException e) {
+    if (closed) {
+      return;
+    }
+    log.log(Level.FINE, "I/O failure on " + this, e);
+    closeNow(Status.UNAVAILABLE.withDescription("connection I/O failed: " + e.getMessage())
+        .withCause(e));
+  }
+
+  /**
+   * Closes the socket now, releases every lease and notifies the subclass, which fails its
+   * streams with {@code status}. Idempotent.
+   */
+  final void closeNow(Status status) {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (key != null) {
+      key.cancel();
+    }
+    try {
+      channel.close();
+    } catch (IOException e) {
+      log.log(Level.FINE, "close failed", e);
+    }
+    writer.close();
+    reader.release();
+    onClosed(Preconditions.checkNotNull(status, "status"));
+  }
+
+  /** The socket is closed and the writer's leases are released: fail streams, notify. */
+  abstract void onClosed(Status status);
+
+  @Override
+  public void onHeadersFailed(int streamId, Exception cause) {
+    log.log(Level.FINE, "cannot encode headers for stream " + streamId, cause);
+    onOutboundHeadersFailed(streamId, Status.INTERNAL
+        .withDescription("cannot encode headers: " + cause.getMessage()).withCause(cause));
+  }
+
+  abstract void onOutboundHeadersFailed(int streamId, Status status);
+
+  /** Header conversion helper for subclasses. */
+  static String asString(CharSequence cs) {
+    return cs == null ? null : cs.toString();
+  }
+
+  static Http2Headers checkHeaders(Http2Headers h) {
+    return Preconditions.checkNotNull(h, "headers");
+  }
+}

@@ -1,0 +1,203 @@
+package dev.grpclean.transport;
+
+import static com.google.common.base.Preconditions.checkArgument;
+import static com.google.common.base.Preconditions.checkState;
+
+import io.grpc.ChannelCredentials;
+import io.grpc.ForwardingChannelBuilder2;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.internal.ClientTransportFactory;
+import io.grpc.internal.GrpcUtil;
+import io.grpc.internal.KeepAliveManager;
+import io.grpc.internal.ManagedChannelImplBuilder;
+import io.grpc.internal.TransportTracer;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Builds a channel on the lean transport. A drop-in for {@code NettyChannelBuilder}: every
+ * standard option is grpc-core's, plus the transport's knobs below.
+ *
+ * <p>Until the security layer lands, only plaintext is supported: call {@link #usePlaintext()}
+ * or pass {@link InsecureChannelCredentials}. Not thread-safe: configure from one thread.
+ */
+public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChannelBuilder> {
+  private static final int PLAINTEXT_DEFAULT_PORT = 80;
+
+  private final ManagedChannelImplBuilder delegate;
+  /** Fixed by credentials given at construction; then usePlaintext/useTransportSecurity refuse. */
+  private final boolean credentialsFixed;
+  private boolean plaintext;
+  int flowControlWindowBytes = TransportSettings.DEFAULT_FLOW_CONTROL_WINDOW_BYTES;
+  int maxInboundMetadataBytes = GrpcUtil.DEFAULT_MAX_HEADER_LIST_SIZE;
+  int maxInboundMessageBytes = GrpcUtil.DEFAULT_MAX_MESSAGE_SIZE;
+  long keepAliveTimeNanos = GrpcUtil.KEEPALIVE_TIME_NANOS_DISABLED;
+  long keepAliveTimeoutNanos = GrpcUtil.DEFAULT_KEEPALIVE_TIMEOUT_NANOS;
+  boolean keepAliveWithoutCalls;
+  int pollerThreads;
+  TransportTracer.Factory transportTracerFactory = TransportTracer.getDefaultFactory();
+
+  public static LeanChannelBuilder forAddress(String host, int port) {
+    return forTarget(GrpcUtil.authorityFromHostAndPort(host, port));
+  }
+
+  public static LeanChannelBuilder forAddress(String host, int port, ChannelCredentials creds) {
+    return forTarget(GrpcUtil.authorityFromHostAndPort(host, port), creds);
+  }
+
+  /** A channel to one address: an {@link InetSocketAddress} or a {@link UnixDomainSocketAddress}. */
+  public static LeanChannelBuilder forAddress(SocketAddress address) {
+    return new LeanChannelBuilder(address, null);
+  }
+
+  public static LeanChannelBuilder forAddress(SocketAddress address, ChannelCredentials creds) {
+    return new LeanChannelBuilder(address, creds);
+  }
+
+  public static LeanChannelBuilder forTarget(String target) {
+    return new LeanChannelBuilder(target, null);
+  }
+
+  public static LeanChannelBuilder forTarget(String target, ChannelCredentials creds) {
+    return new LeanChannelBuilder(target, creds);
+  }
+
+  private LeanChannelBuilder(String target, ChannelCredentials creds) {
+    LeanCredentials.ChannelResult result = creds == null ? null : LeanCredentials.fromChannel(creds);
+    this.delegate = new ManagedChannelImplBuilder(target, creds,
+        result == null ? null : result.callCredentials, this::buildTransportFactory,
+        this::defaultPort);
+    this.credentialsFixed = creds != null;
+    this.plaintext = creds != null;
+  }
+
+  private LeanChannelBuilder(SocketAddress address, ChannelCredentials creds) {
+    checkArgument(address instanceof InetSocketAddress
+        || address instanceof UnixDomainSocketAddress,
+        "unsupported address type %s", address.getClass().getName());
+    LeanCredentials.ChannelResult result = creds == null ? null : LeanCredentials.fromChannel(creds);
+    this.delegate = new ManagedChannelImplBuilder(address, authorityOf(address), creds,
+        result == null ? null : result.callCredentials, this::buildTransportFactory,
+        this::defaultPort);
+    this.credentialsFixed = creds != null;
+    this.plaintext = creds != null;
+  }
+
+  private static String authorityOf(SocketAddress address) {
+    if (address instanceof InetSocketAddress) {
+      InetSocketAddress inet = (InetSocketAddress) address;
+      return GrpcUtil.authorityFromHostAndPort(inet.getHostString(), inet.getPort());
+    }
+    // RFC 3986 reg-name: a placeholder like grpc-netty uses for domain sockets.
+    return "localhost";
+  }
+
+  @Override
+  protected ManagedChannelBuilder<?> delegate() {
+    return delegate;
+  }
+
+  private int defaultPort() {
+    return PLAINTEXT_DEFAULT_PORT;
+  }
+
+  private ClientTransportFactory buildTransportFactory() {
+    checkState(plaintext, "grpc-lean supports only plaintext so far: call usePlaintext() or"
+        + " build with InsecureChannelCredentials");
+    return new LeanTransportFactory(this);
+  }
+
+  @Override
+  public LeanChannelBuilder usePlaintext() {
+    checkState(!credentialsFixed, "cannot call usePlaintext() after credentials were given");
+    plaintext = true;
+    return this;
+  }
+
+  @Override
+  public LeanChannelBuilder useTransportSecurity() {
+    checkState(!credentialsFixed, "cannot call useTransportSecurity() after credentials");
+    plaintext = false;
+    return this;
+  }
+
+  /** Per-stream and connection receive window in bytes (default 1 MiB). */
+  public LeanChannelBuilder flowControlWindow(int bytes) {
+    checkArgument(bytes > 0, "flowControlWindow must be positive");
+    flowControlWindowBytes = bytes;
+    return this;
+  }
+
+  @Override
+  public LeanChannelBuilder maxInboundMetadataSize(int bytes) {
+    checkArgument(bytes > 0, "maxInboundMetadataSize must be > 0");
+    maxInboundMetadataBytes = bytes;
+    return this;
+  }
+
+  @Override
+  public LeanChannelBuilder maxInboundMessageSize(int bytes) {
+    checkArgument(bytes >= 0, "negative max");
+    maxInboundMessageBytes = bytes;
+    return this;
+  }
+
+  @Override
+  public LeanChannelBuilder keepAliveTime(long time, TimeUnit unit) {
+    checkArgument(time > 0L, "keepalive time must be positive");
+    keepAliveTimeNanos = KeepAliveManager.clampKeepAliveTimeInNanos(unit.toNanos(time));
+    if (keepAliveTimeNanos >= GrpcUtil.KEEPALIVE_TIME_NANOS_DISABLED / 2) {
+      keepAliveTimeNanos = GrpcUtil.KEEPALIVE_TIME_NANOS_DISABLED;
+    }
+    return this;
+  }
+
+  @Override
+  public LeanChannelBuilder keepAliveTimeout(long timeout, TimeUnit unit) {
+    checkArgument(timeout > 0L, "keepalive timeout must be positive");
+    keepAliveTimeoutNanos = KeepAliveManager.clampKeepAliveTimeoutInNanos(unit.toNanos(timeout));
+    return this;
+  }
+
+  @Override
+  public LeanChannelBuilder keepAliveWithoutCalls(boolean enable) {
+    keepAliveWithoutCalls = enable;
+    return this;
+  }
+
+  /**
+   * Poller threads for this channel alone. By default (0) the channel shares the process-wide
+   * poller group, so thousands of channels cost a handful of threads.
+   */
+  public LeanChannelBuilder pollerThreads(int threads) {
+    checkArgument(threads >= 0, "threads must be non-negative: %s", threads);
+    pollerThreads = threads;
+    return this;
+  }
+
+  @Override
+  public ManagedChannel build() {
+    return delegate.build();
+  }
+
+  void setStatsEnabled(boolean value) {
+    delegate.setStatsEnabled(value);
+  }
+
+  LeanChannelBuilder setTransportTracerFactory(TransportTracer.Factory factory) {
+    transportTracerFactory = factory;
+    return this;
+  }
+
+  static Collection<Class<? extends SocketAddress>> supportedSocketAddressTypes() {
+    return Collections.unmodifiableList(
+        Arrays.asList(InetSocketAddress.class, UnixDomainSocketAddress.class));
+  }
+}

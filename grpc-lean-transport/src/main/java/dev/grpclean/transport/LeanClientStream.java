@@ -1,0 +1,234 @@
+package dev.grpclean.transport;
+
+import io.grpc.Attributes;
+import io.grpc.CallOptions;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
+import io.grpc.internal.AbstractClientStream;
+import io.grpc.internal.ClientStreamListener.RpcProgress;
+import io.grpc.internal.Http2ClientStreamTransportState;
+import io.grpc.internal.ReadableBuffers;
+import io.grpc.internal.StatsTraceContext;
+import io.grpc.internal.TransportTracer;
+import io.grpc.internal.WritableBuffer;
+import io.netty.handler.codec.http2.Http2Headers;
+import java.nio.ByteBuffer;
+import java.util.concurrent.RejectedExecutionException;
+import javax.annotation.Nullable;
+
+/**
+ * A client call's stream. The {@link Sink} runs on application threads and hands each operation
+ * to the connection's loop as a small task; {@link State} runs on the loop thread.
+ *
+ * <p>Thread-safe as grpc-core requires: sink methods from any thread, state on the loop only.
+ */
+final class LeanClientStream extends AbstractClientStream {
+  private final LeanClientTransport transport;
+  private final MethodDescriptor<?, ?> method;
+  private final State state;
+  private final Sink sink = new Sink();
+  private final Attributes attributes;
+
+  LeanClientStream(LeanClientTransport transport, MethodDescriptor<?, ?> method,
+      Metadata headers, CallOptions callOptions, StatsTraceContext statsTraceCtx,
+      TransportTracer transportTracer, int maxInboundMessageBytes) {
+    super(LeanWritableBuffer.ALLOCATOR, statsTraceCtx, transportTracer, headers, callOptions,
+        false);
+    this.transport = transport;
+    this.method = method;
+    this.attributes = transport.getAttributes();
+    this.state = new State(maxInboundMessageBytes, statsTraceCtx, transportTracer, callOptions);
+  }
+
+  @Override
+  protected State transportState() {
+    return state;
+  }
+
+  @Override
+  protected Sink abstractClientStreamSink() {
+    return sink;
+  }
+
+  @Override
+  public void setAuthority(String authority) {
+    state.authority = authority;
+  }
+
+  @Override
+  public Attributes getAttributes() {
+    return attributes;
+  }
+
+  MethodDescriptor.MethodType methodType() {
+    return method.getType();
+  }
+
+  /** Runs {@code task} on the loop, or fails the stream if the transport is gone. */
+  private void onLoop(Runnable task) {
+    try {
+      transport.loop.execute(task);
+    } catch (RejectedExecutionException e) {
+      // The poller group is shut down: nothing will ever run for this stream.
+      state.failFromOutside(Status.UNAVAILABLE.withDescription("transport event loop stopped"));
+    }
+  }
+
+  final class Sink implements AbstractClientStream.Sink {
+    @Override
+    public void writeHeaders(Metadata metadata, @Nullable byte[] payload) {
+      String path = "/" + method.getFullMethodName();
+      String authority = state.authority != null ? state.authority : transport.authority;
+      Http2Headers headers = GrpcHeaders.clientRequest(metadata, transport.scheme, path,
+          authority, transport.userAgent);
+      onLoop(() -> transport.startStream(state, headers));
+    }
+
+    @Override
+    public void writeFrame(@Nullable WritableBuffer frame, boolean endOfStream, boolean flush,
+        int numMessages) {
+      ByteBuffer bytes = null;
+      if (frame != null) {
+        bytes = ((LeanWritableBuffer) frame).detach();
+        int size = bytes.remaining();
+        if (size > 0) {
+          onSendingBytes(size);
+        }
+      }
+      ByteBuffer data = bytes;
+      try {
+        transport.loop.execute(() -> transport.sendData(state, data, endOfStream, numMessages));
+      } catch (RejectedExecutionException e) {
+        if (data != null) {
+          LeanBuffers.releaseHeap(data);
+        }
+        state.failFromOutside(Status.UNAVAILABLE.withDescription("transport event loop stopped"));
+      }
+    }
+
+    @Override
+    public void cancel(Status status) {
+      onLoop(() -> transport.cancelStream(state, status));
+    }
+  }
+
+  /** Loop-thread side of the stream. Confined to the connection's loop thread. */
+  final class State extends Http2ClientStreamTransportState implements OutboundStream.Listener {
+    volatile String authority;
+    int id = -1;
+    OutboundStream outbound;
+    InboundFlow inbound;
+    Http2Headers pendingHeaders;
+    boolean started;
+    boolean cancelled;
+    boolean remoteClosed;
+    boolean localClosed;
+    boolean headersReceived;
+
+    State(int maxMessageSize, StatsTraceContext statsTraceCtx, TransportTracer transportTracer,
+        CallOptions callOptions) {
+      super(maxMessageSize, statsTraceCtx, transportTracer, callOptions);
+    }
+
+    LeanClientStream stream() {
+      return LeanClientStream.this;
+    }
+
+    boolean countsForInUse() {
+      return shouldBeCountedForInUse();
+    }
+
+    void allocated(int streamId, int sendWindowBytes, int receiveWindowBytes) {
+      id = streamId;
+      if (outbound == null) {
+        outbound = new OutboundStream(streamId, sendWindowBytes, this);
+      } else {
+        OutboundStream early = outbound;
+        outbound = new OutboundStream(streamId, sendWindowBytes, this);
+        transfer(early, outbound);
+      }
+      inbound = new InboundFlow(receiveWindowBytes);
+      onStreamAllocated();
+    }
+
+    /** Data written before the stream had an id moves to the allocated stream. */
+    private void transfer(OutboundStream from, OutboundStream to) {
+      if (from.chunks != null) {
+        ByteBuffer b;
+        while ((b = from.chunks.poll()) != null) {
+          to.enqueue(b);
+        }
+      }
+      to.endStreamAfterData = from.endStreamAfterData;
+    }
+
+    /** Before allocation, data waits in a placeholder that the writer does not see. */
+    OutboundStream earlyOutbound() {
+      if (outbound == null) {
+        outbound = new OutboundStream(0, 0, this);
+      }
+      return outbound;
+    }
+
+    void dataReceived(ByteBuffer data, boolean endOfStream) {
+      byte[] copy = new byte[data.remaining()];
+      data.get(copy);
+      transportDataReceived(ReadableBuffers.wrap(copy), endOfStream);
+    }
+
+    void headersReceived(Metadata metadata, boolean endOfStream) {
+      if (endOfStream) {
+        transportTrailersReceived(metadata);
+      } else {
+        headersReceived = true;
+        transportHeadersReceived(metadata);
+      }
+    }
+
+    void failFromOutside(Status status) {
+      // Only reached when the loop is gone; grpc-core tolerates a report from this thread then.
+      transportReportStatus(status, RpcProgress.PROCESSED, true, new Metadata());
+    }
+
+    @Override
+    protected void http2ProcessingFailed(Status status, boolean stopDelivery, Metadata trailers) {
+      transport.resetStream(this, dev.grpclean.transport.frame.ErrorCode.CANCEL, status,
+          stopDelivery, trailers);
+    }
+
+    @Override
+    public void bytesRead(int processedBytes) {
+      transport.onBytesConsumed(this, processedBytes);
+    }
+
+    @Override
+    public void deframeFailed(Throwable cause) {
+      http2ProcessingFailed(Status.fromThrowable(cause), true, new Metadata());
+    }
+
+    @Override
+    public void runOnTransportThread(Runnable r) {
+      if (transport.loop.inEventLoop()) {
+        r.run();
+      } else {
+        onLoop(r);
+      }
+    }
+
+    @Override
+    public void onDataSent(int bytes) {
+      onSentBytes(bytes);
+    }
+
+    @Override
+    public void onOutboundClosed() {
+      localClosed = true;
+      transport.maybeRemoveStream(this);
+    }
+
+    void report(Status status, RpcProgress progress, boolean stopDelivery, Metadata trailers) {
+      transportReportStatus(status, progress, stopDelivery, trailers);
+    }
+  }
+}

@@ -1,0 +1,843 @@
+package dev.grpclean.transport;
+
+import com.google.common.base.MoreObjects;
+import com.google.common.util.concurrent.ListenableFuture;
+import com.google.common.util.concurrent.SettableFuture;
+import dev.grpclean.transport.frame.ErrorCode;
+import dev.grpclean.transport.frame.FrameType;
+import dev.grpclean.transport.frame.Http2ConnectionError;
+import dev.grpclean.transport.frame.Http2StreamError;
+import dev.grpclean.transport.frame.Settings;
+import dev.grpclean.transport.io.EventLoop;
+import io.grpc.Attributes;
+import io.grpc.CallOptions;
+import io.grpc.ClientStreamTracer;
+import io.grpc.Grpc;
+import io.grpc.InternalChannelz.SocketOptions;
+import io.grpc.InternalChannelz.SocketStats;
+import io.grpc.InternalLogId;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.SecurityLevel;
+import io.grpc.Status;
+import io.grpc.internal.ClientStream;
+import io.grpc.internal.ClientStreamListener.RpcProgress;
+import io.grpc.internal.ConnectionClientTransport;
+import io.grpc.internal.DisconnectError;
+import io.grpc.internal.GoAwayDisconnectError;
+import io.grpc.internal.GrpcAttributes;
+import io.grpc.internal.GrpcUtil;
+import io.grpc.internal.Http2Ping;
+import io.grpc.internal.KeepAliveManager;
+import io.grpc.internal.KeepAliveManager.ClientKeepAlivePinger;
+import io.grpc.internal.SimpleDisconnectError;
+import io.grpc.internal.StatsTraceContext;
+import io.grpc.internal.TransportTracer;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.util.AsciiString;
+import io.netty.util.collection.IntObjectHashMap;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The client side of one HTTP/2 connection.
+ *
+ * <p>Public methods may be called from any thread; each hands its work to the connection's loop.
+ * All fields not marked otherwise are confined to that loop thread.
+ */
+final class LeanClientTransport implements ConnectionClientTransport,
+    ClientKeepAlivePinger.TransportWithDisconnectReason {
+  private static final Logger log = Logger.getLogger(LeanClientTransport.class.getName());
+  /** RFC 9113 §5.1.1: stream ids are 31-bit; past this the connection must be replaced. */
+  private static final int MAX_STREAM_ID = Integer.MAX_VALUE;
+  /** Kernel SYN retries can take minutes; fail fast like Netty's 30 s connect timeout. */
+  private static final long CONNECT_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(20);
+
+  final EventLoop loop;
+  final String authority;
+  final String userAgent;
+  final AsciiString scheme = GrpcHeaders.HTTP;
+  private final SocketAddress address;
+  private final LeanTransportFactory factory;
+  private final InternalLogId logId;
+  private final TransportTracer transportTracer;
+  private final Attributes eagAttributes;
+  /** Written once on the loop before transportReady; read from any thread. */
+  private volatile Attributes attributes;
+  private Listener listener;
+  private Connection connection;
+  private int nextStreamId = 1;
+  private final ArrayDeque<LeanClientStream.State> pendingStreams = new ArrayDeque<>(0);
+  private int inUseStreams;
+  private Status shutdownStatus;
+  private boolean goAwayReceived;
+  private boolean terminated;
+  private Http2Ping ping;
+  private KeepAliveManager keepAliveManager;
+  private ScheduledFuture<?> connectTimeout;
+  private final Runnable tooManyPingsRunnable;
+
+  LeanClientTransport(LeanTransportFactory factory, EventLoop loop, SocketAddress address,
+      String authority, String userAgent, Attributes eagAttributes,
+      Runnable tooManyPingsRunnable) {
+    this.factory = factory;
+    this.loop = loop;
+    this.address = address;
+    this.authority = authority;
+    this.userAgent = userAgent;
+    this.eagAttributes = eagAttributes;
+    this.tooManyPingsRunnable = tooManyPingsRunnable;
+    this.logId = InternalLogId.allocate(getClass(), address.toString());
+    this.transportTracer = factory.transportTracerFactory.create();
+    this.attributes = Attributes.newBuilder()
+        .set(GrpcAttributes.ATTR_CLIENT_EAG_ATTRS, eagAttributes)
+        .set(Grpc.TRANSPORT_ATTR_REMOTE_ADDR, address)
+        .set(GrpcAttributes.ATTR_SECURITY_LEVEL, SecurityLevel.NONE)
+        .build();
+  }
+
+  @Override
+  public Runnable start(Listener listener) {
+    this.listener = listener;
+    try {
+      loop.execute(this::connect);
+    } catch (RejectedExecutionException e) {
+      return () -> {
+        listener.transportShutdown(Status.UNAVAILABLE.withDescription("event loop stopped"),
+            SimpleDisconnectError.UNKNOWN);
+        listener.transportTerminated();
+      };
+    }
+    return null;
+  }
+
+  private void connect() {
+    SocketChannel ch = null;
+    try {
+      if (address instanceof UnixDomainSocketAddress) {
+        ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+      } else {
+        ch = SocketChannel.open();
+        ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+      }
+      ch.configureBlocking(false);
+      connection = new Connection(ch);
+      if (shutdownStatus != null) {
+        connection.closeNow(shutdownStatus);
+        return;
+      }
+      boolean connected = ch.connect(address);
+      connection.key = loop.register(ch, connected ? SelectionKey.OP_READ
+          : SelectionKey.OP_CONNECT, connection);
+      if (connected) {
+        connection.onConnected();
+      } else {
+        connectTimeout = factory.scheduler.schedule(
+            () -> runOnLoop(this::onConnectTimeout), CONNECT_TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
+      }
+    } catch (IOException | RuntimeException e) {
+      Status status = Status.UNAVAILABLE.withDescription("connect to " + address + " failed")
+          .withCause(e);
+      if (connection != null) {
+        connection.closeNow(status);
+      } else {
+        closeQuietly(ch);
+        terminate(status, SimpleDisconnectError.SOCKET_ERROR);
+      }
+    }
+  }
+
+  private void onConnectTimeout() {
+    if (connection != null && !connection.connected && !connection.closed) {
+      connection.closeNow(Status.UNAVAILABLE.withDescription(
+          "connect to " + address + " timed out"));
+    }
+  }
+
+  private void runOnLoop(Runnable r) {
+    try {
+      loop.execute(r);
+    } catch (RejectedExecutionException ignored) {
+      // Loop gone: the connection was closed with it.
+    }
+  }
+
+  @Override
+  public ClientStream newStream(MethodDescriptor<?, ?> method, Metadata headers,
+      CallOptions callOptions, ClientStreamTracer[] tracers) {
+    StatsTraceContext statsTraceCtx =
+        StatsTraceContext.newClientContext(tracers, getAttributes(), headers);
+    return new LeanClientStream(this, method, headers, callOptions, statsTraceCtx,
+        transportTracer, factory.settings.maxInboundMessageBytes);
+  }
+
+  // ------------------------------------------------------------------ loop-side stream ops
+
+  void startStream(LeanClientStream.State state, Http2Headers headers) {
+    if (state.cancelled) {
+      return;
+    }
+    state.started = true;
+    state.pendingHeaders = headers;
+    if (shutdownStatus != null || goAwayReceived || connection == null || connection.closed) {
+      Status status = shutdownStatus != null ? shutdownStatus
+          : Status.UNAVAILABLE.withDescription("transport is shutting down");
+      state.report(status, RpcProgress.MISCARRIED, true, new Metadata());
+      return;
+    }
+    if (state.countsForInUse()) {
+      inUseChanged(+1);
+    }
+    if (!connection.connected || !connection.peerSettingsReceived
+        || connection.activeStreams() >= connection.peerMaxConcurrentStreams) {
+      pendingStreams.add(state);
+      return;
+    }
+    allocate(state);
+  }
+
+  private void allocate(LeanClientStream.State state) {
+    if (nextStreamId > MAX_STREAM_ID || nextStreamId < 0) {
+      // Ids exhausted: this stream goes to a new connection; this one drains.
+      pendingStreams.addFirst(state);
+      startGracefulShutdown(Status.UNAVAILABLE.withDescription("stream ids exhausted"));
+      return;
+    }
+    int id = nextStreamId;
+    nextStreamId += 2;
+    Http2Headers headers = state.pendingHeaders;
+    state.pendingHeaders = null;
+    state.allocated(id, connection.peerInitialWindowBytes, factory.settings.flowControlWindowBytes);
+    connection.streams.put(id, state);
+    transportTracer.reportLocalStreamStarted();
+    connection.writer.enqueueHeaders(id, headers, false);
+    OutboundStream out = state.outbound;
+    if (out.queuedBytes > 0 || out.endStreamAfterData) {
+      connection.writer.enqueueData(out, null, false);
+    }
+    connection.requestFlush();
+  }
+
+  private void startPendingStreams() {
+    while (!pendingStreams.isEmpty()
+        && connection.activeStreams() < connection.peerMaxConcurrentStreams) {
+      allocate(pendingStreams.poll());
+      if (shutdownStatus != null) {
+        return;
+      }
+    }
+  }
+
+  void sendData(LeanClientStream.State state, ByteBuffer data, boolean endOfStream,
+      int numMessages) {
+    transportTracer.reportMessageSent(numMessages);
+    if (state.cancelled || state.localClosed || connection == null || connection.closed) {
+      if (data != null) {
+        LeanBuffers.releaseHeap(data);
+      }
+      return;
+    }
+    if (state.id < 0) {
+      OutboundStream early = state.earlyOutbound();
+      if (data != null) {
+        if (data.hasRemaining()) {
+          early.enqueue(data);
+        } else {
+          LeanBuffers.releaseHeap(data);
+        }
+      }
+      early.endStreamAfterData |= endOfStream;
+      return;
+    }
+    connection.writer.enqueueData(state.outbound, data, endOfStream);
+    connection.requestFlush();
+  }
+
+  void cancelStream(LeanClientStream.State state, Status status) {
+    if (state.cancelled) {
+      return;
+    }
+    state.cancelled = true;
+    if (state.id < 0) {
+      if (pendingStreams.remove(state) && state.countsForInUse()) {
+        inUseChanged(-1);
+      }
+      if (state.outbound != null) {
+        state.outbound.discard();
+      }
+      state.report(status, RpcProgress.PROCESSED, true, new Metadata());
+      return;
+    }
+    resetStream(state, ErrorCode.CANCEL, status, true, new Metadata());
+  }
+
+  /** Resets an allocated stream: RST_STREAM to the peer and the status to the application. */
+  void resetStream(LeanClientStream.State state, ErrorCode code, Status status,
+      boolean stopDelivery, Metadata trailers) {
+    if (state.id < 0) {
+      state.report(status, RpcProgress.PROCESSED, stopDelivery, trailers);
+      return;
+    }
+    if (connection.streams.get(state.id) == state && !connection.closed) {
+      connection.writer.cancel(state.outbound);
+      connection.writer.enqueue(new ControlFrame.RstStream(state.id, code));
+      connection.requestFlush();
+    }
+    state.report(status, RpcProgress.PROCESSED, stopDelivery, trailers);
+    removeStream(state);
+  }
+
+  void onBytesConsumed(LeanClientStream.State state, int bytes) {
+    if (connection == null || connection.closed) {
+      return;
+    }
+    connection.returnConnectionBytes(bytes);
+    if (state.inbound == null || connection.streams.get(state.id) != state) {
+      return;
+    }
+    int update = state.inbound.consume(bytes);
+    if (update > 0) {
+      connection.writer.enqueue(new ControlFrame.WindowUpdate(state.id, update));
+      connection.requestFlush();
+    }
+  }
+
+  /** Removes a stream once both directions are closed. */
+  void maybeRemoveStream(LeanClientStream.State state) {
+    if (state.localClosed && state.remoteClosed) {
+      removeStream(state);
+    }
+  }
+
+  private void removeStream(LeanClientStream.State state) {
+    if (connection.streams.remove(state.id) == null) {
+      return;
+    }
+    if (state.inbound != null) {
+      connection.returnConnectionBytes(state.inbound.takeUnconsumed());
+    }
+    if (state.outbound != null) {
+      connection.writer.cancel(state.outbound);
+    }
+    if (state.countsForInUse()) {
+      inUseChanged(-1);
+    }
+    if (shutdownStatus != null || goAwayReceived) {
+      maybeFinishShutdown();
+    } else {
+      startPendingStreams();
+    }
+  }
+
+  private void inUseChanged(int delta) {
+    boolean before = inUseStreams > 0;
+    inUseStreams += delta;
+    boolean after = inUseStreams > 0;
+    if (before != after) {
+      listener.transportInUse(after);
+      if (keepAliveManager != null) {
+        if (after) {
+          keepAliveManager.onTransportActive();
+        } else {
+          keepAliveManager.onTransportIdle();
+        }
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  @Override
+  public void ping(PingCallback callback, Executor executor) {
+    try {
+      loop.execute(() -> {
+        if (connection == null || connection.closed || terminated) {
+          Http2Ping.notifyFailed(callback, executor, shutdownStatusOrUnavailable());
+          return;
+        }
+        if (ping == null) {
+          ping = new Http2Ping(ThreadLocalRandom.current().nextLong(),
+              GrpcUtil.STOPWATCH_SUPPLIER.get());
+          ping.getClass();
+          ping.addCallback(callback, executor);
+          connection.writer.enqueue(new ControlFrame.Ping(false, ping.payload()));
+          transportTracer.reportKeepAliveSent();
+          connection.requestFlush();
+        } else {
+          ping.addCallback(callback, executor);
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      Http2Ping.notifyFailed(callback, executor, shutdownStatusOrUnavailable());
+    }
+  }
+
+  private Status shutdownStatusOrUnavailable() {
+    return shutdownStatus != null ? shutdownStatus
+        : Status.UNAVAILABLE.withDescription("transport closed");
+  }
+
+  @Override
+  public void shutdown(Status reason) {
+    runOnLoop(() -> startGracefulShutdown(reason));
+  }
+
+  private void startGracefulShutdown(Status reason) {
+    if (shutdownStatus != null) {
+      return;
+    }
+    shutdownStatus = reason;
+    listener.transportShutdown(reason, SimpleDisconnectError.SUBCHANNEL_SHUTDOWN);
+    failPending(reason, RpcProgress.MISCARRIED);
+    maybeFinishShutdown();
+  }
+
+  @Override
+  public void shutdownNow(Status reason) {
+    shutdownNow(reason, SimpleDisconnectError.SUBCHANNEL_SHUTDOWN);
+  }
+
+  @Override
+  public void shutdownNow(Status reason, DisconnectError disconnectError) {
+    runOnLoop(() -> {
+      if (shutdownStatus == null) {
+        shutdownStatus = reason;
+        listener.transportShutdown(reason, disconnectError);
+      }
+      if (connection != null && !connection.closed) {
+        connection.sendGoAwayAndClose(ErrorCode.NO_ERROR, null, reason);
+      } else if (connection == null) {
+        terminate(reason, disconnectError);
+      }
+    });
+  }
+
+  private void failPending(Status status, RpcProgress progress) {
+    LeanClientStream.State s;
+    while ((s = pendingStreams.poll()) != null) {
+      if (s.countsForInUse()) {
+        inUseChanged(-1);
+      }
+      if (s.outbound != null) {
+        s.outbound.discard();
+      }
+      s.report(status, progress, true, new Metadata());
+    }
+  }
+
+  private void maybeFinishShutdown() {
+    if (connection == null) {
+      return;
+    }
+    if (connection.streams.isEmpty() && pendingStreams.isEmpty() && !connection.closed) {
+      Status status = shutdownStatus != null ? shutdownStatus
+          : Status.UNAVAILABLE.withDescription("GOAWAY received");
+      connection.sendGoAwayAndClose(ErrorCode.NO_ERROR, null, status);
+    }
+  }
+
+  /** Called once the socket is closed (or never opened). */
+  private void terminate(Status status, DisconnectError error) {
+    if (terminated) {
+      return;
+    }
+    terminated = true;
+    if (connectTimeout != null) {
+      connectTimeout.cancel(false);
+    }
+    if (shutdownStatus == null) {
+      shutdownStatus = status;
+      listener.transportShutdown(status, error);
+    }
+    failPending(status, RpcProgress.MISCARRIED);
+    if (ping != null) {
+      ping.failed(status);
+      ping = null;
+    }
+    if (keepAliveManager != null) {
+      keepAliveManager.onTransportTermination();
+    }
+    listener.transportTerminated();
+  }
+
+  @Override
+  public Attributes getAttributes() {
+    return attributes;
+  }
+
+  @Override
+  public InternalLogId getLogId() {
+    return logId;
+  }
+
+  @Override
+  public ListenableFuture<SocketStats> getStats() {
+    SettableFuture<SocketStats> future = SettableFuture.create();
+    try {
+      loop.execute(() -> future.set(socketStats()));
+    } catch (RejectedExecutionException e) {
+      future.set(socketStats());
+    }
+    return future;
+  }
+
+  private SocketStats socketStats() {
+    Connection c = connection;
+    SocketAddress local = null;
+    if (c != null) {
+      try {
+        local = c.channel.getLocalAddress();
+      } catch (IOException ignored) {
+        // closed
+      }
+    }
+    return new SocketStats(transportTracer.getStats(), local, address,
+        new SocketOptions.Builder().build(), null);
+  }
+
+  @Override
+  public String toString() {
+    return MoreObjects.toStringHelper(this).add("logId", logId.getId())
+        .add("address", address).toString();
+  }
+
+  private static void closeQuietly(SocketChannel ch) {
+    if (ch != null) {
+      try {
+        ch.close();
+      } catch (IOException ignored) {
+        // nothing to do
+      }
+    }
+  }
+
+  /** The HTTP/2 connection. Confined to the loop thread. */
+  final class Connection extends Http2Connection {
+    final IntObjectHashMap<LeanClientStream.State> streams = new IntObjectHashMap<>(4);
+    boolean connected;
+    private boolean readySent;
+
+    Connection(SocketChannel channel) {
+      super(LeanClientTransport.this.loop, channel, factory.settings, false);
+    }
+
+    int activeStreams() {
+      return streams.size();
+    }
+
+    @Override
+    void onConnectable() {
+      try {
+        if (!channel.finishConnect()) {
+          return;
+        }
+      } catch (IOException e) {
+        closeNow(Status.UNAVAILABLE.withDescription("connect to " + address + " failed: "
+            + e.getMessage()).withCause(e));
+        return;
+      }
+      key.interestOps(SelectionKey.OP_READ);
+      onConnected();
+    }
+
+    void onConnected() {
+      connected = true;
+      if (connectTimeout != null) {
+        connectTimeout.cancel(false);
+        connectTimeout = null;
+      }
+      SocketAddress local = null;
+      try {
+        local = channel.getLocalAddress();
+      } catch (IOException ignored) {
+        // reported as absent
+      }
+      attributes = attributes.toBuilder().set(Grpc.TRANSPORT_ATTR_LOCAL_ADDR, local).build();
+      writer.enqueue(new ControlFrame.RawBytes(FrameType.CONNECTION_PREFACE));
+      Settings settings = new Settings()
+          .set(Settings.ENABLE_PUSH, 0)
+          .set(Settings.INITIAL_WINDOW_SIZE, config.flowControlWindowBytes)
+          .set(Settings.MAX_HEADER_LIST_SIZE, config.maxInboundMetadataBytes);
+      sendInitialSettings(settings);
+      if (factory.keepAliveTimeNanos != GrpcUtil.KEEPALIVE_TIME_NANOS_DISABLED) {
+        keepAliveManager = new KeepAliveManager(new ClientKeepAlivePinger(
+            LeanClientTransport.this), factory.scheduler, factory.keepAliveTimeNanos,
+            factory.keepAliveTimeoutNanos, factory.keepAliveWithoutCalls);
+        keepAliveManager.onTransportStarted();
+        if (inUseStreams > 0) {
+          keepAliveManager.onTransportActive();
+        }
+      }
+    }
+
+    @Override
+    void onBytesRead() {
+      if (keepAliveManager != null) {
+        keepAliveManager.onDataReceived();
+      }
+    }
+
+    @Override
+    void onPeerSettingsApplied(boolean first) {
+      if (first && !readySent) {
+        readySent = true;
+        attributes = listener.filterTransport(attributes);
+        listener.transportReady();
+      }
+      if (shutdownStatus == null && !goAwayReceived) {
+        startPendingStreams();
+      }
+    }
+
+    @Override
+    void applyInitialWindowDelta(int delta) throws Http2ConnectionError {
+      for (LeanClientStream.State s : streams.values()) {
+        long next = (long) s.outbound.windowBytes + delta;
+        if (next > FrameType.MAX_WINDOW) {
+          throw new Http2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR,
+              "SETTINGS_INITIAL_WINDOW_SIZE overflows stream " + s.id);
+        }
+        writer.updateStreamWindow(s.outbound, delta);
+      }
+      requestFlush();
+    }
+
+    @Override
+    public void onHeaders(int streamId, ByteBuffer headerBlock, boolean endStream)
+        throws Http2ConnectionError, Http2StreamError {
+      // Decode first, always: HPACK state must follow every block even for dead streams.
+      Http2Headers headers = decoder.decode(streamId, headerBlock);
+      LeanClientStream.State s = streams.get(streamId);
+      if (s == null) {
+        checkKnownStream(streamId);
+        return;
+      }
+      if (s.remoteClosed) {
+        throw new Http2StreamError(streamId, ErrorCode.STREAM_CLOSED, "HEADERS after END_STREAM");
+      }
+      if (s.headersReceived && !endStream) {
+        resetStream(s, ErrorCode.PROTOCOL_ERROR, Status.INTERNAL.withDescription(
+            "received a second HEADERS without END_STREAM"), true, new Metadata());
+        return;
+      }
+      if (endStream) {
+        s.remoteClosed = true;
+      }
+      s.headersReceived(GrpcHeaders.toMetadata(headers, true), endStream);
+      if (endStream) {
+        finishRemote(s);
+      }
+    }
+
+    private void finishRemote(LeanClientStream.State s) {
+      if (!s.localClosed && streams.get(s.id) == s) {
+        // The server finished first (e.g. an early error): stop sending and tell it so.
+        writer.cancel(s.outbound);
+        writer.enqueue(new ControlFrame.RstStream(s.id, ErrorCode.CANCEL));
+        requestFlush();
+        s.localClosed = true;
+      }
+      maybeRemoveStream(s);
+    }
+
+    private void checkKnownStream(int streamId) throws Http2ConnectionError {
+      if ((streamId & 1) == 0 || streamId >= nextStreamId) {
+        // RFC 9113 §5.1: frames on idle streams, or server-initiated streams without push.
+        throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR,
+            "frame for stream " + streamId + " that was never opened");
+      }
+      // A stream we already closed (reset or finished): late frames are ignored.
+    }
+
+    @Override
+    public void onData(int streamId, ByteBuffer data, int flowControlledBytes, boolean endStream)
+        throws Http2ConnectionError, Http2StreamError {
+      chargeConnectionWindow(flowControlledBytes);
+      LeanClientStream.State s = streams.get(streamId);
+      if (s == null) {
+        returnConnectionBytes(flowControlledBytes);
+        checkKnownStream(streamId);
+        return;
+      }
+      if (s.remoteClosed) {
+        returnConnectionBytes(flowControlledBytes);
+        throw new Http2StreamError(streamId, ErrorCode.STREAM_CLOSED, "DATA after END_STREAM");
+      }
+      try {
+        s.inbound.charge(streamId, flowControlledBytes);
+      } catch (Http2StreamError e) {
+        returnConnectionBytes(flowControlledBytes);
+        throw e;
+      }
+      int padding = flowControlledBytes - data.remaining();
+      if (padding > 0) {
+        s.inbound.consume(padding);
+        returnConnectionBytes(padding);
+      }
+      if (endStream) {
+        s.remoteClosed = true;
+      }
+      s.dataReceived(data, endStream);
+      if (endStream) {
+        finishRemote(s);
+      }
+    }
+
+    @Override
+    public void onRstStream(int streamId, long errorCode) throws Http2ConnectionError {
+      LeanClientStream.State s = streams.get(streamId);
+      if (s == null) {
+        checkKnownStream(streamId);
+        return;
+      }
+      Status status = GrpcUtil.Http2Error.statusForCode(errorCode)
+          .augmentDescription("Received Rst Stream");
+      RpcProgress progress = errorCode == ErrorCode.REFUSED_STREAM.code()
+          ? RpcProgress.REFUSED : RpcProgress.PROCESSED;
+      writer.cancel(s.outbound);
+      s.report(status, progress, true, new Metadata());
+      removeStream(s);
+    }
+
+    @Override
+    public void onStreamError(Http2StreamError error) {
+      LeanClientStream.State s = streams.get(error.streamId());
+      if (s != null) {
+        resetStream(s, error.code(), Status.INTERNAL.withDescription(
+            "HTTP/2 stream error " + error.code() + ": " + error.getMessage()), true,
+            new Metadata());
+      } else if (error.code() != ErrorCode.STREAM_CLOSED || error.streamId() != 0) {
+        writer.enqueue(new ControlFrame.RstStream(error.streamId(), error.code()));
+        requestFlush();
+      }
+    }
+
+    @Override
+    void onStreamWindowUpdate(int streamId, int increment)
+        throws Http2ConnectionError, Http2StreamError {
+      LeanClientStream.State s = streams.get(streamId);
+      if (s == null) {
+        checkKnownStream(streamId);
+        return;
+      }
+      if ((long) s.outbound.windowBytes + increment > FrameType.MAX_WINDOW) {
+        throw new Http2StreamError(streamId, ErrorCode.FLOW_CONTROL_ERROR,
+            "stream window overflow");
+      }
+      writer.updateStreamWindow(s.outbound, increment);
+      requestFlush();
+    }
+
+    @Override
+    public void onGoAway(int lastStreamId, long errorCode, ByteBuffer debugData) {
+      byte[] debug = new byte[debugData.remaining()];
+      debugData.get(debug);
+      String debugText = new String(debug, StandardCharsets.UTF_8);
+      if (errorCode == ErrorCode.ENHANCE_YOUR_CALM.code() && "too_many_pings".equals(debugText)) {
+        log.log(Level.WARNING, "Received GOAWAY too_many_pings from {0}; backing off keepalive",
+            address);
+        tooManyPingsRunnable.run();
+      }
+      Status status = GrpcUtil.Http2Error.statusForCode(errorCode)
+          .augmentDescription("Received Goaway");
+      if (!debugText.isEmpty()) {
+        status = status.augmentDescription(debugText);
+      }
+      if (!goAwayReceived) {
+        goAwayReceived = true;
+        if (shutdownStatus == null) {
+          shutdownStatus = status;
+          listener.transportShutdown(status,
+              new GoAwayDisconnectError(GrpcUtil.Http2Error.forCode(errorCode)));
+        }
+      }
+      // Streams above lastStreamId were never processed: they may be retried elsewhere.
+      List<LeanClientStream.State> refused = new ArrayList<>();
+      for (LeanClientStream.State s : streams.values()) {
+        if (s.id > lastStreamId) {
+          refused.add(s);
+        }
+      }
+      for (LeanClientStream.State s : refused) {
+        writer.cancel(s.outbound);
+        s.report(status, RpcProgress.REFUSED, true, new Metadata());
+        removeStream(s);
+      }
+      failPending(status, RpcProgress.MISCARRIED);
+      maybeFinishShutdown();
+    }
+
+    @Override
+    void onPingAck(long payload) {
+      if (ping != null && ping.payload() == payload) {
+        ping.complete();
+        ping = null;
+      }
+    }
+
+    @Override
+    int lastPeerStreamId() {
+      return 0;
+    }
+
+    @Override
+    void onEndOfInput() {
+      closeNow(Status.UNAVAILABLE.withDescription("connection closed by the server"));
+    }
+
+    @Override
+    void onOutboundHeadersFailed(int streamId, Status status) {
+      LeanClientStream.State s = streams.get(streamId);
+      if (s != null) {
+        resetStream(s, ErrorCode.INTERNAL_ERROR, status, true, new Metadata());
+      }
+    }
+
+    @Override
+    void onClosed(Status status) {
+      List<LeanClientStream.State> open = new ArrayList<>(streams.values());
+      streams.clear();
+      for (LeanClientStream.State s : open) {
+        if (s.outbound != null) {
+          s.outbound.discard();
+        }
+        s.report(status, RpcProgress.PROCESSED, true, new Metadata());
+      }
+      inUseStreams = Math.min(inUseStreams, pendingStreams.size());
+      terminate(status, SimpleDisconnectError.CONNECTION_RESET);
+    }
+
+    @Override
+    public String toString() {
+      return LeanClientTransport.this.toString();
+    }
+  }
+
+  /** For tests: the remote address. */
+  SocketAddress address() {
+    return address;
+  }
+
+  static boolean isInet(SocketAddress a) {
+    return a instanceof InetSocketAddress;
+  }
+}

@@ -1,0 +1,222 @@
+package dev.grpclean.transport;
+
+import com.google.common.base.MoreObjects;
+import dev.grpclean.transport.io.EventLoop;
+import dev.grpclean.transport.io.EventLoopGroup;
+import io.grpc.InternalChannelz.SocketStats;
+import io.grpc.InternalInstrumented;
+import io.grpc.Status;
+import io.grpc.internal.InternalServer;
+import io.grpc.internal.ObjectPool;
+import io.grpc.internal.ServerListener;
+import io.grpc.internal.ServerTransportListener;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import javax.annotation.Nullable;
+
+/**
+ * A listening socket. Accepting runs on one loop of the group; each accepted connection is handed
+ * to the next loop round-robin, where it stays.
+ *
+ * <p>Thread-safe: {@link #start} and {@link #shutdown} from any thread; the accept path runs on
+ * the accept loop.
+ */
+final class LeanServer implements InternalServer {
+  private static final Logger log = Logger.getLogger(LeanServer.class.getName());
+  /** Accept backlog: the kernel queues this many connections while the accept loop is busy. */
+  private static final int BACKLOG = 1024;
+
+  final ServerConfig config;
+  private final SocketAddress requestedAddress;
+  private final ObjectPool<EventLoopGroup> groupPool;
+  private final Set<LeanServerTransport> transports = ConcurrentHashMap.newKeySet();
+  private final Object lock = new Object();
+  private EventLoopGroup group;
+  private EventLoop acceptLoop;
+  private ServerSocketChannel serverChannel;
+  private volatile SocketAddress boundAddress;
+  private ServerListener listener;
+  private boolean shutdown;
+  private boolean groupReturned;
+
+  LeanServer(ServerConfig config, SocketAddress address, ObjectPool<EventLoopGroup> groupPool) {
+    this.config = config;
+    this.requestedAddress = address;
+    this.groupPool = groupPool;
+  }
+
+  @Override
+  public void start(ServerListener listener) throws IOException {
+    this.listener = listener;
+    ServerSocketChannel ch;
+    if (requestedAddress instanceof UnixDomainSocketAddress) {
+      ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+    } else {
+      ch = ServerSocketChannel.open();
+      ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+    }
+    try {
+      ch.bind(requestedAddress, BACKLOG);
+      ch.configureBlocking(false);
+    } catch (IOException e) {
+      ch.close();
+      throw e;
+    }
+    serverChannel = ch;
+    boundAddress = ch.getLocalAddress();
+    group = groupPool.getObject();
+    acceptLoop = group.next();
+    acceptLoop.execute(() -> {
+      try {
+        acceptLoop.register(ch, SelectionKey.OP_ACCEPT, key -> acceptAll());
+      } catch (IOException e) {
+        log.log(Level.WARNING, "cannot register listening socket", e);
+      }
+    });
+  }
+
+  private void acceptAll() {
+    while (true) {
+      SocketChannel ch;
+      try {
+        ch = serverChannel.accept();
+      } catch (IOException e) {
+        // EMFILE and friends: log and let the next readiness event retry.
+        log.log(Level.WARNING, "accept failed on " + boundAddress, e);
+        return;
+      }
+      if (ch == null) {
+        return;
+      }
+      try {
+        ch.configureBlocking(false);
+        if (!(boundAddress instanceof UnixDomainSocketAddress)) {
+          ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        }
+      } catch (IOException e) {
+        closeQuietly(ch);
+        continue;
+      }
+      EventLoop loop = group.next();
+      LeanServerTransport transport = new LeanServerTransport(this, loop, ch);
+      transports.add(transport);
+      try {
+        loop.execute(() -> {
+          ServerTransportListener transportListener = listener.transportCreated(transport);
+          transport.start(transportListener);
+        });
+      } catch (RejectedExecutionException e) {
+        transports.remove(transport);
+        closeQuietly(ch);
+      }
+    }
+  }
+
+  /** A transport finished; the group goes back once the server is down and all are gone. */
+  void transportClosed(LeanServerTransport transport) {
+    transports.remove(transport);
+    maybeReturnGroup();
+  }
+
+  private void maybeReturnGroup() {
+    synchronized (lock) {
+      if (!shutdown || !transports.isEmpty() || groupReturned || group == null) {
+        return;
+      }
+      groupReturned = true;
+    }
+    groupPool.returnObject(group);
+  }
+
+  @Override
+  public void shutdown() {
+    synchronized (lock) {
+      if (shutdown) {
+        return;
+      }
+      shutdown = true;
+    }
+    if (serverChannel == null) {
+      return;
+    }
+    Runnable close = () -> {
+      closeQuietly(serverChannel);
+      if (boundAddress instanceof UnixDomainSocketAddress) {
+        try {
+          java.nio.file.Files.deleteIfExists(((UnixDomainSocketAddress) boundAddress).getPath());
+        } catch (IOException e) {
+          log.log(Level.FINE, "cannot delete socket file", e);
+        }
+      }
+      listener.serverShutdown();
+      maybeReturnGroup();
+    };
+    try {
+      acceptLoop.execute(close);
+    } catch (RejectedExecutionException e) {
+      close.run();
+    }
+  }
+
+  @Override
+  public SocketAddress getListenSocketAddress() {
+    return boundAddress != null ? boundAddress : requestedAddress;
+  }
+
+  @Override
+  @Nullable
+  public InternalInstrumented<SocketStats> getListenSocketStats() {
+    return null;
+  }
+
+  @Override
+  public List<? extends SocketAddress> getListenSocketAddresses() {
+    return Collections.singletonList(getListenSocketAddress());
+  }
+
+  @Override
+  @Nullable
+  public List<InternalInstrumented<SocketStats>> getListenSocketStatsList() {
+    return null;
+  }
+
+  /** Open connections right now (for tests and the bench). */
+  int connectionCount() {
+    return transports.size();
+  }
+
+  @Override
+  public String toString() {
+    return MoreObjects.toStringHelper(this).add("address", getListenSocketAddress()).toString();
+  }
+
+  private static void closeQuietly(java.io.Closeable c) {
+    try {
+      c.close();
+    } catch (IOException ignored) {
+      // nothing to do
+    }
+  }
+
+  static boolean isInet(SocketAddress a) {
+    return a instanceof InetSocketAddress;
+  }
+
+  static Status shutdownStatus() {
+    return Status.UNAVAILABLE.withDescription("server shut down");
+  }
+}

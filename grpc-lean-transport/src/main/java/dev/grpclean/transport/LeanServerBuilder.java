@@ -1,0 +1,202 @@
+package dev.grpclean.transport;
+
+import static com.google.common.base.Preconditions.checkArgument;
+
+import io.grpc.ForwardingServerBuilder;
+import io.grpc.ServerBuilder;
+import io.grpc.ServerCredentials;
+import io.grpc.ServerStreamTracer;
+import io.grpc.internal.GrpcUtil;
+import io.grpc.internal.InternalServer;
+import io.grpc.internal.ServerImplBuilder;
+import io.grpc.internal.SharedResourcePool;
+import io.grpc.internal.TransportTracer;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Builds a gRPC server on the lean transport. A drop-in for {@code NettyServerBuilder}: the same
+ * standard options, plus the transport's own knobs below.
+ *
+ * <p>Not thread-safe: configure from one thread, then {@link #build()}.
+ */
+public final class LeanServerBuilder extends ForwardingServerBuilder<LeanServerBuilder> {
+  static final long MAX_CONNECTION_IDLE_NANOS_DISABLED = Long.MAX_VALUE;
+  static final long MAX_CONNECTION_AGE_NANOS_DISABLED = Long.MAX_VALUE;
+  static final long MAX_CONNECTION_AGE_GRACE_NANOS_INFINITE = Long.MAX_VALUE;
+  /**
+   * Clients must finish the HTTP/2 preface and SETTINGS within this time, or the connection is
+   * closed. 20 s matches grpc-java's default handshake timeout order of magnitude while keeping
+   * half-open connections from lingering for minutes.
+   */
+  static final long DEFAULT_HANDSHAKE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(20);
+  /** Minimum keepalive time a server may ask of itself: pings more often than this are abuse. */
+  private static final long MIN_KEEPALIVE_TIME_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+
+  private final ServerImplBuilder serverImplBuilder;
+  private final SocketAddress address;
+  int flowControlWindowBytes = TransportSettings.DEFAULT_FLOW_CONTROL_WINDOW_BYTES;
+  int maxInboundMetadataBytes = GrpcUtil.DEFAULT_MAX_HEADER_LIST_SIZE;
+  int maxInboundMessageBytes = GrpcUtil.DEFAULT_MAX_MESSAGE_SIZE;
+  int maxConcurrentCallsPerConnection = Integer.MAX_VALUE;
+  long keepAliveTimeNanos = GrpcUtil.DEFAULT_SERVER_KEEPALIVE_TIME_NANOS;
+  long keepAliveTimeoutNanos = GrpcUtil.DEFAULT_SERVER_KEEPALIVE_TIMEOUT_NANOS;
+  boolean permitKeepAliveWithoutCalls;
+  long permitKeepAliveTimeNanos = TimeUnit.MINUTES.toNanos(5);
+  long maxConnectionIdleNanos = MAX_CONNECTION_IDLE_NANOS_DISABLED;
+  long maxConnectionAgeNanos = MAX_CONNECTION_AGE_NANOS_DISABLED;
+  long maxConnectionAgeGraceNanos = MAX_CONNECTION_AGE_GRACE_NANOS_INFINITE;
+  long handshakeTimeoutNanos = DEFAULT_HANDSHAKE_TIMEOUT_NANOS;
+  int pollerThreads;
+  TransportTracer.Factory transportTracerFactory = TransportTracer.getDefaultFactory();
+
+  /** A server on all interfaces at {@code port} (0 picks a free port; see {@code getPort()}). */
+  public static LeanServerBuilder forPort(int port) {
+    return new LeanServerBuilder(new InetSocketAddress(port));
+  }
+
+  public static LeanServerBuilder forPort(int port, ServerCredentials creds) {
+    return forAddress(new InetSocketAddress(port), creds);
+  }
+
+  /** A server at {@code address}: an {@link InetSocketAddress} or a Unix domain socket path. */
+  public static LeanServerBuilder forAddress(SocketAddress address) {
+    return new LeanServerBuilder(address);
+  }
+
+  public static LeanServerBuilder forAddress(SocketAddress address, ServerCredentials creds) {
+    LeanCredentials.checkServer(creds);
+    return new LeanServerBuilder(address);
+  }
+
+  private LeanServerBuilder(SocketAddress address) {
+    checkArgument(address instanceof InetSocketAddress
+        || address instanceof java.net.UnixDomainSocketAddress,
+        "unsupported address type %s", address.getClass().getName());
+    this.address = address;
+    this.serverImplBuilder = new ServerImplBuilder(this::buildTransportServers);
+  }
+
+  @Override
+  protected ServerBuilder<?> delegate() {
+    return serverImplBuilder;
+  }
+
+  private InternalServer buildTransportServers(
+      List<? extends ServerStreamTracer.Factory> streamTracerFactories) {
+    ScheduledExecutorService scheduler =
+        SharedResourcePool.forResource(GrpcUtil.TIMER_SERVICE).getObject();
+    ServerConfig config = new ServerConfig(this, scheduler, streamTracerFactories);
+    return new LeanServer(config, address, SharedLoops.pool(pollerThreads));
+  }
+
+  /** Per-stream and connection receive window in bytes (default 1 MiB). */
+  public LeanServerBuilder flowControlWindow(int bytes) {
+    checkArgument(bytes > 0, "flowControlWindow must be positive");
+    this.flowControlWindowBytes = bytes;
+    return this;
+  }
+
+  /** SETTINGS_MAX_CONCURRENT_STREAMS we advertise; the excess is refused (RFC 9113 §5.1.2). */
+  public LeanServerBuilder maxConcurrentCallsPerConnection(int maxCalls) {
+    checkArgument(maxCalls > 0, "max must be positive: %s", maxCalls);
+    this.maxConcurrentCallsPerConnection = maxCalls;
+    return this;
+  }
+
+  @Override
+  public LeanServerBuilder maxInboundMessageSize(int bytes) {
+    checkArgument(bytes >= 0, "bytes must be non-negative: %s", bytes);
+    this.maxInboundMessageBytes = bytes;
+    return this;
+  }
+
+  @Override
+  public LeanServerBuilder maxInboundMetadataSize(int bytes) {
+    checkArgument(bytes > 0, "maxInboundMetadataSize must be positive: %s", bytes);
+    this.maxInboundMetadataBytes = bytes;
+    return this;
+  }
+
+  @Override
+  public LeanServerBuilder keepAliveTime(long time, TimeUnit unit) {
+    checkArgument(time > 0L, "keepalive time must be positive: %s", time);
+    keepAliveTimeNanos = Math.max(unit.toNanos(time), MIN_KEEPALIVE_TIME_NANOS);
+    if (keepAliveTimeNanos >= GrpcUtil.SERVER_KEEPALIVE_TIME_NANOS_DISABLED / 2) {
+      keepAliveTimeNanos = GrpcUtil.SERVER_KEEPALIVE_TIME_NANOS_DISABLED;
+    }
+    return this;
+  }
+
+  @Override
+  public LeanServerBuilder keepAliveTimeout(long timeout, TimeUnit unit) {
+    checkArgument(timeout > 0L, "keepalive timeout must be positive: %s", timeout);
+    keepAliveTimeoutNanos = unit.toNanos(timeout);
+    return this;
+  }
+
+  @Override
+  public LeanServerBuilder permitKeepAliveTime(long time, TimeUnit unit) {
+    checkArgument(time >= 0, "permit keepalive time must be non-negative: %s", time);
+    permitKeepAliveTimeNanos = unit.toNanos(time);
+    return this;
+  }
+
+  @Override
+  public LeanServerBuilder permitKeepAliveWithoutCalls(boolean permit) {
+    permitKeepAliveWithoutCalls = permit;
+    return this;
+  }
+
+  @Override
+  public LeanServerBuilder maxConnectionIdle(long idle, TimeUnit unit) {
+    checkArgument(idle > 0L, "max connection idle must be positive: %s", idle);
+    maxConnectionIdleNanos = unit.toNanos(idle);
+    return this;
+  }
+
+  @Override
+  public LeanServerBuilder maxConnectionAge(long age, TimeUnit unit) {
+    checkArgument(age > 0L, "max connection age must be positive: %s", age);
+    maxConnectionAgeNanos = unit.toNanos(age);
+    return this;
+  }
+
+  @Override
+  public LeanServerBuilder maxConnectionAgeGrace(long grace, TimeUnit unit) {
+    checkArgument(grace >= 0L, "max connection age grace must be non-negative: %s", grace);
+    maxConnectionAgeGraceNanos = unit.toNanos(grace);
+    return this;
+  }
+
+  /** Time allowed for the HTTP/2 preface and first SETTINGS (default 20 s). */
+  @Override
+  public LeanServerBuilder handshakeTimeout(long timeout, TimeUnit unit) {
+    checkArgument(timeout > 0, "handshake timeout must be positive: %s", timeout);
+    handshakeTimeoutNanos = unit.toNanos(timeout);
+    serverImplBuilder.handshakeTimeout(timeout, unit);
+    return this;
+  }
+
+  /**
+   * Poller threads for this server alone. By default (0) the server shares the process-wide
+   * poller group with every other lean channel and server.
+   */
+  public LeanServerBuilder pollerThreads(int threads) {
+    checkArgument(threads >= 0, "threads must be non-negative: %s", threads);
+    this.pollerThreads = threads;
+    return this;
+  }
+
+  void setStatsEnabled(boolean value) {
+    serverImplBuilder.setStatsEnabled(value);
+  }
+
+  LeanServerBuilder setTransportTracerFactory(TransportTracer.Factory factory) {
+    this.transportTracerFactory = factory;
+    return this;
+  }
+}

@@ -1,0 +1,167 @@
+package dev.grpclean.transport;
+
+import io.grpc.Attributes;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.internal.AbstractServerStream;
+import io.grpc.internal.ReadableBuffers;
+import io.grpc.internal.StatsTraceContext;
+import io.grpc.internal.TransportTracer;
+import io.grpc.internal.WritableBuffer;
+import io.netty.handler.codec.http2.Http2Headers;
+import java.nio.ByteBuffer;
+import java.util.concurrent.RejectedExecutionException;
+
+/**
+ * A server call's stream. The {@link Sink} runs on application threads and hands each operation
+ * to the connection's loop; {@link State} lives on the loop thread.
+ *
+ * <p>Thread-safe as grpc-core requires: sink methods from any thread, state on the loop only.
+ */
+final class LeanServerStream extends AbstractServerStream {
+  private final LeanServerTransport transport;
+  private final State state;
+  private final Sink sink = new Sink();
+  private final Attributes attributes;
+  private final String authority;
+
+  LeanServerStream(LeanServerTransport transport, int streamId, String authority,
+      StatsTraceContext statsTraceCtx, TransportTracer transportTracer, int maxMessageBytes,
+      int receiveWindowBytes, int sendWindowBytes) {
+    super(LeanWritableBuffer.ALLOCATOR, statsTraceCtx);
+    this.transport = transport;
+    this.authority = authority;
+    this.attributes = transport.attributes();
+    this.state = new State(streamId, maxMessageBytes, statsTraceCtx, transportTracer,
+        receiveWindowBytes, sendWindowBytes);
+  }
+
+  @Override
+  protected State transportState() {
+    return state;
+  }
+
+  @Override
+  protected Sink abstractServerStreamSink() {
+    return sink;
+  }
+
+  @Override
+  public int streamId() {
+    return state.id;
+  }
+
+  @Override
+  public String getAuthority() {
+    return authority;
+  }
+
+  @Override
+  public Attributes getAttributes() {
+    return attributes;
+  }
+
+  private void onLoop(Runnable task) {
+    try {
+      transport.loop.execute(task);
+    } catch (RejectedExecutionException e) {
+      // The poller stopped: the connection is gone with it; nothing left to do.
+    }
+  }
+
+  final class Sink implements AbstractServerStream.Sink {
+    @Override
+    public void writeHeaders(Metadata metadata, boolean flush) {
+      Http2Headers headers = GrpcHeaders.serverResponse(metadata);
+      onLoop(() -> transport.sendHeaders(state, headers));
+    }
+
+    @Override
+    public void writeFrame(WritableBuffer frame, boolean flush, int numMessages) {
+      ByteBuffer bytes = ((LeanWritableBuffer) frame).detach();
+      int size = bytes.remaining();
+      if (size > 0) {
+        onSendingBytes(size);
+      }
+      try {
+        transport.loop.execute(() -> transport.sendData(state, bytes, numMessages));
+      } catch (RejectedExecutionException e) {
+        LeanBuffers.releaseHeap(bytes);
+      }
+    }
+
+    @Override
+    public void writeTrailers(Metadata trailers, boolean headersSent, Status status) {
+      Http2Headers headers = GrpcHeaders.serverTrailers(trailers, headersSent);
+      onLoop(() -> transport.sendTrailers(state, headers));
+    }
+
+    @Override
+    public void cancel(Status status) {
+      onLoop(() -> transport.cancelStream(state, status));
+    }
+  }
+
+  /** Loop-thread side. Confined to the connection's loop thread. */
+  final class State extends AbstractServerStream.TransportState
+      implements OutboundStream.Listener {
+    final int id;
+    final OutboundStream outbound;
+    final InboundFlow inbound;
+    boolean remoteClosed;
+    boolean localClosed;
+    boolean cancelled;
+
+    State(int id, int maxMessageBytes, StatsTraceContext statsTraceCtx,
+        TransportTracer transportTracer, int receiveWindowBytes, int sendWindowBytes) {
+      super(maxMessageBytes, statsTraceCtx, transportTracer);
+      this.id = id;
+      this.outbound = new OutboundStream(id, sendWindowBytes, this);
+      this.inbound = new InboundFlow(receiveWindowBytes);
+    }
+
+    LeanServerStream stream() {
+      return LeanServerStream.this;
+    }
+
+    void dataReceived(ByteBuffer data, boolean endOfStream) {
+      byte[] copy = new byte[data.remaining()];
+      data.get(copy);
+      inboundDataReceived(ReadableBuffers.wrap(copy), endOfStream);
+    }
+
+    void started() {
+      onStreamAllocated();
+    }
+
+    @Override
+    public void bytesRead(int processedBytes) {
+      transport.onBytesConsumed(this, processedBytes);
+    }
+
+    @Override
+    public void deframeFailed(Throwable cause) {
+      transport.cancelStream(this, Status.fromThrowable(cause));
+    }
+
+    @Override
+    public void runOnTransportThread(Runnable r) {
+      if (transport.loop.inEventLoop()) {
+        r.run();
+      } else {
+        onLoop(r);
+      }
+    }
+
+    @Override
+    public void onDataSent(int bytes) {
+      onSentBytes(bytes);
+    }
+
+    @Override
+    public void onOutboundClosed() {
+      localClosed = true;
+      transport.onOutboundClosed(this);
+    }
+  }
+}

@@ -1,0 +1,691 @@
+package dev.grpclean.transport;
+
+import com.google.common.base.MoreObjects;
+import com.google.common.util.concurrent.ListenableFuture;
+import com.google.common.util.concurrent.SettableFuture;
+import dev.grpclean.transport.frame.ErrorCode;
+import dev.grpclean.transport.frame.FrameType;
+import dev.grpclean.transport.frame.Http2ConnectionError;
+import dev.grpclean.transport.frame.Http2StreamError;
+import dev.grpclean.transport.frame.Settings;
+import dev.grpclean.transport.io.EventLoop;
+import io.grpc.Attributes;
+import io.grpc.Grpc;
+import io.grpc.InternalChannelz.SocketOptions;
+import io.grpc.InternalChannelz.SocketStats;
+import io.grpc.InternalLogId;
+import io.grpc.Metadata;
+import io.grpc.SecurityLevel;
+import io.grpc.Status;
+import io.grpc.internal.GrpcAttributes;
+import io.grpc.internal.GrpcUtil;
+import io.grpc.internal.KeepAliveEnforcer;
+import io.grpc.internal.KeepAliveManager;
+import io.grpc.internal.MaxConnectionIdleManager;
+import io.grpc.internal.ServerTransport;
+import io.grpc.internal.ServerTransportListener;
+import io.grpc.internal.StatsTraceContext;
+import io.grpc.internal.TransportTracer;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.util.AsciiString;
+import io.netty.util.collection.IntObjectHashMap;
+import java.io.IOException;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The server side of one accepted HTTP/2 connection.
+ *
+ * <p>Public methods may be called from any thread and hand their work to the connection's loop;
+ * everything else is confined to that loop thread.
+ */
+final class LeanServerTransport implements ServerTransport {
+  private static final Logger log = Logger.getLogger(LeanServerTransport.class.getName());
+  /** Payload of the PING that times the double-GOAWAY graceful shutdown (RFC 9113 §6.8). */
+  private static final long GRACEFUL_SHUTDOWN_PING = 0x97ACEF001L;
+  /** Upper bound on waiting for that PING's ack before the second GOAWAY. */
+  private static final long GRACEFUL_SHUTDOWN_PING_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(1);
+  /** After the final GOAWAY of an abrupt close, how long the writer may try to deliver it. */
+  private static final long KEEPALIVE_PING = 0xDEADL;
+
+  final EventLoop loop;
+  private final LeanServer server;
+  private final ServerConfig serverConfig;
+  private final InternalLogId logId;
+  private final TransportTracer transportTracer;
+  private final Connection connection;
+  private volatile Attributes attributes;
+  private ServerTransportListener listener;
+  private int lastStreamId;
+  /** Streams above this id are ignored: a GOAWAY said we will not process them. */
+  private int goAwayStreamId = Integer.MAX_VALUE;
+  private boolean gracefulShutdown;
+  private boolean secondGoAwaySent;
+  private Long gracefulShutdownPeriodNanos;
+  private boolean terminated;
+  private ScheduledFuture<?> secondGoAwayTimer;
+  private ScheduledFuture<?> handshakeTimer;
+  private ScheduledFuture<?> maxAgeTimer;
+  private ScheduledFuture<?> forcefulCloseTimer;
+  private final KeepAliveEnforcer keepAliveEnforcer;
+  private KeepAliveManager keepAliveManager;
+  private MaxConnectionIdleManager maxIdleManager;
+
+  LeanServerTransport(LeanServer server, EventLoop loop, SocketChannel channel) {
+    this.server = server;
+    this.serverConfig = server.config;
+    this.loop = loop;
+    SocketAddress remote = null;
+    SocketAddress local = null;
+    try {
+      remote = channel.getRemoteAddress();
+      local = channel.getLocalAddress();
+    } catch (IOException ignored) {
+      // reported as absent
+    }
+    this.logId = InternalLogId.allocate(getClass(), String.valueOf(remote));
+    this.transportTracer = serverConfig.transportTracerFactory.create();
+    this.attributes = Attributes.newBuilder()
+        .set(Grpc.TRANSPORT_ATTR_REMOTE_ADDR, remote)
+        .set(Grpc.TRANSPORT_ATTR_LOCAL_ADDR, local)
+        .set(GrpcAttributes.ATTR_SECURITY_LEVEL, SecurityLevel.NONE)
+        .build();
+    this.keepAliveEnforcer = new KeepAliveEnforcer(serverConfig.permitKeepAliveWithoutCalls,
+        serverConfig.permitKeepAliveTimeNanos, TimeUnit.NANOSECONDS);
+    this.connection = new Connection(channel);
+  }
+
+  Attributes attributes() {
+    return attributes;
+  }
+
+  /** Loop thread: registers the socket and starts the HTTP/2 exchange. */
+  void start(ServerTransportListener listener) {
+    this.listener = listener;
+    try {
+      connection.key = loop.register(connection.channel, SelectionKey.OP_READ, connection);
+    } catch (IOException e) {
+      connection.closeNow(Status.UNAVAILABLE.withDescription("register failed").withCause(e));
+      return;
+    }
+    ScheduledExecutorService scheduler = serverConfig.scheduler;
+    if (serverConfig.handshakeTimeoutNanos != Long.MAX_VALUE) {
+      handshakeTimer = scheduler.schedule(() -> runOnLoop(this::onHandshakeTimeout),
+          serverConfig.handshakeTimeoutNanos, TimeUnit.NANOSECONDS);
+    }
+    Settings settings = new Settings()
+        .set(Settings.MAX_CONCURRENT_STREAMS, serverConfig.maxConcurrentStreams)
+        .set(Settings.INITIAL_WINDOW_SIZE, serverConfig.settings.flowControlWindowBytes)
+        .set(Settings.MAX_HEADER_LIST_SIZE, serverConfig.settings.maxInboundMetadataBytes);
+    connection.sendInitialSettings(settings);
+    if (serverConfig.keepAliveTimeNanos != GrpcUtil.SERVER_KEEPALIVE_TIME_NANOS_DISABLED) {
+      keepAliveManager = new KeepAliveManager(new KeepAliveManager.KeepAlivePinger() {
+        @Override
+        public void ping() {
+          runOnLoop(() -> {
+            if (!connection.closed) {
+              connection.writer.enqueue(new ControlFrame.Ping(false, KEEPALIVE_PING));
+              transportTracer.reportKeepAliveSent();
+              connection.requestFlush();
+            }
+          });
+        }
+
+        @Override
+        public void onPingTimeout() {
+          shutdownNow(Status.UNAVAILABLE.withDescription("Keepalive failed. Considering"
+              + " connection dead"));
+        }
+      }, scheduler, serverConfig.keepAliveTimeNanos, serverConfig.keepAliveTimeoutNanos, true);
+      keepAliveManager.onTransportStarted();
+    }
+    if (serverConfig.maxConnectionIdleNanos != LeanServerBuilder.MAX_CONNECTION_IDLE_NANOS_DISABLED) {
+      maxIdleManager = new MaxConnectionIdleManager(serverConfig.maxConnectionIdleNanos);
+      maxIdleManager.start(() -> runOnLoop(() -> startGracefulShutdown(null)), scheduler);
+    }
+    if (serverConfig.maxConnectionAgeNanos != LeanServerBuilder.MAX_CONNECTION_AGE_NANOS_DISABLED) {
+      // ±10% jitter so connections accepted together do not all reconnect together.
+      long jitter = (long) ((Math.random() * 0.2 - 0.1) * serverConfig.maxConnectionAgeNanos);
+      maxAgeTimer = scheduler.schedule(
+          () -> runOnLoop(() -> startGracefulShutdown(serverConfig.maxConnectionAgeGraceNanos)),
+          serverConfig.maxConnectionAgeNanos + jitter, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void onHandshakeTimeout() {
+    if (!connection.peerSettingsReceived && !connection.closed) {
+      log.log(Level.FINE, "{0}: no HTTP/2 preface and SETTINGS within the handshake timeout",
+          this);
+      connection.sendGoAwayAndClose(ErrorCode.PROTOCOL_ERROR, "handshake timeout",
+          Status.UNAVAILABLE.withDescription("handshake timed out"));
+    }
+  }
+
+  private void runOnLoop(Runnable r) {
+    try {
+      loop.execute(r);
+    } catch (RejectedExecutionException ignored) {
+      // The loop is gone and closed this connection on its way out.
+    }
+  }
+
+  // ------------------------------------------------------------------ stream ops (loop thread)
+
+  void sendHeaders(LeanServerStream.State s, Http2Headers headers) {
+    if (s.cancelled || connection.closed) {
+      return;
+    }
+    connection.writer.enqueueHeaders(s.id, headers, false);
+    connection.requestFlush();
+  }
+
+  void sendData(LeanServerStream.State s, ByteBuffer data, int numMessages) {
+    transportTracer.reportMessageSent(numMessages);
+    if (s.cancelled || connection.closed) {
+      LeanBuffers.releaseHeap(data);
+      return;
+    }
+    connection.writer.enqueueData(s.outbound, data, false);
+    connection.requestFlush();
+  }
+
+  void sendTrailers(LeanServerStream.State s, Http2Headers trailers) {
+    if (s.cancelled || connection.closed) {
+      return;
+    }
+    connection.writer.enqueueTrailers(s.outbound, trailers);
+    connection.requestFlush();
+  }
+
+  /** The writer sent our END_STREAM (trailers): the call is complete on our side. */
+  void onOutboundClosed(LeanServerStream.State s) {
+    if (!s.remoteClosed) {
+      // gRPC: once the server has answered, the client's remaining request is irrelevant.
+      // RFC 9113 §8.1: RST_STREAM(NO_ERROR) tells it to stop sending.
+      connection.writer.enqueue(new ControlFrame.RstStream(s.id, ErrorCode.NO_ERROR));
+      connection.requestFlush();
+    }
+    s.complete();
+    removeStream(s, true);
+  }
+
+  void cancelStream(LeanServerStream.State s, Status status) {
+    if (s.cancelled || s.localClosed) {
+      return;
+    }
+    s.cancelled = true;
+    if (connection.streams.get(s.id) == s && !connection.closed) {
+      connection.writer.cancel(s.outbound);
+      connection.writer.enqueue(new ControlFrame.RstStream(s.id, ErrorCode.CANCEL));
+      connection.requestFlush();
+    }
+    s.transportReportStatus(status);
+    removeStream(s, false);
+  }
+
+  void onBytesConsumed(LeanServerStream.State s, int bytes) {
+    if (connection.closed) {
+      return;
+    }
+    connection.returnConnectionBytes(bytes);
+    if (connection.streams.get(s.id) != s || s.remoteClosed) {
+      return;
+    }
+    int update = s.inbound.consume(bytes);
+    if (update > 0) {
+      connection.writer.enqueue(new ControlFrame.WindowUpdate(s.id, update));
+      connection.requestFlush();
+    }
+  }
+
+  private void removeStream(LeanServerStream.State s, boolean success) {
+    if (connection.streams.remove(s.id) == null) {
+      return;
+    }
+    transportTracer.reportStreamClosed(success);
+    connection.returnConnectionBytes(s.inbound.takeUnconsumed());
+    connection.writer.cancel(s.outbound);
+    if (connection.streams.isEmpty()) {
+      keepAliveEnforcer.onTransportIdle();
+      if (maxIdleManager != null) {
+        maxIdleManager.onTransportIdle();
+      }
+      if (gracefulShutdown && secondGoAwaySent) {
+        connection.sendGoAwayAndClose(ErrorCode.NO_ERROR, null,
+            Status.UNAVAILABLE.withDescription("server shut down"));
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  @Override
+  public void shutdown() {
+    runOnLoop(() -> startGracefulShutdown(null));
+  }
+
+  /** Double GOAWAY (RFC 9113 §6.8): announce, wait one round trip, then fix the last stream. */
+  private void startGracefulShutdown(Long gracePeriodNanos) {
+    if (gracefulShutdown || connection.closed) {
+      return;
+    }
+    gracefulShutdown = true;
+    gracefulShutdownPeriodNanos = gracePeriodNanos;
+    if (!connection.peerSettingsReceived) {
+      connection.closeNow(Status.UNAVAILABLE.withDescription("server shut down"));
+      return;
+    }
+    connection.writer.enqueue(new ControlFrame.GoAway(Integer.MAX_VALUE, ErrorCode.NO_ERROR,
+        new byte[0]));
+    connection.writer.enqueue(new ControlFrame.Ping(false, GRACEFUL_SHUTDOWN_PING));
+    connection.requestFlush();
+    secondGoAwayTimer = serverConfig.scheduler.schedule(() -> runOnLoop(this::sendSecondGoAway),
+        GRACEFUL_SHUTDOWN_PING_TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
+  }
+
+  private void sendSecondGoAway() {
+    if (secondGoAwaySent || connection.closed) {
+      return;
+    }
+    secondGoAwaySent = true;
+    if (secondGoAwayTimer != null) {
+      secondGoAwayTimer.cancel(false);
+      secondGoAwayTimer = null;
+    }
+    goAwayStreamId = lastStreamId;
+    if (connection.streams.isEmpty()) {
+      connection.sendGoAwayAndClose(ErrorCode.NO_ERROR, null,
+          Status.UNAVAILABLE.withDescription("server shut down"));
+      return;
+    }
+    connection.writer.enqueue(new ControlFrame.GoAway(lastStreamId, ErrorCode.NO_ERROR,
+        new byte[0]));
+    connection.requestFlush();
+    if (gracefulShutdownPeriodNanos != null) {
+      forcefulCloseTimer = serverConfig.scheduler.schedule(
+          () -> runOnLoop(() -> shutdownNowOnLoop(Status.UNAVAILABLE.withDescription(
+              "connection age grace period expired"))),
+          gracefulShutdownPeriodNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  @Override
+  public void shutdownNow(Status reason) {
+    runOnLoop(() -> shutdownNowOnLoop(reason));
+  }
+
+  private void shutdownNowOnLoop(Status reason) {
+    if (connection.closed) {
+      return;
+    }
+    for (LeanServerStream.State s : new ArrayList<>(connection.streams.values())) {
+      connection.writer.cancel(s.outbound);
+      connection.writer.enqueue(new ControlFrame.RstStream(s.id, ErrorCode.CANCEL));
+    }
+    connection.sendGoAwayAndClose(ErrorCode.NO_ERROR, null, reason);
+  }
+
+  @Override
+  public ScheduledExecutorService getScheduledExecutorService() {
+    return serverConfig.scheduler;
+  }
+
+  @Override
+  public InternalLogId getLogId() {
+    return logId;
+  }
+
+  @Override
+  public ListenableFuture<SocketStats> getStats() {
+    SettableFuture<SocketStats> future = SettableFuture.create();
+    Runnable fill = () -> future.set(new SocketStats(transportTracer.getStats(),
+        attributes.get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR),
+        attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR),
+        new SocketOptions.Builder().build(), null));
+    try {
+      loop.execute(fill);
+    } catch (RejectedExecutionException e) {
+      fill.run();
+    }
+    return future;
+  }
+
+  @Override
+  public String toString() {
+    return MoreObjects.toStringHelper(this).add("logId", logId.getId())
+        .add("remote", attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)).toString();
+  }
+
+  /** The HTTP/2 connection. Confined to the loop thread. */
+  final class Connection extends Http2Connection {
+    final IntObjectHashMap<LeanServerStream.State> streams = new IntObjectHashMap<>(4);
+
+    Connection(SocketChannel channel) {
+      super(LeanServerTransport.this.loop, channel, serverConfig.settings, true);
+    }
+
+    @Override
+    void onBytesRead() {
+      if (keepAliveManager != null) {
+        keepAliveManager.onDataReceived();
+      }
+    }
+
+    @Override
+    void onPeerSettingsApplied(boolean first) {
+      if (first) {
+        if (handshakeTimer != null) {
+          handshakeTimer.cancel(false);
+          handshakeTimer = null;
+        }
+        attributes = listener.transportReady(attributes);
+      }
+    }
+
+    @Override
+    void applyInitialWindowDelta(int delta) throws Http2ConnectionError {
+      for (LeanServerStream.State s : streams.values()) {
+        if ((long) s.outbound.windowBytes + delta > FrameType.MAX_WINDOW) {
+          throw new Http2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR,
+              "SETTINGS_INITIAL_WINDOW_SIZE overflows stream " + s.id);
+        }
+        writer.updateStreamWindow(s.outbound, delta);
+      }
+      requestFlush();
+    }
+
+    @Override
+    public void onHeaders(int streamId, ByteBuffer headerBlock, boolean endStream)
+        throws Http2ConnectionError, Http2StreamError {
+      if ((streamId & 1) == 0) {
+        throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR,
+            "clients cannot open even-numbered streams (RFC 9113 §5.1.1)");
+      }
+      // Decode first, always: HPACK state must follow every block even for refused streams.
+      Http2Headers headers = decoder.decode(streamId, headerBlock);
+      LeanServerStream.State existing = streams.get(streamId);
+      if (existing != null) {
+        onTrailers(existing, endStream);
+        return;
+      }
+      if (streamId <= lastStreamId) {
+        // RFC 9113 §5.1.1: a new stream id must exceed every id the client used before.
+        throw new Http2ConnectionError(ErrorCode.STREAM_CLOSED,
+            "HEADERS on closed stream " + streamId);
+      }
+      lastStreamId = streamId;
+      if (streamId > goAwayStreamId) {
+        return;
+      }
+      if (streams.size() >= serverConfig.maxConcurrentStreams) {
+        throw new Http2StreamError(streamId, ErrorCode.REFUSED_STREAM,
+            "max concurrent streams (" + serverConfig.maxConcurrentStreams + ") reached");
+      }
+      createStream(streamId, headers, endStream);
+    }
+
+    private void onTrailers(LeanServerStream.State s, boolean endStream)
+        throws Http2StreamError {
+      if (!endStream) {
+        throw new Http2StreamError(s.id, ErrorCode.PROTOCOL_ERROR,
+            "HEADERS in the middle of a stream (RFC 9113 §8.1)");
+      }
+      if (s.remoteClosed) {
+        throw new Http2StreamError(s.id, ErrorCode.STREAM_CLOSED,
+            "HEADERS on a half-closed (remote) stream");
+      }
+      // gRPC requests carry no trailers; accept and ignore them, but honour END_STREAM.
+      s.remoteClosed = true;
+      s.inboundDataReceived(io.grpc.internal.ReadableBuffers.empty(), true);
+    }
+
+    private void createStream(int streamId, Http2Headers headers, boolean endStream)
+        throws Http2StreamError {
+      CharSequence method = headers.method();
+      CharSequence path = headers.path();
+      CharSequence scheme = headers.scheme();
+      if (method == null || path == null || scheme == null) {
+        throw new Http2StreamError(streamId, ErrorCode.PROTOCOL_ERROR,
+            "missing a required pseudo-header (RFC 9113 §8.3.1)");
+      }
+      if (path.length() == 0 || path.charAt(0) != '/') {
+        respondWithHttpError(streamId, endStream, 404, Status.Code.UNIMPLEMENTED,
+            "Expected path to start with /: " + path);
+        return;
+      }
+      CharSequence contentType = headers.get(GrpcHeaders.CONTENT_TYPE);
+      if (contentType == null || !GrpcUtil.isGrpcContentType(contentType.toString())) {
+        respondWithHttpError(streamId, endStream, 415, Status.Code.INTERNAL,
+            "Content-Type is not supported: " + contentType);
+        return;
+      }
+      if (!AsciiString.contentEquals(GrpcHeaders.POST, method)) {
+        respondWithHttpError(streamId, endStream, 405, Status.Code.INTERNAL,
+            "HTTP Method is not supported: " + method);
+        return;
+      }
+      String fullMethod = path.toString().substring(1);
+      CharSequence authority = headers.authority();
+      if (authority == null) {
+        authority = headers.get("host");
+      }
+      Metadata metadata = GrpcHeaders.toMetadata(headers, false);
+      StatsTraceContext statsTraceCtx =
+          StatsTraceContext.newServerContext(serverConfig.streamTracerFactories, fullMethod, metadata);
+      LeanServerStream stream = new LeanServerStream(LeanServerTransport.this, streamId,
+          authority == null ? null : authority.toString(), statsTraceCtx, transportTracer,
+          serverConfig.settings.maxInboundMessageBytes, serverConfig.settings.flowControlWindowBytes,
+          peerInitialWindowBytes);
+      LeanServerStream.State s = stream.transportState();
+      if (streams.isEmpty()) {
+        keepAliveEnforcer.onTransportActive();
+        if (maxIdleManager != null) {
+          maxIdleManager.onTransportActive();
+        }
+      }
+      streams.put(streamId, s);
+      transportTracer.reportRemoteStreamStarted();
+      listener.streamCreated(stream, fullMethod, metadata);
+      s.started();
+      if (endStream) {
+        s.remoteClosed = true;
+        s.inboundDataReceived(io.grpc.internal.ReadableBuffers.empty(), true);
+      }
+    }
+
+    /** Answers a request that is not gRPC with a plain HTTP status (gRPC HTTP/2 protocol). */
+    private void respondWithHttpError(int streamId, boolean endStream, int httpCode,
+        Status.Code code, String message) {
+      Http2Headers h = GrpcHeaders.httpError(httpCode, code, message);
+      writer.enqueueHeaders(streamId, h, true);
+      if (!endStream) {
+        writer.enqueue(new ControlFrame.RstStream(streamId, ErrorCode.NO_ERROR));
+      }
+      requestFlush();
+    }
+
+    @Override
+    public void onData(int streamId, ByteBuffer data, int flowControlledBytes, boolean endStream)
+        throws Http2ConnectionError, Http2StreamError {
+      chargeConnectionWindow(flowControlledBytes);
+      LeanServerStream.State s = streams.get(streamId);
+      if (s == null) {
+        returnConnectionBytes(flowControlledBytes);
+        if (streamId > lastStreamId) {
+          throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR,
+              "DATA on idle stream " + streamId + " (RFC 9113 §5.1)");
+        }
+        throw new Http2StreamError(streamId, ErrorCode.STREAM_CLOSED,
+            "DATA on closed stream " + streamId);
+      }
+      if (s.remoteClosed) {
+        returnConnectionBytes(flowControlledBytes);
+        throw new Http2StreamError(streamId, ErrorCode.STREAM_CLOSED,
+            "DATA after END_STREAM (RFC 9113 §5.1)");
+      }
+      try {
+        s.inbound.charge(streamId, flowControlledBytes);
+      } catch (Http2StreamError e) {
+        returnConnectionBytes(flowControlledBytes);
+        throw e;
+      }
+      int padding = flowControlledBytes - data.remaining();
+      if (padding > 0) {
+        s.inbound.consume(padding);
+        returnConnectionBytes(padding);
+      }
+      if (endStream) {
+        s.remoteClosed = true;
+      }
+      s.dataReceived(data, endStream);
+    }
+
+    @Override
+    public void onRstStream(int streamId, long errorCode) throws Http2ConnectionError {
+      LeanServerStream.State s = streams.get(streamId);
+      if (s == null) {
+        if (streamId > lastStreamId) {
+          throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR,
+              "RST_STREAM on idle stream " + streamId + " (RFC 9113 §6.4)");
+        }
+        return;
+      }
+      s.cancelled = true;
+      connection.writer.cancel(s.outbound);
+      s.transportReportStatus(GrpcUtil.Http2Error.statusForCode(errorCode)
+          .withDescription("RST_STREAM received with code " + errorCode));
+      removeStream(s, false);
+    }
+
+    @Override
+    public void onStreamError(Http2StreamError error) {
+      LeanServerStream.State s = streams.get(error.streamId());
+      if (s != null) {
+        s.cancelled = true;
+        writer.cancel(s.outbound);
+        s.transportReportStatus(Status.INTERNAL.withDescription(
+            "HTTP/2 stream error " + error.code() + ": " + error.getMessage()));
+        removeStream(s, false);
+      }
+      writer.enqueue(new ControlFrame.RstStream(error.streamId(), error.code()));
+      requestFlush();
+    }
+
+    @Override
+    void onStreamWindowUpdate(int streamId, int increment)
+        throws Http2ConnectionError, Http2StreamError {
+      LeanServerStream.State s = streams.get(streamId);
+      if (s == null) {
+        if (streamId > lastStreamId) {
+          throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR,
+              "WINDOW_UPDATE on idle stream " + streamId);
+        }
+        return;
+      }
+      if ((long) s.outbound.windowBytes + increment > FrameType.MAX_WINDOW) {
+        throw new Http2StreamError(streamId, ErrorCode.FLOW_CONTROL_ERROR,
+            "stream window overflow (RFC 9113 §6.9.1)");
+      }
+      writer.updateStreamWindow(s.outbound, increment);
+      requestFlush();
+    }
+
+    @Override
+    void onPingRequest(long payload) throws Http2ConnectionError {
+      if (!keepAliveEnforcer.pingAcceptable()) {
+        throw new Http2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "too_many_pings");
+      }
+    }
+
+    @Override
+    void onPingAck(long payload) {
+      if (payload == GRACEFUL_SHUTDOWN_PING) {
+        sendSecondGoAway();
+      }
+    }
+
+    @Override
+    public void onGoAway(int lastStreamId, long errorCode, ByteBuffer debugData) {
+      if (errorCode != ErrorCode.NO_ERROR.code()) {
+        log.log(Level.FINE, "{0}: client sent GOAWAY with error {1}",
+            new Object[] {LeanServerTransport.this, errorCode});
+      }
+      startGracefulShutdown(null);
+    }
+
+    @Override
+    int lastPeerStreamId() {
+      return lastStreamId;
+    }
+
+    @Override
+    void onEndOfInput() {
+      closeNow(Status.UNAVAILABLE.withDescription("client closed the connection"));
+    }
+
+    @Override
+    void onOutboundHeadersFailed(int streamId, Status status) {
+      LeanServerStream.State s = streams.get(streamId);
+      if (s != null) {
+        cancelStream(s, status);
+      }
+    }
+
+    @Override
+    void onClosed(Status status) {
+      for (LeanServerStream.State s : new ArrayList<>(streams.values())) {
+        s.outbound.discard();
+        s.transportReportStatus(status);
+      }
+      streams.clear();
+      terminate();
+    }
+
+    @Override
+    public String toString() {
+      return LeanServerTransport.this.toString();
+    }
+  }
+
+  private void terminate() {
+    if (terminated) {
+      return;
+    }
+    terminated = true;
+    cancel(handshakeTimer);
+    cancel(secondGoAwayTimer);
+    cancel(maxAgeTimer);
+    cancel(forcefulCloseTimer);
+    if (keepAliveManager != null) {
+      keepAliveManager.onTransportTermination();
+    }
+    if (maxIdleManager != null) {
+      maxIdleManager.onTransportTermination();
+    }
+    server.transportClosed(this);
+    if (listener != null) {
+      listener.transportTerminated();
+    }
+  }
+
+  private static void cancel(ScheduledFuture<?> f) {
+    if (f != null) {
+      f.cancel(false);
+    }
+  }
+
+  /** Closes from the server's accept path when the loop is shutting down. */
+  void closeOnLoop(Status status) {
+    connection.closeNow(status);
+  }
+}

@@ -1,0 +1,43 @@
+package dev.grpclean.transport;
+
+import dev.grpclean.transport.pool.PoolStats;
+import dev.grpclean.transport.pool.Pools;
+
+/**
+ * Process-wide counters of the transport's buffer pools, for tests, dashboards and the bench:
+ * an idle process should show {@code leasedBytes() == 0}.
+ *
+ * <p>Thread-safe; every figure is exact at the moment it is read.
+ */
+public final class LeanTransportStats {
+  private LeanTransportStats() {}
+
+  /** Bytes currently leased from the I/O and heap pools together. */
+  public static long leasedBytes() {
+    return Pools.io().leasedBytes() + Pools.heap().leasedBytes();
+  }
+
+  /** Leases currently outstanding in both pools. */
+  public static long leasesOutstanding() {
+    return Pools.io().leasesOutstanding() + Pools.heap().leasesOutstanding();
+  }
+
+  /** Bytes kept for reuse (not leased) in both pools. */
+  public static long pooledBytes() {
+    return Pools.io().pooledBytes() + Pools.heap().pooledBytes();
+  }
+
+  /** The direct pool used for socket reads and writes. */
+  public static PoolStats ioPool() {
+    return Pools.io().stats();
+  }
+
+  /** The heap pool used for outbound message bytes. */
+  public static PoolStats heapPool() {
+    return Pools.heap().stats();
+  }
+
+  public static String describe() {
+    return "io[" + ioPool() + "] heap[" + heapPool() + "]";
+  }
+}

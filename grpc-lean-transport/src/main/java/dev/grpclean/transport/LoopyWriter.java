@@ -1,0 +1,427 @@
+package dev.grpclean.transport;
+
+import dev.grpclean.transport.frame.FrameType;
+import dev.grpclean.transport.frame.FrameWriter;
+import dev.grpclean.transport.frame.HeaderBlockEncoder;
+import dev.grpclean.transport.frame.Http2ConnectionError;
+import dev.grpclean.transport.frame.Http2StreamError;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http2.Http2Headers;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+
+/**
+ * The connection's single writer: drains a control queue and the streams' flow-controlled data
+ * into one leased write buffer and hands it to the socket.
+ *
+ * <p>Order of a drain: every queued control frame (in FIFO order, so HEADERS precede the DATA of
+ * their stream), then DATA round-robin over the active streams, at most one max-size frame per
+ * stream per turn, within the stream's and the connection's send windows. When the write buffer
+ * fills it is written and refilled; when the queue runs dry the last partial buffer is written and
+ * returned to the pool. If the socket takes only part of a buffer, that lease is kept, holding
+ * exactly the unsent bytes, until the socket is writable again; nothing else is produced
+ * meanwhile, so a peer that stops reading costs at most one write buffer plus what the producers
+ * had queued (which grpc-core bounds through {@code isReady()}).
+ *
+ * <p>Confined to the connection's loop thread.
+ */
+final class LoopyWriter {
+  /** The connection side of the writer. Called on the loop thread. */
+  interface Output {
+    /** Writes what the socket takes now; returns whether all of {@code buf} was written. */
+    boolean write(ByteBuffer buf) throws IOException;
+
+    /** Turns interest in writability on or off. */
+    void setWriteInterest(boolean on);
+
+    /** A HEADERS frame for {@code streamId} could not be encoded; fail that stream. */
+    void onHeadersFailed(int streamId, Exception cause);
+  }
+
+  /**
+   * Write buffer size: 64 KiB holds four max-size DATA frames, so bulk transfers need one write
+   * syscall per 64 KiB while small RPCs use a fraction of it (and return it right away).
+   */
+  static final int WRITE_BUFFER_BYTES = 64 * 1024;
+
+  /**
+   * Cap on queued control responses (SETTINGS/PING acks, RST_STREAM). A peer that floods
+   * requests for responses while not reading ours (CVE-2019-9512/9515) hits it; the connection
+   * then goes away with ENHANCE_YOUR_CALM. Netty uses the same figure.
+   */
+  static final int MAX_QUEUED_CONTROL_RESPONSES = 10_000;
+
+  /** HPACK scratch, one per loop thread (not per connection): idle connections hold none. */
+  private static final ThreadLocal<ByteBuf> HPACK_SCRATCH =
+      ThreadLocal.withInitial(() -> Unpooled.buffer(1024));
+  private static final int MAX_RETAINED_SCRATCH_BYTES = 64 * 1024;
+
+  private final Output output;
+  private final HeaderBlockEncoder encoder;
+  private final ArrayDeque<Object> control = new ArrayDeque<>(8);
+  private final ArrayDeque<OutboundStream> active = new ArrayDeque<>(8);
+  private int queuedResponses;
+  private int connectionWindowBytes = FrameType.DEFAULT_INITIAL_WINDOW;
+  private int peerMaxFrameBytes = FrameType.DEFAULT_MAX_FRAME_SIZE;
+  /** A lease holding bytes the socket has not taken yet; null unless blocked on writability. */
+  private ByteBuffer unsent;
+  /** The buffer being filled during {@link #flush}; null outside it. */
+  private ByteBuffer out;
+  private long bytesWritten;
+  private boolean failed;
+
+  LoopyWriter(Output output, HeaderBlockEncoder encoder) {
+    this.output = output;
+    this.encoder = encoder;
+  }
+
+  /** Queues a control frame. Returns false when the response cap is exceeded (a flood). */
+  boolean enqueue(ControlFrame frame) {
+    if (frame.isResponse()) {
+      if (++queuedResponses > MAX_QUEUED_CONTROL_RESPONSES) {
+        return false;
+      }
+    }
+    control.add(frame);
+    return true;
+  }
+
+  void enqueueHeaders(int streamId, Http2Headers headers, boolean endStream) {
+    control.add(new HeadersFrame(streamId, headers, endStream));
+  }
+
+  /** Queues DATA for {@code stream}; takes ownership of {@code chunk} (a heap-pool lease). */
+  void enqueueData(OutboundStream stream, ByteBuffer chunk, boolean endStream) {
+    if (stream.closed) {
+      if (chunk != null) {
+        LeanBuffers.releaseHeap(chunk);
+      }
+      return;
+    }
+    if (chunk != null) {
+      if (chunk.hasRemaining()) {
+        stream.enqueue(chunk);
+      } else {
+        LeanBuffers.releaseHeap(chunk);
+      }
+    }
+    if (endStream) {
+      stream.endStreamAfterData = true;
+    }
+    activate(stream);
+  }
+
+  /** Queues trailers to follow the stream's data: HEADERS with END_STREAM. */
+  void enqueueTrailers(OutboundStream stream, Http2Headers trailers) {
+    if (stream.closed) {
+      return;
+    }
+    stream.trailers = trailers;
+    activate(stream);
+  }
+
+  /** The stream was reset: drop its queued bytes. */
+  void cancel(OutboundStream stream) {
+    stream.discard();
+    if (stream.inActiveList) {
+      active.remove(stream);
+      stream.inActiveList = false;
+    }
+  }
+
+  /** WINDOW_UPDATE (or a SETTINGS change) for one stream. */
+  void updateStreamWindow(OutboundStream stream, int delta) {
+    stream.windowBytes += delta;
+    activate(stream);
+  }
+
+  int connectionWindowBytes() {
+    return connectionWindowBytes;
+  }
+
+  void updateConnectionWindow(int delta) {
+    connectionWindowBytes += delta;
+  }
+
+  void setPeerMaxFrameBytes(int bytes) {
+    peerMaxFrameBytes = bytes;
+  }
+
+  long bytesWritten() {
+    return bytesWritten;
+  }
+
+  /** Whether bytes are waiting for the socket to become writable. */
+  boolean isBlocked() {
+    return unsent != null;
+  }
+
+  /** Whether anything is queued at all. */
+  boolean isIdle() {
+    return unsent == null && control.isEmpty() && active.isEmpty();
+  }
+
+  private void activate(OutboundStream stream) {
+    if (!stream.inActiveList && stream.hasWork()) {
+      stream.inActiveList = true;
+      active.add(stream);
+    }
+  }
+
+  /** The socket became writable: finish the blocked buffer, then keep draining. */
+  void onWritable() throws IOException {
+    if (unsent == null) {
+      output.setWriteInterest(false);
+      return;
+    }
+    if (!writeOut(unsent)) {
+      return;
+    }
+    LeanBuffers.releaseIo(unsent);
+    unsent = null;
+    output.setWriteInterest(false);
+    flush();
+  }
+
+  /** Drains everything the windows allow. */
+  void flush() throws IOException {
+    if (unsent != null || failed) {
+      return;
+    }
+    if (control.isEmpty() && !hasSendableData()) {
+      return;
+    }
+    out = LeanBuffers.leaseIo(WRITE_BUFFER_BYTES);
+    try {
+      while (true) {
+        boolean full = fill();
+        if (out.position() == 0) {
+          return;
+        }
+        out.flip();
+        if (!writeOut(out)) {
+          unsent = out;
+          out = null;
+          output.setWriteInterest(true);
+          return;
+        }
+        out.clear();
+        if (!full) {
+          return;
+        }
+      }
+    } finally {
+      if (out != null) {
+        LeanBuffers.releaseIo(out);
+        out = null;
+      }
+    }
+  }
+
+  /** Releases every lease the writer holds; the connection is closed. */
+  void close() {
+    failed = true;
+    if (unsent != null) {
+      LeanBuffers.releaseIo(unsent);
+      unsent = null;
+    }
+    OutboundStream s;
+    while ((s = active.poll()) != null) {
+      s.inActiveList = false;
+      s.discard();
+    }
+    control.clear();
+  }
+
+  private boolean writeOut(ByteBuffer buf) throws IOException {
+    int before = buf.remaining();
+    boolean done = output.write(buf);
+    bytesWritten += before - buf.remaining();
+    return done;
+  }
+
+  private boolean hasSendableData() {
+    return !active.isEmpty();
+  }
+
+  /** Fills {@link #out}. Returns true if it stopped because the buffer was full. */
+  private boolean fill() throws IOException {
+    Object item;
+    while ((item = control.peek()) != null) {
+      if (item instanceof HeadersFrame) {
+        HeadersFrame h = (HeadersFrame) item;
+        if (!writeHeaders(h.streamId, h.headers, h.endStream)) {
+          return true;
+        }
+      } else {
+        ControlFrame f = (ControlFrame) item;
+        int size = f.sizeBytes();
+        if (size > out.remaining()) {
+          if (out.position() > 0) {
+            return true;
+          }
+          growOut(size);
+        }
+        f.write(out);
+        if (f.isResponse()) {
+          queuedResponses--;
+        }
+      }
+      control.poll();
+    }
+    return fillData();
+  }
+
+  /** Round-robin DATA. Returns true if the buffer filled up. */
+  private boolean fillData() throws IOException {
+    // Passes continue while some stream made progress; a stream blocked only by the connection
+    // window stays in the list for the next WINDOW_UPDATE.
+    boolean progress = true;
+    while (progress && !active.isEmpty()) {
+      progress = false;
+      int n = active.size();
+      for (int i = 0; i < n; i++) {
+        OutboundStream s = active.poll();
+        s.inActiveList = false;
+        int result = emit(s);
+        if (result == EMIT_FULL) {
+          activate(s);
+          // Keep the round-robin order: s goes first next time.
+          if (active.peekLast() == s) {
+            active.pollLast();
+            active.addFirst(s);
+          }
+          return true;
+        }
+        if (result == EMIT_PROGRESS) {
+          progress = true;
+        }
+        if (result == EMIT_BLOCKED_ON_CONNECTION) {
+          s.inActiveList = true;
+          active.add(s);
+        } else {
+          activate(s);
+        }
+      }
+    }
+    return false;
+  }
+
+  private static final int EMIT_PROGRESS = 0;
+  private static final int EMIT_FULL = 1;
+  private static final int EMIT_BLOCKED_ON_CONNECTION = 2;
+  private static final int EMIT_NOTHING = 3;
+
+  private int emit(OutboundStream s) throws IOException {
+    if (s.closed) {
+      return EMIT_NOTHING;
+    }
+    if (s.queuedBytes > 0) {
+      if (s.windowBytes <= 0) {
+        return EMIT_NOTHING;
+      }
+      if (connectionWindowBytes <= 0) {
+        return EMIT_BLOCKED_ON_CONNECTION;
+      }
+      int n = Math.min(Math.min(s.queuedBytes, s.windowBytes),
+          Math.min(connectionWindowBytes, peerMaxFrameBytes));
+      int room = out.remaining() - FrameType.FRAME_HEADER_BYTES;
+      if (room < n) {
+        // Split only if a useful amount fits; otherwise write what we have and come back.
+        if (room < Math.min(n, 1024)) {
+          return EMIT_FULL;
+        }
+        n = room;
+      }
+      boolean endStream = n == s.queuedBytes && s.endStreamAfterData && s.trailers == null;
+      FrameWriter.writeDataHeader(out, s.id, n, endStream);
+      s.copyTo(out, n);
+      s.windowBytes -= n;
+      connectionWindowBytes -= n;
+      s.listener.onDataSent(n);
+      if (endStream) {
+        finish(s);
+      }
+      return EMIT_PROGRESS;
+    }
+    if (s.trailers != null) {
+      if (!writeHeaders(s.id, s.trailers, true)) {
+        return EMIT_FULL;
+      }
+      finish(s);
+      return EMIT_PROGRESS;
+    }
+    if (s.endStreamAfterData) {
+      if (out.remaining() < FrameType.FRAME_HEADER_BYTES) {
+        return EMIT_FULL;
+      }
+      FrameWriter.writeDataHeader(out, s.id, 0, true);
+      finish(s);
+      return EMIT_PROGRESS;
+    }
+    return EMIT_NOTHING;
+  }
+
+  private void finish(OutboundStream s) {
+    s.endStreamAfterData = false;
+    s.trailers = null;
+    s.closed = true;
+    s.listener.onOutboundClosed();
+  }
+
+  /**
+   * Encodes and writes one header block (HEADERS + CONTINUATION). HPACK state changes here, in
+   * wire order. Returns false if it did not fit and the buffer must be flushed first.
+   */
+  private boolean writeHeaders(int streamId, Http2Headers headers, boolean endStream) {
+    ByteBuf scratch = HPACK_SCRATCH.get();
+    scratch.clear();
+    try {
+      encoder.encode(streamId, headers, scratch);
+    } catch (Http2ConnectionError | Http2StreamError | RuntimeException e) {
+      // The encoder checks limits before touching its dynamic table, so only this stream fails.
+      output.onHeadersFailed(streamId, e);
+      return true;
+    }
+    int blockBytes = scratch.readableBytes();
+    int size = FrameWriter.headersBytes(blockBytes, peerMaxFrameBytes);
+    if (size > out.remaining()) {
+      if (out.position() > 0) {
+        // Encoded but not written: re-encoding later would double-insert into the dynamic
+        // table, so keep the encoded block by writing through a larger buffer now.
+        ByteBuffer bigger = LeanBuffers.leaseIo(out.position() + size);
+        out.flip();
+        bigger.put(out);
+        LeanBuffers.releaseIo(out);
+        out = bigger;
+      } else {
+        growOut(size);
+      }
+    }
+    FrameWriter.writeHeaders(out, streamId, scratch.nioBuffer(), endStream, peerMaxFrameBytes);
+    if (scratch.capacity() > MAX_RETAINED_SCRATCH_BYTES) {
+      HPACK_SCRATCH.set(Unpooled.buffer(1024));
+    }
+    return true;
+  }
+
+  private void growOut(int size) {
+    LeanBuffers.releaseIo(out);
+    out = LeanBuffers.leaseIo(size);
+  }
+
+  /** HEADERS waiting in the control queue. */
+  private static final class HeadersFrame {
+    final int streamId;
+    final Http2Headers headers;
+    final boolean endStream;
+
+    HeadersFrame(int streamId, Http2Headers headers, boolean endStream) {
+      this.streamId = streamId;
+      this.headers = headers;
+      this.endStream = endStream;
+    }
+  }
+}

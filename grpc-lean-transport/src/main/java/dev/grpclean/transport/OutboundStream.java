@@ -1,0 +1,98 @@
+package dev.grpclean.transport;
+
+import io.netty.handler.codec.http2.Http2Headers;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+
+/**
+ * The writer's view of one stream: bytes queued behind flow control, the stream's send window and
+ * what ends the stream (END_STREAM on the last DATA, or trailers).
+ *
+ * <p>Queued chunks are heap-pool leases owned by this object until the writer copies them out or
+ * the stream is cancelled; either way they go back to the pool.
+ *
+ * <p>Confined to the connection's loop thread.
+ */
+final class OutboundStream {
+  /** Notified on the loop thread as the writer makes progress on this stream. */
+  interface Listener {
+    /** {@code bytes} of this stream's DATA payload were framed for the socket. */
+    void onDataSent(int bytes);
+
+    /** END_STREAM was written: the local side of the stream is closed. */
+    void onOutboundClosed();
+  }
+
+  final int id;
+  final Listener listener;
+  /** Send window (RFC 9113 §6.9.1); may go negative after a SETTINGS decrease (§6.9.2). */
+  int windowBytes;
+  /** Created on first data, so a stream that never sends holds no deque. */
+  ArrayDeque<ByteBuffer> chunks;
+  int queuedBytes;
+  boolean endStreamAfterData;
+  Http2Headers trailers;
+  boolean inActiveList;
+  boolean closed;
+
+  OutboundStream(int id, int initialWindowBytes, Listener listener) {
+    this.id = id;
+    this.windowBytes = initialWindowBytes;
+    this.listener = listener;
+  }
+
+  /** Whether the writer has something to emit for this stream right now. */
+  boolean hasWork() {
+    if (closed) {
+      return false;
+    }
+    if (queuedBytes > 0) {
+      return windowBytes > 0;
+    }
+    return endStreamAfterData || trailers != null;
+  }
+
+  void enqueue(ByteBuffer chunk) {
+    if (chunks == null) {
+      chunks = new ArrayDeque<>(4);
+    }
+    chunks.add(chunk);
+    queuedBytes += chunk.remaining();
+  }
+
+  /** Copies {@code n} queued bytes into {@code out}, returning drained chunks to the pool. */
+  void copyTo(ByteBuffer out, int n) {
+    while (n > 0) {
+      ByteBuffer head = chunks.peek();
+      int take = Math.min(n, head.remaining());
+      int limit = head.limit();
+      head.limit(head.position() + take);
+      out.put(head);
+      head.limit(limit);
+      n -= take;
+      queuedBytes -= take;
+      if (!head.hasRemaining()) {
+        chunks.poll();
+        LeanBuffers.releaseHeap(head);
+      }
+    }
+    if (queuedBytes == 0) {
+      chunks = null;
+    }
+  }
+
+  /** Drops everything queued (the stream was reset or the connection died). */
+  void discard() {
+    closed = true;
+    if (chunks != null) {
+      ByteBuffer b;
+      while ((b = chunks.poll()) != null) {
+        LeanBuffers.releaseHeap(b);
+      }
+      chunks = null;
+    }
+    queuedBytes = 0;
+    trailers = null;
+    endStreamAfterData = false;
+  }
+}

@@ -1,0 +1,49 @@
+package dev.grpclean.transport;
+
+import io.grpc.ServerStreamTracer;
+import io.grpc.internal.TransportTracer;
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import javax.annotation.Nullable;
+
+/**
+ * Everything a server transport needs from its builder, frozen at build time.
+ *
+ * <p>Immutable; thread-safe.
+ */
+final class ServerConfig {
+  final TransportSettings settings;
+  final ScheduledExecutorService scheduler;
+  final TransportTracer.Factory transportTracerFactory;
+  final List<? extends ServerStreamTracer.Factory> streamTracerFactories;
+  final int maxConcurrentStreams;
+  final long keepAliveTimeNanos;
+  final long keepAliveTimeoutNanos;
+  final boolean permitKeepAliveWithoutCalls;
+  final long permitKeepAliveTimeNanos;
+  final long maxConnectionIdleNanos;
+  final long maxConnectionAgeNanos;
+  /** Null means wait for streams forever after a max-age GOAWAY. */
+  @Nullable final Long maxConnectionAgeGraceNanos;
+  final long handshakeTimeoutNanos;
+
+  ServerConfig(LeanServerBuilder b, ScheduledExecutorService scheduler,
+      List<? extends ServerStreamTracer.Factory> streamTracerFactories) {
+    this.settings = new TransportSettings(b.flowControlWindowBytes, b.maxInboundMetadataBytes,
+        b.maxInboundMessageBytes);
+    this.scheduler = scheduler;
+    this.transportTracerFactory = b.transportTracerFactory;
+    this.streamTracerFactories = streamTracerFactories;
+    this.maxConcurrentStreams = b.maxConcurrentCallsPerConnection;
+    this.keepAliveTimeNanos = b.keepAliveTimeNanos;
+    this.keepAliveTimeoutNanos = b.keepAliveTimeoutNanos;
+    this.permitKeepAliveWithoutCalls = b.permitKeepAliveWithoutCalls;
+    this.permitKeepAliveTimeNanos = b.permitKeepAliveTimeNanos;
+    this.maxConnectionIdleNanos = b.maxConnectionIdleNanos;
+    this.maxConnectionAgeNanos = b.maxConnectionAgeNanos;
+    this.maxConnectionAgeGraceNanos =
+        b.maxConnectionAgeGraceNanos == LeanServerBuilder.MAX_CONNECTION_AGE_GRACE_NANOS_INFINITE
+            ? null : b.maxConnectionAgeGraceNanos;
+    this.handshakeTimeoutNanos = b.handshakeTimeoutNanos;
+  }
+}

@@ -1,0 +1,38 @@
+package dev.grpclean.transport;
+
+/**
+ * Settings shared by client and server connections, fixed when the transport is built.
+ *
+ * <p>Immutable; thread-safe.
+ */
+final class TransportSettings {
+  /**
+   * Default per-stream and connection receive window: 1 MiB, grpc-netty's default. A smaller
+   * window caps throughput (grpc-okhttp's 64 KiB window is why it streams at a third of Netty's
+   * speed here); a larger one lets a slow application be made to buffer more.
+   */
+  static final int DEFAULT_FLOW_CONTROL_WINDOW_BYTES = 1 << 20;
+  /** HPACK dynamic table size we advertise: the RFC 7541 default, so no SETTINGS entry needed. */
+  static final int HEADER_TABLE_BYTES = 4096;
+
+  final int flowControlWindowBytes;
+  final int maxInboundMetadataBytes;
+  final int maxInboundMessageBytes;
+
+  TransportSettings(int flowControlWindowBytes, int maxInboundMetadataBytes,
+      int maxInboundMessageBytes) {
+    this.flowControlWindowBytes = flowControlWindowBytes;
+    this.maxInboundMetadataBytes = maxInboundMetadataBytes;
+    this.maxInboundMessageBytes = maxInboundMessageBytes;
+  }
+
+  /**
+   * Cap on one compressed header block. Huffman coding can at worst inflate a string by about
+   * 3.75x, so a block four times the decoded-size limit plus room for HPACK framing cannot be a
+   * header list within the limit; anything larger is refused before it is accumulated.
+   */
+  int maxHeaderBlockBytes() {
+    long cap = 4L * maxInboundMetadataBytes + 1024;
+    return (int) Math.min(cap, 16 << 20);
+  }
+}

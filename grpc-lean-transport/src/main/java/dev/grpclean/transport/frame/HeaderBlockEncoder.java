@@ -1,0 +1,104 @@
+package dev.grpclean.transport.frame;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersEncoder;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersEncoder;
+import java.util.Map;
+
+/**
+ * Encodes header lists into HPACK blocks (RFC 7541) with netty-codec-http2's {@link
+ * DefaultHttp2HeadersEncoder}, which needs no channel, and maps its errors to ours.
+ *
+ * <p>Two memory choices: the dynamic table is capped at 4096 bytes whatever the peer allows
+ * (an encoder may use any size up to the peer's limit, RFC 7541 §4.2), so a peer advertising a
+ * huge table cannot make us keep more headers per connection; and netty's 256-byte buffer for a
+ * pending table size update is released after the update is written, not kept per connection.
+ *
+ * <p>Thread-compatible; one per connection, used in header-block order.
+ */
+public final class HeaderBlockEncoder {
+  /** Bytes; our dynamic table cap, the RFC 7541 default: enough for gRPC's repeated headers. */
+  static final long MAX_TABLE_BYTES = 4096;
+  /** Bytes charged per field on top of name and value (RFC 7541 §4.1, RFC 9113 §6.5.2). */
+  private static final long FIELD_OVERHEAD_BYTES = 32;
+
+  private final DefaultHttp2HeadersEncoder encoder =
+      new DefaultHttp2HeadersEncoder(Http2HeadersEncoder.NEVER_SENSITIVE, false);
+  private long maxHeaderListSize = Long.MAX_VALUE;
+  /** Whether netty holds a table size update (and its buffer) for the next block. */
+  private boolean tableSizeUpdatePending;
+
+  public HeaderBlockEncoder() {}
+
+  /** Applies the peer's SETTINGS_HEADER_TABLE_SIZE, capped at {@link #MAX_TABLE_BYTES}. */
+  public void setMaxHeaderTableSize(long bytes) throws Http2ConnectionError {
+    long size = Math.min(bytes, MAX_TABLE_BYTES);
+    if (size == encoder.configuration().maxHeaderTableSize()) {
+      return; // no change to signal
+    }
+    try {
+      encoder.configuration().maxHeaderTableSize(size);
+      tableSizeUpdatePending = true;
+    } catch (Http2Exception e) {
+      throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR,
+          "bad SETTINGS_HEADER_TABLE_SIZE " + bytes + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Applies the peer's SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2, advisory). */
+  public void setMaxHeaderListSize(long bytes) throws Http2ConnectionError {
+    try {
+      encoder.configuration().maxHeaderListSize(bytes);
+      maxHeaderListSize = bytes;
+    } catch (Http2Exception e) {
+      throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR,
+          "bad SETTINGS_MAX_HEADER_LIST_SIZE " + bytes + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Encodes {@code headers} into {@code out} (a heap ByteBuf the caller owns and clears).
+   *
+   * @throws Http2StreamError when the list exceeds the peer's SETTINGS_MAX_HEADER_LIST_SIZE;
+   *     nothing was written and the HPACK state is unchanged
+   * @throws Http2ConnectionError COMPRESSION_ERROR when encoding failed midway; the HPACK state
+   *     is then unknown
+   */
+  public void encode(int streamId, Http2Headers headers, ByteBuf out)
+      throws Http2ConnectionError, Http2StreamError {
+    // Checked here, before netty writes a pending table size update into `out`: netty checks
+    // only after writing it, and a caller discarding `out` on a stream error would lose the
+    // update and desynchronize the peer's decoder (RFC 7541 §4.2).
+    checkListSize(streamId, headers);
+    try {
+      encoder.encodeHeaders(streamId, headers, out);
+    } catch (Http2Exception.StreamException e) {
+      throw new Http2StreamError(
+          streamId, ErrorCode.forCode(e.error().code()), e.getMessage(), e);
+    } catch (Http2Exception e) {
+      throw new Http2ConnectionError(
+          ErrorCode.COMPRESSION_ERROR, "HPACK encoding failed: " + e.getMessage(), e);
+    }
+    if (tableSizeUpdatePending) {
+      tableSizeUpdatePending = false;
+      encoder.close(); // releases the update buffer; netty re-creates it on the next change
+    }
+  }
+
+  private void checkListSize(int streamId, Http2Headers headers) throws Http2StreamError {
+    if (maxHeaderListSize == Long.MAX_VALUE) {
+      return;
+    }
+    long size = 0;
+    for (Map.Entry<CharSequence, CharSequence> e : headers) {
+      size += e.getKey().length() + e.getValue().length() + FIELD_OVERHEAD_BYTES;
+      if (size > maxHeaderListSize) {
+        throw new Http2StreamError(streamId, ErrorCode.PROTOCOL_ERROR,
+            "header list exceeds the peer's SETTINGS_MAX_HEADER_LIST_SIZE of "
+                + maxHeaderListSize + " bytes (RFC 9113 §6.5.2)");
+      }
+    }
+  }
+}

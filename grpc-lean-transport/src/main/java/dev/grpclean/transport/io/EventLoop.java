@@ -1,0 +1,217 @@
+package dev.grpclean.transport.io;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.SelectableChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * One poller thread: a {@link Selector} that reports readiness, plus a task queue for work other
+ * threads hand to the connections this thread owns.
+ *
+ * <p>The loop holds no I/O buffers. A connection registered here is owned by this thread for its
+ * whole life, so every frame of that connection is read and parsed in order by one thread, and the
+ * connection's protocol state needs no lock.
+ *
+ * <p>One iteration: wait for readiness or a task; dispatch ready keys; run queued tasks; then run
+ * the end-of-batch actions (connections flush their writers there, so all writes produced in one
+ * batch leave in as few syscalls as possible).
+ *
+ * <p>Thread-safe: {@link #execute} may be called from any thread; {@link #register} and
+ * {@link #runAtEndOfBatch} only on this loop's thread.
+ */
+public final class EventLoop implements Executor {
+  private static final Logger log = Logger.getLogger(EventLoop.class.getName());
+
+  /** Reacts to readiness of one registered channel. Called on the loop thread only. */
+  public interface Handler {
+    void onReady(SelectionKey key);
+  }
+
+  // Wake-up protocol: the loop publishes SLEEPING just before it blocks in select(); a producer
+  // that flips it to AWAKE pays for the one selector.wakeup() syscall. Producers that find the
+  // loop already AWAKE only enqueue.
+  private static final int AWAKE = 0;
+  private static final int SLEEPING = 1;
+
+  private final Selector selector;
+  private final Thread thread;
+  private final Queue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger wakeState = new AtomicInteger(AWAKE);
+  /** Loop thread only. */
+  private final ArrayList<Runnable> endOfBatch = new ArrayList<>();
+  private final ArrayList<Runnable> endOfBatchRunning = new ArrayList<>();
+  private volatile boolean shuttingDown;
+
+  EventLoop(ThreadFactory threadFactory) {
+    try {
+      selector = Selector.open();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open selector", e);
+    }
+    thread = threadFactory.newThread(this::run);
+  }
+
+  void start() {
+    thread.start();
+  }
+
+  /** Whether the calling thread is this loop's thread. */
+  public boolean inEventLoop() {
+    return Thread.currentThread() == thread;
+  }
+
+  @Override
+  public void execute(Runnable task) {
+    if (shuttingDown) {
+      throw new RejectedExecutionException("event loop is shut down");
+    }
+    tasks.add(task);
+    if (wakeState.getAndSet(AWAKE) == SLEEPING) {
+      selector.wakeup();
+    }
+  }
+
+  /**
+   * Registers {@code channel} with this loop's selector. Loop thread only.
+   *
+   * @return the key; its attachment is {@code handler}
+   */
+  public SelectionKey register(SelectableChannel channel, int ops, Handler handler)
+      throws ClosedChannelException {
+    assert inEventLoop();
+    return channel.register(selector, ops, handler);
+  }
+
+  /**
+   * Runs {@code action} once the current batch of events and tasks is processed. Loop thread
+   * only. Used to flush writers: everything a batch produced is written together.
+   */
+  public void runAtEndOfBatch(Runnable action) {
+    assert inEventLoop();
+    endOfBatch.add(action);
+  }
+
+  void shutdown() {
+    shuttingDown = true;
+    selector.wakeup();
+  }
+
+  void awaitTermination() throws InterruptedException {
+    thread.join();
+  }
+
+  private void run() {
+    while (!shuttingDown) {
+      try {
+        select();
+        processSelectedKeys();
+        runTasks();
+        runEndOfBatch();
+      } catch (Throwable t) {
+        // A bug in one connection must not kill the thread that owns many others.
+        log.log(Level.SEVERE, "unexpected error in event loop " + thread.getName(), t);
+      }
+    }
+    drainOnShutdown();
+  }
+
+  private void select() throws IOException {
+    if (!tasks.isEmpty()) {
+      selector.selectNow();
+      return;
+    }
+    wakeState.set(SLEEPING);
+    try {
+      // Re-check after publishing SLEEPING: a task added before that would not have woken us.
+      if (tasks.isEmpty()) {
+        selector.select();
+      } else {
+        selector.selectNow();
+      }
+    } finally {
+      wakeState.set(AWAKE);
+    }
+  }
+
+  private void processSelectedKeys() {
+    Iterator<SelectionKey> it = selector.selectedKeys().iterator();
+    while (it.hasNext()) {
+      SelectionKey key = it.next();
+      it.remove();
+      Handler handler = (Handler) key.attachment();
+      try {
+        handler.onReady(key);
+      } catch (Throwable t) {
+        log.log(Level.SEVERE, "handler " + handler + " threw", t);
+      }
+    }
+  }
+
+  private void runTasks() {
+    // Bounded by what was queued when we started, so a task that re-queues itself cannot starve
+    // the selector.
+    int budget = Math.max(64, tasks.size());
+    Runnable task;
+    while (budget-- > 0 && (task = tasks.poll()) != null) {
+      try {
+        task.run();
+      } catch (Throwable t) {
+        log.log(Level.SEVERE, "task " + task + " threw", t);
+      }
+      if (!endOfBatch.isEmpty() && budget % 16 == 0) {
+        runEndOfBatch();
+      }
+    }
+  }
+
+  private void runEndOfBatch() {
+    while (!endOfBatch.isEmpty()) {
+      endOfBatchRunning.addAll(endOfBatch);
+      endOfBatch.clear();
+      for (int i = 0; i < endOfBatchRunning.size(); i++) {
+        try {
+          endOfBatchRunning.get(i).run();
+        } catch (Throwable t) {
+          log.log(Level.SEVERE, "end-of-batch action threw", t);
+        }
+      }
+      endOfBatchRunning.clear();
+    }
+  }
+
+  private void drainOnShutdown() {
+    // Let already queued close tasks run so sockets are released, then close the selector.
+    runTasks();
+    runEndOfBatch();
+    for (SelectionKey key : selector.keys()) {
+      try {
+        key.channel().close();
+      } catch (IOException ignored) {
+        // closing anyway
+      }
+    }
+    try {
+      selector.close();
+    } catch (IOException e) {
+      log.log(Level.FINE, "selector close failed", e);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "EventLoop[" + thread.getName() + "]";
+  }
+}

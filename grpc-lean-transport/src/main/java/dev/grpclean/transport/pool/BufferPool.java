@@ -1,0 +1,272 @@
+package dev.grpclean.transport.pool;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import javax.annotation.Nullable;
+
+/**
+ * Size-classed pool of {@link ByteBuffer}s with exact, always-on counters.
+ *
+ * <p>Capacities are powers of two from {@link #MIN_CLASS_BYTES} to {@link #MAX_CLASS_BYTES}; a
+ * lease gets the smallest class that fits. Larger requests are allocated at their exact size and
+ * never pooled. Released buffers are kept, most recent first, until the pool holds {@code
+ * maxPooledBytes}; beyond that they are left for GC.
+ *
+ * <p>Misuse detection. Always on, and O(1) per release: the buffer's shape (direct-ness, not
+ * read-only, a class capacity) must match this pool; the outstanding counters are decremented with
+ * a CAS that refuses to go below zero; and a buffer already on top of its free list is rejected,
+ * which catches the common "released twice in a row" bug before the buffer can be leased twice. A
+ * double release of an older buffer, or a same-shaped foreign buffer or slice, can slip past these
+ * while other leases are outstanding; leak-detection mode (see {@link #LEAK_DETECTION_PROPERTY})
+ * tracks every lease by identity and catches all of them, and tests run with it.
+ *
+ * <p>Locks: each size class has its own free-list lock and leak-detection mode has one more; none
+ * is ever held while taking another.
+ *
+ * <p>Thread-safe.
+ */
+public final class BufferPool {
+  /** Smallest class, 4 KiB: a page, and small enough for a frame header plus a small message. */
+  public static final int MIN_CLASS_BYTES = 4096;
+  /** Largest pooled class, 1 MiB: above this a request is rare and pooling it would pin memory. */
+  public static final int MAX_CLASS_BYTES = 1 << 20;
+  /** System property; {@code true} at construction enables leak-detection mode. */
+  public static final String LEAK_DETECTION_PROPERTY = "grpclean.pool.leakDetection";
+
+  private static final int MIN_CLASS_SHIFT = Integer.numberOfTrailingZeros(MIN_CLASS_BYTES);
+  private static final int CLASS_COUNT =
+      Integer.numberOfTrailingZeros(MAX_CLASS_BYTES) - MIN_CLASS_SHIFT + 1;
+
+  private final String name;
+  private final boolean direct;
+  private final long maxPooledBytes;
+  private final FreeList[] freeLists = new FreeList[CLASS_COUNT];
+  /** Null unless leak-detection mode is on. */
+  @Nullable private final LeakTracker leakTracker;
+
+  // AtomicLong, not LongAdder, where release must check-and-decrement atomically.
+  private final AtomicLong leasedBytes = new AtomicLong();
+  private final AtomicLong leasesOutstanding = new AtomicLong();
+  private final AtomicLong pooledBytes = new AtomicLong();
+  // Only ever added to, so the cheaper-under-contention LongAdder.
+  private final LongAdder totalLeases = new LongAdder();
+  private final LongAdder allocatedBytes = new LongAdder();
+
+  /** Leak detection follows {@link #LEAK_DETECTION_PROPERTY} as it is now. */
+  public BufferPool(String name, boolean direct, long maxPooledBytes) {
+    this(name, direct, maxPooledBytes, Boolean.getBoolean(LEAK_DETECTION_PROPERTY));
+  }
+
+  public BufferPool(String name, boolean direct, long maxPooledBytes, boolean leakDetection) {
+    if (maxPooledBytes < 0) {
+      throw new IllegalArgumentException("maxPooledBytes < 0: " + maxPooledBytes);
+    }
+    this.name = Objects.requireNonNull(name, "name");
+    this.direct = direct;
+    this.maxPooledBytes = maxPooledBytes;
+    for (int i = 0; i < CLASS_COUNT; i++) {
+      freeLists[i] = new FreeList(MIN_CLASS_BYTES << i, pooledBytes, maxPooledBytes);
+    }
+    this.leakTracker = leakDetection ? new LeakTracker(name) : null;
+  }
+
+  /**
+   * Leases a cleared, big-endian buffer of at least {@code minCapacityBytes}. The caller owns it
+   * until it passes it to {@link #release}, exactly once.
+   */
+  public ByteBuffer lease(int minCapacityBytes) {
+    if (minCapacityBytes <= 0) {
+      throw new IllegalArgumentException("minCapacityBytes <= 0: " + minCapacityBytes);
+    }
+    ByteBuffer buffer;
+    if (minCapacityBytes > MAX_CLASS_BYTES) {
+      buffer = allocate(minCapacityBytes);
+    } else {
+      int classIndex = classIndex(minCapacityBytes);
+      buffer = freeLists[classIndex].poll();
+      if (buffer == null) {
+        buffer = allocate(MIN_CLASS_BYTES << classIndex);
+      } else {
+        // The previous owner may have moved the cursor or switched byte order.
+        buffer.clear().order(ByteOrder.BIG_ENDIAN);
+      }
+    }
+    totalLeases.increment();
+    // Count before handing out, so a release can never observe its own lease uncounted.
+    leasesOutstanding.incrementAndGet();
+    leasedBytes.addAndGet(buffer.capacity());
+    if (leakTracker != null) {
+      leakTracker.recordLease(buffer);
+    }
+    return buffer;
+  }
+
+  /**
+   * Takes ownership of a buffer that this pool leased; the caller must not touch it afterwards.
+   *
+   * @throws IllegalStateException if the buffer was not leased from this pool or was already
+   *     released (always detected in leak-detection mode; see the class javadoc otherwise)
+   */
+  public void release(ByteBuffer buffer) {
+    int capacityBytes = buffer.capacity();
+    checkShape(buffer, capacityBytes);
+    if (leakTracker != null && !leakTracker.recordRelease(buffer)) {
+      throw new IllegalStateException(
+          "buffer of " + PoolStats.formatBytes(capacityBytes) + " is not leased from pool '"
+              + name + "': released twice, or never leased from it");
+    }
+    if (!tryDecrement(leasesOutstanding, 1)) {
+      throw new IllegalStateException("more releases than leases in pool '" + name + "'");
+    }
+    if (!tryDecrement(leasedBytes, capacityBytes)) {
+      leasesOutstanding.incrementAndGet();
+      throw new IllegalStateException(
+          "release of " + PoolStats.formatBytes(capacityBytes) + " exceeds leased bytes in pool '"
+              + name + "'");
+    }
+    if (capacityBytes > MAX_CLASS_BYTES) {
+      return; // Oversized: never pooled.
+    }
+    try {
+      freeLists[classIndex(capacityBytes)].offer(buffer);
+    } catch (IllegalStateException e) {
+      // Undo the decrements: this release never happened.
+      leasesOutstanding.incrementAndGet();
+      leasedBytes.addAndGet(capacityBytes);
+      throw e;
+    }
+  }
+
+  /** Drops every pooled buffer for GC; leased buffers are unaffected. */
+  public void trim() {
+    for (FreeList freeList : freeLists) {
+      freeList.trim();
+    }
+  }
+
+  /** Sum of the capacities of buffers currently leased. */
+  public long leasedBytes() {
+    return leasedBytes.get();
+  }
+
+  /** Number of buffers currently leased. */
+  public long leasesOutstanding() {
+    return leasesOutstanding.get();
+  }
+
+  /** Sum of the capacities of buffers sitting in free lists; never above maxPooledBytes. */
+  public long pooledBytes() {
+    return pooledBytes.get();
+  }
+
+  /** Monotonic count of {@link #lease} calls. */
+  public long totalLeases() {
+    return totalLeases.sum();
+  }
+
+  /** Monotonic bytes newly allocated because no pooled buffer of the class was free. */
+  public long allocatedBytes() {
+    return allocatedBytes.sum();
+  }
+
+  public PoolStats stats() {
+    return new PoolStats(
+        leasedBytes(), leasesOutstanding(), pooledBytes(), totalLeases(), allocatedBytes());
+  }
+
+  /**
+   * In leak-detection mode, one description per outstanding lease (size class and the stack that
+   * took it); otherwise empty.
+   */
+  public List<String> outstandingLeaseSites() {
+    return leakTracker == null ? Collections.emptyList() : leakTracker.describeOutstanding();
+  }
+
+  /**
+   * Throws if any lease is outstanding, listing where each was taken in leak-detection mode.
+   *
+   * @throws AssertionError if {@link #leasesOutstanding()} is not zero
+   */
+  public void assertNoLeaks() {
+    long outstanding = leasesOutstanding();
+    if (outstanding == 0) {
+      return;
+    }
+    StringBuilder message = new StringBuilder()
+        .append("pool '").append(name).append("' has ").append(outstanding)
+        .append(" outstanding lease(s), ").append(PoolStats.formatBytes(leasedBytes()));
+    if (leakTracker == null) {
+      message.append("; run with -D").append(LEAK_DETECTION_PROPERTY)
+          .append("=true to see where they were leased");
+    } else {
+      for (String site : leakTracker.describeOutstanding()) {
+        message.append('\n').append(site);
+      }
+    }
+    throw new AssertionError(message.toString());
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public boolean isDirect() {
+    return direct;
+  }
+
+  public long maxPooledBytes() {
+    return maxPooledBytes;
+  }
+
+  public boolean isLeakDetectionEnabled() {
+    return leakTracker != null;
+  }
+
+  @Override
+  public String toString() {
+    return "BufferPool{" + name + (direct ? ", direct" : ", heap") + ", " + stats() + "}";
+  }
+
+  /** Index of the smallest class holding {@code minCapacityBytes}, which is at most the max. */
+  private static int classIndex(int minCapacityBytes) {
+    int shift = 32 - Integer.numberOfLeadingZeros(minCapacityBytes - 1); // ceil(log2)
+    return Math.max(shift, MIN_CLASS_SHIFT) - MIN_CLASS_SHIFT;
+  }
+
+  private ByteBuffer allocate(int capacityBytes) {
+    allocatedBytes.add(capacityBytes);
+    return direct ? ByteBuffer.allocateDirect(capacityBytes) : ByteBuffer.allocate(capacityBytes);
+  }
+
+  /** Rejects, in O(1), buffers this pool could never have leased. */
+  private void checkShape(ByteBuffer buffer, int capacityBytes) {
+    boolean classCapacity = capacityBytes >= MIN_CLASS_BYTES
+        && capacityBytes <= MAX_CLASS_BYTES
+        && Integer.bitCount(capacityBytes) == 1;
+    if (buffer.isDirect() != direct
+        || buffer.isReadOnly()
+        || !(classCapacity || capacityBytes > MAX_CLASS_BYTES)) {
+      throw new IllegalStateException(
+          "buffer was not leased from pool '" + name + "': capacity=" + capacityBytes
+              + " direct=" + buffer.isDirect() + " readOnly=" + buffer.isReadOnly());
+    }
+  }
+
+  /** Subtracts {@code amount} unless that would go below zero; returns whether it did. */
+  private static boolean tryDecrement(AtomicLong counter, long amount) {
+    while (true) {
+      long current = counter.get();
+      if (current < amount) {
+        return false;
+      }
+      if (counter.compareAndSet(current, current - amount)) {
+        return true;
+      }
+    }
+  }
+}
