@@ -95,10 +95,13 @@ final class LeanClientTransport implements ConnectionClientTransport,
   private KeepAliveManager keepAliveManager;
   private ScheduledFuture<?> connectTimeout;
   private final Runnable tooManyPingsRunnable;
+  /** Per transport: grows when a server answers GOAWAY too_many_pings. */
+  private final long keepAliveTimeNanos;
 
   LeanClientTransport(LeanTransportFactory factory, EventLoop loop, SocketAddress address,
       String authority, String userAgent, Attributes eagAttributes,
-      Runnable tooManyPingsRunnable) {
+      long keepAliveTimeNanos, Runnable tooManyPingsRunnable) {
+    this.keepAliveTimeNanos = keepAliveTimeNanos;
     this.factory = factory;
     this.loop = loop;
     this.address = address;
@@ -578,9 +581,9 @@ final class LeanClientTransport implements ConnectionClientTransport,
           .set(Settings.INITIAL_WINDOW_SIZE, config.flowControlWindowBytes)
           .set(Settings.MAX_HEADER_LIST_SIZE, config.maxInboundMetadataBytes);
       sendInitialSettings(settings);
-      if (factory.keepAliveTimeNanos != GrpcUtil.KEEPALIVE_TIME_NANOS_DISABLED) {
+      if (keepAliveTimeNanos != GrpcUtil.KEEPALIVE_TIME_NANOS_DISABLED) {
         keepAliveManager = new KeepAliveManager(new ClientKeepAlivePinger(
-            LeanClientTransport.this), factory.scheduler, factory.keepAliveTimeNanos,
+            LeanClientTransport.this), factory.scheduler, keepAliveTimeNanos,
             factory.keepAliveTimeoutNanos, factory.keepAliveWithoutCalls);
         keepAliveManager.onTransportStarted();
         if (inUseStreams > 0) {

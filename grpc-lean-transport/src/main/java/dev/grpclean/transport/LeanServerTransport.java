@@ -26,6 +26,7 @@ import io.grpc.internal.ServerTransport;
 import io.grpc.internal.ServerTransportListener;
 import io.grpc.internal.StatsTraceContext;
 import io.grpc.internal.TransportTracer;
+import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.AsciiString;
 import io.netty.util.collection.IntObjectHashMap;
@@ -55,7 +56,7 @@ final class LeanServerTransport implements ServerTransport {
   private static final long GRACEFUL_SHUTDOWN_PING = 0x97ACEF001L;
   /** Upper bound on waiting for that PING's ack before the second GOAWAY. */
   private static final long GRACEFUL_SHUTDOWN_PING_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(1);
-  /** After the final GOAWAY of an abrupt close, how long the writer may try to deliver it. */
+  /** Payload of our keepalive PINGs. */
   private static final long KEEPALIVE_PING = 0xDEADL;
 
   final EventLoop loop;
@@ -411,19 +412,34 @@ final class LeanServerTransport implements ServerTransport {
         throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR,
             "clients cannot open even-numbered streams (RFC 9113 §5.1.1)");
       }
-      // Decode first, always: HPACK state must follow every block even for refused streams.
-      Http2Headers headers = decoder.decode(streamId, headerBlock);
       LeanServerStream.State existing = streams.get(streamId);
+      boolean isNew = existing == null && streamId > lastStreamId;
+      if (isNew) {
+        lastStreamId = streamId;
+      }
+      // Decode first, always: HPACK state must follow every block even for refused streams.
+      Http2Headers headers;
+      try {
+        headers = decoder.decode(streamId, headerBlock);
+      } catch (Http2StreamError e) {
+        if (isNew && e.getCause() instanceof Http2Exception.HeaderListSizeException) {
+          // Like grpc-netty: answer 431 so the client sees RESOURCE_EXHAUSTED, not a reset.
+          respondWithHttpError(streamId, endStream, 431, Status.Code.RESOURCE_EXHAUSTED,
+              "Header size exceeded max allowed size ("
+                  + serverConfig.settings.maxInboundMetadataBytes + ")");
+          return;
+        }
+        throw e;
+      }
       if (existing != null) {
         onTrailers(existing, endStream);
         return;
       }
-      if (streamId <= lastStreamId) {
+      if (!isNew) {
         // RFC 9113 §5.1.1: a new stream id must exceed every id the client used before.
         throw new Http2ConnectionError(ErrorCode.STREAM_CLOSED,
             "HEADERS on closed stream " + streamId);
       }
-      lastStreamId = streamId;
       if (streamId > goAwayStreamId) {
         return;
       }
@@ -598,6 +614,11 @@ final class LeanServerTransport implements ServerTransport {
       }
       writer.updateStreamWindow(s.outbound, increment);
       requestFlush();
+    }
+
+    @Override
+    public void onStreamFrameWritten() {
+      keepAliveEnforcer.resetCounters();
     }
 
     @Override

@@ -56,7 +56,7 @@ final class LeanTransportFactory implements ClientTransportFactory {
     AtomicBackoff.State keepAliveState = keepAliveBackoff.getState();
     return new LeanClientTransport(this, group.next(), address, options.getAuthority(),
         GrpcUtil.getGrpcUserAgent("lean", options.getUserAgent()),
-        options.getEagAttributes(), keepAliveState::backoff);
+        options.getEagAttributes(), keepAliveState.get(), keepAliveState::backoff);
   }
 
   @Override

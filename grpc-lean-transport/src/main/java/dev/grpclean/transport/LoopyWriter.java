@@ -38,6 +38,12 @@ final class LoopyWriter {
 
     /** A HEADERS frame for {@code streamId} could not be encoded; fail that stream. */
     void onHeadersFailed(int streamId, Exception cause);
+
+    /**
+     * A HEADERS or DATA frame was framed. Servers reset their keepalive enforcer here: a client
+     * may ping in response to what we send (BDP probes), as grpc-netty and grpc-okhttp allow.
+     */
+    default void onStreamFrameWritten() {}
   }
 
   /**
@@ -338,6 +344,7 @@ final class LoopyWriter {
       boolean endStream = n == s.queuedBytes && s.endStreamAfterData && s.trailers == null;
       FrameWriter.writeDataHeader(out, s.id, n, endStream);
       s.copyTo(out, n);
+      output.onStreamFrameWritten();
       s.windowBytes -= n;
       connectionWindowBytes -= n;
       s.listener.onDataSent(n);
@@ -401,6 +408,7 @@ final class LoopyWriter {
       }
     }
     FrameWriter.writeHeaders(out, streamId, scratch.nioBuffer(), endStream, peerMaxFrameBytes);
+    output.onStreamFrameWritten();
     if (scratch.capacity() > MAX_RETAINED_SCRATCH_BYTES) {
       HPACK_SCRATCH.set(Unpooled.buffer(1024));
     }

@@ -19,8 +19,35 @@ public class LeanSmokeTest {
   public void unaryRoundTripLeanToLean() throws Exception {
     Server server = LeanServerBuilder.forPort(0).addService(TestMethods.echoService()).build()
         .start();
-    ManagedChannel channel = LeanChannelBuilder.forAddress("127.0.0.1", server.getPort())
-        .usePlaintext().build();
+    roundTrips(server, LeanChannelBuilder.forAddress("127.0.0.1", server.getPort())
+        .usePlaintext().build());
+  }
+
+  @Test
+  public void unaryRoundTripLeanToNetty() throws Exception {
+    Server server = io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder.forPort(0)
+        .maxInboundMessageSize(8 << 20).addService(TestMethods.echoService()).build().start();
+    roundTrips(server, LeanChannelBuilder.forAddress("127.0.0.1", server.getPort())
+        .usePlaintext().build());
+  }
+
+  @Test
+  public void unaryRoundTripNettyToLean() throws Exception {
+    Server server = LeanServerBuilder.forPort(0).maxInboundMessageSize(8 << 20)
+        .addService(TestMethods.echoService()).build().start();
+    roundTrips(server, io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
+        .forAddress("127.0.0.1", server.getPort()).usePlaintext().build());
+  }
+
+  @Test
+  public void unaryRoundTripOkHttpToLean() throws Exception {
+    Server server = LeanServerBuilder.forPort(0).maxInboundMessageSize(8 << 20)
+        .addService(TestMethods.echoService()).build().start();
+    roundTrips(server, io.grpc.okhttp.OkHttpChannelBuilder
+        .forAddress("127.0.0.1", server.getPort()).usePlaintext().build());
+  }
+
+  private static void roundTrips(Server server, ManagedChannel channel) throws Exception {
     try {
       for (int size : new int[] {0, 1, 100, 70_000, 3 << 20}) {
         byte[] req = new byte[size];
@@ -38,6 +65,10 @@ public class LeanSmokeTest {
       channel.awaitTermination(5, TimeUnit.SECONDS);
       server.awaitTermination(5, TimeUnit.SECONDS);
     }
-    assertEquals(0, 0);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (LeanTransportStats.leasedBytes() != 0 && System.nanoTime() < deadline) {
+      Thread.onSpinWait();
+    }
+    assertEquals(LeanTransportStats.describe(), 0, LeanTransportStats.leasedBytes());
   }
 }

@@ -768,7 +768,9 @@ public abstract class AbstractTransportContractTest extends ContractTestBase {
   }
 
   private void assertConnectionStillServes() {
-    assertArrayEquals(new byte[] {7}, unary(channel, new byte[] {7}));
+    assertArrayEquals(
+        new byte[] {7},
+        ClientCalls.blockingUnaryCall(channel, ContractMethods.PING, callOptions(), new byte[] {7}));
     assertEquals("connections", 1, serverTransports.ready());
   }
 

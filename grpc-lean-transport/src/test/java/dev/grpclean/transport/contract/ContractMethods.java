@@ -25,6 +25,12 @@ public final class ContractMethods {
   public static final MethodDescriptor<byte[], byte[]> BIDI_STREAMING =
       method(MethodType.BIDI_STREAMING, "BidiStreaming");
 
+  /**
+   * Echoes like {@link #UNARY}; every service of the suite has it, so a test can check its
+   * connection still serves calls after it changed what the other methods do.
+   */
+  public static final MethodDescriptor<byte[], byte[]> PING = method(MethodType.UNARY, "Ping");
+
   /** A method of {@link #SERVICE} that no server registers. */
   public static final MethodDescriptor<byte[], byte[]> MISSING_METHOD =
       method(MethodType.UNARY, "Missing");

@@ -210,11 +210,12 @@ public abstract class ContractTestBase {
     return list;
   }
 
-  /** A service of {@link ContractMethods#SERVICE} with one method. */
+  /** A service of {@link ContractMethods#SERVICE} with {@code method} and the echoing PING. */
   protected static ServerServiceDefinition service(
       MethodDescriptor<byte[], byte[]> method, ServerCallHandler<byte[], byte[]> handler) {
     return ServerServiceDefinition.builder(ContractMethods.SERVICE)
         .addMethod(method, handler)
+        .addMethod(ContractMethods.PING, EchoService.echo())
         .build();
   }
 

@@ -1,5 +1,6 @@
 package dev.grpclean.transport.contract;
 
+import io.grpc.ServerCallHandler;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -11,7 +12,7 @@ import java.nio.ByteBuffer;
  * The suite's default service over {@link ContractMethods}:
  *
  * <ul>
- *   <li>unary: echoes the request;
+ *   <li>unary (and {@link ContractMethods#PING}): echoes the request;
  *   <li>client streaming: checks the requests are numbered 0, 1, 2, ... and answers a {@link
  *       Payloads#summary}, or fails {@code DATA_LOSS};
  *   <li>server streaming: a {@link Payloads#streamRequest} asks for {@code count} numbered
@@ -26,13 +27,8 @@ public final class EchoService {
 
   public static ServerServiceDefinition definition() {
     return ServerServiceDefinition.builder(ContractMethods.SERVICE)
-        .addMethod(
-            ContractMethods.UNARY,
-            ServerCalls.asyncUnaryCall(
-                (request, responses) -> {
-                  responses.onNext(request);
-                  responses.onCompleted();
-                }))
+        .addMethod(ContractMethods.UNARY, echo())
+        .addMethod(ContractMethods.PING, echo())
         .addMethod(
             ContractMethods.CLIENT_STREAMING,
             ServerCalls.asyncClientStreamingCall(EchoService::collect))
@@ -58,6 +54,15 @@ public final class EchoService {
                       }
                     }))
         .build();
+  }
+
+  /** A unary handler that answers the request itself. */
+  public static ServerCallHandler<byte[], byte[]> echo() {
+    return ServerCalls.asyncUnaryCall(
+        (request, responses) -> {
+          responses.onNext(request);
+          responses.onCompleted();
+        });
   }
 
   private static StreamObserver<byte[]> collect(StreamObserver<byte[]> responses) {

@@ -2,7 +2,11 @@ package dev.grpclean.transport.frame;
 
 import java.nio.ByteBuffer;
 
-/** Hand-built byte strings for tests: hex with optional spaces and '|' separators. */
+/**
+ * Hand-built byte strings for tests: hex with optional spaces and '|' separators.
+ *
+ * <p>Stateless; thread-safe.
+ */
 final class Hex {
   private Hex() {}
 

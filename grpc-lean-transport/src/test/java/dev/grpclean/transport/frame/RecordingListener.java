@@ -7,6 +7,8 @@ import java.util.List;
 /**
  * Records every callback as one line of text, copying borrowed buffers as hex, so split and whole
  * feeds can be compared with {@code assertEquals}. A test can make a callback throw.
+ *
+ * <p>Not thread-safe; confined to the test thread.
  */
 class RecordingListener implements FrameListener {
   final List<String> events = new ArrayList<>();

@@ -1,0 +1,51 @@
+package dev.grpclean.transport.spi;
+
+import java.nio.ByteBuffer;
+import java.security.GeneralSecurityException;
+
+/**
+ * Seals outbound bytes into records and opens inbound records, for one connection after its
+ * handshake. The transport calls it from the connection's loop thread only, with buffers it
+ * leased for the duration of one read or one flush.
+ *
+ * <p>Memory contract: between calls the protector holds no leased buffer. Bytes of an incomplete
+ * inbound record are kept in a buffer sized to what is pending (see {@link #pendingBytes()}), so
+ * an idle connection holds only keys and counters.
+ *
+ * <p>Thread-compatible: confined to the connection's loop thread.
+ */
+public interface RecordProtector {
+  /** Receives plaintext opened from records. */
+  interface PlaintextSink {
+    /**
+     * Borrowed: {@code plaintext} is valid only during the call; the sink must consume or copy
+     * it. The transport's frame reader consumes it fully.
+     */
+    void onPlaintext(ByteBuffer plaintext) throws Exception;
+  }
+
+  /**
+   * Opens every complete record in {@code ciphertext} (borrowed, consumed to its limit) and
+   * passes each record's plaintext to {@code sink}, in order. An incomplete trailing record is
+   * kept until the next call. Opening in place (overwriting {@code ciphertext}) is allowed.
+   *
+   * @throws GeneralSecurityException on a record that fails authentication, is out of order,
+   *     is oversized or malformed: the connection must be closed
+   */
+  void unprotect(ByteBuffer ciphertext, PlaintextSink sink) throws Exception;
+
+  /** Upper bound of the sealed size of {@code plaintextBytes} bytes (record overhead included). */
+  int maxProtectedBytes(int plaintextBytes);
+
+  /**
+   * Seals all of {@code plaintext} (consumed to its limit) into records appended to
+   * {@code out}, which has at least {@link #maxProtectedBytes} remaining.
+   */
+  void protect(ByteBuffer plaintext, ByteBuffer out) throws GeneralSecurityException;
+
+  /** Bytes of incomplete inbound records held between calls. */
+  int pendingBytes();
+
+  /** Drops keys and pending bytes; the connection is closed. Idempotent. */
+  void release();
+}

@@ -1,0 +1,79 @@
+package dev.grpclean.transport;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A fake socket for {@link LoopyWriter}: records every byte written and every call, and can be
+ * told to accept only so many more bytes, like a socket whose send buffer fills up.
+ *
+ * <p>Not thread-safe; confined to the test thread.
+ */
+final class RecordingOutput implements LoopyWriter.Output {
+  private final ByteArrayOutputStream written = new ByteArrayOutputStream();
+  /** Bytes the next writes may still take; unlimited by default. */
+  private long acceptBytes = Long.MAX_VALUE;
+  private int parsedUpTo;
+
+  int writeCalls;
+  boolean writeInterest;
+  final List<Boolean> interestChanges = new ArrayList<>();
+  final List<Integer> failedHeaders = new ArrayList<>();
+  int streamFramesWritten;
+
+  /** From now on the socket takes only {@code bytes} more, then nothing. */
+  void acceptOnly(long bytes) {
+    acceptBytes = bytes;
+  }
+
+  void acceptAll() {
+    acceptBytes = Long.MAX_VALUE;
+  }
+
+  byte[] bytes() {
+    return written.toByteArray();
+  }
+
+  int size() {
+    return written.size();
+  }
+
+  /** Frames written since the last call; fails if those bytes end inside a frame. */
+  List<WireFrame> takeFrames() {
+    byte[] all = written.toByteArray();
+    byte[] fresh = java.util.Arrays.copyOfRange(all, parsedUpTo, all.length);
+    parsedUpTo = all.length;
+    return WireFrame.parseAll(fresh);
+  }
+
+  @Override
+  public boolean write(ByteBuffer buf) {
+    writeCalls++;
+    int take = (int) Math.min(buf.remaining(), acceptBytes);
+    byte[] chunk = new byte[take];
+    buf.get(chunk);
+    written.write(chunk, 0, take);
+    if (acceptBytes != Long.MAX_VALUE) {
+      acceptBytes -= take;
+    }
+    return !buf.hasRemaining();
+  }
+
+  @Override
+  public void setWriteInterest(boolean on) {
+    writeInterest = on;
+    interestChanges.add(on);
+  }
+
+  @Override
+  public void onHeadersFailed(int streamId, Exception cause) {
+    failedHeaders.add(streamId);
+  }
+
+  @Override
+  public void onStreamFrameWritten() {
+    streamFramesWritten++;
+  }
+}
