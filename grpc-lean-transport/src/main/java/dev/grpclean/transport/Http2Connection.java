@@ -11,9 +11,13 @@ import dev.grpclean.transport.frame.Http2ConnectionError;
 import dev.grpclean.transport.frame.Http2StreamError;
 import dev.grpclean.transport.frame.Settings;
 import dev.grpclean.transport.io.EventLoop;
+import dev.grpclean.transport.spi.Handshaker;
+import dev.grpclean.transport.spi.HandshakerFactory;
+import dev.grpclean.transport.spi.RecordProtector;
 import io.grpc.Status;
 import io.netty.handler.codec.http2.Http2Headers;
 import java.io.IOException;
+import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
@@ -63,6 +67,16 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
   /** Bytes the application consumed that we have not yet returned with WINDOW_UPDATE. */
   private int connectionUnackedBytes;
 
+  /** Non-null from connect until the security handshake completes. */
+  private Handshaker handshaker;
+  /** Non-null after a security handshake: seals writes, opens reads. */
+  private RecordProtector protector;
+  private final RecordProtector.PlaintextSink plaintextSink = plain -> reader.read(plain);
+  /**
+   * Bytes already sealed (or handshake bytes) that the socket did not take yet: a lease held
+   * only until the socket is writable again.
+   */
+  private ByteBuffer unsentRaw;
   private boolean flushScheduled;
   private final Runnable flushTask = this::flushNow;
   boolean closed;
@@ -113,7 +127,9 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     }
     if ((ops & SelectionKey.OP_WRITE) != 0) {
       try {
-        writer.onWritable();
+        if (unsentRaw == null || drainUnsentRaw()) {
+          writer.onWritable();
+        }
       } catch (IOException e) {
         onIoFailure(e);
         return;
@@ -143,7 +159,7 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
         bytesRead += n;
         buf.flip();
         onBytesRead();
-        reader.read(buf);
+        consume(buf);
         if (buf.limit() < buf.capacity()) {
           // A short read means the socket is drained; skip the read that would return 0.
           break;
@@ -153,6 +169,8 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
       onConnectionError(e);
     } catch (IOException e) {
       onIoFailure(e);
+    } catch (SecurityFailure e) {
+      onSecurityFailure(e.getCause());
     } catch (RuntimeException e) {
       log.log(Level.WARNING, "bug while reading " + this, e);
       onConnectionError(new Http2ConnectionError(ErrorCode.INTERNAL_ERROR, e.toString(), e));
@@ -160,6 +178,107 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
       LeanBuffers.releaseIo(buf);
     }
     requestFlush();
+  }
+
+  /** Routes freshly read bytes: handshake, then record layer, then the frame reader. */
+  private void consume(ByteBuffer buf) throws Http2ConnectionError, IOException, SecurityFailure {
+    if (handshaker != null) {
+      boolean done;
+      ByteBuffer out = LeanBuffers.leaseIo(handshaker.maxOutputBytes());
+      try {
+        done = handshaker.onBytes(buf, out);
+        out.flip();
+        writeRaw(out, false);
+      } catch (IOException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new SecurityFailure(e);
+      } finally {
+        if (out != unsentRaw) {
+          LeanBuffers.releaseIo(out);
+        }
+      }
+      if (!done) {
+        return;
+      }
+      completeHandshake();
+      if (closed) {
+        return;
+      }
+    }
+    if (protector == null) {
+      reader.read(buf);
+      return;
+    }
+    try {
+      protector.unprotect(buf, plaintextSink);
+    } catch (Http2ConnectionError | IOException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new SecurityFailure(e);
+    }
+  }
+
+  /** Starts the security handshake (if any) on a connected socket, else the HTTP/2 exchange. */
+  final void startSecurity(HandshakerFactory factory, String authority) {
+    if (factory == null) {
+      onSecureChannelReady(io.grpc.Attributes.EMPTY, null);
+      return;
+    }
+    SocketAddress remote = null;
+    try {
+      remote = channel.getRemoteAddress();
+    } catch (IOException ignored) {
+      // unknown
+    }
+    handshaker = factory.newHandshaker(authority, remote);
+    ByteBuffer out = LeanBuffers.leaseIo(handshaker.maxOutputBytes());
+    try {
+      handshaker.start(out);
+      out.flip();
+      writeRaw(out, false);
+    } catch (IOException e) {
+      onIoFailure(e);
+    } catch (Exception e) {
+      onSecurityFailure(e);
+    } finally {
+      if (out != unsentRaw) {
+        LeanBuffers.releaseIo(out);
+      }
+    }
+  }
+
+  private void completeHandshake() {
+    Handshaker h = handshaker;
+    handshaker = null;
+    protector = h.protector();
+    onSecureChannelReady(h.attributes(), h.security());
+  }
+
+  /**
+   * The channel is ready for HTTP/2 (after the handshake, or at once in plaintext). Subclasses
+   * queue the preface/SETTINGS here. {@code securityAttrs} come from the handshake.
+   */
+  abstract void onSecureChannelReady(io.grpc.Attributes securityAttrs,
+      @javax.annotation.Nullable io.grpc.InternalChannelz.Security security);
+
+  /** The handshake or the record layer failed: close without HTTP/2 (no GOAWAY possible). */
+  final void onSecurityFailure(Throwable cause) {
+    if (closed) {
+      return;
+    }
+    log.log(Level.FINE, "security failure on " + this, cause);
+    String what = protector == null ? "security handshake failed: " : "record layer failure: ";
+    closeNow(Status.UNAVAILABLE.withDescription(what + cause.getMessage()).withCause(cause));
+  }
+
+  /** Wraps a handshake or record failure on its way out of the read path. */
+  private static final class SecurityFailure extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    SecurityFailure(Throwable cause) {
+      super(cause);
+    }
   }
 
   /** Called for every successful socket read (keepalive bookkeeping). */
@@ -197,6 +316,57 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
 
   @Override
   public boolean write(ByteBuffer buf) throws IOException {
+    if (unsentRaw != null && !drainUnsentRaw()) {
+      return false;
+    }
+    if (protector == null) {
+      return writeFully(buf);
+    }
+    if (!buf.hasRemaining()) {
+      return true;
+    }
+    ByteBuffer sealed = LeanBuffers.leaseIo(protector.maxProtectedBytes(buf.remaining()));
+    try {
+      protector.protect(buf, sealed);
+    } catch (java.security.GeneralSecurityException e) {
+      LeanBuffers.releaseIo(sealed);
+      throw new IOException("cannot seal record: " + e.getMessage(), e);
+    }
+    sealed.flip();
+    return writeRaw(sealed, true);
+  }
+
+  /**
+   * Writes bytes that need no (more) sealing. If the socket takes only part, {@code lease} is
+   * kept as {@link #unsentRaw} until writable and released then. Otherwise it is released here
+   * if {@code owned}, else left to the caller.
+   */
+  private boolean writeRaw(ByteBuffer lease, boolean owned) throws IOException {
+    if (unsentRaw != null) {
+      throw new IllegalStateException("raw bytes already pending");
+    }
+    if (writeFully(lease)) {
+      if (owned) {
+        LeanBuffers.releaseIo(lease);
+      }
+      return true;
+    }
+    unsentRaw = lease;
+    setWriteInterest(true);
+    return false;
+  }
+
+  /** Retries bytes the socket refused earlier. */
+  private boolean drainUnsentRaw() throws IOException {
+    if (!writeFully(unsentRaw)) {
+      return false;
+    }
+    LeanBuffers.releaseIo(unsentRaw);
+    unsentRaw = null;
+    return true;
+  }
+
+  private boolean writeFully(ByteBuffer buf) throws IOException {
     while (buf.hasRemaining()) {
       if (channel.write(buf) == 0) {
         return false;
@@ -406,6 +576,17 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     }
     writer.close();
     reader.release();
+    if (unsentRaw != null) {
+      LeanBuffers.releaseIo(unsentRaw);
+      unsentRaw = null;
+    }
+    if (handshaker != null) {
+      handshaker.close();
+      handshaker = null;
+    }
+    if (protector != null) {
+      protector.release();
+    }
     onClosed(Preconditions.checkNotNull(status, "status"));
   }
 

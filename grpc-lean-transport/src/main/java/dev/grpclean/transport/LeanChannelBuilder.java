@@ -3,6 +3,7 @@ package dev.grpclean.transport;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkState;
 
+import dev.grpclean.transport.spi.HandshakerFactory;
 import io.grpc.ChannelCredentials;
 import io.grpc.ForwardingChannelBuilder2;
 import io.grpc.InsecureChannelCredentials;
@@ -42,6 +43,8 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
   long keepAliveTimeoutNanos = GrpcUtil.DEFAULT_KEEPALIVE_TIMEOUT_NANOS;
   boolean keepAliveWithoutCalls;
   int pollerThreads;
+  /** Null for plaintext. */
+  final HandshakerFactory handshakerFactory;
   TransportTracer.Factory transportTracerFactory = TransportTracer.getDefaultFactory();
 
   public static LeanChannelBuilder forAddress(String host, int port) {
@@ -76,6 +79,7 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
         this::defaultPort);
     this.credentialsFixed = creds != null;
     this.plaintext = creds != null;
+    this.handshakerFactory = result == null ? null : result.handshakerFactory;
   }
 
   private LeanChannelBuilder(SocketAddress address, ChannelCredentials creds) {
@@ -88,6 +92,7 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
         this::defaultPort);
     this.credentialsFixed = creds != null;
     this.plaintext = creds != null;
+    this.handshakerFactory = result == null ? null : result.handshakerFactory;
   }
 
   private static String authorityOf(SocketAddress address) {

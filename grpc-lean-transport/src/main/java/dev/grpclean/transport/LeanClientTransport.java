@@ -69,13 +69,18 @@ final class LeanClientTransport implements ConnectionClientTransport,
   private static final Logger log = Logger.getLogger(LeanClientTransport.class.getName());
   /** RFC 9113 §5.1.1: stream ids are 31-bit; past this the connection must be replaced. */
   private static final int MAX_STREAM_ID = Integer.MAX_VALUE;
-  /** Kernel SYN retries can take minutes; fail fast like Netty's 30 s connect timeout. */
+  /**
+   * Connect plus handshake (security and the server's first SETTINGS) must finish within this.
+   * Kernel SYN retries can take minutes; fail faster, in the spirit of Netty's 30 s default.
+   */
   private static final long CONNECT_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(20);
 
   final EventLoop loop;
   final String authority;
   final String userAgent;
-  final AsciiString scheme = GrpcHeaders.HTTP;
+  final AsciiString scheme;
+  /** Channelz security description once handshaken; loop thread writes, any thread reads. */
+  private volatile io.grpc.InternalChannelz.Security security;
   private final SocketAddress address;
   private final LeanTransportFactory factory;
   private final InternalLogId logId;
@@ -111,6 +116,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
     this.tooManyPingsRunnable = tooManyPingsRunnable;
     this.logId = InternalLogId.allocate(getClass(), address.toString());
     this.transportTracer = factory.transportTracerFactory.create();
+    this.scheme = factory.handshakerFactory == null ? GrpcHeaders.HTTP : GrpcHeaders.HTTPS;
     this.attributes = Attributes.newBuilder()
         .set(GrpcAttributes.ATTR_CLIENT_EAG_ATTRS, eagAttributes)
         .set(Grpc.TRANSPORT_ATTR_REMOTE_ADDR, address)
@@ -151,11 +157,10 @@ final class LeanClientTransport implements ConnectionClientTransport,
       boolean connected = ch.connect(address);
       connection.key = loop.register(ch, connected ? SelectionKey.OP_READ
           : SelectionKey.OP_CONNECT, connection);
+      connectTimeout = factory.scheduler.schedule(
+          () -> runOnLoop(this::onConnectTimeout), CONNECT_TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
       if (connected) {
         connection.onConnected();
-      } else {
-        connectTimeout = factory.scheduler.schedule(
-            () -> runOnLoop(this::onConnectTimeout), CONNECT_TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
       }
     } catch (IOException | RuntimeException e) {
       Status status = Status.UNAVAILABLE.withDescription("connect to " + address + " failed")
@@ -170,9 +175,9 @@ final class LeanClientTransport implements ConnectionClientTransport,
   }
 
   private void onConnectTimeout() {
-    if (connection != null && !connection.connected && !connection.closed) {
-      connection.closeNow(Status.UNAVAILABLE.withDescription(
-          "connect to " + address + " timed out"));
+    if (connection != null && !connection.peerSettingsReceived && !connection.closed) {
+      connection.closeNow(Status.UNAVAILABLE.withDescription((connection.connected
+          ? "HTTP/2 or security handshake with " : "connect to ") + address + " timed out"));
     }
   }
 
@@ -514,7 +519,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
       }
     }
     return new SocketStats(transportTracer.getStats(), local, address,
-        new SocketOptions.Builder().build(), null);
+        new SocketOptions.Builder().build(), security);
   }
 
   @Override
@@ -564,10 +569,6 @@ final class LeanClientTransport implements ConnectionClientTransport,
 
     void onConnected() {
       connected = true;
-      if (connectTimeout != null) {
-        connectTimeout.cancel(false);
-        connectTimeout = null;
-      }
       SocketAddress local = null;
       try {
         local = channel.getLocalAddress();
@@ -575,6 +576,15 @@ final class LeanClientTransport implements ConnectionClientTransport,
         // reported as absent
       }
       attributes = attributes.toBuilder().set(Grpc.TRANSPORT_ATTR_LOCAL_ADDR, local).build();
+      // The connect timer keeps running through the handshake: it ends at the server's SETTINGS.
+      startSecurity(factory.handshakerFactory, authority);
+    }
+
+    @Override
+    void onSecureChannelReady(Attributes securityAttrs,
+        io.grpc.InternalChannelz.Security security) {
+      attributes = attributes.toBuilder().setAll(securityAttrs).build();
+      LeanClientTransport.this.security = security;
       writer.enqueue(new ControlFrame.RawBytes(FrameType.CONNECTION_PREFACE));
       Settings settings = new Settings()
           .set(Settings.ENABLE_PUSH, 0)
@@ -603,6 +613,10 @@ final class LeanClientTransport implements ConnectionClientTransport,
     void onPeerSettingsApplied(boolean first) {
       if (first && !readySent) {
         readySent = true;
+        if (connectTimeout != null) {
+          connectTimeout.cancel(false);
+          connectTimeout = null;
+        }
         attributes = listener.filterTransport(attributes);
         listener.transportReady();
       }

@@ -8,11 +8,14 @@ import io.grpc.CompositeChannelCredentials;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.ServerCredentials;
+import dev.grpclean.transport.spi.HandshakerCredentials;
+import dev.grpclean.transport.spi.HandshakerFactory;
 import javax.annotation.Nullable;
 
 /**
- * Reduces grpc credentials to what the transport supports. Plaintext only for now; anything else
- * is refused at build time with a message that says what is supported.
+ * Reduces grpc credentials to what the transport supports: plaintext, or credentials that
+ * implement {@link HandshakerCredentials}. Anything else is refused at build time with a message
+ * that says what is supported.
  *
  * <p>Stateless; thread-safe.
  */
@@ -22,9 +25,13 @@ final class LeanCredentials {
   /** The outcome for channel credentials: call credentials to attach, if any. */
   static final class ChannelResult {
     @Nullable final CallCredentials callCredentials;
+    /** Null for plaintext. */
+    @Nullable final HandshakerFactory handshakerFactory;
 
-    ChannelResult(@Nullable CallCredentials callCredentials) {
+    ChannelResult(@Nullable CallCredentials callCredentials,
+        @Nullable HandshakerFactory handshakerFactory) {
       this.callCredentials = callCredentials;
+      this.handshakerFactory = handshakerFactory;
     }
   }
 
@@ -33,12 +40,30 @@ final class LeanCredentials {
     if (error != null) {
       throw new IllegalArgumentException(error);
     }
-    return new ChannelResult(callCredentials(creds));
+    return new ChannelResult(callCredentials(creds), handshakerFactory(creds));
+  }
+
+  @Nullable
+  private static HandshakerFactory handshakerFactory(ChannelCredentials creds) {
+    if (creds instanceof HandshakerCredentials) {
+      return ((HandshakerCredentials) creds).handshakerFactory(true);
+    }
+    if (creds instanceof CompositeChannelCredentials) {
+      return handshakerFactory(((CompositeChannelCredentials) creds).getChannelCredentials());
+    }
+    if (creds instanceof ChoiceChannelCredentials) {
+      for (ChannelCredentials c : ((ChoiceChannelCredentials) creds).getCredentialsList()) {
+        if (unsupportedReason(c) == null) {
+          return handshakerFactory(c);
+        }
+      }
+    }
+    return null;
   }
 
   @Nullable
   private static String unsupportedReason(ChannelCredentials creds) {
-    if (creds instanceof InsecureChannelCredentials) {
+    if (creds instanceof InsecureChannelCredentials || creds instanceof HandshakerCredentials) {
       return null;
     }
     if (creds instanceof CompositeChannelCredentials) {
@@ -55,7 +80,7 @@ final class LeanCredentials {
       }
       return "no supported choice: " + reasons;
     }
-    return "grpc-lean supports only InsecureChannelCredentials (plaintext) so far; got "
+    return "grpc-lean supports InsecureChannelCredentials and its own security credentials so far; got "
         + creds.getClass().getName();
   }
 
@@ -75,19 +100,24 @@ final class LeanCredentials {
     return null;
   }
 
-  static void checkServer(ServerCredentials creds) {
+  /** The server's handshaker factory for {@code creds}; null for plaintext. */
+  @Nullable
+  static HandshakerFactory fromServer(ServerCredentials creds) {
     if (creds instanceof InsecureServerCredentials) {
-      return;
+      return null;
+    }
+    if (creds instanceof HandshakerCredentials) {
+      return ((HandshakerCredentials) creds).handshakerFactory(false);
     }
     if (creds instanceof ChoiceServerCredentials) {
       for (ServerCredentials c : ((ChoiceServerCredentials) creds).getCredentialsList()) {
-        if (c instanceof InsecureServerCredentials) {
-          return;
+        if (c instanceof InsecureServerCredentials || c instanceof HandshakerCredentials) {
+          return fromServer(c);
         }
       }
     }
     throw new IllegalArgumentException(
-        "grpc-lean supports only InsecureServerCredentials (plaintext) so far; got "
+        "grpc-lean supports InsecureServerCredentials and its own security credentials so far; got "
             + creds.getClass().getName());
   }
 }

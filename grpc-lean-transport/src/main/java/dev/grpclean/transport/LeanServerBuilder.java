@@ -2,6 +2,7 @@ package dev.grpclean.transport;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import dev.grpclean.transport.spi.HandshakerFactory;
 import io.grpc.ForwardingServerBuilder;
 import io.grpc.ServerBuilder;
 import io.grpc.ServerCredentials;
@@ -38,6 +39,8 @@ public final class LeanServerBuilder extends ForwardingServerBuilder<LeanServerB
 
   private final ServerImplBuilder serverImplBuilder;
   private final SocketAddress address;
+  /** Null for plaintext. */
+  final HandshakerFactory handshakerFactory;
   int flowControlWindowBytes = TransportSettings.DEFAULT_FLOW_CONTROL_WINDOW_BYTES;
   int maxInboundMetadataBytes = GrpcUtil.DEFAULT_MAX_HEADER_LIST_SIZE;
   int maxInboundMessageBytes = GrpcUtil.DEFAULT_MAX_MESSAGE_SIZE;
@@ -68,11 +71,15 @@ public final class LeanServerBuilder extends ForwardingServerBuilder<LeanServerB
   }
 
   public static LeanServerBuilder forAddress(SocketAddress address, ServerCredentials creds) {
-    LeanCredentials.checkServer(creds);
-    return new LeanServerBuilder(address);
+    return new LeanServerBuilder(address, LeanCredentials.fromServer(creds));
   }
 
   private LeanServerBuilder(SocketAddress address) {
+    this(address, null);
+  }
+
+  private LeanServerBuilder(SocketAddress address, HandshakerFactory handshakerFactory) {
+    this.handshakerFactory = handshakerFactory;
     checkArgument(address instanceof InetSocketAddress
         || address instanceof java.net.UnixDomainSocketAddress,
         "unsupported address type %s", address.getClass().getName());

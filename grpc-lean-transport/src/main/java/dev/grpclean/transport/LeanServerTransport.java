@@ -66,6 +66,7 @@ final class LeanServerTransport implements ServerTransport {
   private final TransportTracer transportTracer;
   private final Connection connection;
   private volatile Attributes attributes;
+  private volatile io.grpc.InternalChannelz.Security security;
   private ServerTransportListener listener;
   private int lastStreamId;
   /** Streams above this id are ignored: a GOAWAY said we will not process them. */
@@ -124,11 +125,7 @@ final class LeanServerTransport implements ServerTransport {
       handshakeTimer = scheduler.schedule(() -> runOnLoop(this::onHandshakeTimeout),
           serverConfig.handshakeTimeoutNanos, TimeUnit.NANOSECONDS);
     }
-    Settings settings = new Settings()
-        .set(Settings.MAX_CONCURRENT_STREAMS, serverConfig.maxConcurrentStreams)
-        .set(Settings.INITIAL_WINDOW_SIZE, serverConfig.settings.flowControlWindowBytes)
-        .set(Settings.MAX_HEADER_LIST_SIZE, serverConfig.settings.maxInboundMetadataBytes);
-    connection.sendInitialSettings(settings);
+    connection.startSecurity(serverConfig.handshakerFactory, null);
     if (serverConfig.keepAliveTimeNanos != GrpcUtil.SERVER_KEEPALIVE_TIME_NANOS_DISABLED) {
       keepAliveManager = new KeepAliveManager(new KeepAliveManager.KeepAlivePinger() {
         @Override
@@ -352,7 +349,7 @@ final class LeanServerTransport implements ServerTransport {
     Runnable fill = () -> future.set(new SocketStats(transportTracer.getStats(),
         attributes.get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR),
         attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR),
-        new SocketOptions.Builder().build(), null));
+        new SocketOptions.Builder().build(), security));
     try {
       loop.execute(fill);
     } catch (RejectedExecutionException e) {
@@ -373,6 +370,18 @@ final class LeanServerTransport implements ServerTransport {
 
     Connection(SocketChannel channel) {
       super(LeanServerTransport.this.loop, channel, serverConfig.settings, true);
+    }
+
+    @Override
+    void onSecureChannelReady(Attributes securityAttrs,
+        io.grpc.InternalChannelz.Security security) {
+      attributes = attributes.toBuilder().setAll(securityAttrs).build();
+      LeanServerTransport.this.security = security;
+      Settings settings = new Settings()
+          .set(Settings.MAX_CONCURRENT_STREAMS, serverConfig.maxConcurrentStreams)
+          .set(Settings.INITIAL_WINDOW_SIZE, serverConfig.settings.flowControlWindowBytes)
+          .set(Settings.MAX_HEADER_LIST_SIZE, serverConfig.settings.maxInboundMetadataBytes);
+      sendInitialSettings(settings);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.grpclean.transport;
 
 import dev.grpclean.transport.io.EventLoopGroup;
+import dev.grpclean.transport.spi.HandshakerFactory;
 import io.grpc.ChannelCredentials;
 import io.grpc.ChannelLogger;
 import io.grpc.internal.AtomicBackoff;
@@ -24,6 +25,8 @@ final class LeanTransportFactory implements ClientTransportFactory {
   final TransportSettings settings;
   final ScheduledExecutorService scheduler;
   final TransportTracer.Factory transportTracerFactory;
+  /** Null for plaintext. */
+  final HandshakerFactory handshakerFactory;
   final long keepAliveTimeNanos;
   final long keepAliveTimeoutNanos;
   final boolean keepAliveWithoutCalls;
@@ -38,6 +41,7 @@ final class LeanTransportFactory implements ClientTransportFactory {
     this.settings = new TransportSettings(b.flowControlWindowBytes, b.maxInboundMetadataBytes,
         b.maxInboundMessageBytes);
     this.scheduler = schedulerPool.getObject();
+    this.handshakerFactory = b.handshakerFactory;
     this.transportTracerFactory = b.transportTracerFactory;
     this.keepAliveTimeNanos = b.keepAliveTimeNanos;
     this.keepAliveTimeoutNanos = b.keepAliveTimeoutNanos;

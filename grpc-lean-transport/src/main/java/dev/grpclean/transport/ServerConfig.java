@@ -26,6 +26,8 @@ final class ServerConfig {
   /** Null means wait for streams forever after a max-age GOAWAY. */
   @Nullable final Long maxConnectionAgeGraceNanos;
   final long handshakeTimeoutNanos;
+  /** Null for plaintext. */
+  @Nullable final dev.grpclean.transport.spi.HandshakerFactory handshakerFactory;
 
   ServerConfig(LeanServerBuilder b, ScheduledExecutorService scheduler,
       List<? extends ServerStreamTracer.Factory> streamTracerFactories) {
@@ -45,5 +47,6 @@ final class ServerConfig {
         b.maxConnectionAgeGraceNanos == LeanServerBuilder.MAX_CONNECTION_AGE_GRACE_NANOS_INFINITE
             ? null : b.maxConnectionAgeGraceNanos;
     this.handshakeTimeoutNanos = b.handshakeTimeoutNanos;
+    this.handshakerFactory = b.handshakerFactory;
   }
 }
