@@ -49,6 +49,11 @@ final class InboundFlow {
     return 0;
   }
 
+  /** Bytes received and not yet consumed by the application. */
+  int unconsumedBytes() {
+    return unconsumedBytes;
+  }
+
   /** Bytes received but never consumed; zeroes them (the stream is gone). */
   int takeUnconsumed() {
     int b = unconsumedBytes;

@@ -315,15 +315,15 @@ final class LeanClientTransport implements ConnectionClientTransport,
   }
 
   void onBytesConsumed(LeanClientStream.State state, int bytes) {
-    if (connection == null || connection.closed) {
+    if (connection == null || connection.closed || state.inbound == null
+        || connection.streams.get(state.id) != state) {
+      // A removed stream's unconsumed bytes went back to the connection window at removal.
       return;
     }
-    connection.returnConnectionBytes(bytes);
-    if (state.inbound == null || connection.streams.get(state.id) != state) {
-      return;
-    }
+    int before = state.inbound.unconsumedBytes();
     int update = state.inbound.consume(bytes);
-    if (update > 0) {
+    connection.returnConnectionBytes(before - state.inbound.unconsumedBytes());
+    if (update > 0 && !state.remoteClosed) {
       connection.writer.enqueue(new ControlFrame.WindowUpdate(state.id, update));
       connection.requestFlush();
     }

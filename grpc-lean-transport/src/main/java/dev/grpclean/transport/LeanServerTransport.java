@@ -232,15 +232,14 @@ final class LeanServerTransport implements ServerTransport {
   }
 
   void onBytesConsumed(LeanServerStream.State s, int bytes) {
-    if (connection.closed) {
+    if (connection.closed || connection.streams.get(s.id) != s) {
+      // A removed stream's unconsumed bytes went back to the connection window at removal.
       return;
     }
-    connection.returnConnectionBytes(bytes);
-    if (connection.streams.get(s.id) != s || s.remoteClosed) {
-      return;
-    }
+    int before = s.inbound.unconsumedBytes();
     int update = s.inbound.consume(bytes);
-    if (update > 0) {
+    connection.returnConnectionBytes(before - s.inbound.unconsumedBytes());
+    if (update > 0 && !s.remoteClosed) {
       connection.writer.enqueue(new ControlFrame.WindowUpdate(s.id, update));
       connection.requestFlush();
     }
