@@ -184,7 +184,8 @@ public final class LeanServerBuilder extends ForwardingServerBuilder<LeanServerB
   public LeanServerBuilder handshakeTimeout(long timeout, TimeUnit unit) {
     checkArgument(timeout > 0, "handshake timeout must be positive: %s", timeout);
     handshakeTimeoutNanos = unit.toNanos(timeout);
-    serverImplBuilder.handshakeTimeout(timeout, unit);
+    // grpc-core keeps its own (120 s) backstop; ours fires first and answers with GOAWAY
+    // PROTOCOL_ERROR instead of grpc-core's plain shutdownNow.
     return this;
   }
 

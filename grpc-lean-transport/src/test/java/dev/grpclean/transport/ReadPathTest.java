@@ -1,0 +1,109 @@
+package dev.grpclean.transport;
+
+import static org.junit.Assert.assertEquals;
+
+import dev.grpclean.transport.contract.LeanLeases;
+import dev.grpclean.transport.frame.FrameType;
+import io.grpc.Server;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.After;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.Timeout;
+
+/**
+ * The server's read path on a real socket: many frames in one read, one frame across many reads,
+ * and idle connections that must hold no leased buffer.
+ */
+public class ReadPathTest {
+  /** Idle connections held open at once; enough that a per-connection lease would show. */
+  private static final int IDLE_CONNECTIONS = 200;
+
+  @Rule public final Timeout timeout = Timeout.seconds(60);
+
+  private static Server server;
+
+  @BeforeClass
+  public static void startServer() throws IOException {
+    server = LeanServerBuilder.forPort(0).addService(TestMethods.echoService()).build().start();
+  }
+
+  @AfterClass
+  public static void stopServer() throws InterruptedException {
+    server.shutdownNow();
+    server.awaitTermination(5, TimeUnit.SECONDS);
+  }
+
+  @After
+  public void leasesReturn() {
+    LeanLeases.assertAllReturned();
+  }
+
+  @Test
+  public void wholeRequestInOneWriteIsAnswered() throws IOException {
+    byte[] message = payload(100);
+    try (RawHttp2Client c = RawHttp2Client.connect(server.getPort())) {
+      c.send(request(c, message));
+      BadInputTest.assertEchoResponse(c.awaitStreamEnd(1), message);
+    }
+  }
+
+  @Test
+  public void requestSentByteByByteIsAnswered() throws IOException {
+    byte[] message = payload(100);
+    try (RawHttp2Client c = RawHttp2Client.connect(server.getPort())) {
+      c.sendByteByByte(request(c, message));
+      BadInputTest.assertEchoResponse(c.awaitStreamEnd(1), message);
+    }
+  }
+
+  @Test
+  public void idleConnectionsAfterPrefaceLeaseNothing() throws IOException {
+    List<RawHttp2Client> clients = new ArrayList<>();
+    try {
+      for (int i = 0; i < IDLE_CONNECTIONS; i++) {
+        RawHttp2Client c = RawHttp2Client.connect(server.getPort());
+        clients.add(c);
+        c.handshake();
+      }
+      // The last SETTINGS ack's write lease comes back just after its bytes hit the socket.
+      LeanLeases.assertAllReturned();
+      assertEquals(LeanTransportStats.describe(), 0, LeanTransportStats.leasedBytes());
+      // Still 0 while every connection is open: nothing is held for an idle connection.
+      for (RawHttp2Client c : clients) {
+        c.send(RawHttp2Client.ping(false, 7));
+        c.awaitFrame(f -> f.type == FrameType.PING && f.ack(), RawHttp2Client.DEFAULT_WAIT);
+      }
+      LeanLeases.assertAllReturned();
+      assertEquals(LeanTransportStats.describe(), 0, LeanTransportStats.leasedBytes());
+    } finally {
+      for (RawHttp2Client c : clients) {
+        c.close();
+      }
+    }
+  }
+
+  /** Preface, SETTINGS, HEADERS and DATA(END_STREAM) of one unary echo call on stream 1. */
+  private static byte[] request(RawHttp2Client c, byte[] message) {
+    java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+    all.writeBytes(RawHttp2Client.preface());
+    all.writeBytes(RawHttp2Client.settings());
+    all.writeBytes(c.headers(1,
+        RawHttp2Client.grpcRequestHeaders(TestMethods.ECHO.getFullMethodName()), false));
+    all.writeBytes(RawHttp2Client.data(1, RawHttp2Client.grpcMessage(message), true));
+    return all.toByteArray();
+  }
+
+  private static byte[] payload(int size) {
+    byte[] b = new byte[size];
+    for (int i = 0; i < size; i++) {
+      b[i] = (byte) (i * 31 + 7);
+    }
+    return b;
+  }
+}
