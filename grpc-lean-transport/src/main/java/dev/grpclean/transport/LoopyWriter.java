@@ -86,9 +86,10 @@ final class LoopyWriter {
   /** Queues a control frame. Returns false when the response cap is exceeded (a flood). */
   boolean enqueue(ControlFrame frame) {
     if (frame.isResponse()) {
-      if (++queuedResponses > MAX_QUEUED_CONTROL_RESPONSES) {
+      if (queuedResponses >= MAX_QUEUED_CONTROL_RESPONSES) {
         return false;
       }
+      queuedResponses++;
     }
     control.add(frame);
     return true;
@@ -226,7 +227,11 @@ final class LoopyWriter {
     }
   }
 
-  /** Releases every lease the writer holds; the connection is closed. */
+  /**
+   * Releases every lease the writer holds and drops queued frames; the connection is closed.
+   * Streams parked behind their own flow-control window are not in the writer's lists: their
+   * owners discard them ({@link OutboundStream#discard}), as both transports do on close.
+   */
   void close() {
     failed = true;
     if (unsent != null) {

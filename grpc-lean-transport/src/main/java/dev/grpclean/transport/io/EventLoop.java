@@ -79,6 +79,10 @@ public final class EventLoop implements Executor {
       throw new RejectedExecutionException("event loop is shut down");
     }
     tasks.add(task);
+    if (shuttingDown && tasks.remove(task)) {
+      // Shutdown raced with us and may have drained already: refuse rather than drop silently.
+      throw new RejectedExecutionException("event loop is shut down");
+    }
     if (wakeState.getAndSet(AWAKE) == SLEEPING) {
       selector.wakeup();
     }
@@ -96,8 +100,9 @@ public final class EventLoop implements Executor {
   }
 
   /**
-   * Runs {@code action} once the current batch of events and tasks is processed. Loop thread
-   * only. Used to flush writers: everything a batch produced is written together.
+   * Runs {@code action} once the current batch of events and tasks is processed (in a long
+   * batch, after every 16 tasks, so a burst of tasks cannot delay writes without bound). Loop
+   * thread only. Used to flush writers: everything a batch produced is written together.
    */
   public void runAtEndOfBatch(Runnable action) {
     assert inEventLoop();

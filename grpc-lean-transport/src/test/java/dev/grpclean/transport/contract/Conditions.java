@@ -13,8 +13,8 @@ import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
- * Waits for a condition with a bound. Used only where no event announces the condition (a
- * counter kept by the code under test); everything else waits on latches and futures.
+ * Waits for a condition with a bound. Used only where no event announces the condition (a counter
+ * kept by the code under test); everything else waits on latches and futures.
  *
  * <p>Thread-safe (stateless).
  */
@@ -49,8 +49,7 @@ public final class Conditions {
     try {
       return reached.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
     } catch (TimeoutException e) {
-      throw new AssertionError(
-          "channel state " + channel.getState(false) + " after " + timeout, e);
+      throw new AssertionError("channel state " + channel.getState(false) + " after " + timeout, e);
     } catch (ExecutionException e) {
       throw new AssertionError(e);
     }

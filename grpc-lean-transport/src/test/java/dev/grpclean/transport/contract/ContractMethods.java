@@ -71,8 +71,7 @@ public final class ContractMethods {
     }
   }
 
-  private static final class KnownLengthStream extends ByteArrayInputStream
-      implements KnownLength {
+  private static final class KnownLengthStream extends ByteArrayInputStream implements KnownLength {
     KnownLengthStream(byte[] bytes) {
       super(bytes);
     }

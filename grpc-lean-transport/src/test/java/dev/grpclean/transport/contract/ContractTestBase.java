@@ -1,5 +1,6 @@
 package dev.grpclean.transport.contract;
 
+import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
@@ -43,8 +44,10 @@ import org.junit.rules.Timeout;
 public abstract class ContractTestBase {
   /** Bound on any single wait in a test; the rule below bounds the whole test. */
   protected static final Duration WAIT = Duration.ofSeconds(20);
+
   /** Deadline of an ordinary call: long enough never to fire unless something is stuck. */
   protected static final long CALL_DEADLINE_SECONDS = 30;
+
   /** Bound on shutting down what a test left running. */
   private static final Duration TERMINATION_WAIT = Duration.ofSeconds(10);
 
@@ -54,6 +57,7 @@ public abstract class ContractTestBase {
 
   /** Counts the transports of every server the test starts. */
   protected final ServerTransportCounter serverTransports = new ServerTransportCounter();
+
   /** For work a test runs off its own thread (blocking server handlers, for example). */
   protected final ExecutorService testExecutor = Executors.newCachedThreadPool();
 
@@ -63,8 +67,10 @@ public abstract class ContractTestBase {
 
   /** The last server started. */
   protected Server server;
+
   /** The port the last server listens on. */
   protected int port;
+
   /** The last channel created. */
   protected ManagedChannel channel;
 
@@ -81,8 +87,8 @@ public abstract class ContractTestBase {
   protected abstract void setMaxConcurrentCallsPerConnection(ServerBuilder<?> builder, int calls);
 
   /**
-   * Checks the pairing's own invariants once every channel and server has terminated. Lean
-   * pairings check here that no buffer is still leased.
+   * Checks the pairing's own invariants once every channel and server has terminated. Lean pairings
+   * check here that no buffer is still leased.
    */
   protected void assertResourcesReleased() throws Exception {}
 
@@ -96,10 +102,12 @@ public abstract class ContractTestBase {
     }
     try {
       for (ManagedChannel c : channels) {
-        assertTrue("channel terminates", c.awaitTermination(seconds(TERMINATION_WAIT), TimeUnit.SECONDS));
+        assertTrue(
+            "channel terminates", c.awaitTermination(seconds(TERMINATION_WAIT), TimeUnit.SECONDS));
       }
       for (Server s : servers) {
-        assertTrue("server terminates", s.awaitTermination(seconds(TERMINATION_WAIT), TimeUnit.SECONDS));
+        assertTrue(
+            "server terminates", s.awaitTermination(seconds(TERMINATION_WAIT), TimeUnit.SECONDS));
       }
     } finally {
       for (Closeable c : closeables) {
@@ -131,7 +139,10 @@ public abstract class ContractTestBase {
     return started;
   }
 
-  /** Creates a channel to {@link #port}, configured by {@code configure}; it becomes {@link #channel}. */
+  /**
+   * Creates a channel to {@link #port}, configured by {@code configure}; it becomes {@link
+   * #channel}.
+   */
   protected final ManagedChannel newChannel(Consumer<ManagedChannelBuilder<?>> configure) {
     return newChannel(port, configure);
   }
@@ -234,5 +245,14 @@ public abstract class ContractTestBase {
         responses.onCompleted();
       }
     };
+  }
+
+  /** Asserts the channel's one connection still serves calls. */
+  protected final void assertConnectionStillServes() {
+    assertArrayEquals(
+        new byte[] {7},
+        ClientCalls.blockingUnaryCall(
+            channel, ContractMethods.PING, callOptions(), new byte[] {7}));
+    assertEquals("connections", 1, serverTransports.ready());
   }
 }

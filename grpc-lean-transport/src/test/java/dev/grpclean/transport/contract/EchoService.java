@@ -15,8 +15,8 @@ import java.nio.ByteBuffer;
  *   <li>unary (and {@link ContractMethods#PING}): echoes the request;
  *   <li>client streaming: checks the requests are numbered 0, 1, 2, ... and answers a {@link
  *       Payloads#summary}, or fails {@code DATA_LOSS};
- *   <li>server streaming: a {@link Payloads#streamRequest} asks for {@code count} numbered
- *       messages of {@code size} bytes, sent only while the call is ready;
+ *   <li>server streaming: a {@link Payloads#streamRequest} asks for {@code count} numbered messages
+ *       of {@code size} bytes, sent only while the call is ready;
  *   <li>bidi streaming: echoes each request.
  * </ul>
  *

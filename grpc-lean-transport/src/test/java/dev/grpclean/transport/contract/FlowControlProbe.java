@@ -17,19 +17,21 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A server that streams 32 MiB only while its call is ready, to a client that asks for one
- * message at a time and stops asking for a while after {@link #PAUSE_AFTER} messages. It records
- * how far the server ever got ahead of what the client had consumed: with working flow control
- * that is bounded by the windows and grpc-core's 32 KiB onReady threshold, not by the stream.
+ * A server that streams 32 MiB only while its call is ready, to a client that asks for one message
+ * at a time and stops asking for a while after {@link #PAUSE_AFTER} messages. It records how far
+ * the server ever got ahead of what the client had consumed: with working flow control that is
+ * bounded by the windows and grpc-core's 32 KiB onReady threshold, not by the stream.
  *
- * <p>Thread-safe: the server side runs on the call's serialising executor, the client side on
- * the channel's, the test reads counters on its own thread.
+ * <p>Thread-safe: the server side runs on the call's serialising executor, the client side on the
+ * channel's, the test reads counters on its own thread.
  */
 final class FlowControlProbe {
   static final int MESSAGE_BYTES = 32 * 1024;
   static final int MESSAGES = 32 * 1024 * 1024 / MESSAGE_BYTES;
+
   /** The client stops asking after this many messages, until {@link #resumeClient}. */
   static final int PAUSE_AFTER = 16;
+
   /**
    * How far the server may run ahead of the client: the stream and connection windows (1 MiB by
    * default in grpc-netty, 64 KiB in grpc-okhttp; netty's BDP auto-tuning caps a window at 8 MiB)

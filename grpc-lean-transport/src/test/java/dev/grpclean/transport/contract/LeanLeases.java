@@ -5,8 +5,8 @@ import java.time.Duration;
 
 /**
  * The project's memory invariant: once no call is in progress, no buffer is leased from the
- * transport's pools. The last write's lease is returned just after its bytes reach the socket,
- * so this waits, with a bound, for the counter to reach zero.
+ * transport's pools. The last write's lease is returned just after its bytes reach the socket, so
+ * this waits, with a bound, for the counter to reach zero.
  *
  * <p>The counter is process-wide, so a lease one test leaks stays visible to every later test in
  * the JVM. The test that leaks fails; later tests fail only if they leak more, so a report names
@@ -31,9 +31,7 @@ public final class LeanLeases {
     long alreadyReported = reportedLeakBytes;
     try {
       Conditions.await(
-          () -> LeanTransportStats.leasedBytes() <= alreadyReported,
-          RETURN_WAIT,
-          () -> "");
+          () -> LeanTransportStats.leasedBytes() <= alreadyReported, RETURN_WAIT, () -> "");
     } catch (AssertionError notReturned) {
       long leased = LeanTransportStats.leasedBytes();
       reportedLeakBytes = Math.max(reportedLeakBytes, leased);

@@ -79,8 +79,7 @@ public class LeanUdsContractTest {
   public void unaryCallOverUnixDomainSocket() {
     byte[] request = Payloads.random(64 * 1024 + 3, 5);
     assertArrayEquals(
-        request,
-        ClientCalls.blockingUnaryCall(channel, ContractMethods.UNARY, options(), request));
+        request, ClientCalls.blockingUnaryCall(channel, ContractMethods.UNARY, options(), request));
     assertNotNull(serverCall.get().getAttributes().get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR));
     assertNotNull(serverCall.get().getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
   }

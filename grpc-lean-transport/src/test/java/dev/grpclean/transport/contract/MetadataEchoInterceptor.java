@@ -8,8 +8,8 @@ import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 
 /**
- * Echoes the values of {@link #ASCII_KEY} and {@link #BINARY_KEY} from the request headers into
- * the response headers under the same keys, and into the trailers under the trailer keys.
+ * Echoes the values of {@link #ASCII_KEY} and {@link #BINARY_KEY} from the request headers into the
+ * response headers under the same keys, and into the trailers under the trailer keys.
  *
  * <p>Thread-safe (stateless).
  */

@@ -30,5 +30,4 @@ public final class PeerBuilders {
   public static void nettyMaxConcurrentCalls(ServerBuilder<?> builder, int calls) {
     ((NettyServerBuilder) builder).maxConcurrentCallsPerConnection(calls);
   }
-
 }

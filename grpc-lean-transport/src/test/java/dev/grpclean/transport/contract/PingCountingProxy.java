@@ -22,10 +22,13 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class PingCountingProxy implements Closeable {
   /** RFC 9113 §3.4: the client connection preface, which precedes the client's first frame. */
   private static final int CLIENT_PREFACE_BYTES = 24;
+
   /** RFC 9113 §4.1: length (24 bits), type, flags, stream identifier (32 bits). */
   private static final int FRAME_HEADER_BYTES = 9;
+
   /** RFC 9113 §6.7. */
   private static final int TYPE_PING = 0x6;
+
   private static final int FLAG_ACK = 0x1;
 
   private final int targetPort;
@@ -70,8 +73,14 @@ public final class PingCountingProxy implements Closeable {
       long leftMillis = Duration.ofNanos(deadline - System.nanoTime()).toMillis();
       if (leftMillis <= 0) {
         throw new AssertionError(
-            "after " + timeout + ": " + clientPings + " pings, " + serverPingAcks
-                + " acks, wanted " + pings);
+            "after "
+                + timeout
+                + ": "
+                + clientPings
+                + " pings, "
+                + serverPingAcks
+                + " acks, wanted "
+                + pings);
       }
       wait(leftMillis);
     }
