@@ -79,6 +79,11 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
   private ByteBuffer unsentRaw;
   private boolean flushScheduled;
   private final Runnable flushTask = this::flushNow;
+  /**
+   * A close requested from inside a writer callback (e.g. the last stream finished while its
+   * trailers were being framed). It runs once the flush returns, so those frames go out first.
+   */
+  private Runnable deferredClose;
   boolean closed;
   long bytesRead;
 
@@ -311,6 +316,14 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     afterFlush();
   }
 
+  private void runDeferredClose() {
+    Runnable r = deferredClose;
+    deferredClose = null;
+    if (r != null && !closed) {
+      r.run();
+    }
+  }
+
   /** Hook after each flush (graceful close checks whether everything has left). */
   void afterFlush() {}
 
@@ -530,6 +543,13 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
   /** Writes a final GOAWAY (best effort, one write) and closes the socket. */
   final void sendGoAwayAndClose(ErrorCode code, String debug, Status status) {
     if (closed) {
+      return;
+    }
+    if (writer.isFlushing()) {
+      if (deferredClose == null) {
+        deferredClose = () -> sendGoAwayAndClose(code, debug, status);
+        loop.runAtEndOfBatch(this::runDeferredClose);
+      }
       return;
     }
     byte[] debugData = debug == null ? new byte[0] : debug.getBytes(StandardCharsets.UTF_8);

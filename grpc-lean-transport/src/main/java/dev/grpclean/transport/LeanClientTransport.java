@@ -238,6 +238,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
     connection.streams.put(id, state);
     transportTracer.reportLocalStreamStarted();
     connection.writer.enqueueHeaders(id, headers, false);
+    state.getStatsTraceContext().clientOutboundHeaders();
     OutboundStream out = state.outbound;
     if (out.queuedBytes > 0 || out.endStreamAfterData) {
       connection.writer.enqueueData(out, null, false);

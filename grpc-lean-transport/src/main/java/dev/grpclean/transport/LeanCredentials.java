@@ -8,14 +8,17 @@ import io.grpc.CompositeChannelCredentials;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.ServerCredentials;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.TlsServerCredentials;
 import dev.grpclean.transport.spi.HandshakerCredentials;
 import dev.grpclean.transport.spi.HandshakerFactory;
+import dev.grpclean.transport.tls.TlsHandshakers;
 import javax.annotation.Nullable;
 
 /**
- * Reduces grpc credentials to what the transport supports: plaintext, or credentials that
- * implement {@link HandshakerCredentials}. Anything else is refused at build time with a message
- * that says what is supported.
+ * Reduces grpc credentials to what the transport supports: plaintext, TLS ({@link
+ * TlsHandshakers}), or credentials that implement {@link HandshakerCredentials}. Anything else is
+ * refused at build time with a message that says what is supported.
  *
  * <p>Stateless; thread-safe.
  */
@@ -48,6 +51,9 @@ final class LeanCredentials {
     if (creds instanceof HandshakerCredentials) {
       return ((HandshakerCredentials) creds).handshakerFactory(true);
     }
+    if (creds instanceof TlsChannelCredentials) {
+      return TlsHandshakers.forClient((TlsChannelCredentials) creds);
+    }
     if (creds instanceof CompositeChannelCredentials) {
       return handshakerFactory(((CompositeChannelCredentials) creds).getChannelCredentials());
     }
@@ -66,6 +72,9 @@ final class LeanCredentials {
     if (creds instanceof InsecureChannelCredentials || creds instanceof HandshakerCredentials) {
       return null;
     }
+    if (creds instanceof TlsChannelCredentials) {
+      return TlsHandshakers.unsupportedReason((TlsChannelCredentials) creds);
+    }
     if (creds instanceof CompositeChannelCredentials) {
       return unsupportedReason(((CompositeChannelCredentials) creds).getChannelCredentials());
     }
@@ -80,8 +89,8 @@ final class LeanCredentials {
       }
       return "no supported choice: " + reasons;
     }
-    return "grpc-lean supports InsecureChannelCredentials and its own security credentials so far; got "
-        + creds.getClass().getName();
+    return "grpc-lean supports InsecureChannelCredentials, TlsChannelCredentials and its own"
+        + " security credentials; got " + creds.getClass().getName();
   }
 
   @Nullable
@@ -109,15 +118,20 @@ final class LeanCredentials {
     if (creds instanceof HandshakerCredentials) {
       return ((HandshakerCredentials) creds).handshakerFactory(false);
     }
+    if (creds instanceof TlsServerCredentials) {
+      return TlsHandshakers.forServer((TlsServerCredentials) creds);
+    }
     if (creds instanceof ChoiceServerCredentials) {
       for (ServerCredentials c : ((ChoiceServerCredentials) creds).getCredentialsList()) {
-        if (c instanceof InsecureServerCredentials || c instanceof HandshakerCredentials) {
+        if (c instanceof InsecureServerCredentials || c instanceof HandshakerCredentials
+            || (c instanceof TlsServerCredentials
+                && TlsHandshakers.unsupportedReason((TlsServerCredentials) c) == null)) {
           return fromServer(c);
         }
       }
     }
     throw new IllegalArgumentException(
-        "grpc-lean supports InsecureServerCredentials and its own security credentials so far; got "
-            + creds.getClass().getName());
+        "grpc-lean supports InsecureServerCredentials, TlsServerCredentials and its own security"
+            + " credentials; got " + creds.getClass().getName());
   }
 }

@@ -111,6 +111,9 @@ final class LeanServerStream extends AbstractServerStream {
     boolean remoteClosed;
     boolean localClosed;
     boolean cancelled;
+    boolean headersSent;
+    /** Carries failStream's trailers after the regular outbound state was cancelled. */
+    OutboundStream failureOutbound;
 
     State(int id, int maxMessageBytes, StatsTraceContext statsTraceCtx,
         TransportTracer transportTracer, int receiveWindowBytes, int sendWindowBytes) {
@@ -141,7 +144,9 @@ final class LeanServerStream extends AbstractServerStream {
 
     @Override
     public void deframeFailed(Throwable cause) {
-      transport.cancelStream(this, Status.fromThrowable(cause));
+      // E.g. a request over maxInboundMessageSize: tell the client why (RESOURCE_EXHAUSTED)
+      // with trailers when we still can, like grpc-netty, rather than a bare RST_STREAM.
+      transport.failStream(this, Status.fromThrowable(cause));
     }
 
     @Override

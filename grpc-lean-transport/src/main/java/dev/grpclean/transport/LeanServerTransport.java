@@ -183,7 +183,36 @@ final class LeanServerTransport implements ServerTransport {
     if (s.cancelled || connection.closed) {
       return;
     }
+    s.headersSent = true;
     connection.writer.enqueueHeaders(s.id, headers, false);
+    connection.requestFlush();
+  }
+
+  /**
+   * The transport failed the stream (e.g. its request could not be deframed): the application
+   * learns {@code status}; the client gets it as trailers if no headers went out yet, else as
+   * RST_STREAM(CANCEL).
+   */
+  void failStream(LeanServerStream.State s, Status status) {
+    if (s.cancelled || s.localClosed) {
+      return;
+    }
+    if (s.headersSent || connection.closed || connection.streams.get(s.id) != s) {
+      cancelStream(s, status);
+      return;
+    }
+    s.cancelled = true;
+    s.transportReportStatus(status);
+    connection.writer.cancel(s.outbound);
+    Metadata trailers = new Metadata();
+    trailers.put(io.grpc.InternalStatus.CODE_KEY, status);
+    if (status.getDescription() != null) {
+      trailers.put(io.grpc.InternalStatus.MESSAGE_KEY, status.getDescription());
+    }
+    // A fresh outbound state: the cancelled one refuses work, this one only carries trailers.
+    s.failureOutbound = new OutboundStream(s.id, 0, s);
+    connection.writer.enqueueTrailers(s.failureOutbound, GrpcHeaders.serverTrailers(trailers,
+        false));
     connection.requestFlush();
   }
 
@@ -212,6 +241,11 @@ final class LeanServerTransport implements ServerTransport {
       // RFC 9113 §8.1: RST_STREAM(NO_ERROR) tells it to stop sending.
       connection.writer.enqueue(new ControlFrame.RstStream(s.id, ErrorCode.NO_ERROR));
       connection.requestFlush();
+    }
+    if (s.cancelled) {
+      // failStream's trailers: the application already has its status.
+      removeStream(s, false);
+      return;
     }
     s.complete();
     removeStream(s, true);
@@ -252,6 +286,9 @@ final class LeanServerTransport implements ServerTransport {
     transportTracer.reportStreamClosed(success);
     connection.returnConnectionBytes(s.inbound.takeUnconsumed());
     connection.writer.cancel(s.outbound);
+    if (s.failureOutbound != null) {
+      connection.writer.cancel(s.failureOutbound);
+    }
     if (connection.streams.isEmpty()) {
       keepAliveEnforcer.onTransportIdle();
       if (maxIdleManager != null) {
@@ -674,6 +711,9 @@ final class LeanServerTransport implements ServerTransport {
     void onClosed(Status status) {
       for (LeanServerStream.State s : new ArrayList<>(streams.values())) {
         s.outbound.discard();
+        if (s.failureOutbound != null) {
+          s.failureOutbound.discard();
+        }
         s.transportReportStatus(status);
       }
       streams.clear();

@@ -192,9 +192,14 @@ final class LoopyWriter {
     flush();
   }
 
-  /** Drains everything the windows allow. */
+  /** Whether a flush is running now (callbacks from inside it must not close the socket). */
+  boolean isFlushing() {
+    return out != null;
+  }
+
+  /** Drains everything the windows allow. Re-entrant calls (from callbacks) do nothing. */
   void flush() throws IOException {
-    if (unsent != null || failed) {
+    if (unsent != null || failed || out != null) {
       return;
     }
     if (control.isEmpty() && !hasSendableData()) {
