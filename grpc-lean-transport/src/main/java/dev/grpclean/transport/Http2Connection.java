@@ -434,6 +434,15 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     }
   }
 
+  /**
+   * Channelz's view of the connection windows. Read through {@code getStats()}, which runs on
+   * the loop thread, so the plain fields are safe to read here.
+   */
+  final io.grpc.internal.TransportTracer.FlowControlWindows flowControlWindows() {
+    return new io.grpc.internal.TransportTracer.FlowControlWindows(
+        connectionReceiveWindowBytes, writer.connectionWindowBytes());
+  }
+
   final int connectionReceiveWindowBytes() {
     return connectionReceiveWindowBytes;
   }

@@ -150,6 +150,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
       }
       ch.configureBlocking(false);
       connection = new Connection(ch);
+      transportTracer.setFlowControlWindowReader(connection::flowControlWindows);
       if (shutdownStatus != null) {
         connection.closeNow(shutdownStatus);
         return;

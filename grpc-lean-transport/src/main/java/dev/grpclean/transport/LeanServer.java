@@ -27,6 +27,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import javax.annotation.Nullable;
+import javax.annotation.concurrent.GuardedBy;
 
 /**
  * A listening socket. Accepting runs on one loop of the group; each accepted connection is handed
@@ -45,12 +46,15 @@ final class LeanServer implements InternalServer {
   private final ObjectPool<EventLoopGroup> groupPool;
   private final Set<LeanServerTransport> transports = ConcurrentHashMap.newKeySet();
   private final Object lock = new Object();
+  /** Set in start() before the accept loop sees the socket; read-only afterwards. */
   private EventLoopGroup group;
   private EventLoop acceptLoop;
   private ServerSocketChannel serverChannel;
   private volatile SocketAddress boundAddress;
   private ServerListener listener;
+  @GuardedBy("lock")
   private boolean shutdown;
+  @GuardedBy("lock")
   private boolean groupReturned;
 
   LeanServer(ServerConfig config, SocketAddress address, ObjectPool<EventLoopGroup> groupPool) {

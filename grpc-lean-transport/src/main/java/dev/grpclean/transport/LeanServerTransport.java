@@ -105,6 +105,7 @@ final class LeanServerTransport implements ServerTransport {
     this.keepAliveEnforcer = new KeepAliveEnforcer(serverConfig.permitKeepAliveWithoutCalls,
         serverConfig.permitKeepAliveTimeNanos, TimeUnit.NANOSECONDS);
     this.connection = new Connection(channel);
+    transportTracer.setFlowControlWindowReader(connection::flowControlWindows);
   }
 
   Attributes attributes() {

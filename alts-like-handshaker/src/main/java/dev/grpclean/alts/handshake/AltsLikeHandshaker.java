@@ -1,0 +1,198 @@
+package dev.grpclean.alts.handshake;
+
+import dev.grpclean.alts.AltsLikePeer;
+import dev.grpclean.alts.record.AltsRecordProtector;
+import dev.grpclean.alts.record.RecordProtocol;
+import dev.grpclean.transport.spi.Handshaker;
+import dev.grpclean.transport.spi.RecordProtector;
+import io.grpc.Attributes;
+import io.grpc.InternalChannelz.Security;
+import io.grpc.SecurityLevel;
+import io.grpc.internal.GrpcAttributes;
+import java.nio.ByteBuffer;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import javax.annotation.Nullable;
+
+/**
+ * What both sides of the handshake share: message reassembly, the state machine, failure
+ * handling, and turning the key schedule's output into a record protector and attributes.
+ *
+ * <p>Between messages it holds the ephemeral key pair, the messages so far (under 400 bytes) and
+ * the PRK; all of it is dropped when the handshake ends.
+ *
+ * <p>Thread-compatible: confined to the connection's loop thread.
+ */
+abstract class AltsLikeHandshaker implements Handshaker {
+  final HandshakeOptions options;
+  private final boolean client;
+  private final MessageReader reader = new MessageReader();
+  HandshakeState state = HandshakeState.START;
+
+  @Nullable KeyPair ephemeral;
+  @Nullable byte[] clientInit;
+  @Nullable byte[] serverInit;
+  @Nullable byte[] prk;
+
+  @Nullable private AltsRecordProtector protector;
+  @Nullable private Attributes attributes;
+  @Nullable private AltsLikePeer peer;
+
+  AltsLikeHandshaker(HandshakeOptions options, boolean client) {
+    this.options = options;
+    this.client = client;
+  }
+
+  /** Handles one complete message for the current state; writes any reply into {@code out}. */
+  abstract void handle(byte[] message, ByteBuffer out) throws GeneralSecurityException;
+
+  @Override
+  public final boolean onBytes(ByteBuffer in, ByteBuffer out) throws HandshakeException {
+    if (state == HandshakeState.DONE) {
+      return true;
+    }
+    if (!state.awaitsMessage()) {
+      throw new IllegalStateException("handshake is " + state);
+    }
+    try {
+      while (state != HandshakeState.DONE) {
+        byte[] message = reader.read(in);
+        if (message == null) {
+          return false;
+        }
+        handle(message, out);
+        state = HandshakeState.next(state, client);
+      }
+      return true;
+    } catch (HandshakeException e) {
+      fail();
+      throw e;
+    } catch (GeneralSecurityException | RuntimeException e) {
+      fail();
+      throw new HandshakeException("ALTS-like handshake failed: " + e, e);
+    }
+  }
+
+  @Override
+  public int maxOutputBytes() {
+    return Messages.MAX_MESSAGE_BYTES;
+  }
+
+  @Override
+  public int pendingBytes() {
+    return reader.pendingBytes();
+  }
+
+  @Override
+  public RecordProtector protector() {
+    checkDone();
+    return protector;
+  }
+
+  @Override
+  public Attributes attributes() {
+    checkDone();
+    return attributes;
+  }
+
+  /** After completion: the authenticated peer. */
+  public AltsLikePeer peer() {
+    checkDone();
+    return peer;
+  }
+
+  @Override
+  @Nullable
+  public Security security() {
+    return null;
+  }
+
+  @Override
+  public void close() {
+    if (state != HandshakeState.DONE) {
+      state = HandshakeState.CLOSED;
+    }
+    dropSecrets();
+  }
+
+  /** Fails closed unless the local policy accepts the peer. */
+  void checkPeer(AltsLikePeer candidate) throws HandshakeException {
+    if (!options.accepts(candidate)) {
+      throw new HandshakeException((client ? "server" : "client") + " identity "
+          + candidate.id() + " is not accepted by local policy (" + options.peerPolicy + ")");
+    }
+  }
+
+  /** Completes the handshake: derives record keys from the whole transcript. */
+  void finish(AltsLikePeer authenticated, RecordProtocol protocol, byte[] clientFinished,
+      int peerMaxRecordBytes) throws GeneralSecurityException {
+    byte[] transcript = HandshakeCrypto.transcriptHash(
+        new byte[][] {clientInit, serverInit, clientFinished},
+        new int[] {clientInit.length, serverInit.length, clientFinished.length});
+    byte[] clientKey = HandshakeCrypto.recordKey(
+        prk, HandshakeCrypto.CLIENT_RECORD_KEY_LABEL, transcript, protocol.keyBytes());
+    byte[] serverKey = HandshakeCrypto.recordKey(
+        prk, HandshakeCrypto.SERVER_RECORD_KEY_LABEL, transcript, protocol.keyBytes());
+    try {
+      protector = AltsRecordProtector.create(protocol, client,
+          client ? clientKey : serverKey, client ? serverKey : clientKey,
+          Math.min(options.recordBytes, peerMaxRecordBytes), options.maxInboundRecordBytes,
+          options.provider());
+    } finally {
+      Arrays.fill(clientKey, (byte) 0);
+      Arrays.fill(serverKey, (byte) 0);
+    }
+    peer = authenticated;
+    attributes = Attributes.newBuilder()
+        .set(GrpcAttributes.ATTR_SECURITY_LEVEL, SecurityLevel.PRIVACY_AND_INTEGRITY)
+        .set(AltsLikePeer.PEER_IDENTITY_KEY, authenticated)
+        .build();
+    dropSecrets();
+  }
+
+  /** Checks a finished MAC in constant time. */
+  static void checkMac(byte[] expected, byte[] message, String who) throws HandshakeException {
+    byte[] actual = Arrays.copyOfRange(message, Messages.macOffset(message), message.length);
+    if (!MessageDigest.isEqual(expected, actual)) {
+      throw new HandshakeException(who + "'s finished MAC does not verify: the handshake was"
+          + " tampered with or the key exchange failed");
+    }
+  }
+
+  /**
+   * Validates the largest record the peer accepts (an unsigned field) and returns it, capped at
+   * {@link AltsRecordProtector#MAX_RECORD_BYTES}. Rejects a peer that cannot receive ALTS's
+   * default 4 KiB records.
+   */
+  static int peerMaxRecordBytes(int announced, String who) throws HandshakeException {
+    long bytes = announced & 0xffffffffL;
+    if (bytes < AltsRecordProtector.DEFAULT_RECORD_BYTES) {
+      throw new HandshakeException(who + " accepts records of at most " + bytes
+          + " bytes; at least " + AltsRecordProtector.DEFAULT_RECORD_BYTES + " are required");
+    }
+    return (int) Math.min(bytes, AltsRecordProtector.MAX_RECORD_BYTES);
+  }
+
+  private void checkDone() {
+    if (state != HandshakeState.DONE) {
+      throw new IllegalStateException("handshake not complete: " + state);
+    }
+  }
+
+  private void fail() {
+    state = HandshakeState.FAILED;
+    dropSecrets();
+  }
+
+  private void dropSecrets() {
+    if (prk != null) {
+      Arrays.fill(prk, (byte) 0);
+      prk = null;
+    }
+    ephemeral = null;
+    clientInit = null;
+    serverInit = null;
+  }
+}

@@ -1,0 +1,35 @@
+package dev.grpclean.alts.handshake;
+
+import dev.grpclean.transport.spi.Handshaker;
+import dev.grpclean.transport.spi.HandshakerFactory;
+import java.net.SocketAddress;
+import java.util.Objects;
+
+/**
+ * Makes one side's ALTS-like handshakers from fixed options. The authority is not used: the
+ * server is identified by its key, which the client's peer policy checks.
+ *
+ * <p>Thread-safe (immutable).
+ */
+public final class AltsLikeHandshakerFactory implements HandshakerFactory {
+  private final HandshakeOptions options;
+  private final boolean client;
+
+  public AltsLikeHandshakerFactory(HandshakeOptions options, boolean client) {
+    this.options = Objects.requireNonNull(options, "options");
+    this.client = client;
+  }
+
+  @Override
+  public Handshaker newHandshaker(String authority, SocketAddress remote) {
+    return client ? new ClientHandshaker(options) : new ServerHandshaker(options);
+  }
+
+  public HandshakeOptions options() {
+    return options;
+  }
+
+  public boolean client() {
+    return client;
+  }
+}

@@ -1,0 +1,95 @@
+package dev.grpclean.alts.handshake;
+
+import dev.grpclean.alts.AltsLikePeer;
+import dev.grpclean.alts.Ed25519Keys;
+import dev.grpclean.alts.record.RecordProtocol;
+import java.nio.ByteBuffer;
+import java.security.GeneralSecurityException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The client side: sends ClientInit, checks ServerInit (signature, finished MAC, negotiated
+ * values, the server's identity against local policy), then sends ClientFinished and is done;
+ * protected bytes may follow ClientFinished in the same flight.
+ *
+ * <p>Thread-compatible: confined to the connection's loop thread.
+ */
+final class ClientHandshaker extends AltsLikeHandshaker {
+  private Messages.ClientInit offer;
+
+  ClientHandshaker(HandshakeOptions options) {
+    super(options, true);
+  }
+
+  @Override
+  public void start(ByteBuffer out) throws GeneralSecurityException {
+    if (state != HandshakeState.START) {
+      throw new IllegalStateException("start() called twice");
+    }
+    ephemeral = HandshakeCrypto.newEphemeral();
+    List<Integer> protocols = new ArrayList<>();
+    for (RecordProtocol protocol : options.recordProtocols) {
+      protocols.add(protocol.wireId());
+    }
+    offer = new Messages.ClientInit(Messages.VERSION, Messages.VERSION,
+        HandshakeCrypto.rawX25519(ephemeral.getPublic()), options.maxInboundRecordBytes,
+        options.rpcMin, options.rpcMax, protocols);
+    clientInit = offer.encode();
+    out.put(clientInit);
+    state = HandshakeState.next(state, true);
+  }
+
+  @Override
+  void handle(byte[] message, ByteBuffer out) throws GeneralSecurityException {
+    Messages.ServerInit reply = Messages.ServerInit.decode(message);
+    serverInit = message;
+    if (reply.version < offer.minVersion || reply.version > offer.maxVersion) {
+      throw new HandshakeException("server chose handshake version " + reply.version
+          + "; the client offered [" + offer.minVersion + ", " + offer.maxVersion + "]");
+    }
+    RecordProtocol protocol = RecordProtocol.fromWireId(reply.protocol);
+    if (protocol == null || !options.recordProtocols.contains(protocol)) {
+      throw new HandshakeException("server chose record protocol " + reply.protocol
+          + ", which the client did not offer");
+    }
+    if (reply.rpcVersion.compareTo(options.rpcMin) < 0
+        || reply.rpcVersion.compareTo(options.rpcMax) > 0) {
+      throw new HandshakeException("server chose RPC protocol version " + reply.rpcVersion
+          + " outside the client's range [" + options.rpcMin + ", " + options.rpcMax + "]");
+    }
+    int serverMaxRecordBytes = peerMaxRecordBytes(reply.maxRecordBytes, "server");
+
+    prk = HandshakeCrypto.extract(
+        HandshakeCrypto.sharedSecret(ephemeral.getPrivate(), reply.ephemeral));
+    AltsLikePeer server = AltsLikePeer.of(reply.identity, protocol, reply.rpcVersion);
+    int signatureOffset = Messages.signatureOffset(message);
+    byte[] signed = HandshakeCrypto.transcriptHash(
+        new byte[][] {clientInit, message}, new int[] {clientInit.length, signatureOffset});
+    if (!HandshakeCrypto.verify(server.publicKey(), HandshakeCrypto.SERVER_SIGNATURE_CONTEXT,
+        signed, message, signatureOffset)) {
+      throw new HandshakeException("server's handshake signature does not verify for "
+          + server.id());
+    }
+    byte[] macked = HandshakeCrypto.transcriptHash(new byte[][] {clientInit, message},
+        new int[] {clientInit.length, Messages.macOffset(message)});
+    checkMac(HandshakeCrypto.finishedMac(prk, HandshakeCrypto.SERVER_FINISHED_LABEL, macked),
+        message, "server");
+    checkPeer(server);
+
+    byte[] finished = new Messages.ClientFinished(
+        Ed25519Keys.rawPublicKey(options.identity.publicKey())).encodeUnsigned();
+    int ownSignatureOffset = Messages.signatureOffset(finished);
+    byte[] toSign = HandshakeCrypto.transcriptHash(new byte[][] {clientInit, message, finished},
+        new int[] {clientInit.length, message.length, ownSignatureOffset});
+    byte[] signature = HandshakeCrypto.sign(options.identity.privateKey(),
+        HandshakeCrypto.CLIENT_SIGNATURE_CONTEXT, toSign);
+    System.arraycopy(signature, 0, finished, ownSignatureOffset, signature.length);
+    byte[] toMac = HandshakeCrypto.transcriptHash(new byte[][] {clientInit, message, finished},
+        new int[] {clientInit.length, message.length, Messages.macOffset(finished)});
+    byte[] mac = HandshakeCrypto.finishedMac(prk, HandshakeCrypto.CLIENT_FINISHED_LABEL, toMac);
+    System.arraycopy(mac, 0, finished, Messages.macOffset(finished), mac.length);
+    out.put(finished);
+    finish(server, protocol, finished, serverMaxRecordBytes);
+  }
+}

@@ -1,0 +1,123 @@
+package dev.grpclean.transport.tls;
+
+import dev.grpclean.transport.spi.HandshakerFactory;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.TlsServerCredentials;
+import java.security.GeneralSecurityException;
+import java.util.EnumSet;
+import java.util.Set;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import javax.annotation.Nullable;
+import javax.net.ssl.TrustManager;
+
+/**
+ * Reduces grpc's {@link TlsChannelCredentials} / {@link TlsServerCredentials} to the transport's
+ * {@link HandshakerFactory}: TLS over an {@code SSLEngine}, ALPN "h2" required on both sides.
+ *
+ * <p>Understood: PEM key material or key managers, PEM roots or trust managers (the JVM's
+ * trust store when neither is given), and {@link TlsServerCredentials.ClientAuth} for mutual TLS.
+ * A credentials object that needs more ({@code incomprehensible(...)} not empty) is refused with
+ * the features named, as grpc-netty and grpc-okhttp do.
+ *
+ * <p>The engine provider is chosen by the system property {@value #PROVIDER_PROPERTY}
+ * ({@code jdk} or {@code conscrypt}; unset: Conscrypt when it loads, else the JDK), read when the
+ * credentials are converted.
+ *
+ * <p>Stateless; thread-safe.
+ */
+public final class TlsHandshakers {
+  /** System property choosing the TLS provider: {@code jdk} or {@code conscrypt}. */
+  public static final String PROVIDER_PROPERTY = "grpclean.tls.provider";
+
+  private static final Logger log = Logger.getLogger(TlsHandshakers.class.getName());
+  private static final Set<TlsChannelCredentials.Feature> CLIENT_FEATURES = EnumSet.of(
+      TlsChannelCredentials.Feature.MTLS, TlsChannelCredentials.Feature.CUSTOM_MANAGERS);
+  private static final Set<TlsServerCredentials.Feature> SERVER_FEATURES = EnumSet.of(
+      TlsServerCredentials.Feature.MTLS, TlsServerCredentials.Feature.CUSTOM_MANAGERS);
+
+  private TlsHandshakers() {}
+
+  /** Why these credentials cannot be used, or null if they can. */
+  @Nullable
+  public static String unsupportedReason(TlsChannelCredentials creds) {
+    Set<TlsChannelCredentials.Feature> missing = creds.incomprehensible(CLIENT_FEATURES);
+    return missing.isEmpty() ? providerProblem() : "TLS features not understood: " + missing;
+  }
+
+  /** Why these credentials cannot be used, or null if they can. */
+  @Nullable
+  public static String unsupportedReason(TlsServerCredentials creds) {
+    Set<TlsServerCredentials.Feature> missing = creds.incomprehensible(SERVER_FEATURES);
+    return missing.isEmpty() ? providerProblem() : "TLS features not understood: " + missing;
+  }
+
+  /**
+   * The client side of TLS for a channel.
+   *
+   * @throws IllegalArgumentException if the credentials are unsupported or their key material
+   *     does not load
+   */
+  public static HandshakerFactory forClient(TlsChannelCredentials creds) {
+    String reason = unsupportedReason(creds);
+    if (reason != null) {
+      throw new IllegalArgumentException(reason);
+    }
+    TlsProvider provider = TlsProvider.selected();
+    if (creds.getTrustManagers() != null
+        && !provider.checksHostnames(creds.getTrustManagers().toArray(new TrustManager[0]))) {
+      log.log(Level.FINE, "a plain X509TrustManager cannot check hostnames under {0}; using {1}",
+          new Object[] {provider, TlsProvider.JDK});
+      provider = TlsProvider.JDK;
+    }
+    try {
+      return logged(TlsHandshakerFactory.client(TlsContexts.client(creds, provider), provider));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalArgumentException("cannot create the TLS context: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The server side of TLS for a server.
+   *
+   * @throws IllegalArgumentException if the credentials are unsupported or their key material
+   *     does not load
+   */
+  public static HandshakerFactory forServer(TlsServerCredentials creds) {
+    String reason = unsupportedReason(creds);
+    if (reason != null) {
+      throw new IllegalArgumentException(reason);
+    }
+    TlsProvider provider = TlsProvider.selected();
+    try {
+      return logged(TlsHandshakerFactory.server(
+          TlsContexts.server(creds, provider), provider, creds.getClientAuth()));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalArgumentException("cannot create the TLS context: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The provider that credentials converted now would use: {@code "jdk"} or {@code "conscrypt"}.
+   *
+   * @throws IllegalArgumentException if {@value #PROVIDER_PROPERTY} is invalid or unsatisfiable
+   */
+  public static String providerName() {
+    return TlsProvider.selected().name().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  @Nullable
+  private static String providerProblem() {
+    try {
+      TlsProvider.selected();
+      return null;
+    } catch (IllegalArgumentException e) {
+      return e.getMessage();
+    }
+  }
+
+  private static TlsHandshakerFactory logged(TlsHandshakerFactory factory) {
+    log.log(Level.FINE, "grpc-lean TLS uses the {0} provider", factory.provider());
+    return factory;
+  }
+}

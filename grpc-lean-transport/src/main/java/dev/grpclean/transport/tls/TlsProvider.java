@@ -1,0 +1,112 @@
+package dev.grpclean.transport.tls;
+
+import java.security.GeneralSecurityException;
+import java.security.SecureRandom;
+import java.util.Locale;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509ExtendedTrustManager;
+import javax.net.ssl.X509TrustManager;
+import javax.annotation.Nullable;
+
+/**
+ * Where SSLEngines come from. Chosen when credentials are converted, by the system property
+ * {@value TlsHandshakers#PROVIDER_PROPERTY}: {@code jdk}, {@code conscrypt}, or unset for
+ * Conscrypt when it loads and the JDK otherwise (grpc-java's preference too: BoringSSL is faster
+ * at the handshake and at bulk AES-GCM than the JDK's engine).
+ *
+ * <p>Immutable; thread-safe.
+ */
+enum TlsProvider {
+  JDK {
+    @Override
+    SSLContext newContext(KeyManager[] keys, TrustManager[] trust)
+        throws GeneralSecurityException {
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(keys, trust, new SecureRandom());
+      return context;
+    }
+
+    @Override
+    void configure(SSLEngine engine) {}
+  },
+
+  CONSCRYPT {
+    @Override
+    SSLContext newContext(KeyManager[] keys, TrustManager[] trust)
+        throws GeneralSecurityException {
+      SSLContext context = SSLContext.getInstance("TLS", ConscryptSupport.provider());
+      context.init(keys, forConscrypt(trust), new SecureRandom());
+      return context;
+    }
+
+    @Override
+    void configure(SSLEngine engine) {
+      ConscryptSupport.useLeasedBuffers(engine);
+    }
+  };
+
+  /**
+   * Whether this provider checks hostnames with these trust managers. Conscrypt's engine leaves
+   * HTTPS endpoint identification to an {@link X509ExtendedTrustManager}; with a plain {@link
+   * X509TrustManager} nothing would check the server's name (the JDK wraps such managers in a
+   * checking adapter of its own).
+   */
+  boolean checksHostnames(@Nullable TrustManager[] trust) {
+    if (this == JDK || trust == null) {
+      return true;
+    }
+    for (TrustManager tm : trust) {
+      if (tm instanceof X509TrustManager && !(tm instanceof X509ExtendedTrustManager)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static TrustManager[] forConscrypt(TrustManager[] trust) {
+    TrustManager[] mapped = trust.clone();
+    for (int i = 0; i < mapped.length; i++) {
+      if (mapped[i] instanceof X509ExtendedTrustManager
+          && !mapped[i].getClass().getName().startsWith("org.conscrypt.")) {
+        mapped[i] = new Tls13AuthTypeTrustManager((X509ExtendedTrustManager) mapped[i]);
+      }
+    }
+    return mapped;
+  }
+
+  /** An initialised context of this provider. */
+  abstract SSLContext newContext(KeyManager[] keys, TrustManager[] trust)
+      throws GeneralSecurityException;
+
+  /** Provider-specific setup of a new engine, before its handshake. */
+  abstract void configure(SSLEngine engine);
+
+  /**
+   * The provider the property asks for.
+   *
+   * @throws IllegalArgumentException if the property names no provider, or names Conscrypt and
+   *     Conscrypt cannot load
+   */
+  static TlsProvider selected() {
+    String value = System.getProperty(TlsHandshakers.PROVIDER_PROPERTY, "").trim();
+    switch (value.toLowerCase(Locale.ROOT)) {
+      case "":
+        return ConscryptSupport.unavailableReason() == null ? CONSCRYPT : JDK;
+      case "jdk":
+        return JDK;
+      case "conscrypt":
+        String reason = ConscryptSupport.unavailableReason();
+        if (reason != null) {
+          throw new IllegalArgumentException(TlsHandshakers.PROVIDER_PROPERTY
+              + "=conscrypt, but Conscrypt is unavailable: " + reason);
+        }
+        return CONSCRYPT;
+      default:
+        throw new IllegalArgumentException(TlsHandshakers.PROVIDER_PROPERTY
+            + " must be \"jdk\" or \"conscrypt\"; got \"" + value + "\"");
+    }
+  }
+}
