@@ -1,0 +1,90 @@
+package dev.grpclean.bench;
+
+import com.google.gson.JsonObject;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * N client channels, one small RPC each, then idle: what each open connection costs on each
+ * side. Both JVMs are warmed with one throw-away channel first, so class loading and pools
+ * filled once (Netty's first arena chunk) land in the baseline, not in the per-connection cost.
+ */
+@Command(name = "idle", mixinStandardHelpOptions = true,
+    description = "N channels, one small RPC each, then idle: memory per connection per side.")
+final class IdleScenario extends Scenario {
+  @Option(names = "--connections", paramLabel = "N", defaultValue = "2000",
+      description = "Client channels, one connection each (default: ${DEFAULT-VALUE}).")
+  int connections;
+
+  @Option(names = "--settle-ms", paramLabel = "MS", defaultValue = "1000",
+      description = "Idle time before measuring (default: ${DEFAULT-VALUE}).")
+  long settleMillis;
+
+  @Override
+  String name() {
+    return "idle";
+  }
+
+  @Override
+  Map<String, Object> params() {
+    return map("connections", connections);
+  }
+
+  @Override
+  List<Metric> metrics() {
+    List<Metric> m = new ArrayList<>(Snapshots.perConnectionMetrics("server"));
+    m.addAll(Snapshots.perConnectionMetrics("client"));
+    return m;
+  }
+
+  @Override
+  List<Metric> chartMetrics() {
+    return List.of(metric("server.heapPerConn"), metric("server.directPerConn"),
+        metric("server.rssPerConn"), metric("client.heapPerConn"),
+        metric("client.directPerConn"), metric("client.rssPerConn"));
+  }
+
+  @Override
+  String chartTitle() {
+    return "memory per idle connection";
+  }
+
+  @Override
+  void validate() {
+    positive(this, "--connections", connections);
+    if (settleMillis < 0) {
+      throw usage("--settle-ms must not be negative");
+    }
+  }
+
+  @Override
+  RunResult run(Transport transport, int rep, Rig rig) throws BenchException {
+    Duration snapshotTimeout = Duration.ofSeconds(60);
+    try (ChildJvm server = rig.server(transport)) {
+      try (ChildJvm client = rig.client(transport, server.ready().get("port").getAsInt())) {
+        rig.step("warming up");
+        client.call("warm", Duration.ofSeconds(60));
+        rig.step("baselines (forced GC)");
+        JsonObject serverBefore = server.call("snapshot", snapshotTimeout);
+        JsonObject clientBefore = client.call("snapshot", snapshotTimeout);
+        rig.step("opening " + connections + " channels");
+        JsonObject opened = client.call("idle n=" + connections,
+            Duration.ofSeconds(60 + connections / 10));
+        rig.step("idle for " + settleMillis + " ms");
+        sleep(settleMillis);
+        rig.step("measuring (forced GC)");
+        JsonObject serverAfter = server.call("snapshot", snapshotTimeout);
+        JsonObject clientAfter = client.call("snapshot", snapshotTimeout);
+        RunResult r = new RunResult(transport, rep);
+        Snapshots.putPerConnection(r, "server", serverBefore, serverAfter, connections);
+        Snapshots.putPerConnection(r, "client", clientBefore, clientAfter, connections);
+        r.raw.add("open", opened);
+        return r;
+      }
+    }
+  }
+}

@@ -1,0 +1,74 @@
+package dev.grpclean.bench;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What a scenario needs to run once: forks the server and client JVMs with the run's flags,
+ * names their logs, and reports progress.
+ *
+ * <p>Thread-compatible.
+ */
+final class Rig {
+  /** JVM start-up, class loading and the first connection on a busy 2-core machine. */
+  static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+
+  private final List<String> jvmFlags;
+  private final Path logDir;
+  private final Progress progress;
+  private final String fault;
+  private final Integer connectPort;
+  private String tag = "run";
+  private String prefix = "";
+
+  Rig(List<String> jvmFlags, Path logDir, Progress progress, String fault, Integer connectPort) {
+    this.jvmFlags = List.copyOf(jvmFlags);
+    this.logDir = logDir;
+    this.progress = progress;
+    this.fault = fault;
+    this.connectPort = connectPort;
+  }
+
+  /** Names the run for logs ({@code tag}) and the progress line ({@code prefix}). */
+  void begin(String tag, String prefix) {
+    this.tag = tag;
+    this.prefix = prefix;
+  }
+
+  void step(String what) {
+    progress.update(prefix + what);
+  }
+
+  List<String> jvmFlags() {
+    return jvmFlags;
+  }
+
+  ChildJvm server(Transport transport) throws BenchException {
+    step("starting the server JVM");
+    return ChildJvm.start("server JVM (" + transport.id() + ")", jvmFlags,
+        args("server", transport, List.of()), logDir.resolve(tag + "-server.log"), START_TIMEOUT);
+  }
+
+  /** A client JVM connecting to {@code port} (or to the hidden {@code --connect-port}). */
+  ChildJvm client(Transport transport, int port) throws BenchException {
+    step("starting the client JVM");
+    int target = connectPort != null ? connectPort : port;
+    return ChildJvm.start("client JVM (" + transport.id() + ")", jvmFlags,
+        args("client", transport, List.of(String.valueOf(target))),
+        logDir.resolve(tag + "-client.log"), START_TIMEOUT);
+  }
+
+  private List<String> args(String role, Transport transport, List<String> more) {
+    List<String> args = new ArrayList<>();
+    args.add(role);
+    args.add(transport.id());
+    args.addAll(more);
+    if (fault != null && fault.startsWith(role + ":")) {
+      args.add("--fault");
+      args.add(fault.substring(role.length() + 1));
+    }
+    return args;
+  }
+}

@@ -1,0 +1,187 @@
+package dev.grpclean.bench;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * A benchmark scenario as a subcommand: its own options, the figures it reports, and how one run
+ * on one transport goes. {@link Runner} repeats it over transports and reps. Under
+ * {@code compare} the defaults become three transports and three reps.
+ *
+ * <p>Thread-compatible: picocli fills the fields, then one thread runs it.
+ */
+abstract class Scenario implements Callable<Integer> {
+  /** The options every scenario shares. */
+  static final class RunOptions {
+    @Option(names = "--transports", split = ",", paramLabel = "T",
+        converter = TransportConverter.class,
+        description = "Transports to run, comma-separated: lean, netty, okhttp "
+            + "(default: lean; under compare: lean,netty,okhttp).")
+    List<Transport> transports;
+
+    @Option(names = "--reps", paramLabel = "R",
+        description = "Runs per transport, interleaved A B C A B C (default: 1; compare: 3).")
+    Integer reps;
+
+    @Option(names = "--out", paramLabel = "DIR",
+        description = "Where JSON, CSV, charts and logs go (default: bench/out/<timestamp>).")
+    Path out;
+
+    @Option(names = "--jvm-flags", paramLabel = "FLAGS", defaultValue = "-Xmx1g -XX:+UseG1GC",
+        description = "Flags of both child JVMs, space-separated (default: ${DEFAULT-VALUE}).")
+    String jvmFlags;
+
+    @Option(names = "--security", paramLabel = "MODE", defaultValue = "insecure",
+        description = "insecure (tls and alts_like arrive with the security layer).")
+    String security;
+
+    @Option(names = "--no-charts", description = "Skip the PNG charts.")
+    boolean noCharts;
+
+    /** Tests: {@code server:VERB} or {@code client:VERB} halts that JVM when asked to VERB. */
+    @Option(names = "--inject-fault", hidden = true)
+    String fault;
+
+    /** Tests: the client connects here instead of the server's port. */
+    @Option(names = "--connect-port", hidden = true)
+    Integer connectPort;
+  }
+
+  /** Turns "netty" into {@link Transport#NETTY}; an unknown name is a usage error. */
+  static final class TransportConverter implements CommandLine.ITypeConverter<Transport> {
+    @Override
+    public Transport convert(String value) {
+      try {
+        return Transport.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage());
+      }
+    }
+  }
+
+  @Mixin
+  RunOptions options = new RunOptions();
+
+  @Spec
+  CommandSpec spec;
+
+  private boolean compareDefaults;
+
+  /** Switches the defaults to those of {@code compare}. */
+  Scenario underCompare() {
+    compareDefaults = true;
+    return this;
+  }
+
+  abstract String name();
+
+  /** The scenario's own settings, for the table heading and the JSON. */
+  abstract Map<String, Object> params();
+
+  /** The figures, in table order. */
+  abstract List<Metric> metrics();
+
+  /** One run on one transport: fork both JVMs, measure, stop them. */
+  abstract RunResult run(Transport transport, int rep, Rig rig) throws BenchException;
+
+  /** Figures drawn side by side per transport in one bar chart; all in the same unit. */
+  List<Metric> chartMetrics() {
+    return List.of();
+  }
+
+  /** The bar chart's title. */
+  String chartTitle() {
+    return name();
+  }
+
+  /** The figure with {@code key} among {@link #metrics()}. */
+  Metric metric(String key) {
+    return metrics().stream().filter(m -> m.key.equals(key)).findFirst().orElseThrow();
+  }
+
+  static void sleep(long millis) throws BenchException {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BenchException("interrupted");
+    }
+  }
+
+  /** Checks the scenario's own options; throws {@link #usage(String)} on a bad one. */
+  void validate() {}
+
+  List<Transport> transports() {
+    if (options.transports != null) {
+      return options.transports;
+    }
+    return compareDefaults ? Arrays.asList(Transport.values()) : List.of(Transport.LEAN);
+  }
+
+  int reps() {
+    return options.reps != null ? options.reps : compareDefaults ? 3 : 1;
+  }
+
+  List<String> jvmFlags() {
+    return Arrays.asList(options.jvmFlags.trim().split("\\s+"));
+  }
+
+  /** Every check of the shared options, then {@link #validate()}. */
+  final void validateAll() {
+    if (options.transports != null && options.transports.isEmpty()) {
+      throw usage("--transports needs at least one transport");
+    }
+    if (options.transports != null
+        && options.transports.stream().distinct().count() != options.transports.size()) {
+      throw usage("--transports names a transport twice");
+    }
+    if (reps() < 1) {
+      throw usage("--reps must be at least 1");
+    }
+    if (!options.security.equals("insecure")) {
+      if (options.security.equals("tls") || options.security.equals("alts_like")) {
+        throw usage("--security " + options.security
+            + " is not available yet: the lean transport has no security layer; use insecure");
+      }
+      throw usage("--security must be insecure, tls or alts_like, not '" + options.security + "'");
+    }
+    if (options.jvmFlags.isBlank()) {
+      throw usage("--jvm-flags must not be empty");
+    }
+    validate();
+  }
+
+  ParameterException usage(String message) {
+    return new ParameterException(spec.commandLine(), message);
+  }
+
+  static void positive(Scenario s, String option, long value) {
+    if (value <= 0) {
+      throw s.usage(option + " must be positive, not " + value);
+    }
+  }
+
+  static Map<String, Object> map(Object... keyValues) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    for (int i = 0; i < keyValues.length; i += 2) {
+      m.put((String) keyValues[i], keyValues[i + 1]);
+    }
+    return m;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    validateAll();
+    return Runner.run(spec.commandLine(), List.of(this));
+  }
+}

@@ -1,0 +1,149 @@
+package dev.grpclean.bench.child;
+
+import com.google.gson.JsonObject;
+import dev.grpclean.bench.Transport;
+import dev.grpclean.transport.LeanTransportStats;
+import io.grpc.netty.shaded.io.netty.buffer.ByteBufAllocator;
+import io.grpc.netty.shaded.io.netty.buffer.ByteBufAllocatorMetric;
+import io.grpc.netty.shaded.io.netty.buffer.ByteBufAllocatorMetricProvider;
+import io.grpc.netty.shaded.io.netty.buffer.PoolArenaMetric;
+import io.grpc.netty.shaded.io.netty.buffer.PoolChunkListMetric;
+import io.grpc.netty.shaded.io.netty.buffer.PoolChunkMetric;
+import io.grpc.netty.shaded.io.netty.buffer.PooledByteBufAllocatorMetric;
+import io.grpc.netty.shaded.io.netty.util.internal.PlatformDependent;
+import java.io.IOException;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.reflect.Method;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Reads this JVM's memory figures: heap used (optionally after forced GC), direct buffers, RSS,
+ * threads, and each transport's own pool counters. Reading a transport's counters never
+ * initialises another transport's classes, so a lean JVM holds no Netty allocator.
+ *
+ * <p>Thread-safe.
+ */
+public final class Probe {
+  /** How long to let reference processing and Cleaners run after each forced GC. */
+  private static final long SETTLE_AFTER_GC_MILLIS = 100;
+
+  private final Transport transport;
+
+  public Probe(Transport transport) {
+    this.transport = transport;
+  }
+
+  /** A snapshot of every figure; with {@code gc}, heap used is measured after two full GCs. */
+  public JsonObject snapshot(boolean gc) throws InterruptedException {
+    if (gc) {
+      forceGc();
+    }
+    JsonObject s = new JsonObject();
+    s.addProperty("heapUsed", ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
+    s.addProperty("nonHeapUsed",
+        ManagementFactory.getMemoryMXBean().getNonHeapMemoryUsage().getUsed());
+    BufferPoolMXBean direct = directPool();
+    s.addProperty("directUsed", direct == null ? 0 : direct.getMemoryUsed());
+    s.addProperty("directBuffers", direct == null ? 0 : direct.getCount());
+    s.addProperty("rss", rssBytes());
+    s.addProperty("threads", ManagementFactory.getThreadMXBean().getThreadCount());
+    if (transport == Transport.LEAN) {
+      s.addProperty("leanLeasedBytes", LeanTransportStats.leasedBytes());
+      s.addProperty("leanLeasesOutstanding", LeanTransportStats.leasesOutstanding());
+      s.addProperty("leanPooledBytes", LeanTransportStats.pooledBytes());
+    } else if (transport == Transport.NETTY) {
+      addNettyFigures(s);
+    }
+    return s;
+  }
+
+  /** Heap used plus direct memory, without GC: the "in-use" figure sampled during a download. */
+  public long inUseBytes() {
+    long used = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    BufferPoolMXBean direct = directPool();
+    if (direct != null) {
+      used += direct.getMemoryUsed();
+    }
+    if (transport == Transport.NETTY) {
+      // Direct memory Netty allocates without a Cleaner is invisible to the MXBean.
+      used += Math.max(0, PlatformDependent.usedDirectMemory());
+    }
+    return used;
+  }
+
+  public static void forceGc() throws InterruptedException {
+    for (int i = 0; i < 2; i++) {
+      System.gc();
+      Thread.sleep(SETTLE_AFTER_GC_MILLIS);
+    }
+  }
+
+  private static void addNettyFigures(JsonObject s) {
+    s.addProperty("nettyNoCleanerDirect", Math.max(0, PlatformDependent.usedDirectMemory()));
+    ByteBufAllocator allocator = grpcNettyAllocator();
+    if (allocator instanceof ByteBufAllocatorMetricProvider) {
+      ByteBufAllocatorMetric metric = ((ByteBufAllocatorMetricProvider) allocator).metric();
+      s.addProperty("nettyPoolDirect", metric.usedDirectMemory());
+      s.addProperty("nettyPoolHeap", metric.usedHeapMemory());
+      if (metric instanceof PooledByteBufAllocatorMetric) {
+        PooledByteBufAllocatorMetric pooled = (PooledByteBufAllocatorMetric) metric;
+        s.addProperty("nettyPoolUsedBytes",
+            usedBytes(pooled.directArenas()) + usedBytes(pooled.heapArenas()));
+      }
+    }
+  }
+
+  /**
+   * Bytes of the arenas' chunks handed out (to live buffers or to thread caches). Netty's own
+   * {@code numActiveBytes} counts whole chunks, so it cannot tell one pinned buffer from none.
+   */
+  private static long usedBytes(List<PoolArenaMetric> arenas) {
+    long sum = 0;
+    for (PoolArenaMetric arena : arenas) {
+      for (PoolChunkListMetric list : arena.chunkLists()) {
+        for (PoolChunkMetric chunk : list) {
+          sum += chunk.chunkSize() - chunk.freeBytes();
+        }
+      }
+    }
+    return sum;
+  }
+
+  /** The allocator grpc-netty really uses (its own pooled one, not Netty's DEFAULT). */
+  private static ByteBufAllocator grpcNettyAllocator() {
+    try {
+      Class<?> utils = Class.forName("io.grpc.netty.shaded.io.grpc.netty.Utils");
+      Method get = utils.getDeclaredMethod("getByteBufAllocator", boolean.class);
+      get.setAccessible(true);
+      return (ByteBufAllocator) get.invoke(null, false);
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  private static BufferPoolMXBean directPool() {
+    for (BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
+      if (pool.getName().equals("direct")) {
+        return pool;
+      }
+    }
+    return null;
+  }
+
+  /** VmRSS from /proc/self/status in bytes, or -1 where there is no procfs. */
+  static long rssBytes() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith("VmRSS:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      // Not Linux: no RSS figure.
+    }
+    return -1;
+  }
+}

@@ -1,0 +1,56 @@
+package dev.grpclean.bench.child;
+
+import com.google.gson.JsonObject;
+import dev.grpclean.bench.BenchService;
+import dev.grpclean.bench.Transport;
+import io.grpc.Server;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The server side of a run: one server of the chosen transport on an ephemeral loopback port,
+ * serving {@link BenchService}.
+ *
+ * <p>Confined to {@link ChildMain}'s thread.
+ */
+final class ServerRole implements ChildMain.Role {
+  private final Server server;
+  private final Probe probe;
+  private final AllocationMeter meter = new AllocationMeter();
+
+  ServerRole(Transport transport) throws Exception {
+    this.probe = new Probe(transport);
+    this.server = transport.serverBuilder().addService(BenchService.definition()).build().start();
+  }
+
+  @Override
+  public JsonObject handle(String verb, Map<String, String> args) throws Exception {
+    switch (verb) {
+      case "ready": {
+        JsonObject o = new JsonObject();
+        o.addProperty("port", server.getPort());
+        o.addProperty("pid", ProcessHandle.current().pid());
+        return o;
+      }
+      case "snapshot":
+        return probe.snapshot(!"false".equals(args.get("gc")));
+      case "mark":
+        meter.mark();
+        return new JsonObject();
+      case "counters":
+        return meter.sinceMark();
+      default:
+        throw new IllegalArgumentException("the server does not know '" + verb + "'");
+    }
+  }
+
+  @Override
+  public void close() {
+    server.shutdownNow();
+    try {
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

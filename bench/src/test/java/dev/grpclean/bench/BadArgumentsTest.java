@@ -1,0 +1,80 @@
+package dev.grpclean.bench;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+import java.nio.file.Path;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.Timeout;
+
+/** Bad arguments: a clear message and the usage on stderr, exit status 2, no stack trace. */
+public class BadArgumentsTest {
+  @Rule public final Timeout timeout = Timeout.seconds(30);
+
+  private static final Path NOWHERE = Path.of("unused");
+
+  @Test
+  public void unknownScenario() {
+    usageError("Unmatched argument at index 0: 'nap'", "nap");
+  }
+
+  @Test
+  public void unknownTransport() {
+    usageError("unknown transport 'grpc-go' (choose from lean, netty, okhttp)",
+        "compare", "idle", "--transports", "lean,grpc-go");
+  }
+
+  @Test
+  public void nonPositiveConnections() {
+    usageError("--connections must be positive, not 0", "idle", "--connections", "0");
+  }
+
+  @Test
+  public void notANumber() {
+    usageError("Invalid value for option '--connections'", "idle", "--connections", "many");
+  }
+
+  @Test
+  public void compareWithoutScenario() {
+    usageError("compare needs a scenario", "compare");
+  }
+
+  @Test
+  public void securityNotYetAvailable() {
+    usageError("--security tls is not available yet", "unary", "--security", "tls");
+  }
+
+  @Test
+  public void unknownOption() {
+    usageError("Unknown options: '--conections'", "idle", "--conections", "5");
+  }
+
+  @Test
+  public void transportNamedTwice() {
+    usageError("--transports names a transport twice", "idle", "--transports", "netty,netty");
+  }
+
+  @Test
+  public void pendingBeyondTheMessage() {
+    usageError("--pending-kib must be between 1 and 1023", "trickle", "--pending-kib", "2048");
+  }
+
+  @Test
+  public void helpIsNotAnError() {
+    CliRun run = CliRun.raw(NOWHERE, "compare", "unary", "--help");
+    assertEquals(0, run.exitCode);
+    assertTrue(run.out, run.out.contains("--concurrency"));
+    assertTrue(run.out, run.out.contains("--transports"));
+  }
+
+  private static void usageError(String message, String... args) {
+    CliRun run = CliRun.raw(NOWHERE, args);
+    assertEquals(run.toString(), 2, run.exitCode);
+    assertTrue(run.err, run.err.contains(message));
+    assertTrue(run.err, run.err.contains("Usage:"));
+    assertFalse(run.err, run.err.contains("\tat "));
+    assertEquals("", run.out);
+  }
+}

@@ -1,0 +1,155 @@
+package dev.grpclean.bench;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import com.google.gson.JsonObject;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+import org.junit.rules.Timeout;
+
+/**
+ * Every scenario at a tiny size on real forked JVMs: the run succeeds, prints its table, writes
+ * JSON, CSV and charts, and every figure that must be there is there and positive. No figure is
+ * compared with a target: that is what {@code compare} on a quiet machine is for.
+ */
+public class ScenarioRunTest {
+  @Rule public final Timeout timeout = Timeout.seconds(240);
+  @Rule public final TemporaryFolder folder = new TemporaryFolder();
+
+  @Test
+  public void idleMeasuresEveryTransportPerConnection() throws IOException {
+    CliRun run = CliRun.run(folder.getRoot().toPath(), "compare", "idle", "--connections", "8",
+        "--settle-ms", "200", "--transports", "lean,netty,okhttp", "--reps", "1");
+    JsonObject summary = succeeded(run, "idle");
+    for (String t : List.of("lean", "netty", "okhttp")) {
+      for (String side : List.of("server", "client")) {
+        positive(summary, t, side + ".heapPerConn");
+        present(summary, t, side + ".directPerConn");
+        present(summary, t, side + ".rssPerConn");
+        present(summary, t, side + ".threadsPerConn");
+      }
+    }
+    present(summary, "lean", "server.leasedPerConn");
+    present(summary, "netty", "server.nettyUsedPerConn");
+    assertTrue(run.out, run.out.contains("/netty"));
+    chart(run, "idle-memory-per-idle-connection.png");
+  }
+
+  @Test
+  public void unaryReportsRateLatencyAllocationAndCpu() throws IOException {
+    JsonObject summary = succeeded(CliRun.run(folder.getRoot().toPath(), "unary",
+        "--duration", "1", "--warmup", "0.3", "--concurrency", "4",
+        "--transports", "lean,netty"), "unary");
+    for (String t : List.of("lean", "netty")) {
+      for (String key : List.of("qps", "p50", "p99", "p999", "client.allocPerRpc",
+          "server.allocPerRpc", "client.cpuPerRpc", "server.cpuPerRpc")) {
+        positive(summary, t, key);
+      }
+      assertTrue(median(summary, t, "p99") >= median(summary, t, "p50"));
+    }
+  }
+
+  @Test
+  public void downloadSamplesInUseMemory() throws IOException {
+    CliRun run = CliRun.run(folder.getRoot().toPath(), "download", "--duration", "2",
+        "--warmup", "0", "--channels", "2", "--stream-mib", "2", "--message-kib", "64",
+        "--transports", "lean,netty");
+    JsonObject summary = succeeded(run, "download");
+    for (String t : List.of("lean", "netty")) {
+      positive(summary, t, "client.inUseAverage");
+      positive(summary, t, "mibPerSecond");
+      assertTrue(median(summary, t, "client.inUsePeak")
+          >= median(summary, t, "client.inUseAverage"));
+    }
+    JsonObject series = run.json("download").getAsJsonArray("runs").get(0).getAsJsonObject()
+        .getAsJsonObject("series").getAsJsonObject("inUse");
+    assertTrue(series.getAsJsonArray("y").size() >= 2);
+    assertEquals(series.getAsJsonArray("x").size(), series.getAsJsonArray("y").size());
+    chart(run, "download-inuse-over-time.png");
+  }
+
+  @Test
+  public void streamReportsThroughputAndAllocationPerMib() throws IOException {
+    JsonObject summary = succeeded(CliRun.run(folder.getRoot().toPath(), "stream",
+        "--duration", "2", "--warmup", "0", "--message-kib", "64", "--transports", "lean,netty"),
+        "stream");
+    for (String t : List.of("lean", "netty")) {
+      positive(summary, t, "mibPerSecond");
+      positive(summary, t, "client.allocPerMib");
+      positive(summary, t, "server.cpuPerMib");
+    }
+  }
+
+  @Test
+  public void largeReportsQps() throws IOException {
+    JsonObject summary = succeeded(CliRun.run(folder.getRoot().toPath(), "large",
+        "--duration", "2", "--warmup", "0", "--concurrency", "2", "--payload", "262144",
+        "--transports", "lean,netty"), "large");
+    for (String t : List.of("lean", "netty")) {
+      positive(summary, t, "qps");
+      positive(summary, t, "mibPerSecond");
+    }
+  }
+
+  @Test
+  public void trickleSetsServerMemoryAgainstPendingBytes() throws IOException {
+    JsonObject summary = succeeded(CliRun.run(folder.getRoot().toPath(), "trickle",
+        "--connections", "3", "--pending-kib", "64", "--pause-ms", "1", "--settle-ms", "200",
+        "--transports", "lean,netty"), "trickle");
+    for (String t : List.of("lean", "netty")) {
+      assertEquals(64 * 1024, median(summary, t, "pendingPerConn"), 0);
+      positive(summary, t, "server.memoryPerConn");
+      positive(summary, t, "server.amplification");
+    }
+  }
+
+  private static JsonObject succeeded(CliRun run, String scenario) throws IOException {
+    assertEquals(run.toString(), 0, run.exitCode);
+    assertTrue(run.out, run.out.contains("== " + scenario));
+    assertTrue(run.err, !run.err.contains("\tat "));
+    List<String> csv = Files.readAllLines(run.dir.resolve(scenario + ".csv"),
+        StandardCharsets.UTF_8);
+    assertEquals("scenario,transport,rep,metric,base_unit,value", csv.get(0));
+    assertTrue(csv.size() > 1);
+    for (String line : csv.subList(1, csv.size())) {
+      assertEquals(line, 6, line.split(",", -1).length);
+      Double.parseDouble(line.split(",")[5]);
+    }
+    JsonObject json = run.json(scenario);
+    assertEquals(scenario, json.get("scenario").getAsString());
+    assertTrue(json.getAsJsonArray("runs").size() > 0);
+    return json.getAsJsonObject("summary");
+  }
+
+  private static void chart(CliRun run, String name) throws IOException {
+    Path png = run.dir.resolve(name);
+    assertTrue(png + " missing", Files.exists(png));
+    byte[] head = Files.readAllBytes(png);
+    assertTrue(head.length > 1000);
+    assertEquals((byte) 0x89, head[0]);
+    assertEquals('P', head[1]);
+  }
+
+  private static double median(JsonObject summary, String transport, String key) {
+    JsonObject figures = summary.getAsJsonObject(transport);
+    assertTrue(transport + " has no " + key + ": " + figures, figures.has(key));
+    return figures.getAsJsonObject(key).get("median").getAsDouble();
+  }
+
+  private static void present(JsonObject summary, String transport, String key) {
+    double v = median(summary, transport, key);
+    assertTrue(transport + " " + key + " = " + v, !Double.isNaN(v) && !Double.isInfinite(v));
+  }
+
+  private static void positive(JsonObject summary, String transport, String key) {
+    double v = median(summary, transport, key);
+    assertTrue(transport + " " + key + " = " + v, v > 0 && !Double.isInfinite(v));
+  }
+}

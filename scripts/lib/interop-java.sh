@@ -1,0 +1,45 @@
+# Sourced by the interop scripts. Builds interop-tests (and what it depends on) when its sources
+# or poms changed since the last build, computes its runtime classpath once, and defines
+# interop_java CLASS ARGS... to run one of its mains.
+# shellcheck shell=bash
+
+INTEROP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+INTEROP_TARGET="$INTEROP_ROOT/interop-tests/target"
+INTEROP_STAMP="$INTEROP_TARGET/interop-build.stamp"
+INTEROP_CP_FILE="$INTEROP_TARGET/interop-classpath.txt"
+# 1 GiB: very_large_request sends 10 MiB and AbstractInteropTest skips its large cases when less
+# than 64 MiB is free; the server accepts 16 MiB messages.
+: "${INTEROP_JAVA_OPTS:=-Xmx1g}"
+# Extra Maven options for the build, e.g. -o on a machine whose ~/.m2 is populated.
+: "${INTEROP_MVN_OPTS:=}"
+
+interop_needs_build() {
+  [[ -f "$INTEROP_STAMP" && -f "$INTEROP_CP_FILE" ]] || return 0
+  local changed
+  changed="$(find "$INTEROP_ROOT/pom.xml" "$INTEROP_ROOT"/*/pom.xml \
+      "$INTEROP_ROOT/grpc-lean-transport/src/main" "$INTEROP_ROOT/alts-like-handshaker" \
+      "$INTEROP_ROOT/interop-tests/src/main" \
+      -path '*/target' -prune -o -type f -newer "$INTEROP_STAMP" -print -quit 2>/dev/null)"
+  [[ -n "$changed" ]]
+}
+
+interop_build() {
+  if interop_needs_build; then
+    echo "building interop-tests..." >&2
+    # shellcheck disable=SC2086 # INTEROP_MVN_OPTS is a list of options.
+    (cd "$INTEROP_ROOT" && mvn -B -q -Dstyle.color=never $INTEROP_MVN_OPTS install -DskipTests -pl interop-tests -am >&2)
+    (cd "$INTEROP_ROOT" && mvn -B -q -Dstyle.color=never $INTEROP_MVN_OPTS dependency:build-classpath -pl interop-tests \
+        -Dmdep.includeScope=runtime -Dmdep.excludeClassifiers=tests -Dmdep.outputFile="$INTEROP_CP_FILE" >&2)
+    touch "$INTEROP_STAMP"
+  fi
+  INTEROP_CLASSPATH="$INTEROP_TARGET/classes:$(cat "$INTEROP_CP_FILE")"
+}
+
+# Replaces the current (sub)shell with a JVM running a main of interop-tests: call it backgrounded
+# (`interop_java ... &`, so $! is the JVM's pid) or in a subshell (`(interop_java ...)`).
+interop_java() {
+  local main="$1"
+  shift
+  # shellcheck disable=SC2086 # INTEROP_JAVA_OPTS is a list of JVM options.
+  exec java $INTEROP_JAVA_OPTS -cp "$INTEROP_CLASSPATH" "$main" "$@"
+}
