@@ -8,7 +8,6 @@ import io.grpc.Status;
 import io.grpc.internal.AbstractClientStream;
 import io.grpc.internal.ClientStreamListener.RpcProgress;
 import io.grpc.internal.Http2ClientStreamTransportState;
-import io.grpc.internal.ReadableBuffers;
 import io.grpc.internal.StatsTraceContext;
 import io.grpc.internal.TransportTracer;
 import io.grpc.internal.WritableBuffer;
@@ -172,9 +171,7 @@ final class LeanClientStream extends AbstractClientStream {
     }
 
     void dataReceived(ByteBuffer data, boolean endOfStream) {
-      byte[] copy = new byte[data.remaining()];
-      data.get(copy);
-      transportDataReceived(ReadableBuffers.wrap(copy), endOfStream);
+      transportDataReceived(InboundData.copyOf(data), endOfStream);
     }
 
     void headersReceived(Metadata metadata, boolean endOfStream) {

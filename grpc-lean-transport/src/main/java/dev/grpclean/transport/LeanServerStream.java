@@ -4,7 +4,6 @@ import io.grpc.Attributes;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.internal.AbstractServerStream;
-import io.grpc.internal.ReadableBuffers;
 import io.grpc.internal.StatsTraceContext;
 import io.grpc.internal.TransportTracer;
 import io.grpc.internal.WritableBuffer;
@@ -128,9 +127,7 @@ final class LeanServerStream extends AbstractServerStream {
     }
 
     void dataReceived(ByteBuffer data, boolean endOfStream) {
-      byte[] copy = new byte[data.remaining()];
-      data.get(copy);
-      inboundDataReceived(ReadableBuffers.wrap(copy), endOfStream);
+      inboundDataReceived(InboundData.copyOf(data), endOfStream);
     }
 
     void started() {

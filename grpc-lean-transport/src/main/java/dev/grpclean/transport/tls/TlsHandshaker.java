@@ -38,8 +38,11 @@ final class TlsHandshaker implements Handshaker {
    */
   static final int MAX_FLIGHT_BYTES = 64 * 1024;
   static final String ALPN_H2 = "h2";
-  /** A handshake needs a handful of steps per read; more without progress means a stuck engine. */
-  private static final int MAX_STEPS_PER_CALL = 64;
+  /**
+   * Steps (wraps, task runs) between two inbound records. A flight is a handful of records; this
+   * many without consuming input means the engine is stuck.
+   */
+  private static final int MAX_STEPS_PER_RECORD = 64;
 
   private static final ByteBuffer NOTHING = ByteBuffer.allocate(0).asReadOnlyBuffer();
 
@@ -91,7 +94,7 @@ final class TlsHandshaker implements Handshaker {
 
   /** Steps the engine until it waits for bytes we do not have, or the handshake is complete. */
   private boolean drive(@Nullable ByteBuffer in, ByteBuffer out) throws Exception {
-    for (int step = 0; step < MAX_STEPS_PER_CALL; step++) {
+    for (int step = 0; step < MAX_STEPS_PER_RECORD; step++) {
       HandshakeStatus status = tls.engine.getHandshakeStatus();
       switch (status) {
         case NEED_TASK:
@@ -121,13 +124,14 @@ final class TlsHandshaker implements Handshaker {
           if (after == HandshakeStatus.FINISHED) {
             return finish(out);
           }
+          step = 0;
           break;
         default:
           // NOT_HANDSHAKING (or FINISHED) once the engine is done.
           return finish(out);
       }
     }
-    throw new SSLException("TLS handshake made no progress in " + MAX_STEPS_PER_CALL + " steps");
+    throw new SSLException("TLS handshake made no progress in " + MAX_STEPS_PER_RECORD + " steps");
   }
 
   /** The engine is done: flush what it still has to say, check ALPN, expose the session. */
@@ -159,8 +163,12 @@ final class TlsHandshaker implements Handshaker {
   private GeneralSecurityException failed(Exception e, ByteBuffer out) {
     try {
       tls.engine.closeOutbound();
-      for (int i = 0; i < 2 && tls.engine.getHandshakeStatus() == HandshakeStatus.NEED_WRAP; i++) {
-        tls.wrap(NOTHING, out);
+      // Wrap even when the engine reports nothing to do: Conscrypt has freed its handshake state
+      // by now but still hands out the alert it queued.
+      for (int i = 0; i < 2; i++) {
+        if (tls.wrap(NOTHING, out).bytesProduced() == 0) {
+          break;
+        }
       }
     } catch (SSLException | RuntimeException ignored) {
       // Already failing; the alert is a courtesy.
@@ -179,8 +187,12 @@ final class TlsHandshaker implements Handshaker {
     if (rootMessage != null && !message.contains(rootMessage)) {
       message = message + " (" + rootMessage + ")";
     }
-    // Conscrypt puts BoringSSL's reason on a second line; a status description reads better flat.
-    return "TLS: " + message.replace('\n', ' ');
+    return "TLS: " + flat(message);
+  }
+
+  /** Conscrypt puts BoringSSL's reason on a second line; a status description reads better flat. */
+  static String flat(String message) {
+    return message.replace('\n', ' ');
   }
 
   /** The engine, for tests that inspect what it holds; null if setup failed. */

@@ -34,7 +34,8 @@ final class TlsRecordProtector implements RecordProtector {
       }
       ciphertext.position(ciphertext.limit());
     } catch (SSLException e) {
-      throw new GeneralSecurityException("TLS record rejected: " + e.getMessage(), e);
+      throw new GeneralSecurityException(
+          "TLS record rejected: " + TlsHandshaker.flat(String.valueOf(e.getMessage())), e);
     } finally {
       tls.releaseLeases();
     }
