@@ -26,11 +26,21 @@ interop_needs_build() {
 interop_build() {
   if interop_needs_build; then
     echo "building interop-tests..." >&2
+    mkdir -p "$INTEROP_TARGET"
+    local log="$INTEROP_TARGET/interop-build.log"
+    # Stamped with the build's start, so a source edited during the build triggers the next one.
+    touch "$INTEROP_STAMP.new"
     # shellcheck disable=SC2086 # INTEROP_MVN_OPTS is a list of options.
-    (cd "$INTEROP_ROOT" && mvn -B -q -Dstyle.color=never $INTEROP_MVN_OPTS install -DskipTests -pl interop-tests -am >&2)
-    (cd "$INTEROP_ROOT" && mvn -B -q -Dstyle.color=never $INTEROP_MVN_OPTS dependency:build-classpath -pl interop-tests \
-        -Dmdep.includeScope=runtime -Dmdep.excludeClassifiers=tests -Dmdep.outputFile="$INTEROP_CP_FILE" >&2)
-    touch "$INTEROP_STAMP"
+    if ! (cd "$INTEROP_ROOT" \
+        && mvn -B -q $INTEROP_MVN_OPTS install -DskipTests -pl interop-tests -am \
+        && mvn -B -q $INTEROP_MVN_OPTS dependency:build-classpath -pl interop-tests \
+            -Dmdep.includeScope=runtime -Dmdep.excludeClassifiers=tests \
+            -Dmdep.outputFile="$INTEROP_CP_FILE") > "$log" 2>&1; then
+      cat "$log" >&2
+      echo "interop-tests build failed; log: $log" >&2
+      exit 1
+    fi
+    mv "$INTEROP_STAMP.new" "$INTEROP_STAMP"
   fi
   INTEROP_CLASSPATH="$INTEROP_TARGET/classes:$(cat "$INTEROP_CP_FILE")"
 }

@@ -84,6 +84,8 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
    * trailers were being framed). It runs once the flush returns, so those frames go out first.
    */
   private Runnable deferredClose;
+  /** Set once HTTP/2 may be spoken (after the security handshake, if any). */
+  private boolean http2Ready;
   boolean closed;
   long bytesRead;
 
@@ -191,13 +193,14 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
       boolean done;
       ByteBuffer out = LeanBuffers.leaseIo(handshaker.maxOutputBytes());
       try {
-        done = handshaker.onBytes(buf, out);
+        try {
+          done = handshaker.onBytes(buf, out);
+        } catch (Exception e) {
+          sendFinalBytes(out);
+          throw new SecurityFailure(e);
+        }
         out.flip();
         writeRaw(out, false);
-      } catch (IOException e) {
-        throw e;
-      } catch (Exception e) {
-        throw new SecurityFailure(e);
       } finally {
         if (out != unsentRaw) {
           LeanBuffers.releaseIo(out);
@@ -227,6 +230,7 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
   /** Starts the security handshake (if any) on a connected socket, else the HTTP/2 exchange. */
   final void startSecurity(HandshakerFactory factory, String authority) {
     if (factory == null) {
+      http2Ready = true;
       onSecureChannelReady(io.grpc.Attributes.EMPTY, null);
       return;
     }
@@ -239,16 +243,35 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     handshaker = factory.newHandshaker(authority, remote);
     ByteBuffer out = LeanBuffers.leaseIo(handshaker.maxOutputBytes());
     try {
-      handshaker.start(out);
+      try {
+        handshaker.start(out);
+      } catch (Exception e) {
+        sendFinalBytes(out);
+        onSecurityFailure(e);
+        return;
+      }
       out.flip();
       writeRaw(out, false);
     } catch (IOException e) {
       onIoFailure(e);
-    } catch (Exception e) {
-      onSecurityFailure(e);
     } finally {
       if (out != unsentRaw) {
         LeanBuffers.releaseIo(out);
+      }
+    }
+  }
+
+  /**
+   * A failing handshaker may have left a last flight in {@code out} (a TLS alert that tells the
+   * peer why): one best-effort, non-blocking write before the connection closes.
+   */
+  private void sendFinalBytes(ByteBuffer out) {
+    out.flip();
+    if (out.hasRemaining() && unsentRaw == null) {
+      try {
+        channel.write(out);
+      } catch (IOException ignored) {
+        // The connection is being closed for the handshake failure anyway.
       }
     }
   }
@@ -257,6 +280,7 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     Handshaker h = handshaker;
     handshaker = null;
     protector = h.protector();
+    http2Ready = true;
     onSecureChannelReady(h.attributes(), h.security());
   }
 
@@ -284,6 +308,11 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     SecurityFailure(Throwable cause) {
       super(cause);
     }
+  }
+
+  /** True from connect until the security handshake (if any) completes. */
+  final boolean securityHandshakeInProgress() {
+    return handshaker != null;
   }
 
   /** Called for every successful socket read (keepalive bookkeeping). */
@@ -358,7 +387,17 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     if (unsentRaw != null) {
       throw new IllegalStateException("raw bytes already pending");
     }
-    if (writeFully(lease)) {
+    boolean written;
+    try {
+      written = writeFully(lease);
+    } catch (IOException e) {
+      // Not kept as unsentRaw, so closeNow will not see it: release an owned lease here.
+      if (owned) {
+        LeanBuffers.releaseIo(lease);
+      }
+      throw e;
+    }
+    if (written) {
       if (owned) {
         LeanBuffers.releaseIo(lease);
       }
@@ -486,7 +525,8 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
 
   @Override
   public void onSettingsAck() {
-    // Our settings take effect on both sides; nothing else waits for the ack.
+    // RFC 7541 §4.2: our smaller header table applies once the peer has seen it.
+    decoder.onLocalSettingsAcked();
   }
 
   @Override
@@ -552,6 +592,11 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
   /** Writes a final GOAWAY (best effort, one write) and closes the socket. */
   final void sendGoAwayAndClose(ErrorCode code, String debug, Status status) {
     if (closed) {
+      return;
+    }
+    if (!http2Ready) {
+      // Before (or during) the security handshake no HTTP/2 frame may be sent: a bare close.
+      closeNow(status);
       return;
     }
     if (writer.isFlushing()) {

@@ -4,9 +4,11 @@ import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkState;
 
 import dev.grpclean.transport.spi.HandshakerFactory;
+import dev.grpclean.transport.tls.TlsHandshakers;
 import io.grpc.ChannelCredentials;
 import io.grpc.ForwardingChannelBuilder2;
 import io.grpc.InsecureChannelCredentials;
+import io.grpc.TlsChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.internal.ClientTransportFactory;
@@ -26,15 +28,20 @@ import java.util.concurrent.TimeUnit;
  * Builds a channel on the lean transport. A drop-in for {@code NettyChannelBuilder}: every
  * standard option is grpc-core's, plus the transport's knobs below.
  *
- * <p>Until the security layer lands, only plaintext is supported: call {@link #usePlaintext()}
- * or pass {@link InsecureChannelCredentials}. Not thread-safe: configure from one thread.
+ * <p>Like grpc-netty, a builder without credentials uses TLS with the JVM's default trust store
+ * unless {@link #usePlaintext()} is called. Credentials passed to {@code forTarget}/{@code
+ * forAddress} fix the security: {@link InsecureChannelCredentials}, {@code TlsChannelCredentials}
+ * or the ALTS-like credentials of the {@code alts-like-handshaker} module. Not thread-safe:
+ * configure from one thread.
  */
 public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChannelBuilder> {
   private static final int PLAINTEXT_DEFAULT_PORT = 80;
+  private static final int TLS_DEFAULT_PORT = 443;
 
   private final ManagedChannelImplBuilder delegate;
   /** Fixed by credentials given at construction; then usePlaintext/useTransportSecurity refuse. */
   private final boolean credentialsFixed;
+  /** Without credentials: plaintext only after usePlaintext(), TLS otherwise (as grpc-netty). */
   private boolean plaintext;
   int flowControlWindowBytes = TransportSettings.DEFAULT_FLOW_CONTROL_WINDOW_BYTES;
   int maxInboundMetadataBytes = GrpcUtil.DEFAULT_MAX_HEADER_LIST_SIZE;
@@ -43,8 +50,9 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
   long keepAliveTimeoutNanos = GrpcUtil.DEFAULT_KEEPALIVE_TIMEOUT_NANOS;
   boolean keepAliveWithoutCalls;
   int pollerThreads;
-  /** Null for plaintext. */
-  final HandshakerFactory handshakerFactory;
+  /** From the credentials given at construction; null for plaintext or no credentials. */
+  private final HandshakerFactory handshakerFactory;
+  private HandshakerFactory defaultTls;
   TransportTracer.Factory transportTracerFactory = TransportTracer.getDefaultFactory();
 
   public static LeanChannelBuilder forAddress(String host, int port) {
@@ -78,7 +86,6 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
         result == null ? null : result.callCredentials, this::buildTransportFactory,
         this::defaultPort);
     this.credentialsFixed = creds != null;
-    this.plaintext = creds != null;
     this.handshakerFactory = result == null ? null : result.handshakerFactory;
   }
 
@@ -91,7 +98,6 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
         result == null ? null : result.callCredentials, this::buildTransportFactory,
         this::defaultPort);
     this.credentialsFixed = creds != null;
-    this.plaintext = creds != null;
     this.handshakerFactory = result == null ? null : result.handshakerFactory;
   }
 
@@ -110,13 +116,23 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
   }
 
   private int defaultPort() {
-    return PLAINTEXT_DEFAULT_PORT;
+    return handshakerFactoryForBuild() == null ? PLAINTEXT_DEFAULT_PORT : TLS_DEFAULT_PORT;
   }
 
   private ClientTransportFactory buildTransportFactory() {
-    checkState(plaintext, "grpc-lean supports only plaintext so far: call usePlaintext() or"
-        + " build with InsecureChannelCredentials");
-    return new LeanTransportFactory(this);
+    return new LeanTransportFactory(this, handshakerFactoryForBuild());
+  }
+
+  /** The credentials' handshaker, or default TLS when security was asked for without them. */
+  private HandshakerFactory handshakerFactoryForBuild() {
+    if (credentialsFixed || plaintext) {
+      return handshakerFactory;
+    }
+    if (defaultTls == null) {
+      defaultTls = TlsHandshakers.forClient(
+          (TlsChannelCredentials) TlsChannelCredentials.create());
+    }
+    return defaultTls;
   }
 
   @Override

@@ -165,6 +165,11 @@ final class LeanServerTransport implements ServerTransport {
     if (!connection.peerSettingsReceived && !connection.closed) {
       log.log(Level.FINE, "{0}: no HTTP/2 preface and SETTINGS within the handshake timeout",
           this);
+      if (connection.securityHandshakeInProgress()) {
+        // No HTTP/2 frame may precede the security handshake's end: a bare close.
+        connection.closeNow(Status.UNAVAILABLE.withDescription("security handshake timed out"));
+        return;
+      }
       connection.sendGoAwayAndClose(ErrorCode.PROTOCOL_ERROR, "handshake timeout",
           Status.UNAVAILABLE.withDescription("handshake timed out"));
     }

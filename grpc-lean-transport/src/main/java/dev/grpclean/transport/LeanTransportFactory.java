@@ -37,11 +37,11 @@ final class LeanTransportFactory implements ClientTransportFactory {
   private final EventLoopGroup group;
   private volatile boolean closed;
 
-  LeanTransportFactory(LeanChannelBuilder b) {
+  LeanTransportFactory(LeanChannelBuilder b, HandshakerFactory handshakerFactory) {
     this.settings = new TransportSettings(b.flowControlWindowBytes, b.maxInboundMetadataBytes,
         b.maxInboundMessageBytes);
     this.scheduler = schedulerPool.getObject();
-    this.handshakerFactory = b.handshakerFactory;
+    this.handshakerFactory = handshakerFactory;
     this.transportTracerFactory = b.transportTracerFactory;
     this.keepAliveTimeNanos = b.keepAliveTimeNanos;
     this.keepAliveTimeoutNanos = b.keepAliveTimeoutNanos;

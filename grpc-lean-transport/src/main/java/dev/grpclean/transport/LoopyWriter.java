@@ -66,8 +66,8 @@ final class LoopyWriter {
 
   private final Output output;
   private final HeaderBlockEncoder encoder;
-  private final ArrayDeque<Object> control = new ArrayDeque<>(8);
-  private final ArrayDeque<OutboundStream> active = new ArrayDeque<>(8);
+  private final ArrayDeque<Object> control = new ArrayDeque<>(4);
+  private final ArrayDeque<OutboundStream> active = new ArrayDeque<>(4);
   private int queuedResponses;
   private int connectionWindowBytes = FrameType.DEFAULT_INITIAL_WINDOW;
   private int peerMaxFrameBytes = FrameType.DEFAULT_MAX_FRAME_SIZE;

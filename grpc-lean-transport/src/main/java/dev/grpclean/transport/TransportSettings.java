@@ -12,7 +12,13 @@ final class TransportSettings {
    * speed here); a larger one lets a slow application be made to buffer more.
    */
   static final int DEFAULT_FLOW_CONTROL_WINDOW_BYTES = 1 << 20;
-  /** HPACK dynamic table size we advertise: the RFC 7541 default, so no SETTINGS entry needed. */
+  /**
+   * HPACK dynamic table size we advertise: the RFC 7541 default, so no SETTINGS entry is sent.
+   * A smaller table would bound what each idle connection retains in decoded header strings, but
+   * grpc-okhttp's encoder ignores SETTINGS_HEADER_TABLE_SIZE (it never sends the required size
+   * update, RFC 7541 §4.2), so advertising less breaks that peer. Our own encoder uses less (see
+   * {@code HeaderBlockEncoder.MAX_TABLE_BYTES}), which is always allowed.
+   */
   static final int HEADER_TABLE_BYTES = 4096;
 
   final int flowControlWindowBytes;

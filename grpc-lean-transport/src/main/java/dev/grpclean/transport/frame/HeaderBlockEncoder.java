@@ -19,18 +19,34 @@ import java.util.Map;
  * <p>Thread-compatible; one per connection, used in header-block order.
  */
 public final class HeaderBlockEncoder {
-  /** Bytes; our dynamic table cap, the RFC 7541 default: enough for gRPC's repeated headers. */
-  static final long MAX_TABLE_BYTES = 4096;
+  /**
+   * Bytes; our dynamic table cap. 1 KiB holds what gRPC repeats on every call (content-type,
+   * grpc-accept-encoding, grpc-status, a few paths); the RFC 7541 default of 4 KiB would let every
+   * idle connection keep up to about twice that in decoded strings on the peer and here.
+   */
+  static final long MAX_TABLE_BYTES = 1024;
+  /**
+   * Hash buckets of netty's encoder index (a power of two). Netty's default of 64 costs ~0.5 KiB
+   * per connection for two arrays; a 1 KiB table holds at most ~20 entries, so 16 buckets do.
+   */
+  private static final int INDEX_BUCKETS = 16;
   /** Bytes charged per field on top of name and value (RFC 7541 §4.1, RFC 9113 §6.5.2). */
   private static final long FIELD_OVERHEAD_BYTES = 32;
 
   private final DefaultHttp2HeadersEncoder encoder =
-      new DefaultHttp2HeadersEncoder(Http2HeadersEncoder.NEVER_SENSITIVE, false);
+      new DefaultHttp2HeadersEncoder(Http2HeadersEncoder.NEVER_SENSITIVE, false, INDEX_BUCKETS);
   private long maxHeaderListSize = Long.MAX_VALUE;
   /** Whether netty holds a table size update (and its buffer) for the next block. */
   private boolean tableSizeUpdatePending;
 
-  public HeaderBlockEncoder() {}
+  public HeaderBlockEncoder() {
+    try {
+      // Below the 4096-byte default the peer assumes: the first block announces it (§6.3).
+      setMaxHeaderTableSize(MAX_TABLE_BYTES);
+    } catch (Http2ConnectionError e) {
+      throw new AssertionError(e);
+    }
+  }
 
   /** Applies the peer's SETTINGS_HEADER_TABLE_SIZE, capped at {@link #MAX_TABLE_BYTES}. */
   public void setMaxHeaderTableSize(long bytes) throws Http2ConnectionError {
