@@ -111,6 +111,8 @@ final class LeanServerStream extends AbstractServerStream {
     boolean localClosed;
     boolean cancelled;
     boolean headersSent;
+    /** The request's declared content-length, checked against its DATA. */
+    ContentLength contentLength;
     /** Carries failStream's trailers after the regular outbound state was cancelled. */
     OutboundStream failureOutbound;
 

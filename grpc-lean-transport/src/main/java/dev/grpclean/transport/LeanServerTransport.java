@@ -295,16 +295,7 @@ final class LeanServerTransport implements ServerTransport {
     if (s.failureOutbound != null) {
       connection.writer.cancel(s.failureOutbound);
     }
-    if (connection.streams.isEmpty()) {
-      keepAliveEnforcer.onTransportIdle();
-      if (maxIdleManager != null) {
-        maxIdleManager.onTransportIdle();
-      }
-      if (gracefulShutdown && secondGoAwaySent) {
-        connection.sendGoAwayAndClose(ErrorCode.NO_ERROR, null,
-            Status.UNAVAILABLE.withDescription("server shut down"));
-      }
-    }
+    connection.onStreamGone();
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -343,7 +334,7 @@ final class LeanServerTransport implements ServerTransport {
       secondGoAwayTimer = null;
     }
     goAwayStreamId = lastStreamId;
-    if (connection.streams.isEmpty()) {
+    if (connection.openStreams() == 0) {
       connection.sendGoAwayAndClose(ErrorCode.NO_ERROR, null,
           Status.UNAVAILABLE.withDescription("server shut down"));
       return;
@@ -407,8 +398,58 @@ final class LeanServerTransport implements ServerTransport {
   }
 
   /** The HTTP/2 connection. Confined to the loop thread. */
-  final class Connection extends Http2Connection {
+  final class Connection extends Http2Connection implements HttpErrorStream.Owner {
     final IntObjectHashMap<LeanServerStream.State> streams = new IntObjectHashMap<>(4);
+    /** Non-gRPC requests being answered with a plain HTTP error; created on first use. */
+    private IntObjectHashMap<HttpErrorStream> errorStreams;
+
+    private HttpErrorStream errorStream(int id) {
+      return errorStreams == null ? null : errorStreams.get(id);
+    }
+
+    int openStreams() {
+      return streams.size() + (errorStreams == null ? 0 : errorStreams.size());
+    }
+
+    @Override
+    public void onErrorResponseSent(HttpErrorStream e) {
+      e.localClosed = true;
+      if (e.remoteClosed) {
+        removeErrorStream(e);
+      }
+      // Else half-closed (local) until the client ends or resets it, like grpc-netty: its
+      // frames are still checked (RFC 9113 §5.1), and it counts against the stream limit.
+    }
+
+    /** The first stream opened: the connection is in use. */
+    void onStreamActive() {
+      keepAliveEnforcer.onTransportActive();
+      if (maxIdleManager != null) {
+        maxIdleManager.onTransportActive();
+      }
+    }
+
+    /** A stream went away; when it was the last, the connection is idle (or may close). */
+    void onStreamGone() {
+      if (openStreams() != 0) {
+        return;
+      }
+      keepAliveEnforcer.onTransportIdle();
+      if (maxIdleManager != null) {
+        maxIdleManager.onTransportIdle();
+      }
+      if (gracefulShutdown && secondGoAwaySent) {
+        sendGoAwayAndClose(ErrorCode.NO_ERROR, null,
+            Status.UNAVAILABLE.withDescription("server shut down"));
+      }
+    }
+
+    private void removeErrorStream(HttpErrorStream e) {
+      if (errorStreams != null && errorStreams.remove(e.id) != null) {
+        writer.cancel(e.outbound);
+        onStreamGone();
+      }
+    }
 
     Connection(SocketChannel channel) {
       super(LeanServerTransport.this.loop, channel, serverConfig.settings, true);
@@ -453,6 +494,11 @@ final class LeanServerTransport implements ServerTransport {
         }
         writer.updateStreamWindow(s.outbound, delta);
       }
+      if (errorStreams != null) {
+        for (HttpErrorStream e : errorStreams.values()) {
+          writer.updateStreamWindow(e.outbound, delta);
+        }
+      }
       requestFlush();
     }
 
@@ -464,7 +510,8 @@ final class LeanServerTransport implements ServerTransport {
             "clients cannot open even-numbered streams (RFC 9113 §5.1.1)");
       }
       LeanServerStream.State existing = streams.get(streamId);
-      boolean isNew = existing == null && streamId > lastStreamId;
+      HttpErrorStream existingError = errorStream(streamId);
+      boolean isNew = existing == null && existingError == null && streamId > lastStreamId;
       if (isNew) {
         lastStreamId = streamId;
       }
@@ -486,6 +533,21 @@ final class LeanServerTransport implements ServerTransport {
         onTrailers(existing, endStream);
         return;
       }
+      if (existingError != null) {
+        if (existingError.remoteClosed) {
+          throw new Http2StreamError(streamId, ErrorCode.STREAM_CLOSED,
+              "HEADERS on a half-closed (remote) stream (RFC 9113 §5.1)");
+        }
+        if (!endStream) {
+          throw HttpErrorStream.protocolError(streamId, "unexpected HEADERS (RFC 9113 §8.1)");
+        }
+        existingError.contentLength.onData(streamId, 0, true);
+        existingError.remoteClosed = true;
+        if (existingError.localClosed) {
+          removeErrorStream(existingError);
+        }
+        return;
+      }
       if (!isNew) {
         // RFC 9113 §5.1.1: a new stream id must exceed every id the client used before.
         throw new Http2ConnectionError(ErrorCode.STREAM_CLOSED,
@@ -494,7 +556,7 @@ final class LeanServerTransport implements ServerTransport {
       if (streamId > goAwayStreamId) {
         return;
       }
-      if (streams.size() >= serverConfig.maxConcurrentStreams) {
+      if (openStreams() >= serverConfig.maxConcurrentStreams) {
         throw new Http2StreamError(streamId, ErrorCode.REFUSED_STREAM,
             "max concurrent streams (" + serverConfig.maxConcurrentStreams + ") reached");
       }
@@ -527,19 +589,24 @@ final class LeanServerTransport implements ServerTransport {
       }
       if (path.length() == 0 || path.charAt(0) != '/') {
         respondWithHttpError(streamId, endStream, 404, Status.Code.UNIMPLEMENTED,
-            "Expected path to start with /: " + path);
+            "Expected path to start with /: " + path, headers);
         return;
       }
       CharSequence contentType = headers.get(GrpcHeaders.CONTENT_TYPE);
       if (contentType == null || !GrpcUtil.isGrpcContentType(contentType.toString())) {
         respondWithHttpError(streamId, endStream, 415, Status.Code.INTERNAL,
-            "Content-Type is not supported: " + contentType);
+            contentType == null ? "Content-Type is missing from the request"
+                : "Content-Type is not supported: " + contentType, headers);
         return;
       }
       if (!AsciiString.contentEquals(GrpcHeaders.POST, method)) {
         respondWithHttpError(streamId, endStream, 405, Status.Code.INTERNAL,
-            "HTTP Method is not supported: " + method);
+            "HTTP Method is not supported: " + method, headers);
         return;
+      }
+      ContentLength contentLength = ContentLength.of(streamId, headers);
+      if (endStream) {
+        contentLength.onData(streamId, 0, true);
       }
       String fullMethod = path.toString().substring(1);
       CharSequence authority = headers.authority();
@@ -554,11 +621,9 @@ final class LeanServerTransport implements ServerTransport {
           serverConfig.settings.maxInboundMessageBytes, serverConfig.settings.flowControlWindowBytes,
           peerInitialWindowBytes);
       LeanServerStream.State s = stream.transportState();
-      if (streams.isEmpty()) {
-        keepAliveEnforcer.onTransportActive();
-        if (maxIdleManager != null) {
-          maxIdleManager.onTransportActive();
-        }
+      s.contentLength = contentLength;
+      if (openStreams() == 0) {
+        onStreamActive();
       }
       streams.put(streamId, s);
       transportTracer.reportRemoteStreamStarted();
@@ -570,14 +635,44 @@ final class LeanServerTransport implements ServerTransport {
       }
     }
 
-    /** Answers a request that is not gRPC with a plain HTTP status (gRPC HTTP/2 protocol). */
+    /**
+     * Answers a request that is not gRPC with a plain HTTP status and a text body (gRPC HTTP/2
+     * protocol), on a tracked stream that lives until the body has left.
+     */
     private void respondWithHttpError(int streamId, boolean endStream, int httpCode,
         Status.Code code, String message) {
-      Http2Headers h = GrpcHeaders.httpError(httpCode, code, message);
-      writer.enqueueHeaders(streamId, h, true);
-      if (!endStream) {
-        writer.enqueue(new ControlFrame.RstStream(streamId, ErrorCode.NO_ERROR));
+      respondWithHttpError(streamId, endStream, httpCode, code, message, null);
+    }
+
+    private void respondWithHttpError(int streamId, boolean endStream, int httpCode,
+        Status.Code code, String message, Http2Headers request) {
+      ContentLength length;
+      try {
+        length = request == null ? ContentLength.of(streamId, EMPTY_HEADERS)
+            : ContentLength.of(streamId, request);
+        if (endStream) {
+          length.onData(streamId, 0, true);
+        }
+      } catch (Http2StreamError e) {
+        writer.enqueue(new ControlFrame.RstStream(streamId, e.code()));
+        requestFlush();
+        return;
       }
+      HttpErrorStream e = new HttpErrorStream(streamId, peerInitialWindowBytes,
+          serverConfig.settings.flowControlWindowBytes, length, request, this);
+      e.remoteClosed = endStream;
+      if (errorStreams == null) {
+        errorStreams = new IntObjectHashMap<>(2);
+      }
+      if (openStreams() == 0) {
+        onStreamActive();
+      }
+      errorStreams.put(streamId, e);
+      writer.enqueueHeaders(streamId, GrpcHeaders.httpError(httpCode, code, message), false);
+      byte[] body = message.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      ByteBuffer chunk = LeanBuffers.leaseHeap(Math.max(1, body.length));
+      chunk.put(body).flip();
+      writer.enqueueData(e.outbound, chunk, true);
       requestFlush();
     }
 
@@ -586,6 +681,18 @@ final class LeanServerTransport implements ServerTransport {
         throws Http2ConnectionError, Http2StreamError {
       chargeConnectionWindow(flowControlledBytes);
       LeanServerStream.State s = streams.get(streamId);
+      HttpErrorStream errorStream = s == null ? errorStream(streamId) : null;
+      if (errorStream != null) {
+        returnConnectionBytes(flowControlledBytes);
+        if (errorStream.remoteClosed) {
+          throw new Http2StreamError(streamId, ErrorCode.STREAM_CLOSED, "DATA after END_STREAM");
+        }
+        errorStream.onData(data.remaining(), flowControlledBytes, endStream);
+        if (errorStream.remoteClosed && errorStream.localClosed) {
+          removeErrorStream(errorStream);
+        }
+        return;
+      }
       if (s == null) {
         returnConnectionBytes(flowControlledBytes);
         if (streamId > lastStreamId) {
@@ -611,6 +718,7 @@ final class LeanServerTransport implements ServerTransport {
         s.inbound.consume(padding);
         returnConnectionBytes(padding);
       }
+      s.contentLength.onData(streamId, data.remaining(), endStream);
       if (endStream) {
         s.remoteClosed = true;
       }
@@ -625,6 +733,10 @@ final class LeanServerTransport implements ServerTransport {
           throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR,
               "RST_STREAM on idle stream " + streamId + " (RFC 9113 §6.4)");
         }
+        HttpErrorStream e = errorStream(streamId);
+        if (e != null) {
+          removeErrorStream(e);
+        }
         return;
       }
       s.cancelled = true;
@@ -636,6 +748,10 @@ final class LeanServerTransport implements ServerTransport {
 
     @Override
     public void onStreamError(Http2StreamError error) {
+      HttpErrorStream e = errorStream(error.streamId());
+      if (e != null) {
+        removeErrorStream(e);
+      }
       LeanServerStream.State s = streams.get(error.streamId());
       if (s != null) {
         s.cancelled = true;
@@ -652,18 +768,23 @@ final class LeanServerTransport implements ServerTransport {
     void onStreamWindowUpdate(int streamId, int increment)
         throws Http2ConnectionError, Http2StreamError {
       LeanServerStream.State s = streams.get(streamId);
-      if (s == null) {
+      OutboundStream out = s != null ? s.outbound : null;
+      if (out == null) {
+        HttpErrorStream e = errorStream(streamId);
+        out = e != null ? e.outbound : null;
+      }
+      if (out == null) {
         if (streamId > lastStreamId) {
           throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR,
               "WINDOW_UPDATE on idle stream " + streamId);
         }
         return;
       }
-      if ((long) s.outbound.windowBytes + increment > FrameType.MAX_WINDOW) {
+      if ((long) out.windowBytes + increment > FrameType.MAX_WINDOW) {
         throw new Http2StreamError(streamId, ErrorCode.FLOW_CONTROL_ERROR,
             "stream window overflow (RFC 9113 §6.9.1)");
       }
-      writer.updateStreamWindow(s.outbound, increment);
+      writer.updateStreamWindow(out, increment);
       requestFlush();
     }
 
@@ -723,6 +844,12 @@ final class LeanServerTransport implements ServerTransport {
         s.transportReportStatus(status);
       }
       streams.clear();
+      if (errorStreams != null) {
+        for (HttpErrorStream e : errorStreams.values()) {
+          e.outbound.discard();
+        }
+        errorStreams.clear();
+      }
       terminate();
     }
 
@@ -758,6 +885,9 @@ final class LeanServerTransport implements ServerTransport {
       f.cancel(false);
     }
   }
+
+  private static final Http2Headers EMPTY_HEADERS =
+      new io.netty.handler.codec.http2.DefaultHttp2Headers(false, 0);
 
   /** Closes from the server's accept path when the loop is shutting down. */
   void closeOnLoop(Status status) {

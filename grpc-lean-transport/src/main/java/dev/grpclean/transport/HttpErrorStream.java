@@ -1,0 +1,61 @@
+package dev.grpclean.transport;
+
+import dev.grpclean.transport.frame.ErrorCode;
+import dev.grpclean.transport.frame.Http2StreamError;
+import io.netty.handler.codec.http2.Http2Headers;
+
+/**
+ * A request the server answers without gRPC (not a gRPC content type, wrong method, headers too
+ * large): HEADERS with a plain HTTP status, then a text body with END_STREAM, like grpc-netty.
+ * The stream stays a real HTTP/2 stream until that body has left, so flow control, RST_STREAM
+ * and concurrency limits apply to it as to any other (RFC 9113 §5.1).
+ *
+ * <p>Confined to the connection's loop thread.
+ */
+final class HttpErrorStream implements OutboundStream.Listener {
+  /** Called when the response is complete. */
+  interface Owner {
+    void onErrorResponseSent(HttpErrorStream stream);
+  }
+
+  final int id;
+  final OutboundStream outbound;
+  final InboundFlow inbound;
+  final ContentLength contentLength;
+  final Http2Headers headers;
+  private final Owner owner;
+  boolean remoteClosed;
+  boolean localClosed;
+
+  HttpErrorStream(int id, int sendWindowBytes, int receiveWindowBytes,
+      ContentLength contentLength, Http2Headers headers, Owner owner) {
+    this.id = id;
+    this.outbound = new OutboundStream(id, sendWindowBytes, this);
+    this.inbound = new InboundFlow(receiveWindowBytes);
+    this.contentLength = contentLength;
+    this.headers = headers;
+    this.owner = owner;
+  }
+
+  @Override
+  public void onDataSent(int bytes) {}
+
+  @Override
+  public void onOutboundClosed() {
+    owner.onErrorResponseSent(this);
+  }
+
+  /** Request body bytes are discarded at once; only their accounting matters. */
+  void onData(int dataBytes, int flowControlledBytes, boolean endStream) throws Http2StreamError {
+    inbound.charge(id, flowControlledBytes);
+    inbound.consume(flowControlledBytes);
+    contentLength.onData(id, dataBytes, endStream);
+    if (endStream) {
+      remoteClosed = true;
+    }
+  }
+
+  static Http2StreamError protocolError(int id, String message) {
+    return new Http2StreamError(id, ErrorCode.PROTOCOL_ERROR, message);
+  }
+}
