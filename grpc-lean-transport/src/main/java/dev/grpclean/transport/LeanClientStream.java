@@ -124,6 +124,11 @@ final class LeanClientStream extends AbstractClientStream {
     boolean remoteClosed;
     boolean localClosed;
     boolean headersReceived;
+    /**
+     * The transport is finished with this stream (status reported or stream removed): bytes the
+     * framer still delivers are released at once instead of queued where nobody drains them.
+     */
+    boolean done;
 
     State(int maxMessageSize, StatsTraceContext statsTraceCtx, TransportTracer transportTracer,
         CallOptions callOptions) {
@@ -225,6 +230,10 @@ final class LeanClientStream extends AbstractClientStream {
     }
 
     void report(Status status, RpcProgress progress, boolean stopDelivery, Metadata trailers) {
+      done = true;
+      if (outbound != null && id < 0) {
+        outbound.discard();
+      }
       transportReportStatus(status, progress, stopDelivery, trailers);
     }
   }

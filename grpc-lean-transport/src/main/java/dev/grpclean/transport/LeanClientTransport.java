@@ -260,7 +260,8 @@ final class LeanClientTransport implements ConnectionClientTransport,
   void sendData(LeanClientStream.State state, ByteBuffer data, boolean endOfStream,
       int numMessages) {
     transportTracer.reportMessageSent(numMessages);
-    if (state.cancelled || state.localClosed || connection == null || connection.closed) {
+    if (state.cancelled || state.localClosed || state.done || connection == null
+        || connection.closed) {
       if (data != null) {
         LeanBuffers.releaseHeap(data);
       }
@@ -342,6 +343,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
     if (connection.streams.remove(state.id) == null) {
       return;
     }
+    state.done = true;
     if (state.inbound != null) {
       connection.returnConnectionBytes(state.inbound.takeUnconsumed());
     }

@@ -44,7 +44,7 @@ public final class LeanLeases {
               + " in "
               + LeanTransportStats.leasesOutstanding()
               + " leases: "
-              + LeanTransportStats.describe());
+              + LeanTransportStats.describe() + leakSites());
     }
     // Leaks may come back later (a lease freed by a late cleanup); take the lower figure.
     reportedLeakBytes = Math.min(reportedLeakBytes, LeanTransportStats.leasedBytes());
@@ -61,6 +61,14 @@ public final class LeanLeases {
                 + " in "
                 + LeanTransportStats.leasesOutstanding()
                 + " leases: "
-                + LeanTransportStats.describe());
+                + LeanTransportStats.describe() + leakSites());
+  }
+
+  /** Where the outstanding leases were taken, when the pools run in leak-detection mode. */
+  private static String leakSites() {
+    java.util.List<String> sites = new java.util.ArrayList<>();
+    sites.addAll(dev.grpclean.transport.pool.Pools.io().outstandingLeaseSites());
+    sites.addAll(dev.grpclean.transport.pool.Pools.heap().outstandingLeaseSites());
+    return sites.isEmpty() ? "" : "\n" + String.join("\n", sites);
   }
 }
