@@ -77,6 +77,7 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
    * only until the socket is writable again.
    */
   private ByteBuffer unsentRaw;
+  private java.util.concurrent.ScheduledFuture<?> settingsAckTimer;
   private boolean flushScheduled;
   private final Runnable flushTask = this::flushNow;
   /**
@@ -109,6 +110,13 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
   /** Queues our SETTINGS and the initial connection WINDOW_UPDATE. */
   final void sendInitialSettings(Settings settings) {
     writer.enqueue(new ControlFrame.SendSettings(settings));
+    settingsAckTimer = scheduler().schedule(() -> {
+      try {
+        loop.execute(this::onSettingsAckTimeout);
+      } catch (java.util.concurrent.RejectedExecutionException ignored) {
+        // The loop is gone, and the connection with it.
+      }
+    }, config.settingsAckTimeoutNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
     int target = config.flowControlWindowBytes;
     if (target > FrameType.DEFAULT_INITIAL_WINDOW) {
       int delta = target - FrameType.DEFAULT_INITIAL_WINDOW;
@@ -523,8 +531,22 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
   /** The peer's SETTINGS were applied and acknowledged. */
   abstract void onPeerSettingsApplied(boolean first) throws Http2ConnectionError;
 
+  /** Timers for this connection (grpc's shared timer service). */
+  abstract java.util.concurrent.ScheduledExecutorService scheduler();
+
+  private void onSettingsAckTimeout() {
+    if (settingsAckTimer != null && !closed) {
+      sendGoAwayAndClose(ErrorCode.SETTINGS_TIMEOUT, "SETTINGS not acknowledged in time",
+          Status.UNAVAILABLE.withDescription("peer did not acknowledge our SETTINGS"));
+    }
+  }
+
   @Override
   public void onSettingsAck() {
+    if (settingsAckTimer != null) {
+      settingsAckTimer.cancel(false);
+      settingsAckTimer = null;
+    }
     // RFC 7541 §4.2: our smaller header table applies once the peer has seen it.
     decoder.onLocalSettingsAcked();
   }
@@ -647,6 +669,10 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
       channel.close();
     } catch (IOException e) {
       log.log(Level.FINE, "close failed", e);
+    }
+    if (settingsAckTimer != null) {
+      settingsAckTimer.cancel(false);
+      settingsAckTimer = null;
     }
     writer.close();
     reader.release();

@@ -12,6 +12,12 @@ public final class InternalLeanServerBuilder {
     builder.setStatsEnabled(value);
   }
 
+  /** How long a client has to acknowledge the server's SETTINGS (default 20 s). */
+  public static void setSettingsAckTimeout(LeanServerBuilder builder, long timeout,
+      java.util.concurrent.TimeUnit unit) {
+    builder.setSettingsAckTimeout(timeout, unit);
+  }
+
   public static void setTransportTracerFactory(LeanServerBuilder builder,
       TransportTracer.Factory factory) {
     builder.setTransportTracerFactory(factory);

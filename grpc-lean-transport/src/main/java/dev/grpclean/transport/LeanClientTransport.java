@@ -607,6 +607,11 @@ final class LeanClientTransport implements ConnectionClientTransport,
     }
 
     @Override
+    java.util.concurrent.ScheduledExecutorService scheduler() {
+      return factory.scheduler;
+    }
+
+    @Override
     void onBytesRead() {
       if (keepAliveManager != null) {
         keepAliveManager.onDataReceived();

@@ -54,6 +54,7 @@ public final class LeanServerBuilder extends ForwardingServerBuilder<LeanServerB
   long maxConnectionAgeGraceNanos = MAX_CONNECTION_AGE_GRACE_NANOS_INFINITE;
   long handshakeTimeoutNanos = DEFAULT_HANDSHAKE_TIMEOUT_NANOS;
   int pollerThreads;
+  long settingsAckTimeoutNanos = TransportSettings.DEFAULT_SETTINGS_ACK_TIMEOUT_NANOS;
   TransportTracer.Factory transportTracerFactory = TransportTracer.getDefaultFactory();
 
   /** A server on all interfaces at {@code port} (0 picks a free port; see {@code getPort()}). */
@@ -197,6 +198,10 @@ public final class LeanServerBuilder extends ForwardingServerBuilder<LeanServerB
     checkArgument(threads >= 0, "threads must be non-negative: %s", threads);
     this.pollerThreads = threads;
     return this;
+  }
+
+  void setSettingsAckTimeout(long timeout, TimeUnit unit) {
+    settingsAckTimeoutNanos = unit.toNanos(timeout);
   }
 
   void setStatsEnabled(boolean value) {

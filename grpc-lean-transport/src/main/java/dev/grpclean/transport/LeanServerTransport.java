@@ -468,6 +468,11 @@ final class LeanServerTransport implements ServerTransport {
     }
 
     @Override
+    java.util.concurrent.ScheduledExecutorService scheduler() {
+      return serverConfig.scheduler;
+    }
+
+    @Override
     void onBytesRead() {
       if (keepAliveManager != null) {
         keepAliveManager.onDataReceived();

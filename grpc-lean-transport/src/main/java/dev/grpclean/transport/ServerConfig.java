@@ -32,7 +32,7 @@ final class ServerConfig {
   ServerConfig(LeanServerBuilder b, ScheduledExecutorService scheduler,
       List<? extends ServerStreamTracer.Factory> streamTracerFactories) {
     this.settings = new TransportSettings(b.flowControlWindowBytes, b.maxInboundMetadataBytes,
-        b.maxInboundMessageBytes);
+        b.maxInboundMessageBytes, b.settingsAckTimeoutNanos);
     this.scheduler = scheduler;
     this.transportTracerFactory = b.transportTracerFactory;
     this.streamTracerFactories = streamTracerFactories;

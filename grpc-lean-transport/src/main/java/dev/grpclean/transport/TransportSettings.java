@@ -1,5 +1,7 @@
 package dev.grpclean.transport;
 
+import java.util.concurrent.TimeUnit;
+
 /**
  * Settings shared by client and server connections, fixed when the transport is built.
  *
@@ -21,12 +23,26 @@ final class TransportSettings {
    */
   static final int HEADER_TABLE_BYTES = 4096;
 
+  /**
+   * How long the peer has to acknowledge our first SETTINGS (RFC 9113 §6.5.3: SETTINGS_TIMEOUT).
+   * Generous: a peer acks after reading our preface, one round trip, even when busy.
+   */
+  static final long DEFAULT_SETTINGS_ACK_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(20);
+
   final int flowControlWindowBytes;
+  final long settingsAckTimeoutNanos;
   final int maxInboundMetadataBytes;
   final int maxInboundMessageBytes;
 
   TransportSettings(int flowControlWindowBytes, int maxInboundMetadataBytes,
       int maxInboundMessageBytes) {
+    this(flowControlWindowBytes, maxInboundMetadataBytes, maxInboundMessageBytes,
+        DEFAULT_SETTINGS_ACK_TIMEOUT_NANOS);
+  }
+
+  TransportSettings(int flowControlWindowBytes, int maxInboundMetadataBytes,
+      int maxInboundMessageBytes, long settingsAckTimeoutNanos) {
+    this.settingsAckTimeoutNanos = settingsAckTimeoutNanos;
     this.flowControlWindowBytes = flowControlWindowBytes;
     this.maxInboundMetadataBytes = maxInboundMetadataBytes;
     this.maxInboundMessageBytes = maxInboundMessageBytes;
