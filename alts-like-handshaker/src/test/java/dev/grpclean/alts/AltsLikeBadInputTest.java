@@ -52,9 +52,15 @@ import org.junit.rules.Timeout;
  */
 public class AltsLikeBadInputTest {
   @Rule public final Timeout timeout = Timeout.seconds(60);
+  @Rule public final org.junit.rules.TestName testName = new org.junit.rules.TestName();
 
-  /** Short, so the timeout case takes half a second; a normal handshake takes a few ms. */
-  private static final long HANDSHAKE_TIMEOUT_MILLIS = 500;
+  /**
+   * For the handshake-timeout cases: short, so they take two seconds, yet far above a normal
+   * handshake (a few ms) even on a loaded CI machine. Every other case uses a generous timeout
+   * so that load never turns it into a timeout case.
+   */
+  private static final long HANDSHAKE_TIMEOUT_MILLIS = 2_000;
+  private static final long GENEROUS_HANDSHAKE_TIMEOUT_MILLIS = 30_000;
   /** HTTP/2's default SETTINGS_MAX_FRAME_SIZE (RFC 9113 §6.5.2). */
   private static final int MAX_FRAME_PAYLOAD_BYTES = 16_384;
   /** An extension frame type: RFC 9113 §5.5 says receivers ignore it. */
@@ -142,7 +148,8 @@ public class AltsLikeBadInputTest {
     logCapture.setLevel(Level.ALL);
     server = LeanServerBuilder.forPort(0, AltsLikeServerCredentials.newBuilder()
             .identity(serverId).acceptPeers(clientId.publicKey()).build())
-        .handshakeTimeout(HANDSHAKE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
+        .handshakeTimeout(testName.getMethodName().contains("HandshakeTimeout")
+            ? HANDSHAKE_TIMEOUT_MILLIS : GENEROUS_HANDSHAKE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
         .addService(echoService())
         .build().start();
     channel = LeanChannelBuilder.forAddress("127.0.0.1", server.getPort(), clientCreds()).build();
@@ -288,7 +295,7 @@ public class AltsLikeBadInputTest {
   }
 
   @Test
-  public void handshakeTimeoutWritesNothingIntoTheHandshake() throws Exception {
+  public void atTheHandshakeTimeoutNothingIsWrittenIntoTheHandshake() throws Exception {
     try (RawAltsLikeClient raw = RawAltsLikeClient.connect(server.getPort(), clientCreds())) {
       byte[] init = raw.clientInit();
       raw.send(Arrays.copyOf(init, init.length / 2));
