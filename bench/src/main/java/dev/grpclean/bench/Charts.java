@@ -32,7 +32,8 @@ final class Charts {
       System.setProperty("java.awt.headless", "true");
     }
     Scenario s = report.scenario;
-    if (!s.chartMetrics().isEmpty()) {
+    boolean anyRan = report.transports.stream().anyMatch(t -> report.unsupported(t) == null);
+    if (!s.chartMetrics().isEmpty() && anyRan) {
       bars(report, s.chartMetrics(), dir.resolve(s.name() + "-" + slug(s.chartTitle())));
     }
     List<String> seriesNames = new ArrayList<>();
@@ -62,6 +63,9 @@ final class Charts {
       categories.add(m.label);
     }
     for (Transport t : report.transports) {
+      if (report.unsupported(t) != null) {
+        continue;
+      }
       List<Double> values = new ArrayList<>();
       for (Metric m : metrics) {
         Report.Stats st = report.stats(t, m);
@@ -100,6 +104,9 @@ final class Charts {
     StringBuilder b = new StringBuilder();
     for (Map.Entry<String, Object> e : report.scenario.params().entrySet()) {
       b.append(b.length() == 0 ? "" : ", ").append(e.getKey()).append('=').append(e.getValue());
+    }
+    if (report.scenario.security() != Security.INSECURE) {
+      b.append(", security=").append(report.scenario.security().id());
     }
     return b.toString();
   }

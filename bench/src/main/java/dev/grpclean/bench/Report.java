@@ -71,11 +71,22 @@ final class Report {
     return mine.median / netty.median;
   }
 
+  /** Why {@code t} did not run (the security mode), or null when it ran. */
+  String unsupported(Transport t) {
+    for (RunResult r : runs) {
+      if (r.transport == t && r.unsupported != null) {
+        return r.unsupported;
+      }
+    }
+    return null;
+  }
+
   String heading() {
     StringBuilder b = new StringBuilder("== ").append(scenario.name());
     for (Map.Entry<String, Object> e : scenario.params().entrySet()) {
       b.append(" ").append(e.getKey()).append('=').append(e.getValue());
     }
+    b.append(" security=").append(scenario.security().id());
     return b.append("  reps=").append(scenario.reps())
         .append("  jvm: ").append(String.join(" ", scenario.jvmFlags())).append(" ==").toString();
   }
@@ -97,7 +108,7 @@ final class Report {
       for (Transport t : transports) {
         Stats s = stats(t, m);
         any |= s != null;
-        row.add(s == null ? "-" : cell(m, s));
+        row.add(s != null ? cell(m, s) : unsupported(t) != null ? "unsupported" : "-");
         if (ratios && t != Transport.NETTY) {
           double r = ratioToNetty(t, m);
           row.add(Double.isNaN(r) ? "" : String.format(Locale.ROOT, "%.2f×", r));
@@ -123,8 +134,18 @@ final class Report {
       }
       out.println(line.toString().stripTrailing());
     }
+    if (rows.size() == 1) {
+      out.println("(no figures: no transport ran)");
+    }
     if (scenario.reps() > 1) {
       out.println("(median of " + scenario.reps() + " runs, min–max in brackets)");
+    }
+    for (Transport t : transports) {
+      String why = unsupported(t);
+      if (why != null) {
+        out.println(t.id() + ": unsupported with --security " + scenario.security().id()
+            + ": " + why);
+      }
     }
   }
 
@@ -144,6 +165,7 @@ final class Report {
     scenario.params().forEach((k, v) -> params.addProperty(k, String.valueOf(v)));
     o.add("params", params);
     o.addProperty("reps", scenario.reps());
+    o.addProperty("security", scenario.security().id());
     JsonArray flags = new JsonArray();
     scenario.jvmFlags().forEach(flags::add);
     o.add("jvmFlags", flags);
@@ -161,7 +183,11 @@ final class Report {
       d.addProperty("displayScale", m.unit.scale);
       metrics.add(d);
     }
+    JsonObject unsupported = new JsonObject();
     for (Transport t : transports) {
+      if (unsupported(t) != null) {
+        unsupported.addProperty(t.id(), unsupported(t));
+      }
       JsonObject byMetric = new JsonObject();
       for (Metric m : scenario.metrics()) {
         Stats s = stats(t, m);
@@ -181,11 +207,15 @@ final class Report {
     }
     o.add("metrics", metrics);
     o.add("summary", summary);
+    o.add("unsupported", unsupported);
     JsonArray runArray = new JsonArray();
     for (RunResult r : runs) {
       JsonObject run = new JsonObject();
       run.addProperty("transport", r.transport.id());
       run.addProperty("rep", r.rep);
+      if (r.unsupported != null) {
+        run.addProperty("unsupported", r.unsupported);
+      }
       JsonObject values = new JsonObject();
       r.values.forEach(values::addProperty);
       run.add("values", values);

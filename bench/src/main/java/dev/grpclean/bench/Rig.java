@@ -20,11 +20,20 @@ final class Rig {
   private final Progress progress;
   private final String fault;
   private final Integer connectPort;
+  private final Security security;
+  private final Path keys;
   private String tag = "run";
   private String prefix = "";
 
-  Rig(List<String> jvmFlags, Path logDir, Progress progress, String fault, Integer connectPort) {
+  /**
+   * {@code keys}: the alts_like key directory ({@link Security#writeAltsLikeKeys}), passed to
+   * both children; null in the other modes.
+   */
+  Rig(List<String> jvmFlags, Path logDir, Progress progress, String fault, Integer connectPort,
+      Security security, Path keys) {
     this.jvmFlags = List.copyOf(jvmFlags);
+    this.security = security;
+    this.keys = keys;
     this.logDir = logDir;
     this.progress = progress;
     this.fault = fault;
@@ -65,6 +74,14 @@ final class Rig {
     args.add(role);
     args.add(transport.id());
     args.addAll(more);
+    if (security != Security.INSECURE) {
+      args.add("--security");
+      args.add(security.id());
+    }
+    if (keys != null) {
+      args.add("--keys");
+      args.add(keys.toString());
+    }
     if (fault != null && fault.startsWith(role + ":")) {
       args.add("--fault");
       args.add(fault.substring(role.length() + 1));

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -57,21 +58,40 @@ final class Runner {
 
   private static List<RunResult> runAll(Scenario s, Path out, Progress progress)
       throws BenchException {
-    Rig rig = new Rig(s.jvmFlags(), out.resolve("logs"), progress, s.options.fault,
-        s.options.connectPort);
+    Security security = s.security();
     List<Transport> transports = s.transports();
-    int total = s.reps() * transports.size();
-    List<RunResult> runs = new ArrayList<>();
-    int done = 0;
-    for (int rep = 1; rep <= s.reps(); rep++) {
-      for (Transport t : transports) {
-        done++;
-        rig.begin(s.name() + "-" + t.id() + "-" + rep,
-            s.name() + " " + done + "/" + total + " " + t.id() + ": ");
-        runs.add(s.run(t, rep, rig));
+    boolean anyRuns = transports.stream().anyMatch(t -> s.unsupported(t) == null);
+    Path keys = null;
+    try {
+      if (security == Security.ALTS_LIKE && anyRuns) {
+        try {
+          keys = Security.writeAltsLikeKeys();
+        } catch (IOException | GeneralSecurityException e) {
+          throw new BenchException("cannot write the alts_like keys: " + e);
+        }
       }
+      Rig rig = new Rig(s.jvmFlags(), out.resolve("logs"), progress, s.options.fault,
+          s.options.connectPort, security, keys);
+      int total = s.reps() * transports.size();
+      List<RunResult> runs = new ArrayList<>();
+      int done = 0;
+      for (int rep = 1; rep <= s.reps(); rep++) {
+        for (Transport t : transports) {
+          done++;
+          String why = s.unsupported(t);
+          if (why != null) {
+            runs.add(RunResult.unsupported(t, rep, why));
+            continue;
+          }
+          rig.begin(s.name() + "-" + t.id() + "-" + rep,
+              s.name() + " " + done + "/" + total + " " + t.id() + ": ");
+          runs.add(s.run(t, rep, rig));
+        }
+      }
+      return runs;
+    } finally {
+      Security.deleteKeys(keys);
     }
-    return runs;
   }
 
   private static Path defaultOutDir() {

@@ -42,7 +42,9 @@ abstract class Scenario implements Callable<Integer> {
     String jvmFlags;
 
     @Option(names = "--security", paramLabel = "MODE", defaultValue = "insecure",
-        description = "insecure (tls and alts_like arrive with the security layer).")
+        description = "insecure, tls (grpc-testing's test CA) or alts_like (lean only; "
+            + "fresh Ed25519 keys per run). A transport without the mode is reported as "
+            + "unsupported (default: ${DEFAULT-VALUE}).")
     String security;
 
     @Option(names = "--no-charts", description = "Skip the PNG charts.")
@@ -132,6 +134,20 @@ abstract class Scenario implements Callable<Integer> {
     return options.reps != null ? options.reps : compareDefaults ? 3 : 1;
   }
 
+  Security security() {
+    return Security.parse(options.security);
+  }
+
+  /**
+   * Why {@code transport} cannot run this scenario in the chosen security mode, or null when
+   * it can. Such a transport is reported as unsupported, never run.
+   */
+  String unsupported(Transport transport) {
+    Security s = security();
+    return s.supports(transport) ? null
+        : transport.id() + " has no " + s.id() + " credentials (alts_like is lean's own)";
+  }
+
   List<String> jvmFlags() {
     return Arrays.asList(options.jvmFlags.trim().split("\\s+"));
   }
@@ -148,12 +164,10 @@ abstract class Scenario implements Callable<Integer> {
     if (reps() < 1) {
       throw usage("--reps must be at least 1");
     }
-    if (!options.security.equals("insecure")) {
-      if (options.security.equals("tls") || options.security.equals("alts_like")) {
-        throw usage("--security " + options.security
-            + " is not available yet: the lean transport has no security layer; use insecure");
-      }
-      throw usage("--security must be insecure, tls or alts_like, not '" + options.security + "'");
+    try {
+      security();
+    } catch (IllegalArgumentException e) {
+      throw usage(e.getMessage());
     }
     if (options.jvmFlags.isBlank()) {
       throw usage("--jvm-flags must not be empty");

@@ -2,9 +2,13 @@ package dev.grpclean.bench;
 
 import dev.grpclean.transport.LeanChannelBuilder;
 import dev.grpclean.transport.LeanServerBuilder;
+import io.grpc.ChannelCredentials;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
 import io.grpc.ServerBuilder;
+import io.grpc.ServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.okhttp.OkHttpChannelBuilder;
@@ -14,8 +18,9 @@ import java.net.InetSocketAddress;
 import java.util.Locale;
 
 /**
- * The transports the bench compares, each with its own builders. Every one is plaintext over
- * loopback with default settings, so a figure is what a user gets without tuning.
+ * The transports the bench compares, each with its own builders. Every one runs over loopback
+ * with default settings, so a figure is what a user gets without tuning; plaintext unless
+ * credentials are given (see {@link Security} for which modes each transport supports).
  *
  * <p>Thread-safe (stateless).
  */
@@ -30,6 +35,16 @@ public enum Transport {
     public ManagedChannel channel(String host, int port) {
       return LeanChannelBuilder.forAddress(host, port).usePlaintext().build();
     }
+
+    @Override
+    public ServerBuilder<?> serverBuilder(ServerCredentials creds) {
+      return LeanServerBuilder.forAddress(loopback(), creds);
+    }
+
+    @Override
+    ManagedChannelBuilder<?> channelBuilder(String host, int port, ChannelCredentials creds) {
+      return LeanChannelBuilder.forAddress(host, port, creds);
+    }
   },
   NETTY {
     @Override
@@ -40,6 +55,16 @@ public enum Transport {
     @Override
     public ManagedChannel channel(String host, int port) {
       return NettyChannelBuilder.forAddress(host, port).usePlaintext().build();
+    }
+
+    @Override
+    public ServerBuilder<?> serverBuilder(ServerCredentials creds) {
+      return NettyServerBuilder.forAddress(loopback(), creds);
+    }
+
+    @Override
+    ManagedChannelBuilder<?> channelBuilder(String host, int port, ChannelCredentials creds) {
+      return NettyChannelBuilder.forAddress(host, port, creds);
     }
   },
   OKHTTP {
@@ -52,12 +77,44 @@ public enum Transport {
     public ManagedChannel channel(String host, int port) {
       return OkHttpChannelBuilder.forAddress(host, port).usePlaintext().build();
     }
+
+    @Override
+    public ServerBuilder<?> serverBuilder(ServerCredentials creds) {
+      return OkHttpServerBuilder.forPort(loopback(), creds);
+    }
+
+    @Override
+    ManagedChannelBuilder<?> channelBuilder(String host, int port, ChannelCredentials creds) {
+      return OkHttpChannelBuilder.forAddress(host, port, creds);
+    }
   };
 
   /** A server builder listening on an ephemeral loopback port. */
   public abstract ServerBuilder<?> serverBuilder();
 
   public abstract ManagedChannel channel(String host, int port);
+
+  /**
+   * A server builder on an ephemeral loopback port with these credentials. Credentials the
+   * transport does not know fail here (IllegalArgumentException); check
+   * {@link Security#supports} first.
+   */
+  public abstract ServerBuilder<?> serverBuilder(ServerCredentials creds);
+
+  abstract ManagedChannelBuilder<?> channelBuilder(String host, int port, ChannelCredentials creds);
+
+  /** A channel with these credentials; {@code authority} overrides the target's when not null. */
+  public ManagedChannel channel(String host, int port, ChannelCredentials creds,
+      String authority) {
+    if (creds instanceof InsecureChannelCredentials) {
+      return channel(host, port);
+    }
+    ManagedChannelBuilder<?> b = channelBuilder(host, port, creds);
+    if (authority != null) {
+      b.overrideAuthority(authority);
+    }
+    return b.build();
+  }
 
   /** The name used on the command line and in reports: {@code lean}, {@code netty}, {@code okhttp}. */
   public String id() {

@@ -84,6 +84,14 @@ final class TrickleScenario extends Scenario {
   }
 
   @Override
+  String unsupported(Transport transport) {
+    if (security() == Security.ALTS_LIKE) {
+      return "the raw HTTP/2 trickle client has no alts_like handshake";
+    }
+    return super.unsupported(transport);
+  }
+
+  @Override
   void validate() {
     positive(this, "--connections", connections);
     positive(this, "--piece-kib", pieceKib);

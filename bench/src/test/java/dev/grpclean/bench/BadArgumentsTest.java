@@ -42,8 +42,9 @@ public class BadArgumentsTest {
   }
 
   @Test
-  public void securityNotYetAvailable() {
-    usageError("--security tls is not available yet", "unary", "--security", "tls");
+  public void unknownSecurityMode() {
+    usageError("--security must be insecure, tls or alts_like, not 'ssl'", "unary",
+        "--security", "ssl");
   }
 
   @Test

@@ -1,18 +1,24 @@
 package dev.grpclean.bench.child;
 
 import com.google.gson.JsonObject;
+import dev.grpclean.bench.Security;
 import dev.grpclean.bench.Transport;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
  * Entry point of a forked bench JVM: {@code ChildMain server TRANSPORT} or
- * {@code ChildMain client TRANSPORT PORT}, optionally followed by {@code --fault VERB} (tests:
- * the JVM halts when it is asked to run VERB).
+ * {@code ChildMain client TRANSPORT PORT}, optionally followed by {@code --security MODE}
+ * ({@code insecure} when absent), {@code --keys DIR} (the alts_like key directory, see
+ * {@link Security}) and {@code --fault VERB} (tests: the JVM halts when it is asked to run
+ * VERB).
  *
  * <p>The parent drives it through stdin and stdout, one line each way:
  * <pre>
@@ -41,19 +47,28 @@ public final class ChildMain {
   public static void main(String[] args) throws Exception {
     PrintStream protocol = System.out;
     System.setOut(System.err);
-    String fault = null;
-    if (args.length >= 2 && args[args.length - 2].equals("--fault")) {
-      fault = args[args.length - 1];
+    List<String> positional = new ArrayList<>();
+    Map<String, String> options = new LinkedHashMap<>();
+    for (int i = 0; i < args.length; i++) {
+      if (args[i].startsWith("--") && i + 1 < args.length) {
+        options.put(args[i], args[++i]);
+      } else {
+        positional.add(args[i]);
+      }
     }
+    String fault = options.get("--fault");
     Role role;
     try {
-      Transport transport = Transport.parse(args[1]);
-      if (args[0].equals("server")) {
-        role = new ServerRole(transport);
-      } else if (args[0].equals("client")) {
-        role = new ClientRole(transport, "127.0.0.1", Integer.parseInt(args[2]));
+      Transport transport = Transport.parse(positional.get(1));
+      Security security = Security.parse(options.getOrDefault("--security", "insecure"));
+      Path keys = options.containsKey("--keys") ? Path.of(options.get("--keys")) : null;
+      if (positional.get(0).equals("server")) {
+        role = new ServerRole(transport, security, keys);
+      } else if (positional.get(0).equals("client")) {
+        role = new ClientRole(transport, security, keys, "127.0.0.1",
+            Integer.parseInt(positional.get(2)));
       } else {
-        throw new IllegalArgumentException("unknown role " + args[0]);
+        throw new IllegalArgumentException("unknown role " + positional.get(0));
       }
     } catch (Throwable t) {
       t.printStackTrace();

@@ -2,12 +2,15 @@ package dev.grpclean.bench.child;
 
 import com.google.gson.JsonObject;
 import dev.grpclean.bench.BenchService;
+import dev.grpclean.bench.Security;
 import dev.grpclean.bench.Transport;
 import io.grpc.CallOptions;
+import io.grpc.ChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -17,7 +20,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The client side of a run: opens channels of the chosen transport to the server's port and
+ * The client side of a run: opens channels of the chosen transport and security (credentials
+ * built once, shared by every channel) to the server's port and
  * runs the workloads the parent asks for. Channels live until {@code quit}, so idle ones can be
  * measured.
  *
@@ -31,6 +35,8 @@ final class ClientRole implements ChildMain.Role {
   private static final long RPC_DEADLINE_SECONDS = 60;
 
   private final Transport transport;
+  private final Security security;
+  private final ChannelCredentials creds;
   private final String host;
   private final int port;
   private final Probe probe;
@@ -38,8 +44,15 @@ final class ClientRole implements ChildMain.Role {
   private final List<ManagedChannel> channels = new ArrayList<>();
   private TrickleLoad trickle;
 
-  ClientRole(Transport transport, String host, int port) {
+  ClientRole(Transport transport, Security security, Path keys, String host, int port)
+      throws Exception {
+    if (!security.supports(transport)) {
+      throw new IllegalArgumentException(transport.id() + " does not support --security "
+          + security.id());
+    }
     this.transport = transport;
+    this.security = security;
+    this.creds = security.channelCredentials(keys);
     this.host = host;
     this.port = port;
     this.probe = new Probe(transport);
@@ -71,7 +84,7 @@ final class ClientRole implements ChildMain.Role {
         return new DownloadLoad(channels(), meter, probe, args).run();
       case "trickle":
         if (trickle == null) {
-          trickle = new TrickleLoad(host, port);
+          trickle = new TrickleLoad(host, port, security);
         }
         return trickle.run(args);
       default:
@@ -81,7 +94,7 @@ final class ClientRole implements ChildMain.Role {
 
   /** One channel, a few RPCs, closed: loads and initialises the transport before baselines. */
   private JsonObject warm() throws InterruptedException {
-    ManagedChannel channel = transport.channel(host, port);
+    ManagedChannel channel = newChannel();
     try {
       for (int i = 0; i < 20; i++) {
         call(channel);
@@ -100,7 +113,7 @@ final class ClientRole implements ChildMain.Role {
     AtomicReference<Throwable> failure = new AtomicReference<>();
     for (int i = 0; i < n && failure.get() == null; i++) {
       opening.acquire();
-      ManagedChannel channel = transport.channel(host, port);
+      ManagedChannel channel = newChannel();
       channels.add(channel);
       ClientCalls.asyncUnaryCall(
           channel.newCall(BenchService.ECHO,
@@ -146,9 +159,13 @@ final class ClientRole implements ChildMain.Role {
     }
   }
 
+  private ManagedChannel newChannel() {
+    return transport.channel(host, port, creds, security.authorityOverride());
+  }
+
   private List<ManagedChannel> channels() {
     if (channels.isEmpty()) {
-      channels.add(transport.channel(host, port));
+      channels.add(newChannel());
     }
     return channels;
   }

@@ -2,14 +2,17 @@ package dev.grpclean.bench.child;
 
 import com.google.gson.JsonObject;
 import dev.grpclean.bench.BenchService;
+import dev.grpclean.bench.Security;
 import dev.grpclean.bench.Transport;
 import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The server side of a run: one server of the chosen transport on an ephemeral loopback port,
- * serving {@link BenchService}.
+ * The server side of a run: one server of the chosen transport and security on an ephemeral
+ * loopback port, serving {@link BenchService}.
  *
  * <p>Confined to {@link ChildMain}'s thread.
  */
@@ -18,9 +21,16 @@ final class ServerRole implements ChildMain.Role {
   private final Probe probe;
   private final AllocationMeter meter = new AllocationMeter();
 
-  ServerRole(Transport transport) throws Exception {
+  ServerRole(Transport transport, Security security, Path keys) throws Exception {
     this.probe = new Probe(transport);
-    this.server = transport.serverBuilder().addService(BenchService.definition()).build().start();
+    if (!security.supports(transport)) {
+      throw new IllegalArgumentException(transport.id() + " does not support --security "
+          + security.id());
+    }
+    ServerBuilder<?> builder = security == Security.INSECURE
+        ? transport.serverBuilder()
+        : transport.serverBuilder(security.serverCredentials(keys));
+    this.server = builder.addService(BenchService.definition()).build().start();
   }
 
   @Override

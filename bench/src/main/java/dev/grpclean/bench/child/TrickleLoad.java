@@ -2,6 +2,7 @@ package dev.grpclean.bench.child;
 
 import com.google.gson.JsonObject;
 import dev.grpclean.bench.BenchService;
+import dev.grpclean.bench.Security;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -21,6 +22,13 @@ import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2FrameStream;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslProvider;
+import java.io.IOException;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,6 +47,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * the server's answers. The gRPC client library would send a whole message at once, which is
  * why this client speaks HTTP/2 itself.
  *
+ * <p>{@code --security tls}: JDK TLS with ALPN {@code h2}, trusting grpc-testing's CA and
+ * claiming {@link Security#TLS_AUTHORITY}, like the gRPC clients. {@code alts_like} is not
+ * possible with this client (the parent reports trickle as unsupported in that mode).
+ *
  * <p>Confined to {@link ChildMain}'s thread; socket work runs on one Netty event loop.
  */
 final class TrickleLoad implements AutoCloseable {
@@ -46,13 +58,35 @@ final class TrickleLoad implements AutoCloseable {
 
   private final String host;
   private final int port;
+  private final SslContext ssl;
   private final EventLoopGroup group = new NioEventLoopGroup(1);
   private final List<Upload> uploads = new ArrayList<>();
   private int messageBytes;
 
-  TrickleLoad(String host, int port) {
+  TrickleLoad(String host, int port, Security security) throws IOException {
     this.host = host;
     this.port = port;
+    switch (security) {
+      case INSECURE:
+        ssl = null;
+        break;
+      case TLS:
+        try (java.io.InputStream ca = Security.caCertificate()) {
+            ssl = SslContextBuilder.forClient()
+              .sslProvider(SslProvider.JDK)
+              .trustManager(ca)
+              .applicationProtocolConfig(new ApplicationProtocolConfig(
+                  ApplicationProtocolConfig.Protocol.ALPN,
+                  ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                  ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                  ApplicationProtocolNames.HTTP_2))
+              .build();
+        }
+        break;
+      default:
+        throw new IllegalArgumentException(
+            "the trickle client cannot do --security " + security.id());
+    }
   }
 
   /** One connection and its one stream. Fields touched on the event loop are atomic. */
@@ -130,6 +164,9 @@ final class TrickleLoad implements AutoCloseable {
         .handler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
+            if (ssl != null) {
+              ch.pipeline().addLast(ssl.newHandler(ch.alloc(), Security.TLS_AUTHORITY, port));
+            }
             ch.pipeline().addLast(Http2FrameCodecBuilder.forClient().build(), new Answers());
           }
         });
@@ -140,11 +177,20 @@ final class TrickleLoad implements AutoCloseable {
             "cannot reach the server at " + host + ":" + port + ": " + connect.cause());
       }
       Channel channel = connect.channel();
+      if (ssl != null) {
+        io.netty.util.concurrent.Future<Channel> handshake =
+            channel.pipeline().get(SslHandler.class).handshakeFuture().await();
+        if (!handshake.isSuccess()) {
+          throw new IllegalStateException("TLS handshake with " + host + ":" + port
+              + " failed: " + handshake.cause());
+        }
+      }
       Http2FrameStream stream = channel.pipeline().get(Answers.class).newStream();
       Upload upload = new Upload(channel, stream);
       channel.attr(Answers.UPLOAD).set(upload);
       Http2Headers headers = new DefaultHttp2Headers()
-          .method("POST").scheme("http").authority(host + ":" + port)
+          .method("POST").scheme(ssl != null ? "https" : "http")
+          .authority(ssl != null ? Security.TLS_AUTHORITY : host + ":" + port)
           .path("/" + BenchService.UPLOAD.getFullMethodName())
           .set("content-type", "application/grpc").set("te", "trailers");
       channel.writeAndFlush(new DefaultHttp2HeadersFrame(headers, false).stream(stream)).sync();
