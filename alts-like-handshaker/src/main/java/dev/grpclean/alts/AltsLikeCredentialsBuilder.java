@@ -6,9 +6,12 @@ import dev.grpclean.alts.record.RecordProtocol;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
+import java.security.PrivateKey;
 import java.security.PublicKey;
+import java.security.cert.X509Certificate;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.List;
 import java.util.function.Predicate;
 
 /**
@@ -34,7 +37,7 @@ abstract class AltsLikeCredentialsBuilder<B extends AltsLikeCredentialsBuilder<B
     return options.build();
   }
 
-  /** Required: this side's Ed25519 key pair. */
+  /** Required (or a certificate identity): this side's Ed25519 key pair or certificate. */
   public B identity(AltsLikeIdentity identity) {
     options.identity(identity);
     return self();
@@ -51,9 +54,43 @@ abstract class AltsLikeCredentialsBuilder<B extends AltsLikeCredentialsBuilder<B
   }
 
   /**
-   * Accepts only peers (servers, for channel credentials; clients, for server credentials) whose
-   * Ed25519 public key is one of these. One of this, {@link #peerVerifier} or {@link
-   * #acceptAnyPeer} is required; the last call wins.
+   * Required unless given by {@link #identity}: an X.509 certificate identity, {@code chain}
+   * leaf first, and the leaf's private key (Ed25519 or EC P-256). Peers need {@link
+   * #trustCertificates} with a root this chain leads to.
+   *
+   * @throws GeneralSecurityException see {@link AltsLikeIdentity#ofCertificate}
+   */
+  public B certificateIdentity(List<X509Certificate> chain, PrivateKey key)
+      throws GeneralSecurityException {
+    return identity(AltsLikeIdentity.ofCertificate(chain, key));
+  }
+
+  /**
+   * As {@link #certificateIdentity}, from PEM files: the certificates, leaf first, and the leaf's
+   * PKCS#8 {@code PRIVATE KEY}.
+   */
+  public B certificateIdentityFromPemFiles(Path chainPem, Path keyPem)
+      throws IOException, GeneralSecurityException {
+    return identity(AltsLikeIdentity.fromCertificatePemFiles(chainPem, keyPem));
+  }
+
+  /**
+   * Accepts peers presenting a certificate chain that the JDK's PKIX validator (revocation off)
+   * validates to one of {@code roots} at the current time; a {@link #peerVerifier} or {@link
+   * #acceptAnyPeer}, if also set, then judges them too. Without this, certificate peers are
+   * rejected. Raw-key peers are judged only by {@link #acceptPeers}, {@link #peerVerifier} or
+   * {@link #acceptAnyPeer}; with none of those set, they are rejected.
+   */
+  public B trustCertificates(Collection<X509Certificate> roots) {
+    options.trustCertificates(roots);
+    return self();
+  }
+
+  /**
+   * Accepts only raw-key peers (servers, for channel credentials; clients, for server credentials) whose
+   * Ed25519 public key is one of these (certificate peers are judged by {@link
+   * #trustCertificates} alone). One of this, {@link #peerVerifier}, {@link #acceptAnyPeer} or
+   * {@link #trustCertificates} is required; of the first three the last call wins.
    */
   public B acceptPeers(Collection<PublicKey> publicKeys) {
     options.acceptPeers(publicKeys);
@@ -67,7 +104,8 @@ abstract class AltsLikeCredentialsBuilder<B extends AltsLikeCredentialsBuilder<B
 
   /**
    * Accepts the peer (the server, for channel credentials; the client, for server credentials)
-   * if {@code verifier} returns true for its authenticated identity; called on the connection's
+   * if {@code verifier} returns true for its authenticated identity (for a certificate peer,
+   * after its chain validated to the {@link #trustCertificates} roots); called on the connection's
    * loop thread during the handshake, so it must not block.
    */
   public B peerVerifier(Predicate<AltsLikePeer> verifier) {
@@ -78,7 +116,8 @@ abstract class AltsLikeCredentialsBuilder<B extends AltsLikeCredentialsBuilder<B
   /**
    * Accepts any peer (server, for channel credentials; client, for server credentials) that
    * proves it holds some Ed25519 key (the connection is still encrypted, and the key reaches
-   * calls as {@link AltsLikePeer#PEER_IDENTITY_KEY} for authorization there).
+   * calls as {@link AltsLikePeer#PEER_IDENTITY_KEY} for authorization there). Certificate peers
+   * still need a chain to a {@link #trustCertificates} root.
    */
   public B acceptAnyPeer() {
     options.acceptAnyPeer();

@@ -32,10 +32,11 @@ public class AltsLikeCredentialsTest {
   public void buildersRequireIdentityAndPeerPolicy() {
     IllegalStateException noIdentity = assertThrows(IllegalStateException.class,
         () -> AltsLikeChannelCredentials.newBuilder().acceptAnyPeer().build());
-    assertEquals("an identity (Ed25519 key pair) is required", noIdentity.getMessage());
+    assertEquals("an identity (Ed25519 key pair or certificate) is required", noIdentity.getMessage());
     IllegalStateException noPolicy = assertThrows(IllegalStateException.class,
         () -> AltsLikeServerCredentials.newBuilder().identity(serverId).build());
-    assertEquals("no peer policy: call acceptPeers, peerVerifier or acceptAnyPeer",
+    assertEquals("no peer policy: call acceptPeers, peerVerifier, acceptAnyPeer or"
+        + " trustCertificates",
         noPolicy.getMessage());
     assertThrows(IllegalArgumentException.class,
         () -> AltsLikeChannelCredentials.newBuilder().recordBytes(1000));

@@ -1,6 +1,7 @@
 package dev.grpclean.alts.handshake;
 
 import dev.grpclean.alts.AltsLikePeer;
+import dev.grpclean.alts.X509Identities;
 import dev.grpclean.alts.record.AltsRecordProtector;
 import dev.grpclean.alts.record.RecordProtocol;
 import dev.grpclean.transport.spi.Handshaker;
@@ -58,7 +59,8 @@ abstract class AltsLikeHandshaker implements Handshaker {
     }
     try {
       while (state != HandshakeState.DONE) {
-        byte[] message = reader.read(in);
+        byte[] message = reader.read(in, state == HandshakeState.AWAIT_CLIENT_INIT
+            ? Messages.MAX_MESSAGE_BYTES : Messages.MAX_IDENTITY_MESSAGE_BYTES);
         if (message == null) {
           return false;
         }
@@ -77,7 +79,8 @@ abstract class AltsLikeHandshaker implements Handshaker {
 
   @Override
   public int maxOutputBytes() {
-    return Messages.MAX_MESSAGE_BYTES;
+    return options.identity.isCertificate()
+        ? Messages.MAX_IDENTITY_MESSAGE_BYTES : Messages.MAX_MESSAGE_BYTES;
   }
 
   @Override
@@ -117,11 +120,48 @@ abstract class AltsLikeHandshaker implements Handshaker {
     dropSecrets();
   }
 
-  /** Fails closed unless the local policy accepts the peer. */
+  /**
+   * Fails closed unless the local policy accepts the peer: a certificate peer's chain must
+   * validate against the trusted roots (and then pass the peer verifier, if one is set); a
+   * raw-key peer must pass the key policy.
+   */
   void checkPeer(AltsLikePeer candidate) throws HandshakeException {
+    String who = client ? "server" : "client";
+    if (!candidate.certificateChain().isEmpty()) {
+      if (options.trustAnchors == null) {
+        throw new HandshakeException(who + " presented certificate " + candidate.id()
+            + ", but local policy trusts no certificates (call trustCertificates)");
+      }
+      try {
+        X509Identities.validate(candidate.certificateChain(), options.trustAnchors,
+            options.validationDate);
+      } catch (GeneralSecurityException e) {
+        throw new HandshakeException(who + " certificate " + candidate.id()
+            + " is not trusted: " + e.getMessage(), e);
+      }
+      if (options.peerVerifier != null && options.verifierCoversCertificates
+          && !options.accepts(candidate)) {
+        throw new HandshakeException(who + " identity " + candidate.id()
+            + " is not accepted by local policy (" + options.peerPolicy + ")");
+      }
+      return;
+    }
+    if (options.peerVerifier == null) {
+      throw new HandshakeException(who + " presented raw key " + candidate.id()
+          + ", but local policy accepts only certificates chaining to the trusted roots");
+    }
     if (!options.accepts(candidate)) {
-      throw new HandshakeException((client ? "server" : "client") + " identity "
+      throw new HandshakeException(who + " identity "
           + candidate.id() + " is not accepted by local policy (" + options.peerPolicy + ")");
+    }
+  }
+
+  /** The transcript signature algorithm for the peer's key; fails for unsupported keys. */
+  static String signatureAlgorithm(AltsLikePeer peer) throws HandshakeException {
+    try {
+      return X509Identities.signatureAlgorithm(peer.publicKey());
+    } catch (GeneralSecurityException e) {
+      throw new HandshakeException("peer " + e.getMessage(), e);
     }
   }
 

@@ -1,7 +1,6 @@
 package dev.grpclean.alts.handshake;
 
 import dev.grpclean.alts.AltsLikePeer;
-import dev.grpclean.alts.Ed25519Keys;
 import dev.grpclean.alts.record.RecordProtocol;
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
@@ -62,12 +61,12 @@ final class ClientHandshaker extends AltsLikeHandshaker {
 
     prk = HandshakeCrypto.extract(
         HandshakeCrypto.sharedSecret(ephemeral.getPrivate(), reply.ephemeral));
-    AltsLikePeer server = AltsLikePeer.of(reply.identity, protocol, reply.rpcVersion);
+    AltsLikePeer server = reply.identity.toPeer(protocol, reply.rpcVersion, "server");
     int signatureOffset = Messages.signatureOffset(message);
     byte[] signed = HandshakeCrypto.transcriptHash(
         new byte[][] {clientInit, message}, new int[] {clientInit.length, signatureOffset});
-    if (!HandshakeCrypto.verify(server.publicKey(), HandshakeCrypto.SERVER_SIGNATURE_CONTEXT,
-        signed, message, signatureOffset)) {
+    if (!HandshakeCrypto.verify(server.publicKey(), signatureAlgorithm(server),
+        HandshakeCrypto.SERVER_SIGNATURE_CONTEXT, signed, message, signatureOffset)) {
       throw new HandshakeException("server's handshake signature does not verify for "
           + server.id());
     }
@@ -78,12 +77,12 @@ final class ClientHandshaker extends AltsLikeHandshaker {
     checkPeer(server);
 
     byte[] finished = new Messages.ClientFinished(
-        Ed25519Keys.rawPublicKey(options.identity.publicKey())).encodeUnsigned();
+        Messages.Identity.of(options.identity)).encodeUnsigned();
     int ownSignatureOffset = Messages.signatureOffset(finished);
     byte[] toSign = HandshakeCrypto.transcriptHash(new byte[][] {clientInit, message, finished},
         new int[] {clientInit.length, message.length, ownSignatureOffset});
     byte[] signature = HandshakeCrypto.sign(options.identity.privateKey(),
-        HandshakeCrypto.CLIENT_SIGNATURE_CONTEXT, toSign);
+        options.identity.signatureAlgorithm(), HandshakeCrypto.CLIENT_SIGNATURE_CONTEXT, toSign);
     System.arraycopy(signature, 0, finished, ownSignatureOffset, signature.length);
     byte[] toMac = HandshakeCrypto.transcriptHash(new byte[][] {clientInit, message, finished},
         new int[] {clientInit.length, message.length, Messages.macOffset(finished)});

@@ -86,10 +86,13 @@ final class HandshakeCrypto {
     return sha256.digest();
   }
 
-  /** Ed25519 over context || 0x00 || transcript hash. */
-  static byte[] sign(PrivateKey key, byte[] context, byte[] transcriptHash)
+  /**
+   * Signature ({@code algorithm}: Ed25519, or P-256 ECDSA-SHA256 in fixed 64-byte P1363 form)
+   * over context || 0x00 || transcript hash.
+   */
+  static byte[] sign(PrivateKey key, String algorithm, byte[] context, byte[] transcriptHash)
       throws GeneralSecurityException {
-    Signature signer = Signature.getInstance("Ed25519");
+    Signature signer = Signature.getInstance(algorithm);
     signer.initSign(key);
     signer.update(context);
     signer.update((byte) 0);
@@ -97,10 +100,10 @@ final class HandshakeCrypto {
     return signer.sign();
   }
 
-  static boolean verify(PublicKey key, byte[] context, byte[] transcriptHash, byte[] signature,
-      int signatureOffset) {
+  static boolean verify(PublicKey key, String algorithm, byte[] context, byte[] transcriptHash,
+      byte[] signature, int signatureOffset) {
     try {
-      Signature verifier = Signature.getInstance("Ed25519");
+      Signature verifier = Signature.getInstance(algorithm);
       verifier.initVerify(key);
       verifier.update(context);
       verifier.update((byte) 0);

@@ -4,15 +4,19 @@ import dev.grpclean.alts.AltsLikeIdentity;
 import dev.grpclean.alts.AltsLikePeer;
 import dev.grpclean.alts.Ed25519Keys;
 import dev.grpclean.alts.RpcProtocolVersion;
+import dev.grpclean.alts.X509Identities;
 import dev.grpclean.alts.record.AltsRecordProtector;
 import dev.grpclean.alts.record.GcmProvider;
 import dev.grpclean.alts.record.RecordProtocol;
 import java.security.GeneralSecurityException;
 import java.security.PublicKey;
+import java.security.cert.TrustAnchor;
+import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.Date;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
@@ -28,8 +32,15 @@ import javax.annotation.Nullable;
  */
 public final class HandshakeOptions {
   final AltsLikeIdentity identity;
-  final Predicate<AltsLikePeer> peerVerifier;
+  /** Null if only certificate peers are accepted. */
+  @Nullable final Predicate<AltsLikePeer> peerVerifier;
+  /** False for acceptPeers (a list of raw keys), which judges raw-key peers only. */
+  final boolean verifierCoversCertificates;
   final String peerPolicy;
+  /** Null if certificate peers are not accepted. */
+  @Nullable final Set<TrustAnchor> trustAnchors;
+  /** For tests: validate certificates at this time instead of now. */
+  @Nullable final Date validationDate;
   final List<RecordProtocol> recordProtocols;
   final RpcProtocolVersion rpcMin;
   final RpcProtocolVersion rpcMax;
@@ -40,7 +51,10 @@ public final class HandshakeOptions {
   private HandshakeOptions(Builder b) {
     this.identity = b.identity;
     this.peerVerifier = b.peerVerifier;
+    this.verifierCoversCertificates = b.verifierCoversCertificates;
     this.peerPolicy = b.peerPolicy;
+    this.trustAnchors = b.trustAnchors;
+    this.validationDate = b.validationDate;
     this.recordProtocols = Collections.unmodifiableList(new ArrayList<>(b.recordProtocols));
     this.rpcMin = b.rpcMin;
     this.rpcMax = b.rpcMax;
@@ -73,7 +87,10 @@ public final class HandshakeOptions {
   public static final class Builder {
     @Nullable private AltsLikeIdentity identity;
     @Nullable private Predicate<AltsLikePeer> peerVerifier;
+    private boolean verifierCoversCertificates;
     private String peerPolicy = "";
+    @Nullable private Set<TrustAnchor> trustAnchors;
+    @Nullable private Date validationDate;
     private List<RecordProtocol> recordProtocols =
         List.of(RecordProtocol.AES_128_GCM_REKEY, RecordProtocol.AES_128_GCM);
     private RpcProtocolVersion rpcMin = RpcProtocolVersion.DEFAULT;
@@ -103,6 +120,7 @@ public final class HandshakeOptions {
       }
       Set<String> frozen = Collections.unmodifiableSet(ids);
       this.peerVerifier = peer -> frozen.contains(peer.id());
+      this.verifierCoversCertificates = false;
       this.peerPolicy = frozen.size() == 1
           ? "the accepted identity " + frozen.iterator().next()
           : "the " + frozen.size() + " accepted identities";
@@ -111,13 +129,27 @@ public final class HandshakeOptions {
 
     public Builder peerVerifier(Predicate<AltsLikePeer> verifier) {
       this.peerVerifier = Objects.requireNonNull(verifier, "verifier");
+      this.verifierCoversCertificates = true;
       this.peerPolicy = "the peer verifier";
       return this;
     }
 
     public Builder acceptAnyPeer() {
       this.peerVerifier = peer -> true;
+      this.verifierCoversCertificates = true;
       this.peerPolicy = "any peer";
+      return this;
+    }
+
+    /** Accepts certificate peers whose chain validates (PKIX, no revocation) to these roots. */
+    public Builder trustCertificates(Collection<X509Certificate> roots) {
+      this.trustAnchors = X509Identities.anchors(roots);
+      return this;
+    }
+
+    /** For tests: validate peer certificates as of {@code date} instead of now. */
+    Builder certificateValidationDate(@Nullable Date date) {
+      this.validationDate = date;
       return this;
     }
 
@@ -164,11 +196,12 @@ public final class HandshakeOptions {
      */
     public HandshakeOptions build() {
       if (identity == null) {
-        throw new IllegalStateException("an identity (Ed25519 key pair) is required");
+        throw new IllegalStateException(
+            "an identity (Ed25519 key pair or certificate) is required");
       }
-      if (peerVerifier == null) {
-        throw new IllegalStateException("no peer policy: call acceptPeers, peerVerifier or"
-            + " acceptAnyPeer");
+      if (peerVerifier == null && trustAnchors == null) {
+        throw new IllegalStateException("no peer policy: call acceptPeers, peerVerifier,"
+            + " acceptAnyPeer or trustCertificates");
       }
       return new HandshakeOptions(this);
     }

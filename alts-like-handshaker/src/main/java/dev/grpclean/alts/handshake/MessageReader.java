@@ -9,7 +9,7 @@ import javax.annotation.Nullable;
  * Reassembles one framed handshake message from however the bytes arrive, consuming nothing past
  * its end, so bytes that follow the handshake stay with the caller.
  *
- * <p>Holds at most one message ({@link Messages#MAX_MESSAGE_BYTES}) in a heap array sized to the
+ * <p>Holds at most one message (the caller's limit) in a heap array sized to the
  * bytes received, and nothing once the message is returned.
  *
  * <p>Thread-compatible.
@@ -28,13 +28,13 @@ final class MessageReader {
    * @return the whole message (length field included) once complete, else null
    */
   @Nullable
-  byte[] read(ByteBuffer in) throws HandshakeException {
+  byte[] read(ByteBuffer in, int maxMessageBytes) throws HandshakeException {
     if (messageBytes < 0) {
       take(in, Messages.LENGTH_BYTES - have);
       if (have < Messages.LENGTH_BYTES) {
         return null;
       }
-      messageBytes = checkLength(buf);
+      messageBytes = checkLength(buf, maxMessageBytes);
     }
     take(in, messageBytes - have);
     if (have < messageBytes) {
@@ -63,7 +63,7 @@ final class MessageReader {
     have += n;
   }
 
-  private static int checkLength(byte[] header) throws HandshakeException {
+  private static int checkLength(byte[] header, int maxMessageBytes) throws HandshakeException {
     if (Arrays.equals(header, 0, 4, HTTP2_PREFACE_START, 0, 4)) {
       throw new HandshakeException(
           "peer sent an HTTP/2 preface instead of an ALTS-like handshake: is it using plaintext?");
@@ -74,9 +74,9 @@ final class MessageReader {
     }
     long length = Messages.getIntLe(header, 0) & 0xffffffffL;
     long messageBytes = Messages.LENGTH_BYTES + length;
-    if (messageBytes > Messages.MAX_MESSAGE_BYTES) {
+    if (messageBytes > maxMessageBytes) {
       throw new HandshakeException("handshake message of " + messageBytes
-          + " bytes exceeds the limit of " + Messages.MAX_MESSAGE_BYTES + " bytes");
+          + " bytes exceeds the limit of " + maxMessageBytes + " bytes");
     }
     if (length < Messages.TYPE_BYTES) {
       throw new HandshakeException("handshake message length " + length + " is too short");

@@ -1,9 +1,17 @@
 package dev.grpclean.alts.handshake;
 
+import dev.grpclean.alts.AltsLikeIdentity;
+import dev.grpclean.alts.AltsLikePeer;
 import dev.grpclean.alts.RpcProtocolVersion;
+import dev.grpclean.alts.X509Identities;
+import dev.grpclean.alts.record.RecordProtocol;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -27,6 +35,12 @@ final class Messages {
    * future fields while keeping what a stranger can make us buffer before authenticating tiny.
    */
   static final int MAX_MESSAGE_BYTES = 1024;
+  /**
+   * Limit for ServerInit and ClientFinished, which may carry a certificate chain: 1 KiB plus
+   * {@link X509Identities#MAX_CHAIN_BYTES}. ClientInit, the only message a stranger can make a
+   * server buffer before any signature, keeps {@link #MAX_MESSAGE_BYTES}.
+   */
+  static final int MAX_IDENTITY_MESSAGE_BYTES = MAX_MESSAGE_BYTES + X509Identities.MAX_CHAIN_BYTES;
 
   static final int CLIENT_INIT = 1;
   static final int SERVER_INIT = 2;
@@ -39,6 +53,7 @@ final class Messages {
 
   static final int X25519_KEY_BYTES = 32;
   static final int IDENTITY_ED25519 = 1;
+  static final int IDENTITY_X509 = 2;
   static final int ED25519_KEY_BYTES = 32;
   static final int SIGNATURE_BYTES = 64;
   static final int MAC_BYTES = 32;
@@ -46,15 +61,159 @@ final class Messages {
   static final int MAX_PROTOCOLS = 8;
 
   private static final int CLIENT_INIT_FIXED_BODY = 4 + 2 + 2 + X25519_KEY_BYTES + 4 + 8 + 1;
-  private static final int SERVER_INIT_BODY =
-      2 + X25519_KEY_BYTES + 1 + 4 + 4 + 1 + ED25519_KEY_BYTES + SIGNATURE_BYTES + MAC_BYTES;
-  private static final int CLIENT_FINISHED_BODY =
-      1 + ED25519_KEY_BYTES + SIGNATURE_BYTES + MAC_BYTES;
+  /** ServerInit body before the identity field. */
+  private static final int SERVER_INIT_PREFIX = 2 + X25519_KEY_BYTES + 1 + 4 + 4;
+  /** What follows the identity field in ServerInit and ClientFinished. */
+  private static final int PROOF_BYTES = SIGNATURE_BYTES + MAC_BYTES;
+  private static final int ED25519_IDENTITY_BYTES = 1 + ED25519_KEY_BYTES;
 
-  /** Whole ServerInit size; its signature and MAC are its last 96 bytes. */
-  static final int SERVER_INIT_BYTES = HEADER_BYTES + SERVER_INIT_BODY;
-  /** Whole ClientFinished size; its signature and MAC are its last 96 bytes. */
-  static final int CLIENT_FINISHED_BYTES = HEADER_BYTES + CLIENT_FINISHED_BODY;
+  /** Whole ServerInit size with an Ed25519 identity; signature and MAC are its last 96 bytes. */
+  static final int SERVER_INIT_BYTES =
+      HEADER_BYTES + SERVER_INIT_PREFIX + ED25519_IDENTITY_BYTES + PROOF_BYTES;
+  /** Whole ClientFinished size with an Ed25519 identity; its last 96 bytes: signature, MAC. */
+  static final int CLIENT_FINISHED_BYTES = HEADER_BYTES + ED25519_IDENTITY_BYTES + PROOF_BYTES;
+
+  /**
+   * The identity field: type 1 and a raw Ed25519 key, or type 2 and a certificate chain
+   * (u16 total length, then per certificate u16 length and DER), leaf first.
+   */
+  static final class Identity {
+    final int type;
+    final byte[] rawKey;
+    final List<byte[]> certificates;
+
+    private Identity(int type, byte[] rawKey, List<byte[]> certificates) {
+      this.type = type;
+      this.rawKey = rawKey;
+      this.certificates = certificates;
+    }
+
+    static Identity ed25519(byte[] rawKey) {
+      return new Identity(IDENTITY_ED25519, rawKey, List.of());
+    }
+
+    /** A certificate chain field, leaf first (for tests that forge one). */
+    static Identity x509(List<byte[]> ders) {
+      return new Identity(IDENTITY_X509, null, List.copyOf(ders));
+    }
+
+    static Identity of(AltsLikeIdentity identity) throws GeneralSecurityException {
+      if (!identity.isCertificate()) {
+        return ed25519(identity.rawPublicKey());
+      }
+      List<byte[]> ders = new ArrayList<>();
+      for (X509Certificate cert : identity.certificateChain()) {
+        try {
+          ders.add(cert.getEncoded());
+        } catch (CertificateEncodingException e) {
+          throw new GeneralSecurityException(e);
+        }
+      }
+      return new Identity(IDENTITY_X509, null, ders);
+    }
+
+    int encodedBytes() {
+      if (type == IDENTITY_ED25519) {
+        return ED25519_IDENTITY_BYTES;
+      }
+      return 1 + 2 + chainBytes();
+    }
+
+    private int chainBytes() {
+      int n = 0;
+      for (byte[] der : certificates) {
+        n += 2 + der.length;
+      }
+      return n;
+    }
+
+    void put(ByteBuffer b) {
+      b.put((byte) type);
+      if (type == IDENTITY_ED25519) {
+        b.put(rawKey);
+        return;
+      }
+      b.putShort((short) chainBytes());
+      for (byte[] der : certificates) {
+        b.putShort((short) der.length).put(der);
+      }
+    }
+
+    /** Reads the field, leaving exactly {@code PROOF_BYTES} or failing. */
+    static Identity get(ByteBuffer b, String name) throws HandshakeException {
+      if (b.remaining() < 1) {
+        throw truncated(name);
+      }
+      int type = b.get() & 0xff;
+      if (type == IDENTITY_ED25519) {
+        if (b.remaining() < ED25519_KEY_BYTES) {
+          throw truncated(name);
+        }
+        Identity id = ed25519(bytes(b, ED25519_KEY_BYTES));
+        checkBodySize(b, PROOF_BYTES, name);
+        return id;
+      }
+      if (type != IDENTITY_X509) {
+        throw new HandshakeException(name + " carries unknown identity type " + type
+            + "; supported: Ed25519 (" + IDENTITY_ED25519 + "), X.509 (" + IDENTITY_X509 + ")");
+      }
+      if (b.remaining() < 2) {
+        throw truncated(name);
+      }
+      int total = b.getShort() & 0xffff;
+      if (total == 0 || total > X509Identities.MAX_CHAIN_BYTES) {
+        throw new HandshakeException(name + " carries a certificate chain of " + total
+            + " bytes; must be 1 to " + X509Identities.MAX_CHAIN_BYTES);
+      }
+      if (b.remaining() < total) {
+        throw truncated(name);
+      }
+      ByteBuffer chain = b.slice().limit(total).order(ByteOrder.LITTLE_ENDIAN);
+      b.position(b.position() + total);
+      List<byte[]> ders = new ArrayList<>();
+      while (chain.hasRemaining()) {
+        if (ders.size() == X509Identities.MAX_CHAIN_CERTIFICATES) {
+          throw new HandshakeException(name + " carries more than "
+              + X509Identities.MAX_CHAIN_CERTIFICATES + " certificates");
+        }
+        if (chain.remaining() < 2) {
+          throw new HandshakeException(name + " has a malformed certificate chain: truncated"
+              + " certificate length");
+        }
+        int len = chain.getShort() & 0xffff;
+        if (len == 0 || len > chain.remaining()) {
+          throw new HandshakeException(name + " has a malformed certificate chain: certificate "
+              + ders.size() + " claims " + len + " bytes, " + chain.remaining() + " remain");
+        }
+        ders.add(bytes(chain, len));
+      }
+      checkBodySize(b, PROOF_BYTES, name);
+      return new Identity(IDENTITY_X509, null, List.copyOf(ders));
+    }
+
+    /** The (not yet trusted) peer this field names; a malformed certificate fails. */
+    AltsLikePeer toPeer(RecordProtocol protocol, RpcProtocolVersion rpcVersion, String who)
+        throws GeneralSecurityException {
+      if (type == IDENTITY_ED25519) {
+        return AltsLikePeer.of(rawKey, protocol, rpcVersion);
+      }
+      List<X509Certificate> chain = new ArrayList<>();
+      for (byte[] der : certificates) {
+        try {
+          chain.add(X509Identities.parseDer(der));
+        } catch (CertificateException e) {
+          throw new HandshakeException(who + " sent a malformed certificate (number "
+              + chain.size() + " in its chain): " + e.getMessage(), e);
+        }
+      }
+      try {
+        X509Identities.signatureAlgorithm(chain.get(0).getPublicKey());
+      } catch (GeneralSecurityException e) {
+        throw new HandshakeException(who + "'s " + e.getMessage(), e);
+      }
+      return AltsLikePeer.ofCertificates(chain, protocol, rpcVersion);
+    }
+  }
 
   private Messages() {}
 
@@ -139,10 +298,10 @@ final class Messages {
     final int protocol;
     final int maxRecordBytes;
     final RpcProtocolVersion rpcVersion;
-    final byte[] identity;
+    final Identity identity;
 
     ServerInit(int version, byte[] ephemeral, int protocol, int maxRecordBytes,
-        RpcProtocolVersion rpcVersion, byte[] identity) {
+        RpcProtocolVersion rpcVersion, Identity identity) {
       this.version = version;
       this.ephemeral = ephemeral;
       this.protocol = protocol;
@@ -153,44 +312,46 @@ final class Messages {
 
     /** The message with a zero signature and MAC, to be filled by {@link #fillSignature}. */
     byte[] encodeUnsigned() {
-      ByteBuffer b = frame(SERVER_INIT, SERVER_INIT_BODY);
+      ByteBuffer b =
+          frame(SERVER_INIT, SERVER_INIT_PREFIX + identity.encodedBytes() + PROOF_BYTES);
       b.putShort((short) version).put(ephemeral).put((byte) protocol).putInt(maxRecordBytes);
       putVersion(b, rpcVersion);
-      b.put((byte) IDENTITY_ED25519).put(identity);
+      identity.put(b);
       return b.array();
     }
 
     static ServerInit decode(byte[] message) throws HandshakeException {
       ByteBuffer b = body(message, SERVER_INIT, "ServerInit");
-      checkBodySize(b, SERVER_INIT_BODY, "ServerInit");
+      if (b.remaining() < SERVER_INIT_PREFIX) {
+        throw truncated("ServerInit");
+      }
       int version = b.getShort() & 0xffff;
       byte[] ephemeral = bytes(b, X25519_KEY_BYTES);
       int protocol = b.get() & 0xff;
       int maxRecordBytes = b.getInt();
       RpcProtocolVersion rpcVersion = getVersion(b);
-      byte[] identity = identity(b, "ServerInit");
+      Identity identity = Identity.get(b, "ServerInit");
       return new ServerInit(version, ephemeral, protocol, maxRecordBytes, rpcVersion, identity);
     }
   }
 
   /** The client's proof of identity. */
   static final class ClientFinished {
-    final byte[] identity;
+    final Identity identity;
 
-    ClientFinished(byte[] identity) {
+    ClientFinished(Identity identity) {
       this.identity = identity;
     }
 
     byte[] encodeUnsigned() {
-      ByteBuffer b = frame(CLIENT_FINISHED, CLIENT_FINISHED_BODY);
-      b.put((byte) IDENTITY_ED25519).put(identity);
+      ByteBuffer b = frame(CLIENT_FINISHED, identity.encodedBytes() + PROOF_BYTES);
+      identity.put(b);
       return b.array();
     }
 
     static ClientFinished decode(byte[] message) throws HandshakeException {
       ByteBuffer b = body(message, CLIENT_FINISHED, "ClientFinished");
-      checkBodySize(b, CLIENT_FINISHED_BODY, "ClientFinished");
-      return new ClientFinished(identity(b, "ClientFinished"));
+      return new ClientFinished(Identity.get(b, "ClientFinished"));
     }
   }
 
@@ -234,15 +395,6 @@ final class Messages {
     if (b.remaining() > expected) {
       throw trailing(name);
     }
-  }
-
-  private static byte[] identity(ByteBuffer b, String name) throws HandshakeException {
-    int type = b.get() & 0xff;
-    if (type != IDENTITY_ED25519) {
-      throw new HandshakeException(name + " carries identity type " + type
-          + "; only Ed25519 (" + IDENTITY_ED25519 + ") is supported");
-    }
-    return bytes(b, ED25519_KEY_BYTES);
   }
 
   private static byte[] bytes(ByteBuffer b, int n) {

@@ -1,7 +1,6 @@
 package dev.grpclean.alts.handshake;
 
 import dev.grpclean.alts.AltsLikePeer;
-import dev.grpclean.alts.Ed25519Keys;
 import dev.grpclean.alts.RpcProtocolVersion;
 import dev.grpclean.alts.record.RecordProtocol;
 import java.nio.ByteBuffer;
@@ -68,12 +67,12 @@ final class ServerHandshaker extends AltsLikeHandshaker {
     byte[] reply = new Messages.ServerInit(Messages.VERSION,
         HandshakeCrypto.rawX25519(ephemeral.getPublic()), protocol.wireId(),
         options.maxInboundRecordBytes, rpcVersion,
-        Ed25519Keys.rawPublicKey(options.identity.publicKey())).encodeUnsigned();
+        Messages.Identity.of(options.identity)).encodeUnsigned();
     int signatureOffset = Messages.signatureOffset(reply);
     byte[] toSign = HandshakeCrypto.transcriptHash(
         new byte[][] {message, reply}, new int[] {message.length, signatureOffset});
     byte[] signature = HandshakeCrypto.sign(options.identity.privateKey(),
-        HandshakeCrypto.SERVER_SIGNATURE_CONTEXT, toSign);
+        options.identity.signatureAlgorithm(), HandshakeCrypto.SERVER_SIGNATURE_CONTEXT, toSign);
     System.arraycopy(signature, 0, reply, signatureOffset, signature.length);
     byte[] toMac = HandshakeCrypto.transcriptHash(
         new byte[][] {message, reply}, new int[] {message.length, Messages.macOffset(reply)});
@@ -87,13 +86,13 @@ final class ServerHandshaker extends AltsLikeHandshaker {
 
   private void onClientFinished(byte[] message) throws GeneralSecurityException {
     Messages.ClientFinished finished = Messages.ClientFinished.decode(message);
-    AltsLikePeer client = AltsLikePeer.of(finished.identity, protocol, rpcVersion);
+    AltsLikePeer client = finished.identity.toPeer(protocol, rpcVersion, "client");
     int signatureOffset = Messages.signatureOffset(message);
     byte[] signed = HandshakeCrypto.transcriptHash(
         new byte[][] {clientInit, serverInit, message},
         new int[] {clientInit.length, serverInit.length, signatureOffset});
-    if (!HandshakeCrypto.verify(client.publicKey(), HandshakeCrypto.CLIENT_SIGNATURE_CONTEXT,
-        signed, message, signatureOffset)) {
+    if (!HandshakeCrypto.verify(client.publicKey(), signatureAlgorithm(client),
+        HandshakeCrypto.CLIENT_SIGNATURE_CONTEXT, signed, message, signatureOffset)) {
       throw new HandshakeException("client's handshake signature does not verify for "
           + client.id());
     }

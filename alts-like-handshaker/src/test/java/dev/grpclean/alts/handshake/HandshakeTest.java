@@ -214,7 +214,7 @@ public class HandshakeTest {
     byte[] transcript = HandshakeCrypto.transcriptHash(
         new byte[][] {clientInit, serverInit, forged},
         new int[] {clientInit.length, serverInit.length, sigAt});
-    byte[] signature = HandshakeCrypto.sign(strangerId.privateKey(),
+    byte[] signature = HandshakeCrypto.sign(strangerId.privateKey(), "Ed25519",
         HandshakeCrypto.CLIENT_SIGNATURE_CONTEXT, transcript);
     System.arraycopy(signature, 0, forged, sigAt, signature.length);
     HandshakeException e = assertThrows(HandshakeException.class,
@@ -371,7 +371,7 @@ public class HandshakeTest {
     checkRecords(s);
   }
 
-  private static void checkRecords(Session s) throws Exception {
+  static void checkRecords(Session s) throws Exception {
     RecordProtector client = s.client.protector();
     RecordProtector server = s.server.protector();
     assertNotNull(client);
@@ -445,7 +445,7 @@ public class HandshakeTest {
   }
 
   /** A client and a server handshaker and the bytes between them. */
-  private static final class Session {
+  static final class Session {
     final Handshaker client;
     final Handshaker server;
     boolean clientDone;

@@ -1,0 +1,277 @@
+package dev.grpclean.alts.handshake;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import dev.grpclean.alts.AltsLikeIdentity;
+import dev.grpclean.alts.AltsLikePeer;
+import dev.grpclean.alts.X509Fixtures;
+import dev.grpclean.alts.X509Identities;
+import java.security.GeneralSecurityException;
+import java.security.cert.X509Certificate;
+import java.util.Date;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.BeforeClass;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.Timeout;
+
+/** Certificate identities through the handshake, in memory, and their fail-closed checks. */
+public class X509HandshakeTest {
+  @Rule public final Timeout timeout = Timeout.seconds(60);
+
+  private static AltsLikeIdentity clientCert;
+  private static AltsLikeIdentity serverCert;
+  private static AltsLikeIdentity strangerCert;
+  private static AltsLikeIdentity clientRaw;
+  private static AltsLikeIdentity serverRaw;
+  private static List<X509Certificate> ca;
+
+  @BeforeClass
+  public static void identities() throws Exception {
+    clientCert = X509Fixtures.identity("client");
+    serverCert = X509Fixtures.identity("server");
+    strangerCert = X509Fixtures.identity("stranger");
+    clientRaw = AltsLikeIdentity.generate();
+    serverRaw = AltsLikeIdentity.generate();
+    ca = X509Fixtures.ca();
+  }
+
+  @Test
+  public void certificateToCertificateHandshakesAndExchangesRecords() throws Exception {
+    for (int chunk : new int[] {Integer.MAX_VALUE, 7, 1}) {
+      HandshakeTest.Session s = new HandshakeTest.Session(
+          certOptions(clientCert).build(), certOptions(serverCert).build());
+      s.run(chunk);
+      HandshakeTest.checkRecords(s);
+      AltsLikePeer client = s.server.attributes().get(AltsLikePeer.PEER_IDENTITY_KEY);
+      AltsLikePeer server = s.client.attributes().get(AltsLikePeer.PEER_IDENTITY_KEY);
+      assertEquals(clientCert.certificateChain(), client.certificateChain());
+      assertEquals(serverCert.certificateChain(), server.certificateChain());
+      assertEquals(clientCert.id(), client.id());
+      assertTrue(server.id(), server.id().startsWith("x509:CN=server,O=grpc-lean test sha256:"));
+    }
+  }
+
+  @Test
+  public void chainIncludingTheRootAndAPeerVerifierWork() throws Exception {
+    AltsLikeIdentity withRoot = AltsLikeIdentity.ofCertificate(
+        List.of(clientCert.certificateChain().get(0), ca.get(0)), clientCert.privateKey());
+    HandshakeTest.Session s = new HandshakeTest.Session(certOptions(withRoot).build(),
+        certOptions(serverCert).peerVerifier(p -> p.id().startsWith("x509:CN=client,")).build());
+    s.run(Integer.MAX_VALUE);
+    HandshakeTest.checkRecords(s);
+    HandshakeException e = assertThrows(HandshakeException.class, () -> new HandshakeTest.Session(
+        certOptions(clientCert).build(),
+        certOptions(serverCert).peerVerifier(p -> false).build()).run(Integer.MAX_VALUE));
+    assertTrue(e.getMessage(), e.getMessage().contains("is not accepted by local policy (the peer"
+        + " verifier)"));
+  }
+
+  @Test
+  public void mixedCertificateAndRawKeyWorkBothWays() throws Exception {
+    // Client certificate, server raw key.
+    HandshakeTest.Session s = new HandshakeTest.Session(
+        HandshakeOptions.newBuilder().identity(clientCert)
+            .acceptPeers(List.of(serverRaw.publicKey())).build(),
+        HandshakeOptions.newBuilder().identity(serverRaw).trustCertificates(ca).build());
+    s.run(Integer.MAX_VALUE);
+    HandshakeTest.checkRecords(s);
+    assertEquals(clientCert.id(),
+        s.server.attributes().get(AltsLikePeer.PEER_IDENTITY_KEY).id());
+    assertEquals(List.of(),
+        s.client.attributes().get(AltsLikePeer.PEER_IDENTITY_KEY).certificateChain());
+    // Client raw key, server certificate.
+    s = new HandshakeTest.Session(
+        HandshakeOptions.newBuilder().identity(clientRaw).trustCertificates(ca).build(),
+        certOptions(serverCert).acceptPeers(List.of(clientRaw.publicKey())).build());
+    s.run(Integer.MAX_VALUE);
+    HandshakeTest.checkRecords(s);
+    assertEquals(clientRaw.id(), s.server.attributes().get(AltsLikePeer.PEER_IDENTITY_KEY).id());
+  }
+
+  @Test
+  public void certificatePeerWithoutTrustedRootsFails() {
+    HandshakeException e = assertThrows(HandshakeException.class, () -> new HandshakeTest.Session(
+        HandshakeOptions.newBuilder().identity(clientCert)
+            .acceptPeers(List.of(serverRaw.publicKey())).build(),
+        HandshakeOptions.newBuilder().identity(serverRaw)
+            .acceptPeers(List.of(clientRaw.publicKey())).build()).run(Integer.MAX_VALUE));
+    assertTrue(e.getMessage(), e.getMessage().startsWith("client presented certificate x509:CN="
+        + "client,O=grpc-lean test sha256:"));
+    assertTrue(e.getMessage(), e.getMessage().endsWith("but local policy trusts no certificates"
+        + " (call trustCertificates)"));
+  }
+
+  @Test
+  public void rawKeyPeerWhenOnlyCertificatesAreTrustedFails() {
+    HandshakeException e = assertThrows(HandshakeException.class, () -> new HandshakeTest.Session(
+        HandshakeOptions.newBuilder().identity(clientRaw).trustCertificates(ca).build(),
+        certOptions(serverCert).build()).run(Integer.MAX_VALUE));
+    assertEquals("client presented raw key " + clientRaw.id() + ", but local policy accepts only"
+        + " certificates chaining to the trusted roots", e.getMessage());
+  }
+
+  @Test
+  public void untrustedChainFails() {
+    HandshakeException e = assertThrows(HandshakeException.class, () -> new HandshakeTest.Session(
+        certOptions(strangerCert).build(), certOptions(serverCert).build())
+        .run(Integer.MAX_VALUE));
+    assertTrue(e.getMessage(), e.getMessage().startsWith("client certificate x509:CN=stranger,"));
+    assertTrue(e.getMessage(), e.getMessage().contains(" is not trusted: "));
+    // And the client side, against a server from another CA.
+    e = assertThrows(HandshakeException.class, () -> new HandshakeTest.Session(
+        certOptions(clientCert).build(), certOptions(strangerCert).build())
+        .run(Integer.MAX_VALUE));
+    assertTrue(e.getMessage(), e.getMessage().startsWith("server certificate x509:CN=stranger,"));
+  }
+
+  @Test
+  public void expiredCertificateFails() throws Exception {
+    Date later = new Date(System.currentTimeMillis() + TimeUnit.DAYS.toMillis(365L * 20));
+    HandshakeException e = assertThrows(HandshakeException.class, () -> new HandshakeTest.Session(
+        certOptions(clientCert).build(),
+        certOptions(serverCert).certificateValidationDate(later).build()).run(Integer.MAX_VALUE));
+    assertTrue(e.getMessage(), e.getMessage().contains(" is not trusted: "));
+    assertTrue(e.getMessage(), e.getMessage().toLowerCase().contains("valid"));
+  }
+
+  @Test
+  public void wrongKeyForTheCertificateIsRejectedLocallyAndOnTheWire() throws Exception {
+    GeneralSecurityException local = assertThrows(GeneralSecurityException.class,
+        () -> AltsLikeIdentity.ofCertificate(clientCert.certificateChain(),
+            serverCert.privateKey()));
+    assertTrue(local.getMessage(), local.getMessage().startsWith(
+        "the private key does not match the certificate x509:CN=client,"));
+    // On the wire: the client presents the server's certificate but signs with its own key.
+    HandshakeTest.Session s = new HandshakeTest.Session(
+        certOptions(clientCert).build(), certOptions(serverCert).build());
+    byte[] clientInit = s.start();
+    byte[] serverInit = s.deliver(s.server, clientInit, Integer.MAX_VALUE);
+    s.deliver(s.client, serverInit, Integer.MAX_VALUE);
+    byte[] forged = new Messages.ClientFinished(Messages.Identity.of(serverCert)).encodeUnsigned();
+    int sigAt = Messages.signatureOffset(forged);
+    byte[] transcript = HandshakeCrypto.transcriptHash(
+        new byte[][] {clientInit, serverInit, forged},
+        new int[] {clientInit.length, serverInit.length, sigAt});
+    byte[] signature = HandshakeCrypto.sign(clientCert.privateKey(),
+        clientCert.signatureAlgorithm(), HandshakeCrypto.CLIENT_SIGNATURE_CONTEXT, transcript);
+    System.arraycopy(signature, 0, forged, sigAt, signature.length);
+    HandshakeException e = assertThrows(HandshakeException.class,
+        () -> s.deliver(s.server, forged, Integer.MAX_VALUE));
+    assertEquals("client's handshake signature does not verify for " + serverCert.id(),
+        e.getMessage());
+  }
+
+  @Test
+  public void tamperedSignatureFails() throws Exception {
+    HandshakeException e = failFinished(f -> {
+      f[Messages.signatureOffset(f) + 5] ^= 1;
+      return f;
+    });
+    assertEquals("client's handshake signature does not verify for " + clientCert.id(),
+        e.getMessage());
+    HandshakeTest.Session s = new HandshakeTest.Session(
+        certOptions(clientCert).build(), certOptions(serverCert).build());
+    byte[] serverInit = s.deliver(s.server, s.start(), Integer.MAX_VALUE);
+    serverInit[Messages.signatureOffset(serverInit)] ^= 1;
+    e = assertThrows(HandshakeException.class,
+        () -> s.deliver(s.client, serverInit, Integer.MAX_VALUE));
+    assertEquals("server's handshake signature does not verify for " + serverCert.id(),
+        e.getMessage());
+  }
+
+  @Test
+  public void tamperedCertificateFails() throws Exception {
+    // A byte inside the leaf's signature value (the DER's last bytes): still parses, but the
+    // chain no longer verifies -- or the transcript signature breaks first.
+    HandshakeException e = failFinished(f -> {
+      f[Messages.signatureOffset(f) - 3] ^= 1;
+      return f;
+    });
+    assertTrue(e.getMessage(), e.getMessage().contains("client"));
+  }
+
+  @Test
+  public void malformedChainsFail() throws Exception {
+    int typeAt = Messages.HEADER_BYTES;
+    assertEquals("ClientFinished carries unknown identity type 9; supported: Ed25519 (1),"
+        + " X.509 (2)", failFinished(f -> {
+          f[typeAt] = 9;
+          return f;
+        }).getMessage());
+    assertEquals("ClientFinished carries a certificate chain of 0 bytes; must be 1 to 16384",
+        failFinished(f -> {
+          f[typeAt + 1] = 0;
+          f[typeAt + 2] = 0;
+          return f;
+        }).getMessage());
+    assertEquals("ClientFinished is truncated", failFinished(f -> {
+      f[typeAt + 1] = (byte) 0xff;
+      f[typeAt + 2] = 0x3f;
+      return f;
+    }).getMessage());
+    assertTrue(failFinished(f -> {
+      f[typeAt + 3] = (byte) 0xff; // first certificate's length
+      f[typeAt + 4] = 0x3f;
+      return f;
+    }).getMessage().startsWith("ClientFinished has a malformed certificate chain: certificate 0"
+        + " claims"));
+    String garbled = failFinished(f -> {
+      f[typeAt + 5] = 0x05; // the certificate's outer SEQUENCE tag
+      return f;
+    }).getMessage();
+    assertTrue(garbled, garbled.startsWith("client sent a malformed certificate (number 0 in its"
+        + " chain)"));
+  }
+
+  @Test
+  public void unsupportedKeyTypeFails() throws Exception {
+    X509Certificate rsa = X509Fixtures.certificate("rsa");
+    GeneralSecurityException local = assertThrows(GeneralSecurityException.class,
+        () -> X509Identities.signatureAlgorithm(rsa.getPublicKey()));
+    assertEquals("certificate key type RSA is not supported; use Ed25519 or EC P-256",
+        local.getMessage());
+    HandshakeException e = failFinished(f -> {
+      byte[] forged;
+      try {
+        forged = new Messages.ClientFinished(Messages.Identity.x509(List.of(rsa.getEncoded())))
+            .encodeUnsigned();
+      } catch (Exception ex) {
+        throw new AssertionError(ex);
+      }
+      return forged;
+    });
+    assertEquals("client's certificate key type RSA is not supported; use Ed25519 or EC P-256",
+        e.getMessage());
+  }
+
+  @Test
+  public void oversizedIdentityMessageFailsFromItsLengthField() throws Exception {
+    HandshakeException e = failFinished(f -> {
+      byte[] big = new byte[8];
+      big[0] = (byte) 0xfd; // 17,405 + 4 > 17,408
+      big[1] = 0x43;
+      return big;
+    });
+    assertEquals("handshake message of 17409 bytes exceeds the limit of 17408 bytes",
+        e.getMessage());
+  }
+
+  private HandshakeException failFinished(java.util.function.UnaryOperator<byte[]> tamper)
+      throws Exception {
+    HandshakeTest.Session s = new HandshakeTest.Session(
+        certOptions(clientCert).build(), certOptions(serverCert).build());
+    byte[] serverInit = s.deliver(s.server, s.start(), Integer.MAX_VALUE);
+    byte[] finished = s.deliver(s.client, serverInit, Integer.MAX_VALUE);
+    byte[] tampered = tamper.apply(finished.clone());
+    return assertThrows(HandshakeException.class,
+        () -> s.deliver(s.server, tampered, Integer.MAX_VALUE));
+  }
+
+  private static HandshakeOptions.Builder certOptions(AltsLikeIdentity identity) {
+    return HandshakeOptions.newBuilder().identity(identity).trustCertificates(ca);
+  }
+}
