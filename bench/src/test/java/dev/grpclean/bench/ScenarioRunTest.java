@@ -25,7 +25,7 @@ public class ScenarioRunTest {
 
   @Test
   public void idleMeasuresEveryTransportPerConnection() throws IOException {
-    CliRun run = CliRun.run(folder.getRoot().toPath(), "compare", "idle", "--connections", "8",
+    CliRun run = CliRun.run(folder.getRoot().toPath(), "compare", "idle", "--connections", "24",
         "--settle-ms", "200", "--transports", "lean,netty,okhttp", "--reps", "1");
     JsonObject summary = succeeded(run, "idle");
     for (String t : List.of("lean", "netty", "okhttp")) {

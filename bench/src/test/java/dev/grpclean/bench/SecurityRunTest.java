@@ -22,7 +22,7 @@ public class SecurityRunTest {
 
   @Test
   public void idleOverTls() throws Exception {
-    CliRun run = CliRun.run(folder.getRoot().toPath(), "compare", "idle", "--connections", "3",
+    CliRun run = CliRun.run(folder.getRoot().toPath(), "compare", "idle", "--connections", "24",
         "--settle-ms", "200", "--transports", "lean,netty", "--reps", "1", "--security", "tls",
         "--no-charts");
     JsonObject json = succeeded(run);
@@ -35,7 +35,7 @@ public class SecurityRunTest {
 
   @Test
   public void idleOverAltsLikeRunsLeanAndReportsNettyUnsupported() throws Exception {
-    CliRun run = CliRun.run(folder.getRoot().toPath(), "compare", "idle", "--connections", "3",
+    CliRun run = CliRun.run(folder.getRoot().toPath(), "compare", "idle", "--connections", "24",
         "--settle-ms", "200", "--transports", "lean,netty", "--reps", "1",
         "--security", "alts_like", "--no-charts");
     JsonObject json = succeeded(run);
@@ -59,6 +59,10 @@ public class SecurityRunTest {
     return run.json("idle");
   }
 
+  /**
+   * Per-connection figures are a difference of two process-wide readings; 24 connections keep
+   * the signal (KiBs each) well above GC and RSS noise (a few KiB in total).
+   */
   private static void positiveSides(JsonObject json, String transport) {
     JsonObject figures = json.getAsJsonObject("summary").getAsJsonObject(transport);
     for (String side : List.of("server", "client")) {
