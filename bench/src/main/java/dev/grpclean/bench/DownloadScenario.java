@@ -2,7 +2,6 @@ package dev.grpclean.bench;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Command;
@@ -17,26 +16,14 @@ import picocli.CommandLine.Option;
 @Command(name = "download", mixinStandardHelpOptions = true,
     description = "K channels download 64 MiB streams of 1 MiB messages in a loop: "
         + "client in-use memory (average, peak) and throughput.")
-final class DownloadScenario extends Scenario {
+final class DownloadScenario extends MessageStreamScenario {
   @Option(names = "--channels", paramLabel = "K", defaultValue = "4",
       description = "Concurrent channels, one download each (default: ${DEFAULT-VALUE}).")
   int channels;
 
-  @Option(names = "--duration", paramLabel = "S", defaultValue = "10",
-      description = "Measured seconds (default: ${DEFAULT-VALUE}).")
-  double durationSeconds;
-
-  @Option(names = "--warmup", paramLabel = "S", defaultValue = "2",
-      description = "Unmeasured seconds first (default: ${DEFAULT-VALUE}).")
-  double warmupSeconds;
-
   @Option(names = "--stream-mib", paramLabel = "MIB", defaultValue = "64",
       description = "Size of one download (default: ${DEFAULT-VALUE}).")
   int streamMib;
-
-  @Option(names = "--message-kib", paramLabel = "KIB", defaultValue = "1024",
-      description = "Message size (default: ${DEFAULT-VALUE}).")
-  int messageKib;
 
   @Option(names = "--sample-ms", paramLabel = "MS", defaultValue = "100",
       description = "In-use memory sampling period (default: ${DEFAULT-VALUE}).")
@@ -79,51 +66,35 @@ final class DownloadScenario extends Scenario {
     positive(this, "--channels", channels);
     positive(this, "--stream-mib", streamMib);
     positive(this, "--sample-ms", sampleMillis);
-    if (messageKib <= 0 || messageKib > 4096) {
-      throw usage("--message-kib must be between 1 and 4096");
-    }
-    if (!(durationSeconds > 0) || !(warmupSeconds >= 0)) {
-      throw usage("--duration must be positive and --warmup not negative");
-    }
+    validateStream();
   }
 
   @Override
   RunResult run(Transport transport, int rep, Rig rig) throws BenchException {
-    long durationMs = Math.round(durationSeconds * 1000);
-    long warmupMs = Math.round(warmupSeconds * 1000);
     String load = " totalBytes=" + ((long) streamMib << 20) + " messageBytes=" + (messageKib << 10);
-    Duration quick = Duration.ofSeconds(60);
-    try (ChildJvm server = rig.server(transport)) {
-      try (ChildJvm client = rig.client(transport, server.ready().get("port").getAsInt())) {
-        client.call("channels n=" + channels, quick);
-        if (warmupMs > 0) {
-          rig.step("warming up for " + warmupSeconds + " s");
-          client.call("download durationMs=" + warmupMs + load,
-              Duration.ofMillis(warmupMs).plusSeconds(90));
-        }
-        JsonObject before = client.call("snapshot", quick);
-        rig.step("downloading for " + durationSeconds + " s");
-        JsonObject c = client.call("download durationMs=" + durationMs + " sampleMs="
-            + sampleMillis + load, Duration.ofMillis(durationMs).plusSeconds(90));
-        RunResult r = new RunResult(transport, rep);
-        double mib = c.get("bytes").getAsDouble() / (1 << 20);
-        if (mib <= 0) {
-          throw new BenchException("nothing was downloaded on " + transport.id());
-        }
-        r.put("client.inUseAverage", c.get("inUseAverage").getAsDouble());
-        r.put("client.inUsePeak", c.get("inUsePeak").getAsDouble());
-        r.put("client.baselineHeap", before.get("heapUsed").getAsDouble());
-        r.put("mibPerSecond", c.get("mibPerSecond").getAsDouble());
-        r.put("client.allocPerMib", c.get("allocatedBytes").getAsDouble() / mib);
-        r.put("client.cpuPerMib", c.get("cpuNanos").getAsDouble() / mib / 1e3);
-        r.series.put("inUse", new double[][] {
-            doubles(c.remove("inUseSeconds").getAsJsonArray()),
-            doubles(c.remove("inUseBytes").getAsJsonArray())});
-        r.raw.add("client", c);
-        r.raw.add("clientBefore", before);
-        return r;
+    return LoadRun.withPair(transport, rig, channels, (server, client) -> {
+      LoadRun.warmUp(rig, client, "download", warmupSeconds, load);
+      JsonObject before = client.call("snapshot", LoadRun.QUICK);
+      JsonObject c = LoadRun.measure(rig, client, "downloading", "download", durationSeconds,
+          " sampleMs=" + sampleMillis + load);
+      RunResult r = new RunResult(transport, rep);
+      double mib = c.get("bytes").getAsDouble() / (1 << 20);
+      if (mib <= 0) {
+        throw new BenchException("nothing was downloaded on " + transport.id());
       }
-    }
+      r.put("client.inUseAverage", c.get("inUseAverage").getAsDouble());
+      r.put("client.inUsePeak", c.get("inUsePeak").getAsDouble());
+      r.put("client.baselineHeap", before.get("heapUsed").getAsDouble());
+      r.put("mibPerSecond", c.get("mibPerSecond").getAsDouble());
+      r.put("client.allocPerMib", c.get("allocatedBytes").getAsDouble() / mib);
+      r.put("client.cpuPerMib", c.get("cpuNanos").getAsDouble() / mib / 1e3);
+      r.series.put("inUse", new double[][] {
+          doubles(c.remove("inUseSeconds").getAsJsonArray()),
+          doubles(c.remove("inUseBytes").getAsJsonArray())});
+      r.raw.add("client", c);
+      r.raw.add("clientBefore", before);
+      return r;
+    });
   }
 
   static double[] doubles(JsonArray a) {

@@ -1,7 +1,6 @@
 package dev.grpclean.bench;
 
 import com.google.gson.JsonObject;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Command;
@@ -103,41 +102,29 @@ final class UnaryScenario extends Scenario {
   /** One closed-loop unary run; shared with {@code large}. */
   static RunResult measure(Transport transport, int rep, Rig rig, int channels, int concurrency,
       int payloadBytes, double durationSeconds, double warmupSeconds) throws BenchException {
-    long durationMs = Math.round(durationSeconds * 1000);
-    long warmupMs = Math.round(warmupSeconds * 1000);
     String load = " concurrency=" + concurrency + " payload=" + payloadBytes;
-    Duration quick = Duration.ofSeconds(60);
-    try (ChildJvm server = rig.server(transport)) {
-      try (ChildJvm client = rig.client(transport, server.ready().get("port").getAsInt())) {
-        client.call("channels n=" + channels, quick);
-        if (warmupMs > 0) {
-          rig.step("warming up for " + warmupSeconds + " s");
-          client.call("unary durationMs=" + warmupMs + load,
-              Duration.ofMillis(warmupMs).plusSeconds(90));
-        }
-        server.call("mark", quick);
-        rig.step("measuring for " + durationSeconds + " s");
-        JsonObject c = client.call("unary durationMs=" + durationMs + load,
-            Duration.ofMillis(durationMs).plusSeconds(90));
-        JsonObject s = server.call("counters", quick);
-        RunResult r = new RunResult(transport, rep);
-        double rpcs = c.get("rpcs").getAsDouble();
-        if (rpcs <= 0) {
-          throw new BenchException("no unary RPC completed on " + transport.id());
-        }
-        r.put("qps", c.get("qps").getAsDouble());
-        r.put("mibPerSecond", c.get("qps").getAsDouble() * payloadBytes / (1 << 20));
-        r.put("p50", c.get("p50Micros").getAsDouble());
-        r.put("p99", c.get("p99Micros").getAsDouble());
-        r.put("p999", c.get("p999Micros").getAsDouble());
-        r.put("client.allocPerRpc", c.get("allocatedBytes").getAsDouble() / rpcs);
-        r.put("server.allocPerRpc", s.get("allocatedBytes").getAsDouble() / rpcs);
-        r.put("client.cpuPerRpc", c.get("cpuNanos").getAsDouble() / rpcs / 1e3);
-        r.put("server.cpuPerRpc", s.get("cpuNanos").getAsDouble() / rpcs / 1e3);
-        r.raw.add("client", c);
-        r.raw.add("server", s);
-        return r;
+    return LoadRun.withPair(transport, rig, channels, (server, client) -> {
+      LoadRun.warmUp(rig, client, "unary", warmupSeconds, load);
+      server.call("mark", LoadRun.QUICK);
+      JsonObject c = LoadRun.measure(rig, client, "measuring", "unary", durationSeconds, load);
+      JsonObject s = server.call("counters", LoadRun.QUICK);
+      RunResult r = new RunResult(transport, rep);
+      double rpcs = c.get("rpcs").getAsDouble();
+      if (rpcs <= 0) {
+        throw new BenchException("no unary RPC completed on " + transport.id());
       }
-    }
+      r.put("qps", c.get("qps").getAsDouble());
+      r.put("mibPerSecond", c.get("qps").getAsDouble() * payloadBytes / (1 << 20));
+      r.put("p50", c.get("p50Micros").getAsDouble());
+      r.put("p99", c.get("p99Micros").getAsDouble());
+      r.put("p999", c.get("p999Micros").getAsDouble());
+      r.put("client.allocPerRpc", c.get("allocatedBytes").getAsDouble() / rpcs);
+      r.put("server.allocPerRpc", s.get("allocatedBytes").getAsDouble() / rpcs);
+      r.put("client.cpuPerRpc", c.get("cpuNanos").getAsDouble() / rpcs / 1e3);
+      r.put("server.cpuPerRpc", s.get("cpuNanos").getAsDouble() / rpcs / 1e3);
+      r.raw.add("client", c);
+      r.raw.add("server", s);
+      return r;
+    });
   }
 }

@@ -1,21 +1,12 @@
 package dev.grpclean.bench.jmh;
 
 import java.nio.ByteBuffer;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
-import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The write half of the record layer, as grpc-go's ALTS {@code BenchmarkWriteMemory}: per
@@ -26,32 +17,20 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>{@code scripts/jmh RecordWriteMemoryBenchmark -prof gc}
  */
-@State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Warmup(iterations = 3, time = 2)
-@Measurement(iterations = 5, time = 2)
-@Fork(1)
-public class RecordWriteMemoryBenchmark {
-  @Param({"alts_rekey", "plain"})
-  public String security;
-
+public class RecordWriteMemoryBenchmark extends RecordMessageBenchmark {
   @Param({"4096"})
   public int messageBytes;
 
-  private RecordPipe pipe;
-  private byte[] message;
-
-  @Setup(Level.Trial)
-  public void setUp() throws Exception {
-    pipe = new RecordPipe(security);
-    message = new byte[messageBytes];
-    new Random(2).nextBytes(message);
+  @Override
+  int messageBytes() {
+    return messageBytes;
   }
 
-  @TearDown(Level.Trial)
-  public void tearDown() throws Exception {
-    pipe.close();
+  @Override
+  long seed() {
+    return 2;
   }
 
   @Benchmark
