@@ -1,5 +1,9 @@
 package dev.grpclean.alts;
 
+import static dev.grpclean.alts.EchoFixture.awaitLeasedBytesZero;
+import static dev.grpclean.alts.EchoFixture.call;
+import static dev.grpclean.alts.EchoFixture.echoService;
+import static dev.grpclean.alts.EchoFixture.generate;
 import static dev.grpclean.alts.RawAltsLikeClient.EMPTY_SETTINGS;
 import static dev.grpclean.alts.RawAltsLikeClient.FLAG_ACK;
 import static dev.grpclean.alts.RawAltsLikeClient.PREFACE;
@@ -15,18 +19,9 @@ import dev.grpclean.alts.record.AltsRecordProtector;
 import dev.grpclean.transport.LeanChannelBuilder;
 import dev.grpclean.transport.LeanServerBuilder;
 import dev.grpclean.transport.LeanTransportStats;
-import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
-import io.grpc.MethodDescriptor;
 import io.grpc.Server;
-import io.grpc.ServerServiceDefinition;
-import io.grpc.stub.ClientCalls;
-import io.grpc.stub.ServerCalls;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.security.GeneralSecurityException;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
@@ -65,28 +60,6 @@ public class AltsLikeBadInputTest {
   private static final int MAX_FRAME_PAYLOAD_BYTES = 16_384;
   /** An extension frame type: RFC 9113 §5.5 says receivers ignore it. */
   private static final int TYPE_UNKNOWN = 0xfa;
-
-  private static final MethodDescriptor.Marshaller<byte[]> BYTES =
-      new MethodDescriptor.Marshaller<>() {
-        @Override
-        public InputStream stream(byte[] value) {
-          return new ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(InputStream stream) {
-          try {
-            return stream.readAllBytes();
-          } catch (IOException e) {
-            throw new UncheckedIOException(e);
-          }
-        }
-      };
-  private static final MethodDescriptor<byte[], byte[]> ECHO =
-      MethodDescriptor.<byte[], byte[]>newBuilder()
-          .setType(MethodDescriptor.MethodType.UNARY)
-          .setFullMethodName("test.Echo/Unary")
-          .setRequestMarshaller(BYTES).setResponseMarshaller(BYTES).build();
 
   private final AltsLikeIdentity serverId = generate();
   private final AltsLikeIdentity clientId = generate();
@@ -377,20 +350,6 @@ public class AltsLikeBadInputTest {
         serverLog.stream().anyMatch(line -> line.contains(reason)));
   }
 
-  private static ServerServiceDefinition echoService() {
-    return ServerServiceDefinition.builder("test.Echo")
-        .addMethod(ECHO, ServerCalls.asyncUnaryCall((req, obs) -> {
-          obs.onNext(req);
-          obs.onCompleted();
-        }))
-        .build();
-  }
-
-  private static byte[] call(ManagedChannel channel, byte[] req) {
-    return ClientCalls.blockingUnaryCall(channel, ECHO,
-        CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS), req);
-  }
-
   /** {@code prefix} followed by unknown-type frames that fill it to exactly {@code bytes}. */
   private static byte[] padTo(int bytes, byte[] prefix) {
     byte[] out = Arrays.copyOf(prefix, bytes);
@@ -421,21 +380,5 @@ public class AltsLikeBadInputTest {
   private static int leInt(byte[] bytes, int at) {
     return (bytes[at] & 0xff) | (bytes[at + 1] & 0xff) << 8 | (bytes[at + 2] & 0xff) << 16
         | (bytes[at + 3] & 0xff) << 24;
-  }
-
-  private static AltsLikeIdentity generate() {
-    try {
-      return AltsLikeIdentity.generate();
-    } catch (GeneralSecurityException e) {
-      throw new AssertionError(e);
-    }
-  }
-
-  private static long awaitLeasedBytesZero() {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    while (LeanTransportStats.leasedBytes() != 0 && System.nanoTime() < deadline) {
-      Thread.onSpinWait();
-    }
-    return LeanTransportStats.leasedBytes();
   }
 }

@@ -1,5 +1,10 @@
 package dev.grpclean.alts;
 
+import static dev.grpclean.alts.EchoFixture.awaitLeasedBytesZero;
+import static dev.grpclean.alts.EchoFixture.call;
+import static dev.grpclean.alts.EchoFixture.shutDownAndAssertLeasesReturned;
+import static dev.grpclean.alts.EchoFixture.startEchoServer;
+import static dev.grpclean.alts.EchoFixture.generate;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotNull;
@@ -7,35 +12,21 @@ import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
 import dev.grpclean.transport.LeanChannelBuilder;
-import dev.grpclean.transport.LeanServerBuilder;
 import dev.grpclean.transport.LeanTransportStats;
 import io.grpc.Attributes;
-import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
-import io.grpc.MethodDescriptor;
 import io.grpc.SecurityLevel;
 import io.grpc.Server;
-import io.grpc.ServerCall;
-import io.grpc.ServerCallHandler;
-import io.grpc.ServerInterceptor;
-import io.grpc.ServerInterceptors;
-import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.internal.GrpcAttributes;
-import io.grpc.stub.ClientCalls;
-import io.grpc.stub.ServerCalls;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.net.Socket;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.After;
 import org.junit.Before;
@@ -47,28 +38,6 @@ import org.junit.rules.Timeout;
 public class AltsLikeTransportTest {
   @Rule public final Timeout timeout = Timeout.seconds(60);
 
-  private static final MethodDescriptor.Marshaller<byte[]> BYTES =
-      new MethodDescriptor.Marshaller<>() {
-        @Override
-        public InputStream stream(byte[] value) {
-          return new ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(InputStream stream) {
-          try {
-            return stream.readAllBytes();
-          } catch (IOException e) {
-            throw new UncheckedIOException(e);
-          }
-        }
-      };
-  private static final MethodDescriptor<byte[], byte[]> ECHO =
-      MethodDescriptor.<byte[], byte[]>newBuilder()
-          .setType(MethodDescriptor.MethodType.UNARY)
-          .setFullMethodName("test.Echo/Unary")
-          .setRequestMarshaller(BYTES).setResponseMarshaller(BYTES).build();
-
   private final AltsLikeIdentity serverId = generate();
   private final AltsLikeIdentity clientId = generate();
   private final AtomicReference<Attributes> serverCallAttrs = new AtomicReference<>();
@@ -77,35 +46,14 @@ public class AltsLikeTransportTest {
 
   @Before
   public void startServer() throws IOException {
-    ServerServiceDefinition echo = ServerServiceDefinition.builder("test.Echo")
-        .addMethod(ECHO, ServerCalls.asyncUnaryCall((req, obs) -> {
-          obs.onNext(req);
-          obs.onCompleted();
-        }))
-        .build();
-    ServerInterceptor capture = new ServerInterceptor() {
-      @Override
-      public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(ServerCall<ReqT, RespT> call,
-          Metadata headers, ServerCallHandler<ReqT, RespT> next) {
-        serverCallAttrs.set(call.getAttributes());
-        return next.startCall(call, headers);
-      }
-    };
     AltsLikeServerCredentials creds = AltsLikeServerCredentials.newBuilder()
         .identity(serverId).acceptPeers(clientId.publicKey()).build();
-    server = LeanServerBuilder.forPort(0, creds)
-        .maxInboundMessageSize(16 << 20)
-        .addService(ServerInterceptors.intercept(echo, capture))
-        .build().start();
+    server = startEchoServer(creds, serverCallAttrs);
   }
 
   @After
   public void tearDown() throws Exception {
-    for (ManagedChannel c : channels) {
-      c.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-    }
-    server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-    assertEquals(LeanTransportStats.describe(), 0, awaitLeasedBytesZero());
+    shutDownAndAssertLeasesReturned(channels, server);
   }
 
   private ManagedChannel channel(AltsLikeIdentity identity, java.security.PublicKey accept) {
@@ -116,11 +64,6 @@ public class AltsLikeTransportTest {
         .build();
     channels.add(c);
     return c;
-  }
-
-  private static byte[] call(ManagedChannel c, byte[] req) {
-    return ClientCalls.blockingUnaryCall(c, ECHO,
-        CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS), req);
   }
 
   @Test
@@ -192,21 +135,5 @@ public class AltsLikeTransportTest {
       }
     }
     assertEquals(5, call(channel(clientId, serverId.publicKey()), new byte[5]).length);
-  }
-
-  private static AltsLikeIdentity generate() {
-    try {
-      return AltsLikeIdentity.generate();
-    } catch (java.security.GeneralSecurityException e) {
-      throw new AssertionError(e);
-    }
-  }
-
-  private static long awaitLeasedBytesZero() {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    while (LeanTransportStats.leasedBytes() != 0 && System.nanoTime() < deadline) {
-      Thread.onSpinWait();
-    }
-    return LeanTransportStats.leasedBytes();
   }
 }
