@@ -15,7 +15,6 @@ import dev.grpclean.transport.spi.Handshaker;
 import dev.grpclean.transport.spi.HandshakerFactory;
 import dev.grpclean.transport.spi.RecordProtector;
 import io.grpc.Status;
-import io.netty.handler.codec.http2.Http2Headers;
 import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
@@ -318,11 +317,6 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     }
   }
 
-  /** True from connect until the security handshake (if any) completes. */
-  final boolean securityHandshakeInProgress() {
-    return handshaker != null;
-  }
-
   /** Called for every successful socket read (keepalive bookkeeping). */
   void onBytesRead() {}
 
@@ -490,10 +484,6 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
         connectionReceiveWindowBytes, writer.connectionWindowBytes());
   }
 
-  final int connectionReceiveWindowBytes() {
-    return connectionReceiveWindowBytes;
-  }
-
   // ---------------------------------------------------------------- connection frames
 
   @Override
@@ -534,6 +524,13 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
   /** Timers for this connection (grpc's shared timer service). */
   abstract java.util.concurrent.ScheduledExecutorService scheduler();
 
+  private void cancelSettingsAckTimer() {
+    if (settingsAckTimer != null) {
+      settingsAckTimer.cancel(false);
+      settingsAckTimer = null;
+    }
+  }
+
   private void onSettingsAckTimeout() {
     if (settingsAckTimer != null && !closed) {
       sendGoAwayAndClose(ErrorCode.SETTINGS_TIMEOUT, "SETTINGS not acknowledged in time",
@@ -543,10 +540,7 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
 
   @Override
   public void onSettingsAck() {
-    if (settingsAckTimer != null) {
-      settingsAckTimer.cancel(false);
-      settingsAckTimer = null;
-    }
+    cancelSettingsAckTimer();
     // RFC 7541 §4.2: our smaller header table applies once the peer has seen it.
     decoder.onLocalSettingsAcked();
   }
@@ -670,10 +664,7 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     } catch (IOException e) {
       log.log(Level.FINE, "close failed", e);
     }
-    if (settingsAckTimer != null) {
-      settingsAckTimer.cancel(false);
-      settingsAckTimer = null;
-    }
+    cancelSettingsAckTimer();
     writer.close();
     reader.release();
     if (unsentRaw != null) {
@@ -701,13 +692,4 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
   }
 
   abstract void onOutboundHeadersFailed(int streamId, Status status);
-
-  /** Header conversion helper for subclasses. */
-  static String asString(CharSequence cs) {
-    return cs == null ? null : cs.toString();
-  }
-
-  static Http2Headers checkHeaders(Http2Headers h) {
-    return Preconditions.checkNotNull(h, "headers");
-  }
 }

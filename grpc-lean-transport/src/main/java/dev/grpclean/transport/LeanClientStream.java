@@ -60,10 +60,6 @@ final class LeanClientStream extends AbstractClientStream {
     return attributes;
   }
 
-  MethodDescriptor.MethodType methodType() {
-    return method.getType();
-  }
-
   /** Runs {@code task} on the loop, or fails the stream if the transport is gone. */
   private void onLoop(Runnable task) {
     try {
@@ -133,10 +129,6 @@ final class LeanClientStream extends AbstractClientStream {
     State(int maxMessageSize, StatsTraceContext statsTraceCtx, TransportTracer transportTracer,
         CallOptions callOptions) {
       super(maxMessageSize, statsTraceCtx, transportTracer, callOptions);
-    }
-
-    LeanClientStream stream() {
-      return LeanClientStream.this;
     }
 
     boolean countsForInUse() {

@@ -37,7 +37,6 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.AsciiString;
 import io.netty.util.collection.IntObjectHashMap;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
@@ -856,14 +855,5 @@ final class LeanClientTransport implements ConnectionClientTransport,
     public String toString() {
       return LeanClientTransport.this.toString();
     }
-  }
-
-  /** For tests: the remote address. */
-  SocketAddress address() {
-    return address;
-  }
-
-  static boolean isInet(SocketAddress a) {
-    return a instanceof InetSocketAddress;
   }
 }

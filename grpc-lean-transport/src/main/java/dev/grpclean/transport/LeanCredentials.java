@@ -39,74 +39,67 @@ final class LeanCredentials {
   }
 
   static ChannelResult fromChannel(ChannelCredentials creds) {
-    String error = unsupportedReason(creds);
-    if (error != null) {
-      throw new IllegalArgumentException(error);
+    Resolution r = resolve(creds);
+    if (r.error != null) {
+      throw new IllegalArgumentException(r.error);
     }
-    return new ChannelResult(callCredentials(creds), handshakerFactory(creds));
+    return new ChannelResult(r.callCredentials, r.handshakerFactory);
   }
 
-  @Nullable
-  private static HandshakerFactory handshakerFactory(ChannelCredentials creds) {
+  /** One walk over (possibly nested) channel credentials: an error, or what they reduce to. */
+  private static final class Resolution {
+    @Nullable final String error;
+    @Nullable final CallCredentials callCredentials;
+    @Nullable final HandshakerFactory handshakerFactory;
+
+    private Resolution(String error, CallCredentials callCredentials,
+        HandshakerFactory handshakerFactory) {
+      this.error = error;
+      this.callCredentials = callCredentials;
+      this.handshakerFactory = handshakerFactory;
+    }
+
+    static Resolution of(@Nullable HandshakerFactory factory) {
+      return new Resolution(null, null, factory);
+    }
+
+    static Resolution error(String error) {
+      return new Resolution(error, null, null);
+    }
+  }
+
+  private static Resolution resolve(ChannelCredentials creds) {
+    if (creds instanceof InsecureChannelCredentials) {
+      return Resolution.of(null);
+    }
     if (creds instanceof HandshakerCredentials) {
-      return ((HandshakerCredentials) creds).handshakerFactory(true);
+      return Resolution.of(((HandshakerCredentials) creds).handshakerFactory(true));
     }
     if (creds instanceof TlsChannelCredentials) {
-      return TlsHandshakers.forClient((TlsChannelCredentials) creds);
+      TlsChannelCredentials tls = (TlsChannelCredentials) creds;
+      String reason = TlsHandshakers.unsupportedReason(tls);
+      return reason != null ? Resolution.error(reason)
+          : Resolution.of(TlsHandshakers.forClient(tls));
     }
     if (creds instanceof CompositeChannelCredentials) {
-      return handshakerFactory(((CompositeChannelCredentials) creds).getChannelCredentials());
-    }
-    if (creds instanceof ChoiceChannelCredentials) {
-      for (ChannelCredentials c : ((ChoiceChannelCredentials) creds).getCredentialsList()) {
-        if (unsupportedReason(c) == null) {
-          return handshakerFactory(c);
-        }
-      }
-    }
-    return null;
-  }
-
-  @Nullable
-  private static String unsupportedReason(ChannelCredentials creds) {
-    if (creds instanceof InsecureChannelCredentials || creds instanceof HandshakerCredentials) {
-      return null;
-    }
-    if (creds instanceof TlsChannelCredentials) {
-      return TlsHandshakers.unsupportedReason((TlsChannelCredentials) creds);
-    }
-    if (creds instanceof CompositeChannelCredentials) {
-      return unsupportedReason(((CompositeChannelCredentials) creds).getChannelCredentials());
+      CompositeChannelCredentials composite = (CompositeChannelCredentials) creds;
+      Resolution inner = resolve(composite.getChannelCredentials());
+      return inner.error != null ? inner
+          : new Resolution(null, composite.getCallCredentials(), inner.handshakerFactory);
     }
     if (creds instanceof ChoiceChannelCredentials) {
       StringBuilder reasons = new StringBuilder();
       for (ChannelCredentials c : ((ChoiceChannelCredentials) creds).getCredentialsList()) {
-        String r = unsupportedReason(c);
-        if (r == null) {
-          return null;
+        Resolution r = resolve(c);
+        if (r.error == null) {
+          return r;
         }
-        reasons.append(reasons.length() == 0 ? "" : ", ").append(r);
+        reasons.append(reasons.length() == 0 ? "" : ", ").append(r.error);
       }
-      return "no supported choice: " + reasons;
+      return Resolution.error("no supported choice: " + reasons);
     }
-    return "grpc-lean supports InsecureChannelCredentials, TlsChannelCredentials and its own"
-        + " security credentials; got " + creds.getClass().getName();
-  }
-
-  @Nullable
-  private static CallCredentials callCredentials(ChannelCredentials creds) {
-    if (creds instanceof CompositeChannelCredentials) {
-      CompositeChannelCredentials c = (CompositeChannelCredentials) creds;
-      return c.getCallCredentials();
-    }
-    if (creds instanceof ChoiceChannelCredentials) {
-      for (ChannelCredentials c : ((ChoiceChannelCredentials) creds).getCredentialsList()) {
-        if (unsupportedReason(c) == null) {
-          return callCredentials(c);
-        }
-      }
-    }
-    return null;
+    return Resolution.error("grpc-lean supports InsecureChannelCredentials, TlsChannelCredentials"
+        + " and its own security credentials; got " + creds.getClass().getName());
   }
 
   /** The server's handshaker factory for {@code creds}; null for plaintext. */

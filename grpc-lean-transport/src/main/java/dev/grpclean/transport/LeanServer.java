@@ -5,13 +5,11 @@ import dev.grpclean.transport.io.EventLoop;
 import dev.grpclean.transport.io.EventLoopGroup;
 import io.grpc.InternalChannelz.SocketStats;
 import io.grpc.InternalInstrumented;
-import io.grpc.Status;
 import io.grpc.internal.InternalServer;
 import io.grpc.internal.ObjectPool;
 import io.grpc.internal.ServerListener;
 import io.grpc.internal.ServerTransportListener;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
@@ -198,11 +196,6 @@ final class LeanServer implements InternalServer {
     return null;
   }
 
-  /** Open connections right now (for tests and the bench). */
-  int connectionCount() {
-    return transports.size();
-  }
-
   @Override
   public String toString() {
     return MoreObjects.toStringHelper(this).add("address", getListenSocketAddress()).toString();
@@ -214,13 +207,5 @@ final class LeanServer implements InternalServer {
     } catch (IOException ignored) {
       // nothing to do
     }
-  }
-
-  static boolean isInet(SocketAddress a) {
-    return a instanceof InetSocketAddress;
-  }
-
-  static Status shutdownStatus() {
-    return Status.UNAVAILABLE.withDescription("server shut down");
   }
 }

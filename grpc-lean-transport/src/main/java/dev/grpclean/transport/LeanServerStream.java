@@ -124,10 +124,6 @@ final class LeanServerStream extends AbstractServerStream {
       this.inbound = new InboundFlow(receiveWindowBytes);
     }
 
-    LeanServerStream stream() {
-      return LeanServerStream.this;
-    }
-
     void dataReceived(ByteBuffer data, boolean endOfStream) {
       inboundDataReceived(InboundData.copyOf(data), endOfStream);
     }

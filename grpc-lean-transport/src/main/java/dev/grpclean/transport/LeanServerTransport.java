@@ -36,7 +36,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -165,11 +164,6 @@ final class LeanServerTransport implements ServerTransport {
     if (!connection.peerSettingsReceived && !connection.closed) {
       log.log(Level.FINE, "{0}: no HTTP/2 preface and SETTINGS within the handshake timeout",
           this);
-      if (connection.securityHandshakeInProgress()) {
-        // No HTTP/2 frame may precede the security handshake's end: a bare close.
-        connection.closeNow(Status.UNAVAILABLE.withDescription("security handshake timed out"));
-        return;
-      }
       connection.sendGoAwayAndClose(ErrorCode.PROTOCOL_ERROR, "handshake timeout",
           Status.UNAVAILABLE.withDescription("handshake timed out"));
     }
@@ -894,8 +888,4 @@ final class LeanServerTransport implements ServerTransport {
   private static final Http2Headers EMPTY_HEADERS =
       new io.netty.handler.codec.http2.DefaultHttp2Headers(false, 0);
 
-  /** Closes from the server's accept path when the loop is shutting down. */
-  void closeOnLoop(Status status) {
-    connection.closeNow(status);
-  }
 }

@@ -202,7 +202,7 @@ final class LoopyWriter {
     if (unsent != null || failed || out != null) {
       return;
     }
-    if (control.isEmpty() && !hasSendableData()) {
+    if (control.isEmpty() && active.isEmpty()) {
       return;
     }
     out = LeanBuffers.leaseIo(WRITE_BUFFER_BYTES);
@@ -258,19 +258,13 @@ final class LoopyWriter {
     return done;
   }
 
-  private boolean hasSendableData() {
-    return !active.isEmpty();
-  }
-
   /** Fills {@link #out}. Returns true if it stopped because the buffer was full. */
   private boolean fill() throws IOException {
     Object item;
     while ((item = control.peek()) != null) {
       if (item instanceof HeadersFrame) {
         HeadersFrame h = (HeadersFrame) item;
-        if (!writeHeaders(h.streamId, h.headers, h.endStream)) {
-          return true;
-        }
+        writeHeaders(h.streamId, h.headers, h.endStream);
       } else {
         ControlFrame f = (ControlFrame) item;
         int size = f.sizeBytes();
@@ -364,9 +358,7 @@ final class LoopyWriter {
       return EMIT_PROGRESS;
     }
     if (s.trailers != null) {
-      if (!writeHeaders(s.id, s.trailers, true)) {
-        return EMIT_FULL;
-      }
+      writeHeaders(s.id, s.trailers, true);
       finish(s);
       return EMIT_PROGRESS;
     }
@@ -390,9 +382,9 @@ final class LoopyWriter {
 
   /**
    * Encodes and writes one header block (HEADERS + CONTINUATION). HPACK state changes here, in
-   * wire order. Returns false if it did not fit and the buffer must be flushed first.
+   * wire order, so an encoded block is always written: if it does not fit, {@link #out} grows.
    */
-  private boolean writeHeaders(int streamId, Http2Headers headers, boolean endStream) {
+  private void writeHeaders(int streamId, Http2Headers headers, boolean endStream) {
     ByteBuf scratch = HPACK_SCRATCH.get();
     scratch.clear();
     try {
@@ -400,7 +392,7 @@ final class LoopyWriter {
     } catch (Http2ConnectionError | Http2StreamError | RuntimeException e) {
       // The encoder checks limits before touching its dynamic table, so only this stream fails.
       output.onHeadersFailed(streamId, e);
-      return true;
+      return;
     }
     int blockBytes = scratch.readableBytes();
     int size = FrameWriter.headersBytes(blockBytes, peerMaxFrameBytes);
@@ -422,7 +414,6 @@ final class LoopyWriter {
     if (scratch.capacity() > MAX_RETAINED_SCRATCH_BYTES) {
       HPACK_SCRATCH.set(Unpooled.buffer(1024));
     }
-    return true;
   }
 
   private void growOut(int size) {
