@@ -29,11 +29,21 @@ final class LeanClientStream extends AbstractClientStream {
   private final Sink sink = new Sink();
   private final Attributes attributes;
 
+  private final LeanWritableBuffer.StreamAllocator framerBuffers;
+
   LeanClientStream(LeanClientTransport transport, MethodDescriptor<?, ?> method,
       Metadata headers, CallOptions callOptions, StatsTraceContext statsTraceCtx,
       TransportTracer transportTracer, int maxInboundMessageBytes) {
-    super(LeanWritableBuffer.ALLOCATOR, statsTraceCtx, transportTracer, headers, callOptions,
-        false);
+    this(new LeanWritableBuffer.StreamAllocator(), transport, method, headers, callOptions,
+        statsTraceCtx, transportTracer, maxInboundMessageBytes);
+  }
+
+  private LeanClientStream(LeanWritableBuffer.StreamAllocator framerBuffers,
+      LeanClientTransport transport, MethodDescriptor<?, ?> method, Metadata headers,
+      CallOptions callOptions, StatsTraceContext statsTraceCtx, TransportTracer transportTracer,
+      int maxInboundMessageBytes) {
+    super(framerBuffers, statsTraceCtx, transportTracer, headers, callOptions, false);
+    this.framerBuffers = framerBuffers;
     this.transport = transport;
     this.method = method;
     this.attributes = transport.getAttributes();
@@ -86,9 +96,8 @@ final class LeanClientStream extends AbstractClientStream {
       ByteBuffer bytes = null;
       if (frame != null) {
         bytes = ((LeanWritableBuffer) frame).detach();
-        int size = bytes.remaining();
-        if (size > 0) {
-          onSendingBytes(size);
+        if (bytes != null && bytes.hasRemaining()) {
+          onSendingBytes(bytes.remaining());
         }
       }
       ByteBuffer data = bytes;
@@ -221,8 +230,14 @@ final class LeanClientStream extends AbstractClientStream {
       transport.maybeRemoveStream(this);
     }
 
-    void report(Status status, RpcProgress progress, boolean stopDelivery, Metadata trailers) {
+    /** The transport is finished with this stream; see {@link #done}. */
+    void markDone() {
       done = true;
+      framerBuffers.streamFinished();
+    }
+
+    void report(Status status, RpcProgress progress, boolean stopDelivery, Metadata trailers) {
+      markDone();
       if (outbound != null && id < 0) {
         outbound.discard();
       }

@@ -342,7 +342,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
     if (connection.streams.remove(state.id) == null) {
       return;
     }
-    state.done = true;
+    state.markDone();
     if (state.inbound != null) {
       connection.returnConnectionBytes(state.inbound.takeUnconsumed());
     }

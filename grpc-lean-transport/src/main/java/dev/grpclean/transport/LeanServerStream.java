@@ -24,10 +24,21 @@ final class LeanServerStream extends AbstractServerStream {
   private final Attributes attributes;
   private final String authority;
 
+  private final LeanWritableBuffer.StreamAllocator framerBuffers;
+
   LeanServerStream(LeanServerTransport transport, int streamId, String authority,
       StatsTraceContext statsTraceCtx, TransportTracer transportTracer, int maxMessageBytes,
       int receiveWindowBytes, int sendWindowBytes) {
-    super(LeanWritableBuffer.ALLOCATOR, statsTraceCtx);
+    this(new LeanWritableBuffer.StreamAllocator(), transport, streamId, authority, statsTraceCtx,
+        transportTracer, maxMessageBytes, receiveWindowBytes, sendWindowBytes);
+  }
+
+  private LeanServerStream(LeanWritableBuffer.StreamAllocator framerBuffers,
+      LeanServerTransport transport, int streamId, String authority,
+      StatsTraceContext statsTraceCtx, TransportTracer transportTracer, int maxMessageBytes,
+      int receiveWindowBytes, int sendWindowBytes) {
+    super(framerBuffers, statsTraceCtx);
+    this.framerBuffers = framerBuffers;
     this.transport = transport;
     this.authority = authority;
     this.attributes = transport.attributes();
@@ -78,9 +89,11 @@ final class LeanServerStream extends AbstractServerStream {
     @Override
     public void writeFrame(WritableBuffer frame, boolean flush, int numMessages) {
       ByteBuffer bytes = ((LeanWritableBuffer) frame).detach();
-      int size = bytes.remaining();
-      if (size > 0) {
-        onSendingBytes(size);
+      if (bytes == null) {
+        return; // The stream is gone; its framer's buffer was disowned.
+      }
+      if (bytes.hasRemaining()) {
+        onSendingBytes(bytes.remaining());
       }
       try {
         transport.loop.execute(() -> transport.sendData(state, bytes, numMessages));
@@ -162,6 +175,11 @@ final class LeanServerStream extends AbstractServerStream {
     public void onOutboundClosed() {
       localClosed = true;
       transport.onOutboundClosed(this);
+    }
+
+    /** The stream left the connection: whatever its framer still holds is never sent. */
+    void removed() {
+      framerBuffers.streamFinished();
     }
   }
 }

@@ -284,6 +284,7 @@ final class LeanServerTransport implements ServerTransport {
       return;
     }
     transportTracer.reportStreamClosed(success);
+    s.removed();
     connection.returnConnectionBytes(s.inbound.takeUnconsumed());
     connection.writer.cancel(s.outbound);
     if (s.failureOutbound != null) {

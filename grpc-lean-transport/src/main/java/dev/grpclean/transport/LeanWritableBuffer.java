@@ -3,13 +3,17 @@ package dev.grpclean.transport;
 import io.grpc.internal.WritableBuffer;
 import io.grpc.internal.WritableBufferAllocator;
 import java.nio.ByteBuffer;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import javax.annotation.Nullable;
 
 /**
  * Outbound message bytes from grpc-core's framer, in a heap-pool lease. Ownership passes to the
  * connection's writer when the framer delivers the buffer ({@link #detach}); a buffer the framer
- * discards is released by {@link #release}.
+ * discards is released by {@link #release}; a buffer the framer still holds when its stream is
+ * gone is disowned by the stream's {@link StreamAllocator}.
  *
- * <p>Thread-compatible: filled by one application thread, then handed over.
+ * <p>Filled by one application thread; the hand-over state is thread-safe, so the loop thread may
+ * disown the buffer while the application thread is still writing into it.
  */
 final class LeanWritableBuffer implements WritableBuffer {
   /**
@@ -23,14 +27,25 @@ final class LeanWritableBuffer implements WritableBuffer {
    */
   static final int MAX_BUFFER_BYTES = 64 * 1024;
 
-  static final WritableBufferAllocator ALLOCATOR =
-      capacityHint -> new LeanWritableBuffer(LeanBuffers.leaseHeap(
-          Math.min(MAX_BUFFER_BYTES, Math.max(MIN_BUFFER_BYTES, capacityHint))));
+  private static final int FILLING = 0;
+  private static final int HANDED_OVER = 1;
+  private static final int DISOWNED = 2;
+  private static final AtomicIntegerFieldUpdater<LeanWritableBuffer> STATE =
+      AtomicIntegerFieldUpdater.newUpdater(LeanWritableBuffer.class, "state");
 
+  /** Written by the framer's thread only; dropped once the buffer leaves that thread. */
   private ByteBuffer buffer;
+  /**
+   * The pool lease behind {@link #buffer}, for disowning from another thread; cleared by whoever
+   * wins the hand-over, so a stream's allocator never pins a buffer it no longer owns.
+   */
+  @Nullable private ByteBuffer lease;
+  private volatile int state;
 
-  private LeanWritableBuffer(ByteBuffer buffer) {
+  private LeanWritableBuffer(ByteBuffer buffer, int state) {
     this.buffer = buffer;
+    this.lease = state == FILLING ? buffer : null;
+    this.state = state;
   }
 
   @Override
@@ -55,17 +70,77 @@ final class LeanWritableBuffer implements WritableBuffer {
 
   @Override
   public void release() {
-    if (buffer != null) {
-      LeanBuffers.releaseHeap(buffer);
-      buffer = null;
+    if (buffer != null && STATE.compareAndSet(this, FILLING, HANDED_OVER)) {
+      LeanBuffers.releaseHeap(lease);
+      lease = null;
     }
+    buffer = null;
   }
 
-  /** Hands the written bytes (flipped for reading) to the caller, who now owns the lease. */
+  /**
+   * Hands the written bytes (flipped for reading) to the caller, who now owns the lease; null
+   * when the stream finished while the framer held the buffer (nobody can send them now).
+   */
+  @Nullable
   ByteBuffer detach() {
     ByteBuffer b = buffer;
     buffer = null;
+    if (!STATE.compareAndSet(this, FILLING, HANDED_OVER)) {
+      return null;
+    }
+    lease = null;
     b.flip();
     return b;
+  }
+
+  /** Any thread: ends the lease if the framer still holds the buffer. */
+  private void disown() {
+    if (STATE.compareAndSet(this, FILLING, DISOWNED)) {
+      LeanBuffers.heap().disown(lease);
+      lease = null;
+    }
+  }
+
+  /**
+   * The framer allocator of one stream. grpc-core's framer holds at most one buffer at a time and
+   * normally delivers it, but a unary call whose stream closes between {@code sendMessage} and
+   * {@code halfClose} (e.g. an early UNIMPLEMENTED) never delivers it: grpc-core's retry layer
+   * drops the half-close for a closed stream. When the transport is finished with the stream,
+   * {@link #streamFinished} ends the lease of whatever the framer still holds, and later buffers
+   * are plain unpooled arrays that are never sent.
+   *
+   * <p>Thread-safe: {@link #allocate} runs on the framer's thread, {@link #streamFinished} on the
+   * loop; each publishes its write before reading the other's, so one of them sees the other.
+   */
+  static final class StreamAllocator implements WritableBufferAllocator {
+    @Nullable private volatile LeanWritableBuffer current;
+    private volatile boolean streamFinished;
+
+    @Override
+    public WritableBuffer allocate(int capacityHint) {
+      int capacity = Math.min(MAX_BUFFER_BYTES, Math.max(MIN_BUFFER_BYTES, capacityHint));
+      if (streamFinished) {
+        return new LeanWritableBuffer(ByteBuffer.allocate(capacity), DISOWNED);
+      }
+      LeanWritableBuffer b = new LeanWritableBuffer(LeanBuffers.leaseHeap(capacity), FILLING);
+      current = b;
+      if (streamFinished) {
+        b.disown();
+      }
+      return b;
+    }
+
+    /** Loop thread, once the stream's status is reported or it left the connection. */
+    void streamFinished() {
+      if (streamFinished) {
+        return;
+      }
+      streamFinished = true;
+      LeanWritableBuffer b = current;
+      if (b != null) {
+        current = null;
+        b.disown();
+      }
+    }
   }
 }

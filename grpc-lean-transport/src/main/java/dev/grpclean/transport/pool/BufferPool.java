@@ -113,6 +113,35 @@ public final class BufferPool {
    *     released (always detected in leak-detection mode; see the class javadoc otherwise)
    */
   public void release(ByteBuffer buffer) {
+    int capacityBytes = endLease(buffer, "release");
+    if (capacityBytes > MAX_CLASS_BYTES) {
+      return; // Oversized: never pooled.
+    }
+    try {
+      freeLists[classIndex(capacityBytes)].offer(buffer);
+    } catch (IllegalStateException e) {
+      // Undo the decrements: this release never happened.
+      leasesOutstanding.incrementAndGet();
+      leasedBytes.addAndGet(capacityBytes);
+      throw e;
+    }
+  }
+
+  /**
+   * Ends a lease without taking the buffer back: it stops counting as leased and is left to the
+   * garbage collector. For a lease that another thread may still be writing into and that would
+   * otherwise never come back (grpc-core's framer keeps a buffer for a message nobody will
+   * flush once its stream is gone). Never pooled again, so the late writer cannot corrupt
+   * someone else's lease.
+   *
+   * @throws IllegalStateException as {@link #release} does for a buffer this pool does not lease
+   */
+  public void disown(ByteBuffer buffer) {
+    endLease(buffer, "disown");
+  }
+
+  /** Stops counting {@code buffer} as leased; returns its capacity. */
+  private int endLease(ByteBuffer buffer, String verb) {
     int capacityBytes = buffer.capacity();
     checkShape(buffer, capacityBytes);
     if (leakTracker != null && !leakTracker.recordRelease(buffer)) {
@@ -126,20 +155,10 @@ public final class BufferPool {
     if (!tryDecrement(leasedBytes, capacityBytes)) {
       leasesOutstanding.incrementAndGet();
       throw new IllegalStateException(
-          "release of " + PoolStats.formatBytes(capacityBytes) + " exceeds leased bytes in pool '"
+          verb + " of " + PoolStats.formatBytes(capacityBytes) + " exceeds leased bytes in pool '"
               + name + "'");
     }
-    if (capacityBytes > MAX_CLASS_BYTES) {
-      return; // Oversized: never pooled.
-    }
-    try {
-      freeLists[classIndex(capacityBytes)].offer(buffer);
-    } catch (IllegalStateException e) {
-      // Undo the decrements: this release never happened.
-      leasesOutstanding.incrementAndGet();
-      leasedBytes.addAndGet(capacityBytes);
-      throw e;
-    }
+    return capacityBytes;
   }
 
   /** Drops every pooled buffer for GC; leased buffers are unaffected. */

@@ -54,6 +54,20 @@ public class BufferPoolTest {
   }
 
   @Test
+  public void disownedBufferStopsCountingAndIsNeverPooled() {
+    BufferPool tracking = new BufferPool("tracking", false, 1 << 20, true);
+    ByteBuffer kept = tracking.lease(100);
+    tracking.disown(kept);
+    assertEquals(0, tracking.leasedBytes());
+    assertEquals(0, tracking.leasesOutstanding());
+    assertEquals(0, tracking.pooledBytes());
+    tracking.assertNoLeaks();
+    assertNotSame(kept, tracking.lease(100));
+    assertThrows(IllegalStateException.class, () -> tracking.disown(kept));
+    assertThrows(IllegalStateException.class, () -> tracking.release(kept));
+  }
+
+  @Test
   public void releasedBuffersAreReusedMostRecentFirst() {
     ByteBuffer first = pool.lease(100);
     ByteBuffer second = pool.lease(100);
