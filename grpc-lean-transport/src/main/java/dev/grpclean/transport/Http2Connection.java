@@ -46,6 +46,13 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
   static final int READ_BUFFER_BYTES = 64 * 1024;
   /** Reads per readiness event before yielding to other connections on the loop (fairness). */
   static final int MAX_READS_PER_TURN = 16;
+  /**
+   * DATA frames in a row that carry no payload and do not end their stream. Such frames have no
+   * use; Netty allows the same ten before it calls the peer abusive.
+   */
+  static final int MAX_CONSECUTIVE_EMPTY_DATA_FRAMES = 10;
+  /** WINDOW_UPDATE frames allowed beyond two per DATA frame we sent (initial window raises). */
+  static final int WINDOW_UPDATE_ALLOWANCE = 1000;
 
   final EventLoop loop;
   final SocketChannel channel;
@@ -65,6 +72,8 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
   private int connectionReceiveWindowBytes = FrameType.DEFAULT_INITIAL_WINDOW;
   /** Bytes the application consumed that we have not yet returned with WINDOW_UPDATE. */
   private int connectionUnackedBytes;
+  private int emptyDataFrames;
+  private long windowUpdatesReceived;
 
   /** Non-null from connect until the security handshake completes. */
   private Handshaker handshaker;
@@ -448,8 +457,24 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
 
   // ---------------------------------------------------------------- flow control
 
+  /**
+   * Accounts an inbound DATA frame before its stream sees it: the empty-frame flood rule, then
+   * the connection window.
+   */
+  final void onDataFrame(int payloadBytes, int flowControlledBytes, boolean endStream)
+      throws Http2ConnectionError {
+    if (payloadBytes > 0) {
+      emptyDataFrames = 0;
+    } else if (!endStream && ++emptyDataFrames > MAX_CONSECUTIVE_EMPTY_DATA_FRAMES) {
+      // CVE-2019-9518: frames that carry nothing cost us a dispatch each and the peer nothing.
+      throw new Http2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "more than "
+          + MAX_CONSECUTIVE_EMPTY_DATA_FRAMES + " consecutive DATA frames without payload");
+    }
+    chargeConnectionWindow(flowControlledBytes);
+  }
+
   /** Charges an inbound DATA frame to the connection window (RFC 9113 §6.9.1). */
-  final void chargeConnectionWindow(int flowControlledBytes) throws Http2ConnectionError {
+  private void chargeConnectionWindow(int flowControlledBytes) throws Http2ConnectionError {
     if (flowControlledBytes > connectionReceiveWindowBytes) {
       throw new Http2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR,
           "connection flow-control window exceeded by " 
@@ -563,6 +588,13 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
   @Override
   public void onWindowUpdate(int streamId, int increment)
       throws Http2ConnectionError, Http2StreamError {
+    if (++windowUpdatesReceived > 2 * writer.dataFramesWritten() + WINDOW_UPDATE_ALLOWANCE) {
+      // A peer acknowledges our DATA with at most a stream and a connection update per frame;
+      // a stream of updates answering nothing is a flood that only costs us.
+      throw new Http2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "WINDOW_UPDATE flood: "
+          + windowUpdatesReceived + " frames for " + writer.dataFramesWritten()
+          + " DATA frames sent");
+    }
     if (streamId == 0) {
       long next = (long) writer.connectionWindowBytes() + increment;
       if (next > FrameType.MAX_WINDOW) {

@@ -28,9 +28,9 @@ final class HttpErrorStream implements OutboundStream.Listener {
   boolean localClosed;
 
   HttpErrorStream(int id, int sendWindowBytes, int receiveWindowBytes,
-      ContentLength contentLength, Http2Headers headers, Owner owner) {
+      ContentLength contentLength, Http2Headers headers, Owner owner, LoopyWriter writer) {
     this.id = id;
-    this.outbound = new OutboundStream(id, sendWindowBytes, this);
+    this.outbound = new OutboundStream(id, sendWindowBytes, this, writer);
     this.inbound = new InboundFlow(receiveWindowBytes);
     this.contentLength = contentLength;
     this.headers = headers;

@@ -46,6 +46,7 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
   int flowControlWindowBytes = TransportSettings.DEFAULT_FLOW_CONTROL_WINDOW_BYTES;
   int maxInboundMetadataBytes = GrpcUtil.DEFAULT_MAX_HEADER_LIST_SIZE;
   int maxInboundMessageBytes = GrpcUtil.DEFAULT_MAX_MESSAGE_SIZE;
+  long maxQueuedBytesPerConnection = TransportSettings.DEFAULT_MAX_QUEUED_BYTES_PER_CONNECTION;
   long keepAliveTimeNanos = GrpcUtil.KEEPALIVE_TIME_NANOS_DISABLED;
   long keepAliveTimeoutNanos = GrpcUtil.DEFAULT_KEEPALIVE_TIMEOUT_NANOS;
   boolean keepAliveWithoutCalls;
@@ -153,6 +154,18 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
   public LeanChannelBuilder flowControlWindow(int bytes) {
     checkArgument(bytes > 0, "flowControlWindow must be positive");
     flowControlWindowBytes = bytes;
+    return this;
+  }
+
+  /**
+   * Cap on DATA bytes one connection may hold queued behind the peer's flow-control windows
+   * (default 32 MiB). Writes that pass it reset the stream that made them with
+   * RESOURCE_EXHAUSTED, so a peer that stops reading cannot make this side buffer without bound.
+   * Applications that honour {@code isReady()} queue about 32 KiB plus one message per stream.
+   */
+  public LeanChannelBuilder maxQueuedBytesPerConnection(long bytes) {
+    checkArgument(bytes > 0, "maxQueuedBytesPerConnection must be positive: %s", bytes);
+    this.maxQueuedBytesPerConnection = bytes;
     return this;
   }
 

@@ -144,34 +144,23 @@ final class LeanClientStream extends AbstractClientStream {
       return shouldBeCountedForInUse();
     }
 
-    void allocated(int streamId, int sendWindowBytes, int receiveWindowBytes) {
+    void allocated(int streamId, int sendWindowBytes, int receiveWindowBytes,
+        LoopyWriter writer) {
       id = streamId;
-      if (outbound == null) {
-        outbound = new OutboundStream(streamId, sendWindowBytes, this);
-      } else {
-        OutboundStream early = outbound;
-        outbound = new OutboundStream(streamId, sendWindowBytes, this);
-        transfer(early, outbound);
+      OutboundStream early = outbound;
+      outbound = new OutboundStream(streamId, sendWindowBytes, this, writer);
+      if (early != null) {
+        // Data written before the stream had an id moves to the allocated stream.
+        early.moveTo(outbound);
       }
       inbound = new InboundFlow(receiveWindowBytes);
       onStreamAllocated();
     }
 
-    /** Data written before the stream had an id moves to the allocated stream. */
-    private void transfer(OutboundStream from, OutboundStream to) {
-      if (from.chunks != null) {
-        ByteBuffer b;
-        while ((b = from.chunks.poll()) != null) {
-          to.enqueue(b);
-        }
-      }
-      to.endStreamAfterData = from.endStreamAfterData;
-    }
-
     /** Before allocation, data waits in a placeholder that the writer does not see. */
-    OutboundStream earlyOutbound() {
+    OutboundStream earlyOutbound(LoopyWriter writer) {
       if (outbound == null) {
-        outbound = new OutboundStream(0, 0, this);
+        outbound = new OutboundStream(0, 0, this, writer);
       }
       return outbound;
     }

@@ -234,7 +234,8 @@ final class LeanClientTransport implements ConnectionClientTransport,
     nextStreamId += 2;
     Http2Headers headers = state.pendingHeaders;
     state.pendingHeaders = null;
-    state.allocated(id, connection.peerInitialWindowBytes, factory.settings.flowControlWindowBytes);
+    state.allocated(id, connection.peerInitialWindowBytes, factory.settings.flowControlWindowBytes,
+        connection.writer);
     connection.streams.put(id, state);
     transportTracer.reportLocalStreamStarted();
     connection.writer.enqueueHeaders(id, headers, false);
@@ -267,7 +268,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
       return;
     }
     if (state.id < 0) {
-      OutboundStream early = state.earlyOutbound();
+      OutboundStream early = state.earlyOutbound(connection.writer);
       if (data != null) {
         if (data.hasRemaining()) {
           early.enqueue(data);
@@ -276,10 +277,20 @@ final class LeanClientTransport implements ConnectionClientTransport,
         }
       }
       early.endStreamAfterData |= endOfStream;
+    } else {
+      connection.writer.enqueueData(state.outbound, data, endOfStream);
+    }
+    if (connection.writer.queuedDataBytes > factory.settings.maxQueuedBytesPerConnection) {
+      // The server is not opening its windows (or streams) fast enough for what the application
+      // writes: fail this call rather than buffer without bound.
+      cancelStream(state, Status.RESOURCE_EXHAUSTED.withDescription(
+          "more than " + factory.settings.maxQueuedBytesPerConnection + " bytes queued behind "
+              + "the server's flow-control windows (maxQueuedBytesPerConnection)"));
       return;
     }
-    connection.writer.enqueueData(state.outbound, data, endOfStream);
-    connection.requestFlush();
+    if (state.id >= 0) {
+      connection.requestFlush();
+    }
   }
 
   void cancelStream(LeanClientStream.State state, Status status) {
@@ -696,7 +707,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
     @Override
     public void onData(int streamId, ByteBuffer data, int flowControlledBytes, boolean endStream)
         throws Http2ConnectionError, Http2StreamError {
-      chargeConnectionWindow(flowControlledBytes);
+      onDataFrame(data.remaining(), flowControlledBytes, endStream);
       LeanClientStream.State s = streams.get(streamId);
       if (s == null) {
         returnConnectionBytes(flowControlledBytes);

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import javax.annotation.Nullable;
@@ -38,6 +39,8 @@ final class LeanServer implements InternalServer {
   private static final Logger log = Logger.getLogger(LeanServer.class.getName());
   /** Accept backlog: the kernel queues this many connections while the accept loop is busy. */
   private static final int BACKLOG = 1024;
+  /** At most one log line a minute while the connection cap refuses connections. */
+  private static final long REFUSAL_LOG_INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(1);
 
   final ServerConfig config;
   private final SocketAddress requestedAddress;
@@ -54,6 +57,10 @@ final class LeanServer implements InternalServer {
   private boolean shutdown;
   @GuardedBy("lock")
   private boolean groupReturned;
+  /** Connections refused at the cap since the last log line. Accept loop only. */
+  private long refusedSinceLog;
+  /** When the cap last produced a log line; 0 before the first. Accept loop only. */
+  private long lastRefusalLogNanos;
 
   LeanServer(ServerConfig config, SocketAddress address, ObjectPool<EventLoopGroup> groupPool) {
     this.config = config;
@@ -104,6 +111,10 @@ final class LeanServer implements InternalServer {
       if (ch == null) {
         return;
       }
+      if (transports.size() >= config.maxConnections) {
+        refuse(ch);
+        continue;
+      }
       try {
         ch.configureBlocking(false);
         if (!(boundAddress instanceof UnixDomainSocketAddress)) {
@@ -125,6 +136,23 @@ final class LeanServer implements InternalServer {
         transports.remove(transport);
         closeQuietly(ch);
       }
+    }
+  }
+
+  /**
+   * Closes a connection accepted past {@code maxConnections} at once, so the kernel's backlog does
+   * not fill with connections nobody serves; the client sees the close as UNAVAILABLE and may
+   * retry elsewhere. Logs the first refusal, then at most once a minute with a count.
+   */
+  private void refuse(SocketChannel ch) {
+    closeQuietly(ch);
+    refusedSinceLog++;
+    long now = System.nanoTime();
+    if (lastRefusalLogNanos == 0 || now - lastRefusalLogNanos >= REFUSAL_LOG_INTERVAL_NANOS) {
+      log.log(Level.WARNING, "{0}: refused {1} connection(s): {2} open, the maxConnections cap",
+          new Object[] {this, refusedSinceLog, config.maxConnections});
+      refusedSinceLog = 0;
+      lastRefusalLogNanos = now == 0 ? 1 : now;
     }
   }
 

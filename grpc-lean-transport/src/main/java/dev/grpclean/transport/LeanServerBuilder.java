@@ -44,6 +44,10 @@ public final class LeanServerBuilder extends ForwardingServerBuilder<LeanServerB
   int flowControlWindowBytes = TransportSettings.DEFAULT_FLOW_CONTROL_WINDOW_BYTES;
   int maxInboundMetadataBytes = GrpcUtil.DEFAULT_MAX_HEADER_LIST_SIZE;
   int maxInboundMessageBytes = GrpcUtil.DEFAULT_MAX_MESSAGE_SIZE;
+  long maxQueuedBytesPerConnection = TransportSettings.DEFAULT_MAX_QUEUED_BYTES_PER_CONNECTION;
+  int maxRstStreams = ResetBudget.DEFAULT_MAX_RESETS;
+  int maxConnections = Integer.MAX_VALUE;
+  long maxRstWindowNanos = ResetBudget.DEFAULT_WINDOW_NANOS;
   int maxConcurrentCallsPerConnection = Integer.MAX_VALUE;
   long keepAliveTimeNanos = GrpcUtil.DEFAULT_SERVER_KEEPALIVE_TIME_NANOS;
   long keepAliveTimeoutNanos = GrpcUtil.DEFAULT_SERVER_KEEPALIVE_TIMEOUT_NANOS;
@@ -105,6 +109,44 @@ public final class LeanServerBuilder extends ForwardingServerBuilder<LeanServerB
   public LeanServerBuilder flowControlWindow(int bytes) {
     checkArgument(bytes > 0, "flowControlWindow must be positive");
     this.flowControlWindowBytes = bytes;
+    return this;
+  }
+
+  /**
+   * Cap on DATA bytes one connection may hold queued behind the peer's flow-control windows
+   * (default 32 MiB). Writes that pass it reset the stream that made them with
+   * RESOURCE_EXHAUSTED, so a peer that stops reading cannot make this side buffer without bound.
+   * Applications that honour {@code isReady()} queue about 32 KiB plus one message per stream.
+   */
+  public LeanServerBuilder maxQueuedBytesPerConnection(long bytes) {
+    checkArgument(bytes > 0, "maxQueuedBytesPerConnection must be positive: %s", bytes);
+    this.maxQueuedBytesPerConnection = bytes;
+    return this;
+  }
+
+  /**
+   * Rapid Reset limit, as grpc-netty's builder names it: a connection whose streams end in a reset
+   * (RST_STREAM from the client, or a stream error the client provoked) more than
+   * {@code maxRstStream} times in {@code secondsPerWindow} is closed with GOAWAY
+   * ENHANCE_YOUR_CALM. Default 1000 per 10 s (grpc-netty leaves it off); 0 turns it off.
+   */
+  public LeanServerBuilder maxRstFramesPerWindow(int maxRstStream, int secondsPerWindow) {
+    checkArgument(maxRstStream >= 0, "maxRstStream must be non-negative: %s", maxRstStream);
+    checkArgument(secondsPerWindow > 0, "secondsPerWindow must be positive: %s",
+        secondsPerWindow);
+    this.maxRstStreams = maxRstStream;
+    this.maxRstWindowNanos = TimeUnit.SECONDS.toNanos(secondsPerWindow);
+    return this;
+  }
+
+  /**
+   * Connections this server keeps open at once (default: no cap). Past it, new connections are
+   * accepted and closed at once (the client sees UNAVAILABLE), with a WARNING log line the first
+   * time and at most once a minute after that.
+   */
+  public LeanServerBuilder maxConnections(int max) {
+    checkArgument(max > 0, "maxConnections must be positive: %s", max);
+    this.maxConnections = max;
     return this;
   }
 

@@ -28,22 +28,22 @@ final class LeanServerStream extends AbstractServerStream {
 
   LeanServerStream(LeanServerTransport transport, int streamId, String authority,
       StatsTraceContext statsTraceCtx, TransportTracer transportTracer, int maxMessageBytes,
-      int receiveWindowBytes, int sendWindowBytes) {
+      int receiveWindowBytes, int sendWindowBytes, LoopyWriter writer) {
     this(new LeanWritableBuffer.StreamAllocator(), transport, streamId, authority, statsTraceCtx,
-        transportTracer, maxMessageBytes, receiveWindowBytes, sendWindowBytes);
+        transportTracer, maxMessageBytes, receiveWindowBytes, sendWindowBytes, writer);
   }
 
   private LeanServerStream(LeanWritableBuffer.StreamAllocator framerBuffers,
       LeanServerTransport transport, int streamId, String authority,
       StatsTraceContext statsTraceCtx, TransportTracer transportTracer, int maxMessageBytes,
-      int receiveWindowBytes, int sendWindowBytes) {
+      int receiveWindowBytes, int sendWindowBytes, LoopyWriter writer) {
     super(framerBuffers, statsTraceCtx);
     this.framerBuffers = framerBuffers;
     this.transport = transport;
     this.authority = authority;
     this.attributes = transport.attributes();
     this.state = new State(streamId, maxMessageBytes, statsTraceCtx, transportTracer,
-        receiveWindowBytes, sendWindowBytes);
+        receiveWindowBytes, sendWindowBytes, writer);
   }
 
   @Override
@@ -130,10 +130,11 @@ final class LeanServerStream extends AbstractServerStream {
     OutboundStream failureOutbound;
 
     State(int id, int maxMessageBytes, StatsTraceContext statsTraceCtx,
-        TransportTracer transportTracer, int receiveWindowBytes, int sendWindowBytes) {
+        TransportTracer transportTracer, int receiveWindowBytes, int sendWindowBytes,
+        LoopyWriter writer) {
       super(maxMessageBytes, statsTraceCtx, transportTracer);
       this.id = id;
-      this.outbound = new OutboundStream(id, sendWindowBytes, this);
+      this.outbound = new OutboundStream(id, sendWindowBytes, this, writer);
       this.inbound = new InboundFlow(receiveWindowBytes);
     }
 

@@ -210,7 +210,7 @@ final class LeanServerTransport implements ServerTransport {
       trailers.put(io.grpc.InternalStatus.MESSAGE_KEY, status.getDescription());
     }
     // A fresh outbound state: the cancelled one refuses work, this one only carries trailers.
-    s.failureOutbound = new OutboundStream(s.id, 0, s);
+    s.failureOutbound = new OutboundStream(s.id, 0, s, connection.writer);
     connection.writer.enqueueTrailers(s.failureOutbound, GrpcHeaders.serverTrailers(trailers,
         false));
     connection.requestFlush();
@@ -223,6 +223,13 @@ final class LeanServerTransport implements ServerTransport {
       return;
     }
     connection.writer.enqueueData(s.outbound, data, false);
+    if (connection.writer.queuedDataBytes > serverConfig.settings.maxQueuedBytesPerConnection) {
+      // The client is not opening its windows fast enough for what the application writes.
+      resetStream(s, ErrorCode.ENHANCE_YOUR_CALM, Status.RESOURCE_EXHAUSTED.withDescription(
+          "more than " + serverConfig.settings.maxQueuedBytesPerConnection + " bytes queued "
+              + "behind the client's flow-control windows (maxQueuedBytesPerConnection)"));
+      return;
+    }
     connection.requestFlush();
   }
 
@@ -252,13 +259,18 @@ final class LeanServerTransport implements ServerTransport {
   }
 
   void cancelStream(LeanServerStream.State s, Status status) {
+    resetStream(s, ErrorCode.CANCEL, status);
+  }
+
+  /** Drops what the stream queued, sends RST_STREAM({@code code}) and reports {@code status}. */
+  private void resetStream(LeanServerStream.State s, ErrorCode code, Status status) {
     if (s.cancelled || s.localClosed) {
       return;
     }
     s.cancelled = true;
     if (connection.streams.get(s.id) == s && !connection.closed) {
       connection.writer.cancel(s.outbound);
-      connection.writer.enqueue(new ControlFrame.RstStream(s.id, ErrorCode.CANCEL));
+      connection.writer.enqueue(new ControlFrame.RstStream(s.id, code));
       connection.requestFlush();
     }
     s.transportReportStatus(status);
@@ -395,6 +407,8 @@ final class LeanServerTransport implements ServerTransport {
   /** The HTTP/2 connection. Confined to the loop thread. */
   final class Connection extends Http2Connection implements HttpErrorStream.Owner {
     final IntObjectHashMap<LeanServerStream.State> streams = new IntObjectHashMap<>(4);
+    private final ResetBudget resetBudget =
+        new ResetBudget(serverConfig.maxRstStreams, serverConfig.maxRstWindowNanos);
     /** Non-gRPC requests being answered with a plain HTTP error; created on first use. */
     private IntObjectHashMap<HttpErrorStream> errorStreams;
 
@@ -619,7 +633,7 @@ final class LeanServerTransport implements ServerTransport {
       LeanServerStream stream = new LeanServerStream(LeanServerTransport.this, streamId,
           authority == null ? null : authority.toString(), statsTraceCtx, transportTracer,
           serverConfig.settings.maxInboundMessageBytes, serverConfig.settings.flowControlWindowBytes,
-          peerInitialWindowBytes);
+          peerInitialWindowBytes, writer);
       LeanServerStream.State s = stream.transportState();
       s.contentLength = contentLength;
       if (openStreams() == 0) {
@@ -659,7 +673,7 @@ final class LeanServerTransport implements ServerTransport {
         return;
       }
       HttpErrorStream e = new HttpErrorStream(streamId, peerInitialWindowBytes,
-          serverConfig.settings.flowControlWindowBytes, length, request, this);
+          serverConfig.settings.flowControlWindowBytes, length, request, this, writer);
       e.remoteClosed = endStream;
       if (errorStreams == null) {
         errorStreams = new IntObjectHashMap<>(2);
@@ -679,7 +693,7 @@ final class LeanServerTransport implements ServerTransport {
     @Override
     public void onData(int streamId, ByteBuffer data, int flowControlledBytes, boolean endStream)
         throws Http2ConnectionError, Http2StreamError {
-      chargeConnectionWindow(flowControlledBytes);
+      onDataFrame(data.remaining(), flowControlledBytes, endStream);
       LeanServerStream.State s = streams.get(streamId);
       HttpErrorStream errorStream = s == null ? errorStream(streamId) : null;
       if (errorStream != null) {
@@ -744,10 +758,11 @@ final class LeanServerTransport implements ServerTransport {
       s.transportReportStatus(GrpcUtil.Http2Error.statusForCode(errorCode)
           .withDescription("RST_STREAM received with code " + errorCode));
       removeStream(s, false);
+      resetBudget.onStreamReset(System.nanoTime());
     }
 
     @Override
-    public void onStreamError(Http2StreamError error) {
+    public void onStreamError(Http2StreamError error) throws Http2ConnectionError {
       HttpErrorStream e = errorStream(error.streamId());
       if (e != null) {
         removeErrorStream(e);
@@ -762,6 +777,7 @@ final class LeanServerTransport implements ServerTransport {
       }
       writer.enqueue(new ControlFrame.RstStream(error.streamId(), error.code()));
       requestFlush();
+      resetBudget.onStreamReset(System.nanoTime());
     }
 
     @Override

@@ -39,7 +39,7 @@ final class LeanTransportFactory implements ClientTransportFactory {
 
   LeanTransportFactory(LeanChannelBuilder b, HandshakerFactory handshakerFactory) {
     this.settings = new TransportSettings(b.flowControlWindowBytes, b.maxInboundMetadataBytes,
-        b.maxInboundMessageBytes);
+        b.maxInboundMessageBytes, b.maxQueuedBytesPerConnection);
     this.scheduler = schedulerPool.getObject();
     this.handshakerFactory = handshakerFactory;
     this.transportTracerFactory = b.transportTracerFactory;

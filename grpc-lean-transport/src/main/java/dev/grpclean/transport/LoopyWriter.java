@@ -69,6 +69,13 @@ final class LoopyWriter {
   private final ArrayDeque<Object> control = new ArrayDeque<>(4);
   private final ArrayDeque<OutboundStream> active = new ArrayDeque<>(4);
   private int queuedResponses;
+  /**
+   * DATA payload bytes queued on this connection's streams behind flow control (or the socket);
+   * kept by {@link OutboundStream}.
+   */
+  long queuedDataBytes;
+  /** DATA frames with payload written so far: what a peer's WINDOW_UPDATEs can answer. */
+  private long dataFramesWritten;
   private int connectionWindowBytes = FrameType.DEFAULT_INITIAL_WINDOW;
   private int peerMaxFrameBytes = FrameType.DEFAULT_MAX_FRAME_SIZE;
   /** A lease holding bytes the socket has not taken yet; null unless blocked on writability. */
@@ -158,6 +165,10 @@ final class LoopyWriter {
 
   long bytesWritten() {
     return bytesWritten;
+  }
+
+  long dataFramesWritten() {
+    return dataFramesWritten;
   }
 
   /** Whether bytes are waiting for the socket to become writable. */
@@ -348,6 +359,7 @@ final class LoopyWriter {
       boolean endStream = n == s.queuedBytes && s.endStreamAfterData && s.trailers == null;
       FrameWriter.writeDataHeader(out, s.id, n, endStream);
       s.copyTo(out, n);
+      dataFramesWritten++;
       output.onStreamFrameWritten();
       s.windowBytes -= n;
       connectionWindowBytes -= n;

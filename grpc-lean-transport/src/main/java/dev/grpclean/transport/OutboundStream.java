@@ -11,6 +11,10 @@ import java.util.ArrayDeque;
  * <p>Queued chunks are heap-pool leases owned by this object until the writer copies them out or
  * the stream is cancelled; either way they go back to the pool.
  *
+ * <p>Every change to the queued bytes is mirrored in the connection writer's total
+ * ({@link LoopyWriter#queuedDataBytes}), which bounds what a peer that never opens its windows
+ * can make the connection hold.
+ *
  * <p>Confined to the connection's loop thread.
  */
 final class OutboundStream {
@@ -25,6 +29,8 @@ final class OutboundStream {
 
   final int id;
   final Listener listener;
+  /** The connection's writer, keeper of the total queued across its streams. */
+  private final LoopyWriter writer;
   /** Send window (RFC 9113 §6.9.1); may go negative after a SETTINGS decrease (§6.9.2). */
   int windowBytes;
   /** Created on first data, so a stream that never sends holds no deque. */
@@ -35,10 +41,11 @@ final class OutboundStream {
   boolean inActiveList;
   boolean closed;
 
-  OutboundStream(int id, int initialWindowBytes, Listener listener) {
+  OutboundStream(int id, int initialWindowBytes, Listener listener, LoopyWriter writer) {
     this.id = id;
     this.windowBytes = initialWindowBytes;
     this.listener = listener;
+    this.writer = writer;
   }
 
   /** Whether the writer has something to emit for this stream right now. */
@@ -58,6 +65,21 @@ final class OutboundStream {
     }
     chunks.add(chunk);
     queuedBytes += chunk.remaining();
+    writer.queuedDataBytes += chunk.remaining();
+  }
+
+  /** Moves everything queued (and END_STREAM) to {@code to}; the connection total is unchanged. */
+  void moveTo(OutboundStream to) {
+    if (chunks != null) {
+      ByteBuffer b;
+      while ((b = chunks.poll()) != null) {
+        queuedBytes -= b.remaining();
+        writer.queuedDataBytes -= b.remaining();
+        to.enqueue(b);
+      }
+      chunks = null;
+    }
+    to.endStreamAfterData = endStreamAfterData;
   }
 
   /** Copies {@code n} queued bytes into {@code out}, returning drained chunks to the pool. */
@@ -71,6 +93,7 @@ final class OutboundStream {
       head.limit(limit);
       n -= take;
       queuedBytes -= take;
+      writer.queuedDataBytes -= take;
       if (!head.hasRemaining()) {
         chunks.poll();
         LeanBuffers.releaseHeap(head);
@@ -91,6 +114,7 @@ final class OutboundStream {
       }
       chunks = null;
     }
+    writer.queuedDataBytes -= queuedBytes;
     queuedBytes = 0;
     trailers = null;
     endStreamAfterData = false;

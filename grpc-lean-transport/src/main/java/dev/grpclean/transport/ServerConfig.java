@@ -26,13 +26,18 @@ final class ServerConfig {
   /** Null means wait for streams forever after a max-age GOAWAY. */
   @Nullable final Long maxConnectionAgeGraceNanos;
   final long handshakeTimeoutNanos;
+  /** Rapid Reset budget per connection; 0 resets means no limit. */
+  final int maxRstStreams;
+  /** Connections the server keeps open at once; more are closed as they are accepted. */
+  final int maxConnections;
+  final long maxRstWindowNanos;
   /** Null for plaintext. */
   @Nullable final dev.grpclean.transport.spi.HandshakerFactory handshakerFactory;
 
   ServerConfig(LeanServerBuilder b, ScheduledExecutorService scheduler,
       List<? extends ServerStreamTracer.Factory> streamTracerFactories) {
     this.settings = new TransportSettings(b.flowControlWindowBytes, b.maxInboundMetadataBytes,
-        b.maxInboundMessageBytes, b.settingsAckTimeoutNanos);
+        b.maxInboundMessageBytes, b.maxQueuedBytesPerConnection, b.settingsAckTimeoutNanos);
     this.scheduler = scheduler;
     this.transportTracerFactory = b.transportTracerFactory;
     this.streamTracerFactories = streamTracerFactories;
@@ -47,6 +52,9 @@ final class ServerConfig {
         b.maxConnectionAgeGraceNanos == LeanServerBuilder.MAX_CONNECTION_AGE_GRACE_NANOS_INFINITE
             ? null : b.maxConnectionAgeGraceNanos;
     this.handshakeTimeoutNanos = b.handshakeTimeoutNanos;
+    this.maxRstStreams = b.maxRstStreams;
+    this.maxConnections = b.maxConnections;
+    this.maxRstWindowNanos = b.maxRstWindowNanos;
     this.handshakerFactory = b.handshakerFactory;
   }
 }

@@ -29,23 +29,36 @@ final class TransportSettings {
    */
   static final long DEFAULT_SETTINGS_ACK_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(20);
 
+  /**
+   * Default cap on DATA bytes one connection may hold queued behind flow control: 32 MiB. An
+   * application that honours {@code isReady()} queues at most grpc-core's 32 KiB on-ready
+   * threshold plus one message per stream, so only about a thousand blocked streams of small
+   * messages (or a few dozen of multi-MiB ones) reach it; a peer that opens streams, asks for
+   * large responses and never opens its windows reaches it quickly, and the stream that passes it
+   * is reset instead of the connection buffering without bound.
+   */
+  static final long DEFAULT_MAX_QUEUED_BYTES_PER_CONNECTION = 32L << 20;
+
   final int flowControlWindowBytes;
   final long settingsAckTimeoutNanos;
   final int maxInboundMetadataBytes;
   final int maxInboundMessageBytes;
+  final long maxQueuedBytesPerConnection;
 
   TransportSettings(int flowControlWindowBytes, int maxInboundMetadataBytes,
-      int maxInboundMessageBytes) {
+      int maxInboundMessageBytes, long maxQueuedBytesPerConnection) {
     this(flowControlWindowBytes, maxInboundMetadataBytes, maxInboundMessageBytes,
-        DEFAULT_SETTINGS_ACK_TIMEOUT_NANOS);
+        maxQueuedBytesPerConnection, DEFAULT_SETTINGS_ACK_TIMEOUT_NANOS);
   }
 
   TransportSettings(int flowControlWindowBytes, int maxInboundMetadataBytes,
-      int maxInboundMessageBytes, long settingsAckTimeoutNanos) {
+      int maxInboundMessageBytes, long maxQueuedBytesPerConnection,
+      long settingsAckTimeoutNanos) {
     this.settingsAckTimeoutNanos = settingsAckTimeoutNanos;
     this.flowControlWindowBytes = flowControlWindowBytes;
     this.maxInboundMetadataBytes = maxInboundMetadataBytes;
     this.maxInboundMessageBytes = maxInboundMessageBytes;
+    this.maxQueuedBytesPerConnection = maxQueuedBytesPerConnection;
   }
 
   /**

@@ -193,7 +193,7 @@ public class LoopyWriterTest {
   @Test
   public void streamWindowLimitsDataUntilWindowUpdate() throws Exception {
     StreamRecorder rec = new StreamRecorder();
-    OutboundStream s = new OutboundStream(1, 10, rec);
+    OutboundStream s = new OutboundStream(1, 10, rec, writer);
     queueData(s, 0, 100, true);
     writer.flush();
 
@@ -247,7 +247,7 @@ public class LoopyWriterTest {
   @Test
   public void endStreamGoesOnTheLastDataFrameOnly() throws Exception {
     StreamRecorder rec = new StreamRecorder();
-    OutboundStream s = new OutboundStream(1, BIG_WINDOW, rec);
+    OutboundStream s = new OutboundStream(1, BIG_WINDOW, rec, writer);
     writer.updateConnectionWindow(BIG_WINDOW);
     queueData(s, 0, 20_000, false);
     queueData(s, 20_000, 20_000, true);
@@ -265,7 +265,7 @@ public class LoopyWriterTest {
   @Test
   public void endStreamWithoutDataSendsAnEmptyDataFrame() throws Exception {
     StreamRecorder rec = new StreamRecorder();
-    OutboundStream s = new OutboundStream(1, BIG_WINDOW, rec);
+    OutboundStream s = new OutboundStream(1, BIG_WINDOW, rec, writer);
     writer.enqueueData(s, null, true);
     OutboundStream t = stream(3, BIG_WINDOW);
     ByteBuffer empty = LeanBuffers.leaseHeap(16);
@@ -297,7 +297,7 @@ public class LoopyWriterTest {
   @Test
   public void trailersWaitForDataThenLeaveAsHeadersWithEndStream() throws Exception {
     StreamRecorder rec = new StreamRecorder();
-    OutboundStream s = new OutboundStream(1, 20_000, rec);
+    OutboundStream s = new OutboundStream(1, 20_000, rec, writer);
     writer.updateConnectionWindow(BIG_WINDOW);
     writer.enqueueHeaders(1, responseHeaders(), false);
     queueData(s, 0, 40_000, false);
@@ -350,6 +350,35 @@ public class LoopyWriterTest {
     List<WireFrame> after = output.takeFrames();
     assertTrue("nothing for a cancelled stream: " + after, after.isEmpty());
     assertTrue(writer.isIdle());
+  }
+
+  @Test
+  public void queuedDataBytesFollowEveryChunkInAndOut() throws Exception {
+    OutboundStream parked = stream(1, 10);
+    OutboundStream early = stream(3, BIG_WINDOW);
+    OutboundStream flowing = stream(5, BIG_WINDOW);
+    queueData(parked, 0, 30_000, false);
+    queueData(flowing, 0, 1000, true);
+    early.enqueue(chunkOf(500)); // a client stream's data before it has an id
+    assertEquals(31_500, writer.queuedDataBytes);
+
+    writer.flush(); // parked sends its 10-byte window, flowing everything
+    output.takeFrames();
+    assertEquals(30_000 - 10 + 500, writer.queuedDataBytes);
+
+    OutboundStream allocated = stream(7, BIG_WINDOW);
+    early.moveTo(allocated);
+    assertEquals(30_000 - 10 + 500, writer.queuedDataBytes);
+    writer.cancel(parked);
+    assertEquals(500, writer.queuedDataBytes);
+    writer.cancel(allocated);
+    assertEquals(0, writer.queuedDataBytes);
+  }
+
+  private static ByteBuffer chunkOf(int bytes) {
+    ByteBuffer chunk = LeanBuffers.leaseHeap(bytes);
+    chunk.position(bytes).flip();
+    return chunk;
   }
 
   @Test
@@ -569,9 +598,9 @@ public class LoopyWriterTest {
     for (int id = 1; id <= 5; id += 2) {
       w.enqueueHeaders(id, responseHeaders(), false);
     }
-    OutboundStream s1 = new OutboundStream(1, BIG_WINDOW, new StreamRecorder());
-    OutboundStream s3 = new OutboundStream(3, BIG_WINDOW, new StreamRecorder());
-    OutboundStream s5 = new OutboundStream(5, BIG_WINDOW, new StreamRecorder());
+    OutboundStream s1 = new OutboundStream(1, BIG_WINDOW, new StreamRecorder(), w);
+    OutboundStream s3 = new OutboundStream(3, BIG_WINDOW, new StreamRecorder(), w);
+    OutboundStream s5 = new OutboundStream(5, BIG_WINDOW, new StreamRecorder(), w);
     queueData(w, s1, 0, 70_000, true);
     queueData(w, s3, 0, 30_000, false);
     queueData(w, s3, 30_000, 30_000, false);
@@ -602,8 +631,8 @@ public class LoopyWriterTest {
     assertEquals("heap leases", heapLeasesBaseline, LeanBuffers.heap().leasesOutstanding());
   }
 
-  private static OutboundStream stream(int id, int windowBytes) {
-    return new OutboundStream(id, windowBytes, new StreamRecorder());
+  private OutboundStream stream(int id, int windowBytes) {
+    return new OutboundStream(id, windowBytes, new StreamRecorder(), writer);
   }
 
   private void queueData(OutboundStream s, int offset, int length, boolean endStream) {

@@ -64,7 +64,18 @@ final class RawHttp2Client implements Closeable {
 
   /** Connects to a server on the loopback interface. */
   static RawHttp2Client connect(int port) throws IOException {
+    return connect(port, 0);
+  }
+
+  /**
+   * Connects with a receive buffer of {@code receiveBufferBytes} (0: the system's), small for a
+   * peer that means to stop reading: the server's writes then back up quickly.
+   */
+  static RawHttp2Client connect(int port, int receiveBufferBytes) throws IOException {
     Socket s = new Socket();
+    if (receiveBufferBytes > 0) {
+      s.setReceiveBufferSize(receiveBufferBytes); // before connect, so the window is small
+    }
     s.setTcpNoDelay(true); // so sendByteByByte really sends one byte per segment
     s.connect(new InetSocketAddress("127.0.0.1", port), (int) DEFAULT_WAIT.toMillis());
     return new RawHttp2Client(s);

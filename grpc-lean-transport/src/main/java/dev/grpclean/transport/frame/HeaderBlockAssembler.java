@@ -9,12 +9,18 @@ import java.nio.ByteBuffer;
  * <p>The array grows geometrically (x2) rather than to the cap up front, so memory held is at
  * most about twice the bytes actually received, and never past {@code maxBlockBytes}: a peer that
  * streams CONTINUATION frames forever (the "CONTINUATION flood", VU#421644) is stopped the moment
- * its block crosses the cap, not after buffering it.
+ * its block crosses the cap, not after buffering it. Empty CONTINUATION frames do not grow the
+ * block, so they are counted instead: more than {@link #MAX_EMPTY_FRAGMENTS} in one block end the
+ * connection too.
  *
  * <p>Thread-compatible; owned by one {@link FrameReader}.
  */
 final class HeaderBlockAssembler {
+  /** Empty CONTINUATION frames one block may contain; a real encoder never sends more than one. */
+  static final int MAX_EMPTY_FRAGMENTS = 10;
+
   private final int maxBlockBytes;
+  private int emptyFragments;
   private byte[] block;
   private int length;
   private int streamId;
@@ -76,6 +82,7 @@ final class HeaderBlockAssembler {
     this.streamId = streamId;
     this.endStream = endStream;
     this.active = true;
+    this.emptyFragments = 0;
     this.length = 0;
     append(fragment);
   }
@@ -83,6 +90,10 @@ final class HeaderBlockAssembler {
   /** Appends a CONTINUATION fragment. */
   void append(ByteBuffer fragment) throws Http2ConnectionError {
     int n = fragment.remaining();
+    if (n == 0 && active && ++emptyFragments > MAX_EMPTY_FRAGMENTS) {
+      throw new Http2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "more than "
+          + MAX_EMPTY_FRAGMENTS + " empty CONTINUATION frames in one header block");
+    }
     checkCap((long) length + n);
     int needed = length + n;
     if (block == null || needed > block.length) {
@@ -109,6 +120,7 @@ final class HeaderBlockAssembler {
   void reset() {
     block = null;
     length = 0;
+    emptyFragments = 0;
     active = false;
     streamId = 0;
     endStream = false;
