@@ -350,6 +350,32 @@ public class HostilePeerTest {
         RawHttp2Client.data(id, RawHttp2Client.grpcMessage(new byte[] {1}), true));
   }
 
+  // ------------------------------------------------------------------ half-open and idle peers
+
+  @Test
+  public void peerThatSendsOnlyThePrefaceIsClosedAtTheHandshakeTimeout() throws Exception {
+    server = start(LeanServerBuilder.forPort(0).handshakeTimeout(300, TimeUnit.MILLISECONDS));
+    try (RawHttp2Client c = RawHttp2Client.connect(server.getPort())) {
+      c.send(RawHttp2Client.preface()); // and never its SETTINGS
+      assertGoAwayThenClosed(c, ErrorCode.PROTOCOL_ERROR, "handshake timeout");
+    }
+  }
+
+  @Test
+  public void connectionIdleWithoutStreamsIsClosedAfterMaxConnectionIdle() throws Exception {
+    server = start(LeanServerBuilder.forPort(0).maxConnectionIdle(300, TimeUnit.MILLISECONDS));
+    try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
+      BadInputTest.assertEchoOnRawConnection(c, 1, new byte[] {1}); // then idle
+      Frame goAway = c.awaitGoAway();
+      assertEquals(goAway.toString(), ErrorCode.NO_ERROR, goAway.errorCode());
+      // Graceful: the server pings before its final GOAWAY; a live peer answers.
+      Frame ping = c.awaitFrame(f -> f.type == FrameType.PING && !f.ack(), WAIT);
+      c.send(RawHttp2Client.frame(FrameType.PING, FrameType.ACK, 0, ping.payload));
+      c.awaitClosed(WAIT);
+      assertTrue(c.closedByPeer());
+    }
+  }
+
   // ------------------------------------------------------------------ connection cap
 
   @Test
