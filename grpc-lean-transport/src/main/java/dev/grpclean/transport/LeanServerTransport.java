@@ -256,6 +256,7 @@ final class LeanServerTransport implements ServerTransport {
     }
     s.complete();
     removeStream(s, true);
+    connection.resetBudget.onStreamCompleted(System.nanoTime());
   }
 
   void cancelStream(LeanServerStream.State s, Status status) {
@@ -407,7 +408,7 @@ final class LeanServerTransport implements ServerTransport {
   /** The HTTP/2 connection. Confined to the loop thread. */
   final class Connection extends Http2Connection implements HttpErrorStream.Owner {
     final IntObjectHashMap<LeanServerStream.State> streams = new IntObjectHashMap<>(4);
-    private final ResetBudget resetBudget =
+    final ResetBudget resetBudget =
         new ResetBudget(serverConfig.maxRstStreams, serverConfig.maxRstWindowNanos);
     /** Non-gRPC requests being answered with a plain HTTP error; created on first use. */
     private IntObjectHashMap<HttpErrorStream> errorStreams;

@@ -118,7 +118,11 @@ public class HostilePeerTest {
       c.send(openAndReset(c, 1, ResetBudget.DEFAULT_MAX_RESETS));
       BadInputTest.assertEchoOnRawConnection(c, 1 + 2 * ResetBudget.DEFAULT_MAX_RESETS,
           new byte[] {4});
+      // The completed echo earned one more reset; the second one is over the budget.
       c.send(openAndReset(c, 3 + 2 * ResetBudget.DEFAULT_MAX_RESETS, 1));
+      c.send(RawHttp2Client.ping(false, 5));
+      c.awaitFrame(f -> f.type == FrameType.PING && f.ack(), WAIT);
+      c.send(openAndReset(c, 5 + 2 * ResetBudget.DEFAULT_MAX_RESETS, 1));
       assertEquals(ErrorCode.ENHANCE_YOUR_CALM, c.awaitGoAway().errorCode());
     }
   }

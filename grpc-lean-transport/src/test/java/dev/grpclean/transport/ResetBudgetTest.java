@@ -26,7 +26,7 @@ public class ResetBudgetTest {
     Http2ConnectionError e =
         assertThrows(Http2ConnectionError.class, () -> budget.onStreamReset(t + WINDOW));
     assertEquals(ErrorCode.ENHANCE_YOUR_CALM, e.code());
-    assertTrue(e.getMessage(), e.getMessage().contains("more than 3 in 10000 ms"));
+    assertTrue(e.getMessage(), e.getMessage().contains("4 against 0 completed in 10000 ms"));
   }
 
   @Test
@@ -39,6 +39,27 @@ public class ResetBudgetTest {
     budget.onStreamReset(later);
     budget.onStreamReset(later + WINDOW);
     assertThrows(Http2ConnectionError.class, () -> budget.onStreamReset(later + WINDOW));
+  }
+
+  @Test
+  public void completedStreamsEarnResetsInTheirWindow() throws Exception {
+    ResetBudget budget = new ResetBudget(2, WINDOW);
+    long t = 1000;
+    budget.onStreamCompleted(t); // before any reset: no window, no credit
+    budget.onStreamReset(t);
+    budget.onStreamReset(t);
+    for (int i = 0; i < 5; i++) {
+      budget.onStreamCompleted(t + i);
+    }
+    for (int i = 0; i < 5; i++) {
+      budget.onStreamReset(t + i); // a client cancelling half its calls is fine
+    }
+    assertThrows(Http2ConnectionError.class, () -> budget.onStreamReset(t + 6));
+    // The next window starts afresh: credit does not carry over.
+    budget.onStreamCompleted(t + WINDOW + 1);
+    budget.onStreamReset(t + 2 * WINDOW);
+    budget.onStreamReset(t + 2 * WINDOW);
+    assertThrows(Http2ConnectionError.class, () -> budget.onStreamReset(t + 2 * WINDOW));
   }
 
   @Test
