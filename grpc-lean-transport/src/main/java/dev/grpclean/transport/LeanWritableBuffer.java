@@ -103,11 +103,12 @@ final class LeanWritableBuffer implements WritableBuffer {
 
   /**
    * The framer allocator of one stream. grpc-core's framer holds at most one buffer at a time and
-   * normally delivers it, but a unary call whose stream closes between {@code sendMessage} and
-   * {@code halfClose} (e.g. an early UNIMPLEMENTED) never delivers it: grpc-core's retry layer
-   * drops the half-close for a closed stream. When the transport is finished with the stream,
-   * {@link #streamFinished} ends the lease of whatever the framer still holds, and later buffers
-   * are plain unpooled arrays that are never sent.
+   * normally delivers it, but not always: when a unary call's stream closes early (e.g. an
+   * UNIMPLEMENTED answer) around {@code sendMessage}, grpc-core's retry layer may write the
+   * request into the closed stream's framer and then drop the half-close that would have
+   * delivered it. So once the transport is finished with the stream, later buffers are plain
+   * unpooled arrays that are never sent, and {@link #streamFinished} ends the lease of a buffer
+   * the framer took just before.
    *
    * <p>Thread-safe: {@link #allocate} runs on the framer's thread, {@link #streamFinished} on the
    * loop; each publishes its write before reading the other's, so one of them sees the other.
