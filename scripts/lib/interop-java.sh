@@ -42,7 +42,29 @@ interop_build() {
     fi
     mv "$INTEROP_STAMP.new" "$INTEROP_STAMP"
   fi
-  INTEROP_CLASSPATH="$INTEROP_TARGET/classes:$(cat "$INTEROP_CP_FILE")"
+  INTEROP_CLASSPATH="$INTEROP_TARGET/classes:$(interop_local_modules "$(cat "$INTEROP_CP_FILE")")"
+}
+
+# The classpath with this tree's own modules (dev/grpclean/<module>/<version>/<module>-<version>.jar
+# and its -tests.jar in the local repository) replaced by their target/classes and
+# target/test-classes: the repository is shared by every checkout on the machine, so another
+# checkout's `mvn install` must not change what runs here.
+interop_local_modules() {
+  local entry module out=()
+  local IFS=:
+  for entry in $1; do
+    module="${entry%/*/*}"
+    module="${module##*/}"
+    if [[ "$entry" == */dev/grpclean/"$module"/*/"$module"-*-tests.jar ]]; then
+      [[ -d "$INTEROP_ROOT/$module/target/test-classes" ]] \
+        && entry="$INTEROP_ROOT/$module/target/test-classes"
+    elif [[ "$entry" == */dev/grpclean/"$module"/*/"$module"-*.jar ]]; then
+      [[ -d "$INTEROP_ROOT/$module/target/classes" ]] \
+        && entry="$INTEROP_ROOT/$module/target/classes"
+    fi
+    out+=("$entry")
+  done
+  echo "${out[*]}"
 }
 
 # Replaces the current (sub)shell with a JVM running a main of interop-tests: call it backgrounded
