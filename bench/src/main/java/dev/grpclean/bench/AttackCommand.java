@@ -28,8 +28,9 @@ import picocli.CommandLine.Spec;
  * records what the server answered and what the attack cost it: the server's memory before
  * (after forced GC), at the attack's peak (sampled inside the server, live heap from forced
  * GCs) and after the attacker closed its connections, plus the CPU the server burned meanwhile,
- * and whether it still serves an ordinary call afterwards. A server that dies or stops serving
- * is recorded and replaced by a fresh one for the next attack.
+ * and whether it still serves an ordinary call afterwards. A server that dies, stops serving or
+ * keeps memory from an attack is recorded and replaced by a fresh one for the next attack; the
+ * attacks that open many connections always get a fresh one.
  *
  * <p>Exit status: 0 done (whatever the servers did), 1 a server JVM could not be started or
  * measured at all, 2 bad arguments.
@@ -53,7 +54,12 @@ final class AttackCommand implements Callable<Integer> {
    */
   private static final String SETTLE = "settle maxMs=15000";
   private static final Duration SETTLE_CONTROL = Duration.ofSeconds(75);
-  private static final Duration ECHO_TIMEOUT = Duration.ofSeconds(5);
+  /** An Echo call after an attack; generous, a loaded 2-core machine is slow. */
+  private static final Duration ECHO_TIMEOUT = Duration.ofSeconds(20);
+  /** The first calls of a fresh JVM: class loading and JIT on a loaded machine. */
+  private static final Duration WARM_UP_TIMEOUT = Duration.ofSeconds(60);
+  /** Memory an attack may leave held before the next attack gets a fresh server. */
+  private static final double LEFT_BEHIND = 4 << 20;
   /** Sampling inside the server: figures every 50 ms, live heap (forced GC) every second. */
   private static final String WATCH = "watch periodMs=50 gcEveryMs=1000";
 
@@ -95,6 +101,10 @@ final class AttackCommand implements Callable<Integer> {
   static final class Row {
     final Transport transport;
     final Attack attack;
+    /** Which server JVM of this transport ran it (1, 2, ...), and whether it was new for it. */
+    final int server;
+    final boolean freshServer;
+    long tookMillis;
     dev.grpclean.bench.attack.Outcome outcome;
     JsonObject settledBefore;
     JsonObject baseline;
@@ -102,14 +112,16 @@ final class AttackCommand implements Callable<Integer> {
     JsonObject settledAfter;
     JsonObject sampling;
     JsonObject after;
-    /** Null when the server still served an Echo call afterwards. */
-    String notServing;
+    /** The Echo call after the attack. */
+    EchoCheck.Result echo;
     /** Why the attack has no figures (the server JVM died or stopped answering). */
     String failure;
 
-    Row(Transport transport, Attack attack) {
+    Row(Transport transport, Attack attack, int server, boolean freshServer) {
       this.transport = transport;
       this.attack = attack;
+      this.server = server;
+      this.freshServer = freshServer;
     }
   }
 
@@ -205,22 +217,33 @@ final class AttackCommand implements Callable<Integer> {
     return new ParameterException(spec.commandLine(), message);
   }
 
-  /** Every attack on one transport, one server JVM until an attack kills or disables it. */
+  /**
+   * Every attack on one transport. Attacks share a server JVM, except that a fresh one is
+   * started for the attacks that measure per-connection cost and after an attack that left the
+   * server changed (see {@link #needsFreshServer}).
+   */
   private void runTransport(Transport t, List<Attack> attacks, Rig rig, List<Row> rows)
       throws BenchException {
     ChildJvm server = null;
     int servers = 0;
+    Row previous = null;
     try {
       for (Attack a : attacks) {
-        if (server == null) {
+        if (server != null && needsFreshServer(a, previous)) {
+          server.close();
+          server = null;
+        }
+        boolean fresh = server == null;
+        if (fresh) {
           servers++;
-          rig.begin("attack-" + t.id() + (servers == 1 ? "" : "-" + servers),
-              "attack " + t.id() + ": ");
+          rig.begin("attack-" + t.id() + "-" + servers, "attack " + t.id() + ": ");
           server = rig.server(t);
           warmUp(server, rig);
         }
-        Row row = new Row(t, a);
+        Row row = new Row(t, a, servers, fresh);
         rows.add(row);
+        previous = row;
+        long start = System.nanoTime();
         try {
           runOne(server, row, rig);
         } catch (BenchException e) {
@@ -228,11 +251,8 @@ final class AttackCommand implements Callable<Integer> {
           row.failure = e.getMessage().split("\n", 2)[0];
           server.close();
           server = null;
-          continue;
-        }
-        if (row.notServing != null) {
-          server.close();
-          server = null;
+        } finally {
+          row.tookMillis = (System.nanoTime() - start) / 1_000_000;
         }
       }
     } finally {
@@ -242,14 +262,34 @@ final class AttackCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * A fresh server for an attack that opens many connections (its per-connection figures need a
+   * baseline no earlier attack moved, RSS included), and after an attack that failed, left the
+   * server not serving, or left more than {@link #LEFT_BEHIND} of heap or direct memory held.
+   */
+  static boolean needsFreshServer(Attack next, Row previous) {
+    if (next.multiConnection()) {
+      return true;
+    }
+    if (previous == null) {
+      return false;
+    }
+    return previous.failure != null || previous.echo.failure != null
+        || AttackReport.heapLive(previous.after) - AttackReport.heapLive(previous.baseline)
+            > LEFT_BEHIND
+        || AttackReport.direct(previous.after) - AttackReport.direct(previous.baseline)
+            > LEFT_BEHIND;
+  }
+
   /** A few ordinary calls, so class loading and the first call land before any baseline. */
   private static void warmUp(ChildJvm server, Rig rig) throws BenchException {
     rig.step("warming up");
     InetSocketAddress address = address(server);
     for (int i = 0; i < 3; i++) {
-      String failure = EchoCheck.failure(address, Duration.ofSeconds(20));
-      if (failure != null) {
-        throw new BenchException("the fresh server does not answer an Echo call: " + failure);
+      EchoCheck.Result echo = EchoCheck.call(address, WARM_UP_TIMEOUT);
+      if (echo.failure != null) {
+        throw new BenchException("the fresh server does not answer an Echo call: "
+            + echo.failure);
       }
     }
   }
@@ -281,7 +321,7 @@ final class AttackCommand implements Callable<Integer> {
     rig.step(name + ": after (forced GC)");
     row.after = server.call("snapshot", CONTROL);
     rig.step(name + ": does it still serve?");
-    row.notServing = EchoCheck.failure(address, ECHO_TIMEOUT);
+    row.echo = EchoCheck.call(address, ECHO_TIMEOUT);
   }
 
   private static InetSocketAddress address(ChildJvm server) {

@@ -67,15 +67,15 @@ final class AttackReport {
       }
       Outcome o = r.outcome;
       answers.add(new String[] {r.attack.id(), r.transport.id(), o.response(), o.closed(),
-          o.framesCell(), r.notServing == null ? "yes" : "NO: " + r.notServing, o.note()});
+          o.framesCell(), servesCell(r.echo), o.note()});
     }
     table(out, answers);
     out.println();
     out.println("server memory, MiB: baseline → peak → after (heap = used after forced GC; "
         + "pool = lean leased / netty arena used)");
     List<String[]> memory = new ArrayList<>();
-    memory.add(new String[] {"attack", "transport", "heap", "direct", "RSS", "pool peak",
-        "CPU", "at height / conn"});
+    memory.add(new String[] {"attack", "transport", "heap", "direct", "RSS",
+        "pool in use: peak → after (kept)", "CPU", "at height / conn"});
     for (AttackCommand.Row r : rows) {
       if (r.failure != null) {
         memory.add(new String[] {r.attack.id(), r.transport.id(), "-", "-", "-", "-", "-", "-"});
@@ -85,11 +85,19 @@ final class AttackReport {
           triple(heapLive(r.baseline), heapPeak(r), heapLive(r.after)),
           triple(direct(r.baseline), directPeak(r), direct(r.after)),
           triple(rss(r.baseline), rssPeak(r), rss(r.after)),
-          poolPeak(r) < 0 ? "-" : bytes(poolPeak(r)),
+          poolCell(r),
           String.format(Locale.ROOT, "%,d ms", cpuMillis(r)),
           perConnection(r)});
     }
     table(out, memory);
+    List<String> fresh = new ArrayList<>();
+    for (AttackCommand.Row r : rows) {
+      if (r.freshServer) {
+        fresh.add(r.transport.id() + " " + r.attack.id());
+      }
+    }
+    out.println("a fresh server JVM for: " + String.join(", ", fresh)
+        + " (the others ran on the JVM of the attack before)");
     out.println();
     out.println("attacks (each at most " + Metric.format(command.durationSeconds)
         + " s; K=" + command.connections + ", M=" + command.streams + "):");
@@ -141,6 +149,29 @@ final class AttackReport {
       default:
         return null;
     }
+  }
+
+  /** Leased (lean) or arena bytes in use (netty), peak → after, and what the pool kept. */
+  private static String poolCell(AttackCommand.Row r) {
+    String field = poolField(r.transport);
+    if (field == null) {
+      return "-";
+    }
+    return bytes(poolPeak(r)) + " → " + bytes(Snapshots.value(r.after, field)) + " ("
+        + bytes(poolKept(r.transport, r.after)) + ")";
+  }
+
+  /** Memory the transport's pool holds: lean's pooled buffers, Netty's arena chunks. */
+  static double poolKept(Transport t, JsonObject snapshot) {
+    return t == Transport.LEAN ? Snapshots.value(snapshot, "leanPooledBytes")
+        : Snapshots.value(snapshot, "nettyPoolDirect") + Snapshots.value(snapshot, "nettyPoolHeap");
+  }
+
+  private static String servesCell(dev.grpclean.bench.attack.EchoCheck.Result echo) {
+    if (echo.failure != null) {
+      return "NO: " + echo.failure;
+    }
+    return echo.millis < 1000 ? "yes" : "yes, in " + Metric.format(echo.millis / 1000.0) + " s";
   }
 
   static long cpuMillis(AttackCommand.Row r) {
@@ -228,15 +259,19 @@ final class AttackReport {
       JsonObject j = new JsonObject();
       j.addProperty("attack", r.attack.id());
       j.addProperty("transport", r.transport.id());
+      j.addProperty("serverJvm", r.server);
+      j.addProperty("freshServerJvm", r.freshServer);
+      j.addProperty("tookMs", r.tookMillis);
       if (r.failure != null) {
         j.addProperty("failure", r.failure);
         results.add(j);
         continue;
       }
       j.add("outcome", r.outcome.toJson());
-      j.addProperty("servesAfter", r.notServing == null);
-      if (r.notServing != null) {
-        j.addProperty("notServing", r.notServing);
+      j.addProperty("servesAfter", r.echo.failure == null);
+      j.addProperty("echoAfterMs", r.echo.millis);
+      if (r.echo.failure != null) {
+        j.addProperty("notServing", r.echo.failure);
       }
       JsonObject memory = new JsonObject();
       memory.add("heapLive", figure(heapLive(r.baseline), heapPeak(r), heapLive(r.after)));
@@ -246,6 +281,9 @@ final class AttackReport {
       if (pool != null) {
         memory.add(pool, figure(Snapshots.value(r.baseline, pool), poolPeak(r),
             Snapshots.value(r.after, pool)));
+        memory.add("poolKept", figure(poolKept(r.transport, r.baseline),
+            Math.max(poolKept(r.transport, r.height), poolKept(r.transport, r.after)),
+            poolKept(r.transport, r.after)));
       }
       memory.addProperty("cpuMillis", cpuMillis(r));
       j.add("memory", memory);

@@ -16,8 +16,21 @@ public final class EchoCheck {
 
   private EchoCheck() {}
 
-  /** Null when the call succeeded within {@code timeout}; otherwise what happened instead. */
-  public static String failure(InetSocketAddress server, Duration timeout) {
+  /** What one check found. Immutable. */
+  public static final class Result {
+    /** Null when the call succeeded; otherwise what happened instead. */
+    public final String failure;
+    /** From connect to the call's status (or to the give-up). */
+    public final long millis;
+
+    Result(String failure, long millis) {
+      this.failure = failure;
+      this.millis = millis;
+    }
+  }
+
+  /** One Echo call, bounded by {@code timeout}. */
+  public static Result call(InetSocketAddress server, Duration timeout) {
     try (Wire wire = new Wire(server)) {
       RawConnection c = wire.connect();
       c.startHandshake(new Http2Settings());
@@ -26,15 +39,16 @@ public final class EchoCheck {
       ServerAnswer a = c.answer;
       boolean answered = wire.pollUntil(() -> a.grpcOk > 0 || a.closed()
           || !a.statuses.isEmpty() || !a.rstStreams.isEmpty(),
-          System.nanoTime() + timeout.toNanos());
+          wire.startNanos + timeout.toNanos());
+      long millis = wire.elapsedMillis();
       if (a.grpcOk > 0) {
-        return null;
+        return new Result(null, millis);
       }
       if (!answered) {
-        return "no answer within " + timeout.toSeconds() + " s";
+        return new Result("no answer within " + timeout.toSeconds() + " s", millis);
       }
       String what = Outcome.describe(a);
-      return a.closed() ? what + ", then " + Outcome.closeLabel(a) : what;
+      return new Result(a.closed() ? what + ", then " + Outcome.closeLabel(a) : what, millis);
     }
   }
 }

@@ -72,7 +72,8 @@ public final class Outcome {
   public String closed() {
     if (answers.size() == 1) {
       ServerAnswer a = answers.get(0);
-      String s = a.closed() ? closeLabel(a) + " at " + time(a.closedAtMillis) : "open";
+      String s = a.closed() ? closeLabel(a) + " at " + time(a.closedAtMillis)
+          : a.connectedAtMillis < 0 ? "still connecting" : "open";
       if (a.stalledAtMillis >= 0) {
         s += "; stopped reading at " + time(a.stalledAtMillis);
       }
@@ -84,8 +85,12 @@ public final class Outcome {
         closed.add(a);
       }
     }
+    long connecting = answers.stream()
+        .filter(a -> !a.closed() && a.connectedAtMillis < 0).count();
+    String pending = connecting == 0 ? "" : "; " + connecting + " still connecting";
     if (closed.isEmpty()) {
-      return "all " + answers.size() + " open";
+      return (connecting == 0 ? "all " + answers.size() + " open"
+          : (answers.size() - connecting) + "/" + answers.size() + " open") + pending;
     }
     Map<String, Integer> kinds = new TreeMap<>();
     long first = Long.MAX_VALUE;
@@ -99,7 +104,7 @@ public final class Outcome {
     kinds.forEach((k, n) -> kindParts.add(kinds.size() == 1 ? k : k + " ×" + n));
     String when = first == last ? time(first) : time(first) + "–" + time(last);
     return closed.size() + "/" + answers.size() + " closed (" + String.join(", ", kindParts)
-        + ") at " + when;
+        + ") at " + when + pending;
   }
 
   /** {@link #framesSent()} for the table; "(stalled)" when the server stopped reading. */
@@ -128,7 +133,11 @@ public final class Outcome {
           + " streams");
     }
     if (facts.containsKey("handshaken")) {
-      parts.add(facts.get("handshaken") + " of " + connections() + " handshaken");
+      parts.add(facts.get("handshaken") + " of " + connections() + " handshaken"
+          + (facts.containsKey("handshakenMs")
+              ? " in " + time(((Number) facts.get("handshakenMs")).longValue()) : ""));
+    } else if (facts.containsKey("connectedMs")) {
+      parts.add("all connected in " + time(((Number) facts.get("connectedMs")).longValue()));
     }
     if (facts.containsKey("skipped")) {
       parts.add("skipped: " + facts.get("skipped"));
@@ -271,6 +280,7 @@ public final class Outcome {
     c.addProperty("grpcOk", a.grpcOk);
     c.addProperty("lastAnsweredStream", a.lastAnsweredStream);
     c.addProperty("dataBytesReceived", a.dataBytes);
+    c.addProperty("connectedAtMs", a.connectedAtMillis);
     if (a.closed()) {
       c.addProperty("close", closeLabel(a));
       c.addProperty("closeDetail", a.closeDetail);

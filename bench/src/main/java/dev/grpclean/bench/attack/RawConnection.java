@@ -11,11 +11,11 @@ import java.net.InetSocketAddress;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
-import java.time.Duration;
 import java.util.ArrayDeque;
 
 /**
- * One attacker connection: a non-blocking socket registered with its {@link Wire}'s selector,
+ * One attacker connection: a non-blocking socket registered with its {@link Wire}'s selector
+ * (connected by the wire's poll loop too),
  * the {@link Frames} crafted for it, a queue of batches the socket has not taken yet, and a
  * {@link DefaultHttp2FrameReader} that parses whatever the server sends into its
  * {@link ServerAnswer}. Nothing here blocks: the wire's poll loop moves bytes when the socket is
@@ -34,8 +34,6 @@ final class RawConnection implements ServerAnswer.Peer, AutoCloseable {
   /** Our HPACK decoder's limit: far above any response, so we never refuse the server's. */
   private static final long MAX_RESPONSE_HEADER_LIST = 1 << 20;
 
-  static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
-
   final Frames frames = new Frames();
   final ServerAnswer answer;
   private final SocketChannel channel;
@@ -44,6 +42,7 @@ final class RawConnection implements ServerAnswer.Peer, AutoCloseable {
       new DefaultHttp2HeadersDecoder(false, MAX_RESPONSE_HEADER_LIST));
   private final ByteBuf inbound = Unpooled.buffer(READ_CHUNK);
   private final ArrayDeque<Frames.Batch> outbound = new ArrayDeque<>();
+  private boolean connected;
   private boolean reading = true;
   private boolean answering = true;
   private long lastProgressNanos = System.nanoTime();
@@ -62,24 +61,52 @@ final class RawConnection implements ServerAnswer.Peer, AutoCloseable {
   }
 
   /**
-   * Connects (blocking, bounded) and registers with {@code selector}. A connection that cannot
-   * be made is returned already closed ({@link ServerAnswer.Close#REFUSED}).
+   * Starts a non-blocking connect and registers with {@code selector}; the wire's poll loop
+   * finishes it, so many connects are in flight at once. Bytes sent before it completes wait.
+   * A connection that cannot be made ends as {@link ServerAnswer.Close#REFUSED}.
    */
   static RawConnection open(InetSocketAddress server, Selector selector, long startNanos) {
     ServerAnswer answer = new ServerAnswer(startNanos);
     SocketChannel ch = null;
     try {
       ch = SocketChannel.open();
-      ch.socket().setTcpNoDelay(true);
-      ch.socket().connect(server, (int) CONNECT_TIMEOUT.toMillis());
       ch.configureBlocking(false);
-      SelectionKey key = ch.register(selector, SelectionKey.OP_READ);
-      return new RawConnection(ch, key, answer);
+      ch.socket().setTcpNoDelay(true);
+      boolean connected = ch.connect(server);
+      SelectionKey key = ch.register(selector, SelectionKey.OP_CONNECT);
+      RawConnection c = new RawConnection(ch, key, answer);
+      if (connected) {
+        c.onConnected();
+      }
+      return c;
     } catch (IOException e) {
       closeQuietly(ch);
       answer.closed(ServerAnswer.Close.REFUSED, String.valueOf(e.getMessage()));
       return new RawConnection(null, null, answer);
     }
+  }
+
+  /** The socket is connectable: the connect succeeded or failed. */
+  void finishConnect() {
+    try {
+      if (channel.finishConnect()) {
+        onConnected();
+      }
+    } catch (IOException e) {
+      answer.closed(ServerAnswer.Close.REFUSED, String.valueOf(e.getMessage()));
+      release();
+    }
+  }
+
+  private void onConnected() {
+    connected = true;
+    answer.connectedAtMillis = answer.nowMillis();
+    lastProgressNanos = System.nanoTime();
+    flush();
+  }
+
+  boolean connected() {
+    return connected;
   }
 
   /** Sends the preface and our SETTINGS; {@link #handshaken()} turns true once both acks are in. */
@@ -111,9 +138,12 @@ final class RawConnection implements ServerAnswer.Peer, AutoCloseable {
     return !outbound.isEmpty();
   }
 
-  /** How long queued bytes have waited without the socket taking any; 0 when none wait. */
+  /**
+   * How long queued bytes have waited without the socket taking any; 0 when none wait or the
+   * connect has not completed (that is no stall of the server's reading).
+   */
   long stalledNanos() {
-    return outbound.isEmpty() ? 0 : System.nanoTime() - lastProgressNanos;
+    return outbound.isEmpty() || !connected ? 0 : System.nanoTime() - lastProgressNanos;
   }
 
   /** Queues a batch and writes what the socket takes now. A closed connection drops it. */
@@ -131,6 +161,9 @@ final class RawConnection implements ServerAnswer.Peer, AutoCloseable {
 
   /** Writes queued bytes until the socket refuses more. */
   void flush() {
+    if (!connected) {
+      return;
+    }
     while (!outbound.isEmpty() && !closed()) {
       Frames.Batch b = outbound.peek();
       int framesBefore = b.framesWritten();
@@ -239,8 +272,8 @@ final class RawConnection implements ServerAnswer.Peer, AutoCloseable {
     if (key == null || !key.isValid()) {
       return;
     }
-    int ops = (reading ? SelectionKey.OP_READ : 0)
-        | (outbound.isEmpty() ? 0 : SelectionKey.OP_WRITE);
+    int ops = !connected ? SelectionKey.OP_CONNECT
+        : (reading ? SelectionKey.OP_READ : 0) | (outbound.isEmpty() ? 0 : SelectionKey.OP_WRITE);
     key.interestOps(ops);
   }
 

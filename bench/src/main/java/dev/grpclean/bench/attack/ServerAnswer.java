@@ -78,6 +78,8 @@ final class ServerAnswer extends Http2FrameAdapter {
 
   /** We were not reading when the connection ended: replies (a GOAWAY too) may be lost. */
   boolean unreadAtClose;
+  /** When the connect completed; -1 while it is pending (or if it failed). */
+  long connectedAtMillis = -1;
   Close close;
   long closedAtMillis = -1;
   String closeDetail;

@@ -38,7 +38,10 @@ final class Wire implements AutoCloseable {
     return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
   }
 
-  /** A new connection (already closed, as REFUSED, if it could not be made). */
+  /**
+   * A new connection, its connect under way (or already closed, as REFUSED, if it could not
+   * even start); the poll loop completes it.
+   */
   RawConnection connect() {
     RawConnection c = RawConnection.open(server, selector, startNanos);
     connections.add(c);
@@ -76,6 +79,9 @@ final class Wire implements AutoCloseable {
       SelectionKey key = it.next();
       it.remove();
       RawConnection c = (RawConnection) key.attachment();
+      if (key.isValid() && key.isConnectable()) {
+        c.finishConnect();
+      }
       if (key.isValid() && key.isWritable()) {
         c.flush();
       }
@@ -93,6 +99,16 @@ final class Wire implements AutoCloseable {
         return done.getAsBoolean();
       }
       poll(Math.min(left, 100));
+    }
+    return true;
+  }
+
+  /** Whether every connection is connected or has ended. */
+  boolean allConnected() {
+    for (RawConnection c : connections) {
+      if (!c.connected() && !c.closed()) {
+        return false;
+      }
     }
     return true;
   }

@@ -18,7 +18,7 @@ public class OutcomeTest {
 
   @Test
   public void silentOpenConnectionIsNothingAndOpen() {
-    Outcome o = outcome(new ServerAnswer(System.nanoTime()));
+    Outcome o = outcome(connected());
     assertEquals("nothing", o.response());
     assertEquals("open", o.closed());
     assertEquals("0", o.framesCell());
@@ -27,7 +27,7 @@ public class OutcomeTest {
 
   @Test
   public void errorGoAwayWinsOverGracefulOneAndEndsTheConnection() {
-    ServerAnswer a = new ServerAnswer(System.nanoTime());
+    ServerAnswer a = connected();
     goAway(a, Http2Error.NO_ERROR, "");
     goAway(a, Http2Error.ENHANCE_YOUR_CALM, "too many resets\n in one window");
     closed(a, ServerAnswer.Close.EOF, 1234);
@@ -40,7 +40,7 @@ public class OutcomeTest {
 
   @Test
   public void longDebugTextIsCut() {
-    ServerAnswer a = new ServerAnswer(System.nanoTime());
+    ServerAnswer a = connected();
     goAway(a, Http2Error.PROTOCOL_ERROR, "x".repeat(100));
     String response = outcome(a).response();
     assertEquals("GOAWAY PROTOCOL_ERROR \"" + "x".repeat(Outcome.DEBUG_CHARS - 1) + "…\"",
@@ -49,7 +49,7 @@ public class OutcomeTest {
 
   @Test
   public void resetsAndErrorStatusesAreCounted() {
-    ServerAnswer a = new ServerAnswer(System.nanoTime());
+    ServerAnswer a = connected();
     for (int i = 0; i < 1500; i++) {
       a.onRstStreamRead(null, 2 * i + 1, Http2Error.REFUSED_STREAM.code());
     }
@@ -66,7 +66,7 @@ public class OutcomeTest {
 
   @Test
   public void resetWhileNotReadingSaysTheAnswerMayBeLost() {
-    ServerAnswer a = new ServerAnswer(System.nanoTime());
+    ServerAnswer a = connected();
     a.unreadAtClose = true;
     closed(a, ServerAnswer.Close.RESET, 80);
     a.stalledAtMillis = 2500;
@@ -81,7 +81,7 @@ public class OutcomeTest {
   public void manyConnectionsAreGrouped() {
     ServerAnswer[] a = new ServerAnswer[5];
     for (int i = 0; i < a.length; i++) {
-      a[i] = new ServerAnswer(System.nanoTime());
+      a[i] = connected();
       a[i].framesSent = 2;
     }
     for (int i = 0; i < 3; i++) {
@@ -98,12 +98,12 @@ public class OutcomeTest {
 
   @Test
   public void allOpenAndAllRefused() {
-    ServerAnswer open1 = new ServerAnswer(System.nanoTime());
-    ServerAnswer open2 = new ServerAnswer(System.nanoTime());
+    ServerAnswer open1 = connected();
+    ServerAnswer open2 = connected();
     assertEquals("all 2 open", outcome(open1, open2).closed());
-    ServerAnswer refused = new ServerAnswer(System.nanoTime());
+    ServerAnswer refused = connected();
     closed(refused, ServerAnswer.Close.REFUSED, 5);
-    ServerAnswer refused2 = new ServerAnswer(System.nanoTime());
+    ServerAnswer refused2 = connected();
     closed(refused2, ServerAnswer.Close.REFUSED, 5);
     Outcome o = outcome(refused, refused2);
     assertEquals("connection refused ×2", o.response());
@@ -111,8 +111,20 @@ public class OutcomeTest {
   }
 
   @Test
+  public void pendingConnectsAreCounted() {
+    ServerAnswer pending = new ServerAnswer(System.nanoTime());
+    assertEquals("still connecting", outcome(pending).closed());
+    ServerAnswer closedOne = connected();
+    closed(closedOne, ServerAnswer.Close.EOF, 300);
+    assertEquals("1/2 open; 1 still connecting",
+        outcome(connected(), new ServerAnswer(System.nanoTime())).closed());
+    assertEquals("1/3 closed (EOF) at 300 ms; 1 still connecting",
+        outcome(closedOne, connected(), new ServerAnswer(System.nanoTime())).closed());
+  }
+
+  @Test
   public void noteSaysWhatTheFactsSay() {
-    ServerAnswer a = new ServerAnswer(System.nanoTime());
+    ServerAnswer a = connected();
     assertEquals("server done 6.6 s after the last frame",
         new Outcome("x", List.of(a), Map.of("handshake", "done", "serverCaughtUpMs", 6633L))
             .note());
@@ -125,8 +137,8 @@ public class OutcomeTest {
 
   @Test
   public void jsonSumsOverConnections() {
-    ServerAnswer a = new ServerAnswer(System.nanoTime());
-    ServerAnswer b = new ServerAnswer(System.nanoTime());
+    ServerAnswer a = connected();
+    ServerAnswer b = connected();
     a.onSettingsRead(null, new io.netty.handler.codec.http2.Http2Settings());
     b.onSettingsRead(null, new io.netty.handler.codec.http2.Http2Settings());
     goAway(b, Http2Error.NO_ERROR, "idle");
@@ -136,6 +148,13 @@ public class OutcomeTest {
     assertEquals(1, json.getAsJsonObject("goAways").get("NO_ERROR \"idle\"").getAsInt());
     assertEquals(40, json.getAsJsonObject("closedAtMs").get("max").getAsLong());
     assertEquals(2, json.getAsJsonArray("perConnection").size());
+  }
+
+  /** An answer whose connect completed at 1 ms. */
+  private static ServerAnswer connected() {
+    ServerAnswer a = new ServerAnswer(System.nanoTime());
+    a.connectedAtMillis = 1;
+    return a;
   }
 
   private static Outcome outcome(ServerAnswer... answers) {

@@ -150,7 +150,9 @@ public class RawConnectionTest {
     try (Wire wire = new Wire(new InetSocketAddress(InetAddress.getLoopbackAddress(),
         closedPort))) {
       RawConnection c = wire.connect();
+      assertTrue(wire.pollUntil(c::closed, deadline(Duration.ofSeconds(10))));
       assertEquals(ServerAnswer.Close.REFUSED, c.answer.close);
+      assertFalse(c.connected());
       c.send(c.frames.ping(false, 1).take());
       assertEquals(0, c.answer.framesSent);
       assertEquals("connection refused", Outcome.describe(c.answer));
