@@ -20,8 +20,8 @@ import java.util.Locale;
 
 /**
  * The results of {@code attack}: two tables on stdout, attack × transport, one of what the
- * server answered and one of what it cost (MiB, baseline → peak → after), and {@code attack.json}
- * with everything, the raw snapshots included.
+ * server answered and one of what it cost (MiB, baseline → peak → after), and
+ * {@code attack.json} with everything, the raw snapshots included.
  *
  * <p>Immutable after construction.
  */

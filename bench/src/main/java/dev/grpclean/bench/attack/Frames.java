@@ -51,7 +51,8 @@ final class Frames implements AutoCloseable {
   /**
    * Frames crafted and handed over, with the offset after each. The connection writes it by
    * advancing the buffer's reader index, so {@link #framesWritten()} counts the whole frames
-   * gone so far. A header block that the writer split into CONTINUATION frames counts once.
+   * gone so far. A header block from {@link Frames#headers} counts once however many frames
+   * it took; {@link Frames#headerBlockFrames} counts each of its frames.
    */
   static final class Batch {
     final ByteBuf bytes;

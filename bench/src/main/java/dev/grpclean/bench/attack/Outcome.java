@@ -68,7 +68,7 @@ public final class Outcome {
     return String.join("; ", parts);
   }
 
-  /** How the connections ended: "EOF at 1.2 s", "open", "500/500 closed (reset) at 20.0–20.1 s". */
+  /** How the connections ended: "EOF at 1.2 s", "open", "500/500 closed (reset) at 1–2 s". */
   public String closed() {
     if (answers.size() == 1) {
       ServerAnswer a = answers.get(0);
