@@ -94,7 +94,7 @@ final class Runner {
     }
   }
 
-  private static Path defaultOutDir() {
+  static Path defaultOutDir() {
     String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
     return Path.of("bench", "out", stamp);
   }

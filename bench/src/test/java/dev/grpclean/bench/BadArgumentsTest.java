@@ -63,6 +63,28 @@ public class BadArgumentsTest {
   }
 
   @Test
+  public void unknownAttack() {
+    usageError("unknown attack 'syn-flood' (choose from all, rapid-reset, settings-flood",
+        "attack", "--attacks", "rapid-reset,syn-flood");
+  }
+
+  @Test
+  public void attackNamedTwice() {
+    usageError("--attacks names ping-flood twice", "attack", "--attacks", "ping-flood,ping-flood");
+  }
+
+  @Test
+  public void attackDurationOutOfRange() {
+    usageError("--duration must be more than 0 and at most 60 seconds", "attack", "--duration",
+        "0");
+  }
+
+  @Test
+  public void attackWithoutConnections() {
+    usageError("--connections must be positive, not -3", "attack", "--connections", "-3");
+  }
+
+  @Test
   public void helpIsNotAnError() {
     CliRun run = CliRun.raw(NOWHERE, "compare", "unary", "--help");
     assertEquals(0, run.exitCode);

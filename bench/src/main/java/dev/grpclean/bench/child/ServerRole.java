@@ -12,7 +12,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The server side of a run: one server of the chosen transport and security on an ephemeral
- * loopback port, serving {@link BenchService}.
+ * loopback port, serving {@link BenchService}. Verbs: {@code snapshot [gc=false]},
+ * {@code mark} / {@code counters} (allocation and CPU since the mark), {@code watch} /
+ * {@code unwatch} (peaks sampled in between, see {@link PeakSampler}) and
+ * {@code settle [maxMs=N]} (waits until the JVM's CPU is quiet).
  *
  * <p>Confined to {@link ChildMain}'s thread.
  */
@@ -20,9 +23,11 @@ final class ServerRole implements ChildMain.Role {
   private final Server server;
   private final Probe probe;
   private final AllocationMeter meter = new AllocationMeter();
+  private final PeakSampler sampler;
 
   ServerRole(Transport transport, Security security, Path keys) throws Exception {
     this.probe = new Probe(transport);
+    this.sampler = new PeakSampler(probe);
     if (!security.supports(transport)) {
       throw new IllegalArgumentException(transport.id() + " does not support --security "
           + security.id());
@@ -49,6 +54,15 @@ final class ServerRole implements ChildMain.Role {
         return new JsonObject();
       case "counters":
         return meter.sinceMark();
+      case "watch": {
+        long[] periods = PeakSampler.periods(args);
+        sampler.start(periods[0], periods[1]);
+        return new JsonObject();
+      }
+      case "unwatch":
+        return sampler.stop();
+      case "settle":
+        return PeakSampler.settle(Long.parseLong(args.getOrDefault("maxMs", "15000")));
       default:
         throw new IllegalArgumentException("the server does not know '" + verb + "'");
     }
