@@ -841,6 +841,9 @@ final class LeanServerTransport implements ServerTransport {
         if (s.failureOutbound != null) {
           s.failureOutbound.discard();
         }
+        // As removeStream does: a response the framer still holds can never be sent now. Without
+        // this, a unary handler that answered but never completes its cancelled call pins it.
+        s.removed();
         s.transportReportStatus(status);
       }
       streams.clear();
