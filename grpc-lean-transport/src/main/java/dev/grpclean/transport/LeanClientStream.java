@@ -14,6 +14,8 @@ import io.grpc.internal.WritableBuffer;
 import io.netty.handler.codec.http2.Http2Headers;
 import java.nio.ByteBuffer;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import javax.annotation.Nullable;
 
 /**
@@ -23,6 +25,7 @@ import javax.annotation.Nullable;
  * <p>Thread-safe as grpc-core requires: sink methods from any thread, state on the loop only.
  */
 final class LeanClientStream extends AbstractClientStream {
+  private static final Logger log = Logger.getLogger(LeanClientStream.class.getName());
   private final LeanClientTransport transport;
   private final MethodDescriptor<?, ?> method;
   private final State state;
@@ -241,7 +244,16 @@ final class LeanClientStream extends AbstractClientStream {
       if (outbound != null && id < 0) {
         outbound.discard();
       }
-      transportReportStatus(status, progress, stopDelivery, trailers);
+      try {
+        transportReportStatus(status, progress, stopDelivery, trailers);
+      } catch (RuntimeException e) {
+        // grpc-core passes the status on through the call's executor, which may reject it (shut
+        // down, or saturated with no queue); then nobody can tell the application anyway. Thrown
+        // into the loop it would stop the cleanup half-way: the connection's other streams
+        // never learn and the transport never terminates, so the channel keeps using a dead one.
+        log.log(Level.WARNING, "the application could not be told stream " + id
+            + " closed with " + status, e);
+      }
     }
   }
 }
