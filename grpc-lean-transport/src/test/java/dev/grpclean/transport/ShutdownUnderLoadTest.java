@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Queue;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
@@ -34,6 +35,7 @@ import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 import org.junit.After;
@@ -189,6 +191,49 @@ public class ShutdownUnderLoadTest {
     release.complete(null);
     FaultFixtures.assertLeasesBackTo(baseline);
     FaultFixtures.assertThreadsExit(channelPollers);
+  }
+
+  /**
+   * A call whose last frames are in, but whose messages the application has not asked for yet,
+   * outlives its channel's transport: graceful shutdown lets the channel terminate and stop its
+   * own poller threads, since the transport is done with the stream. grpc-core still needs a
+   * "transport thread" for each later {@code request()}; the rest of the response and its OK
+   * status must still reach the application.
+   */
+  @Test
+  public void finishedCallStillDeliversAfterItsChannelTerminated() throws Exception {
+    release.complete(null); // the download sends every message and completes at once
+    BlockingQueue<byte[]> messages = new LinkedBlockingQueue<>();
+    CompletableFuture<Status> closed = new CompletableFuture<>();
+    io.grpc.ClientCall<byte[], byte[]> call = channel.newCall(FaultFixtures.DOWNLOAD,
+        callOptions());
+    call.start(new io.grpc.ClientCall.Listener<byte[]>() {
+      @Override
+      public void onMessage(byte[] message) {
+        messages.add(message);
+      }
+
+      @Override
+      public void onClose(Status status, io.grpc.Metadata trailers) {
+        closed.complete(status);
+      }
+    }, new io.grpc.Metadata());
+    call.sendMessage(message(1, 4));
+    call.halfClose();
+    call.request(1);
+    assertArrayEquals(message(1, STREAM_MESSAGE_BYTES),
+        messages.poll(FaultFixtures.WAIT.toMillis(), TimeUnit.MILLISECONDS));
+
+    channel.shutdown();
+    // Terminates once the transport has the whole response (the stream is done on the wire).
+    assertTrue("channel terminates", channel.awaitTermination(20, TimeUnit.SECONDS));
+    FaultFixtures.assertThreadsExit(channelPollers);
+
+    call.request(STREAM_MESSAGES);
+    Status status = await(closed, "the call's end");
+    assertEquals(status.toString(), Status.Code.OK, status.getCode());
+    assertEquals("messages", STREAM_MESSAGES - 1, messages.size());
+    FaultFixtures.assertLeasesBackTo(baseline);
   }
 
   /**
