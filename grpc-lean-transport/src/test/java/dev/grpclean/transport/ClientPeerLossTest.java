@@ -25,6 +25,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Rule;
@@ -42,6 +43,8 @@ import org.junit.rules.Timeout;
  * the call's callbacks run on grpc-core's executor and reach the test through futures and latches.
  */
 public class ClientPeerLossTest {
+  private static final Logger log = Logger.getLogger(ClientPeerLossTest.class.getName());
+
   /** Bytes of each message the flooding upload sends. */
   private static final int FLOOD_MESSAGE_BYTES = 32 * 1024;
   /** Bytes; a small server receive buffer, so the client's socket fills quickly. */
@@ -139,6 +142,7 @@ public class ClientPeerLossTest {
   /** UNAVAILABLE for the call, the channel no longer READY, every lease back. */
   private void assertClientSawConnectionLoss() throws Exception {
     Status status = await(callStatus, "the call's end");
+    log.info("client call ended with " + status);
     assertEquals(status.toString(), Status.Code.UNAVAILABLE, status.getCode());
     ConnectivityState state =
         Conditions.awaitState(channel, s -> s != ConnectivityState.READY, FaultFixtures.WAIT);

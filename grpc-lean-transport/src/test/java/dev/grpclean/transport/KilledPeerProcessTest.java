@@ -29,6 +29,7 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Rule;
@@ -45,6 +46,8 @@ import org.junit.rules.Timeout;
  * into a future; the in-process calls report through latches and futures.
  */
 public class KilledPeerProcessTest {
+  private static final Logger log = Logger.getLogger(KilledPeerProcessTest.class.getName());
+
   /** Messages the surviving side must receive before the kill: the stream is really flowing. */
   private static final int MESSAGES_BEFORE_KILL = 20;
   /** Bound on a forked JVM's start: class loading on a busy 2-core machine takes seconds. */
@@ -105,6 +108,7 @@ public class KilledPeerProcessTest {
 
     probe.assertCancelled();
     Status status = closes.next();
+    log.info("server stream closed with " + status);
     assertEquals(status.toString(), Status.Code.UNAVAILABLE, status.getCode());
     transports.awaitTerminated(1, FaultFixtures.WAIT);
     FaultFixtures.assertLeasesBackTo(baseline);
@@ -143,6 +147,7 @@ public class KilledPeerProcessTest {
     killChild();
 
     Status status = await(callStatus, "the download's end");
+    log.info("client call ended with " + status);
     assertEquals(status.toString(), Status.Code.UNAVAILABLE, status.getCode());
     ConnectivityState state =
         Conditions.awaitState(channel, s -> s != ConnectivityState.READY, FaultFixtures.WAIT);

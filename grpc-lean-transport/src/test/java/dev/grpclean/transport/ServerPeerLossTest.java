@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Rule;
@@ -36,6 +37,8 @@ import org.junit.rules.Timeout;
  * the test only through the latches and futures of {@link ServerCallProbe}.
  */
 public class ServerPeerLossTest {
+  private static final Logger log = Logger.getLogger(ServerPeerLossTest.class.getName());
+
   /** Bytes of each message the flooding download sends. */
   private static final int FLOOD_MESSAGE_BYTES = 32 * 1024;
   /** Bytes; a small client receive buffer, so the server's socket fills quickly. */
@@ -168,6 +171,7 @@ public class ServerPeerLossTest {
   private void assertServerSawConnectionLoss() throws Exception {
     probe.assertCancelled();
     Status status = closes.next();
+    log.info("server stream closed with " + status);
     assertEquals(status.toString(), Status.Code.UNAVAILABLE, status.getCode());
     transports.awaitTerminated(1, FaultFixtures.WAIT);
     assertEquals("connections", 1, transports.ready());
