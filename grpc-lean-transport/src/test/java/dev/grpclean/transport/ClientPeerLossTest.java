@@ -9,9 +9,11 @@ import dev.grpclean.transport.contract.Conditions;
 import dev.grpclean.transport.frame.FrameType;
 import dev.grpclean.transport.frame.Settings;
 import io.grpc.CallOptions;
+import io.grpc.ClientCall;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientCalls;
@@ -167,8 +169,7 @@ public class ClientPeerLossTest {
     return server;
   }
 
-  private io.grpc.ClientCall<byte[], byte[]> newCall(
-      io.grpc.MethodDescriptor<byte[], byte[]> method) {
+  private ClientCall<byte[], byte[]> newCall(MethodDescriptor<byte[], byte[]> method) {
     return channel.newCall(method, CallOptions.DEFAULT.withDeadlineAfter(
         FaultFixtures.WAIT.toMillis() * 2, TimeUnit.MILLISECONDS));
   }

@@ -9,8 +9,10 @@ import static org.junit.Assert.assertTrue;
 import dev.grpclean.transport.contract.Conditions;
 import dev.grpclean.transport.contract.ServerTransportCounter;
 import io.grpc.CallOptions;
+import io.grpc.ClientCall;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
@@ -80,7 +82,7 @@ public class ShutdownUnderLoadTest {
   private final CountDownLatch cancelled = new CountDownLatch(CALLS);
   /** Completed by the test: the parked server handlers go on. */
   private final CompletableFuture<Void> release = new CompletableFuture<>();
-  private final Queue<ClientCall> calls = new ConcurrentLinkedQueue<>();
+  private final Queue<InFlightCall> calls = new ConcurrentLinkedQueue<>();
   private final ExecutorService starters = Executors.newFixedThreadPool(STARTER_THREADS);
   private Server server;
   private ManagedChannel channel;
@@ -129,12 +131,12 @@ public class ShutdownUnderLoadTest {
     Conditions.awaitState(channel, s -> s != ConnectivityState.READY, FaultFixtures.WAIT);
     assertNewCallFails(Status.Code.UNAVAILABLE);
     // Bidi calls in flight still take requests.
-    for (ClientCall c : calls) {
+    for (InFlightCall c : calls) {
       c.sendSecondBidiRequest();
     }
 
     release.complete(null);
-    for (ClientCall c : calls) {
+    for (InFlightCall c : calls) {
       c.assertCompletedNormally();
     }
     assertTrue("server terminates", server.awaitTermination(20, TimeUnit.SECONDS));
@@ -165,11 +167,11 @@ public class ShutdownUnderLoadTest {
 
     channel.shutdown();
     assertNewCallFails(Status.Code.UNAVAILABLE);
-    for (ClientCall c : calls) {
+    for (InFlightCall c : calls) {
       c.sendSecondBidiRequest();
     }
     release.complete(null);
-    for (ClientCall c : calls) {
+    for (InFlightCall c : calls) {
       c.assertCompletedNormally();
     }
     assertTrue("channel terminates", channel.awaitTermination(20, TimeUnit.SECONDS));
@@ -205,19 +207,19 @@ public class ShutdownUnderLoadTest {
     release.complete(null); // the download sends every message and completes at once
     BlockingQueue<byte[]> messages = new LinkedBlockingQueue<>();
     CompletableFuture<Status> closed = new CompletableFuture<>();
-    io.grpc.ClientCall<byte[], byte[]> call = channel.newCall(FaultFixtures.DOWNLOAD,
+    ClientCall<byte[], byte[]> call = channel.newCall(FaultFixtures.DOWNLOAD,
         callOptions());
-    call.start(new io.grpc.ClientCall.Listener<byte[]>() {
+    call.start(new ClientCall.Listener<byte[]>() {
       @Override
       public void onMessage(byte[] message) {
         messages.add(message);
       }
 
       @Override
-      public void onClose(Status status, io.grpc.Metadata trailers) {
+      public void onClose(Status status, Metadata trailers) {
         closed.complete(status);
       }
-    }, new io.grpc.Metadata());
+    }, new Metadata());
     call.sendMessage(message(1, 4));
     call.halfClose();
     call.request(1);
@@ -249,9 +251,9 @@ public class ShutdownUnderLoadTest {
         together.await();
         for (int i = 0; i < CALLS_PER_KIND; i++) {
           int id = (thread * CALLS_PER_KIND + i) * 3;
-          calls.add(ClientCall.unary(channel, id));
-          calls.add(ClientCall.serverStreaming(channel, id + 1));
-          calls.add(ClientCall.bidi(channel, id + 2));
+          calls.add(InFlightCall.unary(channel, id));
+          calls.add(InFlightCall.serverStreaming(channel, id + 1));
+          calls.add(InFlightCall.bidi(channel, id + 2));
         }
         return null;
       }));
@@ -260,7 +262,7 @@ public class ShutdownUnderLoadTest {
       await(f, "a starter thread");
     }
     await(entered, "every call reaching its server handler");
-    for (ClientCall c : calls) {
+    for (InFlightCall c : calls) {
       c.awaitFirstBidiEcho();
     }
     assertEquals(CALLS, calls.size());
@@ -269,7 +271,7 @@ public class ShutdownUnderLoadTest {
   /** Asserts every call ended with one of {@code codes}; logs how many ended with which. */
   private void assertAllEndedWithOneOf(Set<Status.Code> codes) throws InterruptedException {
     Map<Status.Code, Integer> seen = new TreeMap<>();
-    for (ClientCall c : calls) {
+    for (InFlightCall c : calls) {
       seen.merge(c.assertEndedWithOneOf(codes), 1, Integer::sum);
     }
     log.info("calls in flight ended with " + seen);
@@ -349,7 +351,7 @@ public class ShutdownUnderLoadTest {
    * One client call and what came back. Thread-safe: started on a starter thread, driven by the
    * JUnit thread, completed by grpc-core's threads through futures.
    */
-  private static final class ClientCall {
+  private static final class InFlightCall {
     private final String kind;
     private final int id;
     final CompletableFuture<Status> status = new CompletableFuture<>();
@@ -358,27 +360,27 @@ public class ShutdownUnderLoadTest {
     /** Bidi only: the request side. */
     StreamObserver<byte[]> requests;
 
-    private ClientCall(String kind, int id) {
+    private InFlightCall(String kind, int id) {
       this.kind = kind;
       this.id = id;
     }
 
-    static ClientCall unary(ManagedChannel channel, int id) {
-      ClientCall c = new ClientCall("unary", id);
+    static InFlightCall unary(ManagedChannel channel, int id) {
+      InFlightCall c = new InFlightCall("unary", id);
       ClientCalls.asyncUnaryCall(channel.newCall(FaultFixtures.UNARY, callOptions()),
           message(id, 4), c.observer());
       return c;
     }
 
-    static ClientCall serverStreaming(ManagedChannel channel, int id) {
-      ClientCall c = new ClientCall("server-streaming", id);
+    static InFlightCall serverStreaming(ManagedChannel channel, int id) {
+      InFlightCall c = new InFlightCall("server-streaming", id);
       ClientCalls.asyncServerStreamingCall(channel.newCall(FaultFixtures.DOWNLOAD, callOptions()),
           message(id, 4), c.observer());
       return c;
     }
 
-    static ClientCall bidi(ManagedChannel channel, int id) {
-      ClientCall c = new ClientCall("bidi", id);
+    static InFlightCall bidi(ManagedChannel channel, int id) {
+      InFlightCall c = new InFlightCall("bidi", id);
       c.requests = ClientCalls.asyncBidiStreamingCall(
           channel.newCall(FaultFixtures.BIDI, callOptions()), c.observer());
       c.requests.onNext(message(id, 4));
