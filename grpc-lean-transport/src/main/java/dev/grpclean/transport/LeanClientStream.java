@@ -14,6 +14,8 @@ import io.grpc.internal.WritableBuffer;
 import io.netty.handler.codec.http2.Http2Headers;
 import java.nio.ByteBuffer;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import javax.annotation.Nullable;
 
 /**
@@ -23,6 +25,7 @@ import javax.annotation.Nullable;
  * <p>Thread-safe as grpc-core requires: sink methods from any thread, state on the loop only.
  */
 final class LeanClientStream extends AbstractClientStream {
+  private static final Logger log = Logger.getLogger(LeanClientStream.class.getName());
   private final LeanClientTransport transport;
   private final MethodDescriptor<?, ?> method;
   private final State state;
@@ -132,8 +135,9 @@ final class LeanClientStream extends AbstractClientStream {
     /**
      * The transport is finished with this stream (status reported or stream removed): bytes the
      * framer still delivers are released at once instead of queued where nobody drains them.
+     * Volatile: also read by application threads once the loop is gone (runOnTransportThread).
      */
-    boolean done;
+    volatile boolean done;
 
     State(int maxMessageSize, StatsTraceContext statsTraceCtx, TransportTracer transportTracer,
         CallOptions callOptions) {
@@ -202,10 +206,33 @@ final class LeanClientStream extends AbstractClientStream {
     @Override
     public void runOnTransportThread(Runnable r) {
       if (transport.loop.inEventLoop()) {
-        r.run();
-      } else {
-        onLoop(r);
+        runSerialized(r);
+        return;
       }
+      try {
+        transport.loop.execute(() -> runSerialized(r));
+      } catch (RejectedExecutionException e) {
+        if (!done) {
+          failFromOutside(Status.UNAVAILABLE.withDescription("transport event loop stopped"));
+          return;
+        }
+        // The transport is finished with this stream (its last frame is in), but grpc-core still
+        // holds messages the application has not asked for, and each request() lands here. The
+        // loop may be gone by then: graceful shutdown lets a channel terminate, and stop its own
+        // poller group, as soon as its transports have no stream left. Nothing on the transport
+        // side touches a finished stream any more, so its deframer work runs on the caller's
+        // thread, serialized with any such work the dying loop still drains.
+        runSerialized(r);
+      }
+    }
+
+    /**
+     * Runs grpc-core's transport-thread work for this stream under its monitor: uncontended while
+     * the loop runs it all, it orders the loop's last tasks with work run by callers after the
+     * loop stopped (see runOnTransportThread).
+     */
+    private synchronized void runSerialized(Runnable r) {
+      r.run();
     }
 
     @Override
@@ -230,7 +257,16 @@ final class LeanClientStream extends AbstractClientStream {
       if (outbound != null && id < 0) {
         outbound.discard();
       }
-      transportReportStatus(status, progress, stopDelivery, trailers);
+      try {
+        transportReportStatus(status, progress, stopDelivery, trailers);
+      } catch (RuntimeException e) {
+        // grpc-core passes the status on through the call's executor, which may reject it (shut
+        // down, or saturated with no queue); then nobody can tell the application anyway. Thrown
+        // into the loop it would stop the cleanup half-way: the connection's other streams
+        // never learn and the transport never terminates, so the channel keeps using a dead one.
+        log.log(Level.WARNING, "the application could not be told stream " + id
+            + " closed with " + status, e);
+      }
     }
   }
 }

@@ -4,12 +4,16 @@ import io.grpc.Attributes;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.internal.AbstractServerStream;
+import io.grpc.internal.ServerStreamListener;
 import io.grpc.internal.StatsTraceContext;
+import io.grpc.internal.StreamListener.MessageProducer;
 import io.grpc.internal.TransportTracer;
 import io.grpc.internal.WritableBuffer;
 import io.netty.handler.codec.http2.Http2Headers;
 import java.nio.ByteBuffer;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * A server call's stream. The {@link Sink} runs on application threads and hands each operation
@@ -18,6 +22,7 @@ import java.util.concurrent.RejectedExecutionException;
  * <p>Thread-safe as grpc-core requires: sink methods from any thread, state on the loop only.
  */
 final class LeanServerStream extends AbstractServerStream {
+  private static final Logger log = Logger.getLogger(LeanServerStream.class.getName());
   private final LeanServerTransport transport;
   private final State state;
   private final Sink sink = new Sink();
@@ -182,5 +187,46 @@ final class LeanServerStream extends AbstractServerStream {
     void removed() {
       framerBuffers.streamFinished();
     }
+
+    @Override
+    protected ServerStreamListener listener() {
+      return super.listener() == null ? null : guardedListener;
+    }
+
+    /**
+     * grpc-core's listener, with {@code closed} made safe to call on the loop thread. grpc-core
+     * passes the status on through the server's executor, which may reject it (shut down, or
+     * saturated with no queue); then nobody can tell the application anyway, while an exception
+     * thrown into the loop would stop its cleanup half-way: the connection's other streams never
+     * learn, the transport never terminates, and the server never finishes shutting down. So the
+     * rejection is logged and dropped. The other callbacks still throw: the transport fails the
+     * stream or connection they were for.
+     */
+    private final ServerStreamListener guardedListener = new ServerStreamListener() {
+      @Override
+      public void messagesAvailable(MessageProducer producer) {
+        State.super.listener().messagesAvailable(producer);
+      }
+
+      @Override
+      public void halfClosed() {
+        State.super.listener().halfClosed();
+      }
+
+      @Override
+      public void onReady() {
+        State.super.listener().onReady();
+      }
+
+      @Override
+      public void closed(Status status) {
+        try {
+          State.super.listener().closed(status);
+        } catch (RuntimeException e) {
+          log.log(Level.WARNING, "the application could not be told stream " + id
+              + " closed with " + status, e);
+        }
+      }
+    };
   }
 }

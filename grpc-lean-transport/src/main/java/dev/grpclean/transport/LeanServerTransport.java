@@ -642,7 +642,17 @@ final class LeanServerTransport implements ServerTransport {
       }
       streams.put(streamId, s);
       transportTracer.reportRemoteStreamStarted();
-      listener.streamCreated(stream, fullMethod, metadata);
+      try {
+        listener.streamCreated(stream, fullMethod, metadata);
+      } catch (RuntimeException e) {
+        // grpc-core could not take the call, typically because the server's executor rejected
+        // it (shut down, or saturated with no queue). As grpc-netty does, fail this stream only
+        // (the client sees INTERNAL); thrown on, it would be taken for a bug and close the
+        // connection with every other call on it.
+        log.log(Level.WARNING, "cannot start " + fullMethod + " on " + this, e);
+        throw new Http2StreamError(streamId, ErrorCode.INTERNAL_ERROR,
+            "call could not be started: " + e, e);
+      }
       s.started();
       if (endStream) {
         s.remoteClosed = true;
@@ -858,6 +868,9 @@ final class LeanServerTransport implements ServerTransport {
         if (s.failureOutbound != null) {
           s.failureOutbound.discard();
         }
+        // As removeStream does: a response the framer still holds can never be sent now. Without
+        // this, a unary handler that answered but never completes its cancelled call pins it.
+        s.removed();
         s.transportReportStatus(status);
       }
       streams.clear();

@@ -68,17 +68,36 @@ final class RawHttp2Client implements Closeable {
   }
 
   /**
-   * Connects with a receive buffer of {@code receiveBufferBytes} (0: the system's), small for a
-   * peer that means to stop reading: the server's writes then back up quickly.
+   * Connects with a receive buffer of {@code receiveBufferBytes} (0: the system default). Set
+   * before connecting, so the TCP window is negotiated from it: a small one lets a test fill the
+   * server's socket by simply not reading.
    */
   static RawHttp2Client connect(int port, int receiveBufferBytes) throws IOException {
     Socket s = new Socket();
     if (receiveBufferBytes > 0) {
-      s.setReceiveBufferSize(receiveBufferBytes); // before connect, so the window is small
+      s.setReceiveBufferSize(receiveBufferBytes);
     }
     s.setTcpNoDelay(true); // so sendByteByByte really sends one byte per segment
     s.connect(new InetSocketAddress("127.0.0.1", port), (int) DEFAULT_WAIT.toMillis());
     return new RawHttp2Client(s);
+  }
+
+  /**
+   * Wraps a connection a test accepted on its own listening socket: the raw peer then plays the
+   * server (after {@link #readClientPreface}, frames flow the same way in both roles).
+   */
+  static RawHttp2Client accepted(Socket s) throws IOException {
+    s.setTcpNoDelay(true);
+    return new RawHttp2Client(s);
+  }
+
+  /** Server role: reads the 24-byte client connection preface (RFC 9113 §3.4). */
+  void readClientPreface() throws IOException {
+    byte[] preface = new byte[FrameType.CONNECTION_PREFACE.length];
+    if (!readFully(preface, System.nanoTime() + DEFAULT_WAIT.toNanos(), false)
+        || !java.util.Arrays.equals(preface, FrameType.CONNECTION_PREFACE)) {
+      throw new AssertionError("not an HTTP/2 client preface");
+    }
   }
 
   // ---------------------------------------------------------------- sending
@@ -315,6 +334,20 @@ final class RawHttp2Client implements Closeable {
   @Override
   public void close() throws IOException {
     socket.close();
+  }
+
+  /**
+   * Closes abortively: with SO_LINGER 0 the kernel discards unsent bytes and sends RST instead
+   * of FIN, as when a peer host crashes or a middlebox drops the connection.
+   */
+  void abort() throws IOException {
+    socket.setSoLinger(true, 0);
+    socket.close();
+  }
+
+  /** TCP half-close: sends FIN, so the other side reads end-of-stream; reading still works. */
+  void shutdownOutput() throws IOException {
+    socket.shutdownOutput();
   }
 
   private Frame readHeaderBlock(int flags, int streamId, byte[] payload, long deadline)
