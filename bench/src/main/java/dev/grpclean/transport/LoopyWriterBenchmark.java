@@ -98,7 +98,7 @@ public class LoopyWriterBenchmark {
     // Streams live for the whole trial (they never end), as long-lived streaming calls do.
     outbound = new OutboundStream[streams];
     for (int i = 0; i < streams; i++) {
-      outbound[i] = new OutboundStream(2 * i + 1, Integer.MAX_VALUE, IGNORE);
+      outbound[i] = new OutboundStream(2 * i + 1, Integer.MAX_VALUE, IGNORE, writer);
     }
   }
 
