@@ -1,0 +1,132 @@
+package dev.grpclean.transport;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import dev.grpclean.transport.RawHttp2Client.Frame;
+import dev.grpclean.transport.frame.ErrorCode;
+import dev.grpclean.transport.frame.FrameType;
+import io.grpc.CallOptions;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.StreamObserver;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.Timeout;
+
+/**
+ * The client side of the flood limits: a raw server answers a lean channel's call and then floods
+ * it with frames that carry nothing. The client must go away with GOAWAY ENHANCE_YOUR_CALM, fail
+ * the call RESOURCE_EXHAUSTED (grpc's mapping of ENHANCE_YOUR_CALM) with the reason, and return
+ * every lease, as a lean server does with such a client.
+ */
+public class HostileServerTest {
+  @Rule public final Timeout timeout = Timeout.seconds(60);
+
+  private ServerSocket listener;
+  private ManagedChannel channel;
+  private long baseline;
+  private final CompletableFuture<Status> callStatus = new CompletableFuture<>();
+
+  @Before
+  public void setUp() throws IOException {
+    baseline = FaultFixtures.leaseBaseline();
+    listener = new ServerSocket();
+    listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1);
+    listener.setSoTimeout((int) FaultFixtures.WAIT.toMillis());
+    channel = LeanChannelBuilder.forAddress("127.0.0.1", listener.getLocalPort())
+        .usePlaintext().build();
+  }
+
+  @After
+  public void tearDown() throws Exception {
+    channel.shutdownNow();
+    assertTrue("channel terminates", channel.awaitTermination(10, TimeUnit.SECONDS));
+    listener.close();
+  }
+
+  @Test
+  public void emptyDataFloodFromTheServerIsEnhanceYourCalm() throws Exception {
+    try (RawHttp2Client server = acceptAndRespond()) {
+      ByteArrayOutputStream flood = new ByteArrayOutputStream();
+      for (int i = 0; i <= Http2Connection.MAX_CONSECUTIVE_EMPTY_DATA_FRAMES; i++) {
+        flood.writeBytes(RawHttp2Client.data(1, new byte[0], false));
+      }
+      server.send(flood.toByteArray());
+      assertGoAway(server, "DATA frames without payload");
+    }
+    assertCallFailedAndLeasesBack("DATA frames without payload");
+  }
+
+  @Test
+  public void windowUpdateFloodFromTheServerIsEnhanceYourCalm() throws Exception {
+    try (RawHttp2Client server = acceptAndRespond()) {
+      ByteArrayOutputStream flood = new ByteArrayOutputStream();
+      // The allowance, two for each DATA frame the client wrote (its request), and then some.
+      for (int i = 0; i <= Http2Connection.WINDOW_UPDATE_ALLOWANCE + 10; i++) {
+        flood.writeBytes(RawHttp2Client.windowUpdate(0, 1));
+      }
+      server.send(flood.toByteArray());
+      assertGoAway(server, "WINDOW_UPDATE flood");
+    }
+    assertCallFailedAndLeasesBack("WINDOW_UPDATE flood");
+  }
+
+  private static void assertGoAway(RawHttp2Client server, String reason) throws IOException {
+    Frame goAway = server.awaitGoAway();
+    assertEquals(goAway.toString(), ErrorCode.ENHANCE_YOUR_CALM, goAway.errorCode());
+    assertTrue(goAway.toString(), goAway.debugData().contains(reason));
+    server.awaitClosed(RawHttp2Client.DEFAULT_WAIT);
+    assertTrue(server.closedByPeer());
+  }
+
+  private void assertCallFailedAndLeasesBack(String reason) throws Exception {
+    Status status = FaultFixtures.await(callStatus, "the call's end");
+    assertEquals(status.toString(), Status.Code.RESOURCE_EXHAUSTED, status.getCode());
+    assertTrue(status.toString(), status.getDescription().contains(reason));
+    FaultFixtures.assertLeasesBackTo(baseline);
+  }
+
+  /** Starts a server-streaming call, plays the server up to response headers and a message. */
+  private RawHttp2Client acceptAndRespond() throws IOException {
+    ClientCalls.asyncServerStreamingCall(
+        channel.newCall(FaultFixtures.DOWNLOAD,
+            CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS)),
+        new byte[] {1},
+        new StreamObserver<byte[]>() {
+          @Override
+          public void onNext(byte[] value) {}
+
+          @Override
+          public void onError(Throwable t) {
+            callStatus.complete(Status.fromThrowable(t));
+          }
+
+          @Override
+          public void onCompleted() {
+            callStatus.complete(Status.OK);
+          }
+        });
+    RawHttp2Client server = RawHttp2Client.accepted(listener.accept());
+    server.readClientPreface();
+    server.send(RawHttp2Client.settings());
+    server.awaitFrame(f -> f.type == FrameType.SETTINGS && !f.ack(), RawHttp2Client.DEFAULT_WAIT);
+    server.send(RawHttp2Client.settingsAck());
+    server.awaitFrame(f -> f.type == FrameType.HEADERS && f.streamId == 1,
+        RawHttp2Client.DEFAULT_WAIT);
+    server.send(server.headers(1, GrpcHeaders.serverResponse(new Metadata()), false),
+        RawHttp2Client.data(1, RawHttp2Client.grpcMessage(new byte[100]), false));
+    return server;
+  }
+}
