@@ -17,10 +17,12 @@ import java.util.Arrays;
  * Writes the committed seeds of this module's fuzz targets ({@code AltsRecordProtectorFuzzTest}
  * and {@code dev.grpclean.alts.handshake.HandshakeMessagesFuzzTest}) under a test resources root,
  * in the input layout each target documents. Crash reproducers found later are committed by hand
- * next to these; this only rewrites the named seeds. Run from the repository root:
+ * next to these; this only rewrites the named seeds. Run from the repository root (the first
+ * command puts this tree's transport in ~/.m2, where the second looks for it):
  *
  * <pre>
- * mvn -o -q -pl alts-like-handshaker -am test-compile exec:java -Dexec.classpathScope=test \
+ * mvn -o -q install -DskipTests -pl grpc-lean-transport -am
+ * mvn -o -q -pl alts-like-handshaker test-compile exec:java -Dexec.classpathScope=test \
  *   -Dexec.mainClass=dev.grpclean.alts.record.FuzzCorpus \
  *   -Dexec.args=alts-like-handshaker/src/test/resources
  * </pre>
