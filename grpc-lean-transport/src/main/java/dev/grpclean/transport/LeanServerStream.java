@@ -183,6 +183,11 @@ final class LeanServerStream extends AbstractServerStream {
       transport.onOutboundClosed(this);
     }
 
+    /** Whether grpc-core has attached its listener (it throws on some requests before). */
+    boolean hasListener() {
+      return listener() != null;
+    }
+
     /** The stream left the connection: whatever its framer still holds is never sent. */
     void removed() {
       framerBuffers.streamFinished();

@@ -650,6 +650,11 @@ final class LeanServerTransport implements ServerTransport {
         // (the client sees INTERNAL); thrown on, it would be taken for a bug and close the
         // connection with every other call on it.
         log.log(Level.WARNING, "cannot start " + fullMethod + " on " + this, e);
+        if (!s.hasListener()) {
+          // grpc-core threw before it listened to the stream (it parses grpc-timeout first, and
+          // a malformed one throws): nobody can be told, so the stream just goes.
+          removeStream(s, false);
+        }
         throw new Http2StreamError(streamId, ErrorCode.INTERNAL_ERROR,
             "call could not be started: " + e, e);
       }

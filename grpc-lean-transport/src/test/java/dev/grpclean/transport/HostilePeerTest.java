@@ -354,6 +354,22 @@ public class HostilePeerTest {
         RawHttp2Client.data(id, RawHttp2Client.grpcMessage(new byte[] {1}), true));
   }
 
+  @Test
+  public void malformedGrpcTimeoutFailsOnlyItsStream() throws Exception {
+    server = start(LeanServerBuilder.forPort(0));
+    try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
+      // grpc-core throws parsing it before it listens to the stream (found by the fuzz target).
+      c.send(c.headers(1, RawHttp2Client.grpcRequestHeaders(TestMethods.ECHO.getFullMethodName())
+              .add("grpc-timeout", "x"), false),
+          RawHttp2Client.data(1, RawHttp2Client.grpcMessage(new byte[] {1}), true));
+      Frame answer = c.awaitStreamAnswer(1);
+      assertEquals(answer.toString(), FrameType.RST_STREAM, answer.type);
+      assertEquals(answer.toString(), ErrorCode.INTERNAL_ERROR, answer.errorCode());
+      BadInputTest.assertEchoOnRawConnection(c, 3, new byte[] {2});
+    }
+    BadInputTest.assertEchoWorks(server);
+  }
+
   // ------------------------------------------------------------------ half-open and idle peers
 
   @Test
