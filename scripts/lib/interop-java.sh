@@ -2,16 +2,21 @@
 # or poms changed since the last build, computes its runtime classpath once, and defines
 # interop_java CLASS ARGS... to run one of its mains.
 # shellcheck shell=bash
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+# shellcheck source=processes.sh
+source "$(dirname "${BASH_SOURCE[0]}")/processes.sh"
 
-INTEROP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+INTEROP_ROOT="$GRPCLEAN_ROOT"
 INTEROP_TARGET="$INTEROP_ROOT/interop-tests/target"
 INTEROP_STAMP="$INTEROP_TARGET/interop-build.stamp"
 INTEROP_CP_FILE="$INTEROP_TARGET/interop-classpath.txt"
 # 1 GiB: very_large_request sends 10 MiB and AbstractInteropTest skips its large cases when less
 # than 64 MiB is free; the server accepts 16 MiB messages.
 : "${INTEROP_JAVA_OPTS:=-Xmx1g}"
-# Extra Maven options for the build, e.g. -o on a machine whose ~/.m2 is populated.
-: "${INTEROP_MVN_OPTS:=}"
+# Extra Maven options for the build: GRPCLEAN_MVN_OPTS (common.sh), e.g. -o on a machine whose
+# ~/.m2 is populated; INTEROP_MVN_OPTS, the older name, still works.
+grpclean_mvn_opts_alias INTEROP_MVN_OPTS
 
 interop_needs_build() {
   [[ -f "$INTEROP_STAMP" && -f "$INTEROP_CP_FILE" ]] || return 0
@@ -30,10 +35,8 @@ interop_build() {
     local log="$INTEROP_TARGET/interop-build.log"
     # Stamped with the build's start, so a source edited during the build triggers the next one.
     touch "$INTEROP_STAMP.new"
-    # shellcheck disable=SC2086 # INTEROP_MVN_OPTS is a list of options.
-    if ! (cd "$INTEROP_ROOT" \
-        && mvn -B -q $INTEROP_MVN_OPTS install -DskipTests -pl interop-tests -am \
-        && mvn -B -q $INTEROP_MVN_OPTS dependency:build-classpath -pl interop-tests \
+    if ! (grpclean_mvn -q install -DskipTests -pl interop-tests -am \
+        && grpclean_mvn -q dependency:build-classpath -pl interop-tests \
             -Dmdep.includeScope=runtime -Dmdep.excludeClassifiers=tests \
             -Dmdep.outputFile="$INTEROP_CP_FILE") > "$log" 2>&1; then
       cat "$log" >&2

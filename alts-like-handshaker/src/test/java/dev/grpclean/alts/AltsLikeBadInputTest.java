@@ -1,16 +1,11 @@
 package dev.grpclean.alts;
 
-import static dev.grpclean.alts.EchoFixture.awaitLeasedBytesZero;
-import static dev.grpclean.alts.EchoFixture.call;
-import static dev.grpclean.alts.EchoFixture.echoService;
 import static dev.grpclean.alts.EchoFixture.generate;
-import static dev.grpclean.alts.RawAltsLikeClient.EMPTY_SETTINGS;
-import static dev.grpclean.alts.RawAltsLikeClient.FLAG_ACK;
-import static dev.grpclean.alts.RawAltsLikeClient.PREFACE;
-import static dev.grpclean.alts.RawAltsLikeClient.TYPE_PING;
-import static dev.grpclean.alts.RawAltsLikeClient.TYPE_SETTINGS;
-import static dev.grpclean.alts.RawAltsLikeClient.concat;
-import static dev.grpclean.alts.RawAltsLikeClient.frame;
+import static dev.grpclean.transport.testing.Echo.call;
+import static dev.grpclean.transport.testing.RawFrames.concat;
+import static dev.grpclean.transport.testing.RawFrames.frame;
+import static dev.grpclean.transport.testing.RawFrames.preface;
+import static dev.grpclean.transport.testing.RawFrames.settings;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
@@ -18,7 +13,9 @@ import static org.junit.Assert.assertTrue;
 import dev.grpclean.alts.record.AltsRecordProtector;
 import dev.grpclean.transport.LeanChannelBuilder;
 import dev.grpclean.transport.LeanServerBuilder;
-import dev.grpclean.transport.LeanTransportStats;
+import dev.grpclean.transport.frame.FrameType;
+import dev.grpclean.transport.testing.Echo;
+import dev.grpclean.transport.testing.LeanLeases;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import java.io.IOException;
@@ -98,7 +95,7 @@ public class AltsLikeBadInputTest {
     AltsLikeIdentity client = generate();
     Server s = LeanServerBuilder.forPort(0, AltsLikeServerCredentials.newBuilder()
             .identity(server).acceptPeers(client.publicKey()).build())
-        .addService(echoService())
+        .addService(Echo.service())
         .build().start();
     ManagedChannel c = LeanChannelBuilder.forAddress("127.0.0.1", s.getPort(),
         AltsLikeChannelCredentials.newBuilder().identity(client).acceptPeers(server.publicKey())
@@ -123,7 +120,7 @@ public class AltsLikeBadInputTest {
             .identity(serverId).acceptPeers(clientId.publicKey()).build())
         .handshakeTimeout(testName.getMethodName().contains("HandshakeTimeout")
             ? HANDSHAKE_TIMEOUT_MILLIS : GENEROUS_HANDSHAKE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
-        .addService(echoService())
+        .addService(Echo.service())
         .build().start();
     channel = LeanChannelBuilder.forAddress("127.0.0.1", server.getPort(), clientCreds()).build();
     // Connected before the bad input arrives, so the check afterwards uses the same connection.
@@ -135,7 +132,7 @@ public class AltsLikeBadInputTest {
     try {
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-      assertEquals(LeanTransportStats.describe(), 0, awaitLeasedBytesZero());
+      LeanLeases.assertNoneLeased();
     } finally {
       for (int i = 0; i < serverLoggers.length; i++) {
         serverLoggers[i].removeHandler(logCapture);
@@ -147,13 +144,13 @@ public class AltsLikeBadInputTest {
   @Test
   public void validPrefaceAndSettingsGetTheServersSettingsAndAck() throws Exception {
     try (RawAltsLikeClient raw = handshakenClient()) {
-      raw.send(raw.seal(concat(PREFACE, EMPTY_SETTINGS)));
-      raw.awaitFrame(TYPE_SETTINGS, 0);
+      raw.send(raw.seal(concat(preface(), settings())));
+      raw.awaitFrame(FrameType.SETTINGS, 0);
       // The ack shows the server opened our record and parsed the preface and SETTINGS in it.
-      raw.awaitFrame(TYPE_SETTINGS, FLAG_ACK);
+      raw.awaitFrame(FrameType.SETTINGS, FrameType.ACK);
       byte[] ping = {1, 2, 3, 4, 5, 6, 7, 8};
-      raw.send(raw.seal(frame(TYPE_PING, 0, 0, ping)));
-      assertArrayEquals(ping, raw.awaitFrame(TYPE_PING, FLAG_ACK).payload());
+      raw.send(raw.seal(frame(FrameType.PING, 0, 0, ping)));
+      assertArrayEquals(ping, raw.awaitFrame(FrameType.PING, FrameType.ACK).payload());
     }
     assertOtherConnectionsUnaffected();
   }
@@ -166,11 +163,11 @@ public class AltsLikeBadInputTest {
     try (RawAltsLikeClient raw = handshakenClientPastSettings(bigRecords)) {
       byte[] ping = {8, 7, 6, 5, 4, 3, 2, 1};
       byte[] record = raw.seal(padTo(limit - AltsRecordProtector.OVERHEAD_BYTES,
-          frame(TYPE_PING, 0, 0, ping)));
+          frame(FrameType.PING, 0, 0, ping)));
       assertEquals("one record of exactly the limit", limit, record.length);
       assertEquals(limit - 4, leInt(record, 0));
       raw.send(record);
-      assertArrayEquals(ping, raw.awaitFrame(TYPE_PING, FLAG_ACK).payload());
+      assertArrayEquals(ping, raw.awaitFrame(FrameType.PING, FrameType.ACK).payload());
     }
     assertOtherConnectionsUnaffected();
   }
@@ -178,7 +175,7 @@ public class AltsLikeBadInputTest {
   @Test
   public void flippedCiphertextBitClosesTheConnection() throws Exception {
     try (RawAltsLikeClient raw = handshakenClientPastSettings(clientCreds())) {
-      byte[] record = raw.seal(frame(TYPE_PING, 0, 0, new byte[8]));
+      byte[] record = raw.seal(frame(FrameType.PING, 0, 0, new byte[8]));
       assertEquals("one record", AltsRecordProtector.OVERHEAD_BYTES + 17, record.length);
       record[8 + 5] ^= 0x10; // a ciphertext byte, past the length and type fields
       raw.send(record);
@@ -191,9 +188,9 @@ public class AltsLikeBadInputTest {
   @Test
   public void replayedRecordClosesTheConnection() throws Exception {
     try (RawAltsLikeClient raw = handshakenClient()) {
-      byte[] first = raw.seal(concat(PREFACE, EMPTY_SETTINGS));
+      byte[] first = raw.seal(concat(preface(), settings()));
       raw.send(first);
-      raw.awaitFrame(TYPE_SETTINGS, FLAG_ACK);
+      raw.awaitFrame(FrameType.SETTINGS, FrameType.ACK);
       raw.send(first);
       raw.awaitClose();
     }
@@ -297,7 +294,7 @@ public class AltsLikeBadInputTest {
               }
             })
             .build())
-        .addService(echoService())
+        .addService(Echo.service())
         .build().start();
     try {
       RawAltsLikeClient raw = RawAltsLikeClient.connect(resetServer.getPort(), clientCreds());
@@ -308,7 +305,7 @@ public class AltsLikeBadInputTest {
         raw.reset();
         wasReset.countDown();
       }
-      assertEquals(LeanTransportStats.describe(), 0, awaitLeasedBytesZero());
+      LeanLeases.assertNoneLeased();
     } finally {
       resetServer.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
@@ -334,14 +331,14 @@ public class AltsLikeBadInputTest {
       throws Exception {
     RawAltsLikeClient raw = RawAltsLikeClient.connect(server.getPort(), creds);
     raw.handshake();
-    raw.send(raw.seal(concat(PREFACE, EMPTY_SETTINGS)));
-    raw.awaitFrame(TYPE_SETTINGS, FLAG_ACK);
+    raw.send(raw.seal(concat(preface(), settings())));
+    raw.awaitFrame(FrameType.SETTINGS, FrameType.ACK);
     return raw;
   }
 
   private void assertOtherConnectionsUnaffected() {
     assertEquals(5, call(channel, new byte[5]).length);
-    assertEquals(LeanTransportStats.describe(), 0, awaitLeasedBytesZero());
+    LeanLeases.assertNoneLeased();
   }
 
   /** The server logs the reason before it closes, so it is there once the close is seen. */
@@ -356,7 +353,7 @@ public class AltsLikeBadInputTest {
     int at = prefix.length;
     while (at < bytes) {
       int payload = Math.min(MAX_FRAME_PAYLOAD_BYTES,
-          bytes - at - RawAltsLikeClient.FRAME_HEADER_BYTES);
+          bytes - at - FrameType.FRAME_HEADER_BYTES);
       if (payload < 0) {
         throw new IllegalArgumentException("cannot pad " + prefix.length + " to " + bytes);
       }

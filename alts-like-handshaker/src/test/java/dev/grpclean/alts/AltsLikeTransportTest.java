@@ -1,10 +1,9 @@
 package dev.grpclean.alts;
 
-import static dev.grpclean.alts.EchoFixture.awaitLeasedBytesZero;
-import static dev.grpclean.alts.EchoFixture.call;
+import static dev.grpclean.alts.EchoFixture.generate;
 import static dev.grpclean.alts.EchoFixture.shutDownAndAssertLeasesReturned;
 import static dev.grpclean.alts.EchoFixture.startEchoServer;
-import static dev.grpclean.alts.EchoFixture.generate;
+import static dev.grpclean.transport.testing.Echo.call;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotNull;
@@ -12,7 +11,8 @@ import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
 import dev.grpclean.transport.LeanChannelBuilder;
-import dev.grpclean.transport.LeanTransportStats;
+import dev.grpclean.transport.testing.Echo;
+import dev.grpclean.transport.testing.LeanLeases;
 import io.grpc.Attributes;
 import io.grpc.ManagedChannel;
 import io.grpc.SecurityLevel;
@@ -27,7 +27,6 @@ import java.net.Socket;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Rule;
@@ -40,7 +39,7 @@ public class AltsLikeTransportTest {
 
   private final AltsLikeIdentity serverId = generate();
   private final AltsLikeIdentity clientId = generate();
-  private final AtomicReference<Attributes> serverCallAttrs = new AtomicReference<>();
+  private final Echo.Recorder echo = new Echo.Recorder();
   private final List<ManagedChannel> channels = new ArrayList<>();
   private Server server;
 
@@ -48,7 +47,7 @@ public class AltsLikeTransportTest {
   public void startServer() throws IOException {
     AltsLikeServerCredentials creds = AltsLikeServerCredentials.newBuilder()
         .identity(serverId).acceptPeers(clientId.publicKey()).build();
-    server = startEchoServer(creds, serverCallAttrs);
+    server = startEchoServer(creds, echo);
   }
 
   @After
@@ -75,7 +74,7 @@ public class AltsLikeTransportTest {
       random.nextBytes(req);
       assertArrayEquals("size " + size, req, call(c, req));
     }
-    Attributes attrs = serverCallAttrs.get();
+    Attributes attrs = echo.lastCallAttributes.get();
     assertEquals(SecurityLevel.PRIVACY_AND_INTEGRITY,
         attrs.get(GrpcAttributes.ATTR_SECURITY_LEVEL));
     AltsLikePeer peer = attrs.get(AltsLikePeer.PEER_IDENTITY_KEY);
@@ -88,7 +87,7 @@ public class AltsLikeTransportTest {
     ManagedChannel c = channel(clientId, serverId.publicKey());
     call(c, new byte[1000]);
     // The channel and the connection stay open: only keys and counters remain.
-    assertEquals(LeanTransportStats.describe(), 0, awaitLeasedBytesZero());
+    LeanLeases.assertNoneLeased();
   }
 
   @Test

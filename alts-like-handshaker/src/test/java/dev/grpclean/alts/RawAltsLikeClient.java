@@ -1,5 +1,6 @@
 package dev.grpclean.alts;
 
+import dev.grpclean.transport.frame.FrameType;
 import dev.grpclean.transport.spi.Handshaker;
 import dev.grpclean.transport.spi.RecordProtector;
 import java.io.ByteArrayOutputStream;
@@ -10,7 +11,6 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.util.Arrays;
 
@@ -18,20 +18,11 @@ import java.util.Arrays;
  * A frame-level fake ALTS-like client on a blocking {@link Socket}: it runs the module's real
  * client {@link Handshaker}, then seals whatever bytes a test chooses with the resulting
  * {@link RecordProtector}, so a test can send well-formed, tampered, replayed or oversized records
- * and read the server's HTTP/2 frames back.
+ * (of frames from {@code RawFrames}) and read the server's HTTP/2 frames back.
  *
  * <p>Thread-compatible: one test thread.
  */
 final class RawAltsLikeClient implements Closeable {
-  /** RFC 9113 §3.4: the client connection preface. */
-  static final byte[] PREFACE =
-      "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
-  /** An empty SETTINGS frame (RFC 9113 §6.5). */
-  static final byte[] EMPTY_SETTINGS = TestHex.decode("000000040000000000");
-  static final int FRAME_HEADER_BYTES = 9;
-  static final int TYPE_SETTINGS = 4;
-  static final int TYPE_PING = 6;
-  static final int FLAG_ACK = 1;
   /** Bounds every blocking read, so a server that neither answers nor closes fails the test. */
   private static final int READ_TIMEOUT_MILLIS = 10_000;
 
@@ -55,23 +46,6 @@ final class RawAltsLikeClient implements Closeable {
 
   static RawAltsLikeClient connect(int port, AltsLikeChannelCredentials creds) throws IOException {
     return new RawAltsLikeClient(new Socket("127.0.0.1", port), creds);
-  }
-
-  /** HTTP/2 frame bytes: a 9-byte header and {@code payload}. */
-  static byte[] frame(int type, int flags, int streamId, byte[] payload) {
-    ByteBuffer b = ByteBuffer.allocate(FRAME_HEADER_BYTES + payload.length);
-    b.put((byte) (payload.length >>> 16)).put((byte) (payload.length >>> 8))
-        .put((byte) payload.length).put((byte) type).put((byte) flags).putInt(streamId)
-        .put(payload);
-    return b.array();
-  }
-
-  static byte[] concat(byte[]... parts) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    for (byte[] part : parts) {
-      out.writeBytes(part);
-    }
-    return out.toByteArray();
   }
 
   /** Starts the client handshaker and returns its ClientInit, without sending it. */
@@ -181,12 +155,12 @@ final class RawAltsLikeClient implements Closeable {
   /** Parses and removes one whole frame from {@link #plaintext}, or returns null. */
   private Frame nextFrame() {
     byte[] bytes = plaintext.toByteArray();
-    if (bytes.length < FRAME_HEADER_BYTES) {
+    if (bytes.length < FrameType.FRAME_HEADER_BYTES) {
       return null;
     }
     ByteBuffer b = ByteBuffer.wrap(bytes);
     int length = (b.get() & 0xff) << 16 | (b.get() & 0xff) << 8 | (b.get() & 0xff);
-    if (bytes.length < FRAME_HEADER_BYTES + length) {
+    if (bytes.length < FrameType.FRAME_HEADER_BYTES + length) {
       return null;
     }
     int type = b.get() & 0xff;

@@ -1,8 +1,8 @@
 package dev.grpclean.alts;
 
-import static dev.grpclean.alts.EchoFixture.call;
 import static dev.grpclean.alts.EchoFixture.shutDownAndAssertLeasesReturned;
 import static dev.grpclean.alts.EchoFixture.startEchoServer;
+import static dev.grpclean.transport.testing.Echo.call;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotNull;
@@ -10,6 +10,7 @@ import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
 import dev.grpclean.transport.LeanChannelBuilder;
+import dev.grpclean.transport.testing.Echo;
 import io.grpc.Attributes;
 import io.grpc.ManagedChannel;
 import io.grpc.SecurityLevel;
@@ -21,7 +22,6 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Rule;
@@ -34,7 +34,7 @@ public class X509TransportTest {
 
   private final AltsLikeIdentity serverId = fixture("server");
   private final AltsLikeIdentity clientId = fixture("client");
-  private final AtomicReference<Attributes> serverCallAttrs = new AtomicReference<>();
+  private final Echo.Recorder echo = new Echo.Recorder();
   private final List<ManagedChannel> channels = new ArrayList<>();
   private Server server;
 
@@ -50,7 +50,7 @@ public class X509TransportTest {
     } catch (Exception e) {
       throw new AssertionError(e);
     }
-    server = startEchoServer(creds, serverCallAttrs);
+    server = startEchoServer(creds, echo);
   }
 
   @After
@@ -80,7 +80,7 @@ public class X509TransportTest {
       random.nextBytes(req);
       assertArrayEquals("size " + size, req, call(c, req));
     }
-    Attributes attrs = serverCallAttrs.get();
+    Attributes attrs = echo.lastCallAttributes.get();
     assertEquals(SecurityLevel.PRIVACY_AND_INTEGRITY,
         attrs.get(GrpcAttributes.ATTR_SECURITY_LEVEL));
     AltsLikePeer peer = attrs.get(AltsLikePeer.PEER_IDENTITY_KEY);

@@ -10,6 +10,8 @@ import static org.junit.Assert.assertTrue;
 import dev.grpclean.transport.FaultFixtures.ServerCallProbe;
 import dev.grpclean.transport.FaultFixtures.ServerStreamCloses;
 import dev.grpclean.transport.contract.ServerTransportCounter;
+import dev.grpclean.transport.testing.Echo;
+import dev.grpclean.transport.testing.LeanLeases;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
@@ -60,12 +62,12 @@ public class ApplicationExceptionTest {
 
   @Before
   public void setUp() throws IOException {
-    baseline = FaultFixtures.leaseBaseline();
+    baseline = LeanLeases.baseline();
     server = LeanServerBuilder.forPort(0)
         .addTransportFilter(transports)
         .addStreamTracerFactory(closes)
         .addService(throwingService())
-        .addService(TestMethods.echoService())
+        .addService(Echo.service())
         .build()
         .start();
     channel = LeanChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
@@ -77,7 +79,7 @@ public class ApplicationExceptionTest {
     server.shutdownNow();
     assertTrue("channel terminates", channel.awaitTermination(10, TimeUnit.SECONDS));
     assertTrue("server terminates", server.awaitTermination(10, TimeUnit.SECONDS));
-    FaultFixtures.assertLeasesBackTo(baseline);
+    LeanLeases.assertBackTo(baseline);
   }
 
   @Test
@@ -194,11 +196,11 @@ public class ApplicationExceptionTest {
   private void assertConnectionStillServes() throws InterruptedException {
     byte[] request = {7, 7};
     assertArrayEquals(request,
-        ClientCalls.blockingUnaryCall(channel, TestMethods.ECHO, callOptions(), request));
+        ClientCalls.blockingUnaryCall(channel, Echo.UNARY, callOptions(), request));
     assertEquals("connections", 1, transports.ready());
     assertEquals("terminated connections", 0, transports.terminated());
     // The idle connection holds nothing.
-    FaultFixtures.assertLeasesBackTo(baseline);
+    LeanLeases.assertBackTo(baseline);
   }
 
   private static CallOptions callOptions() {

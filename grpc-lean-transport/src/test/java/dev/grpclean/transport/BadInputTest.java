@@ -6,10 +6,12 @@ import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertTrue;
 
 import dev.grpclean.transport.RawHttp2Client.Frame;
-import dev.grpclean.transport.contract.LeanLeases;
 import dev.grpclean.transport.frame.ErrorCode;
 import dev.grpclean.transport.frame.FrameType;
 import dev.grpclean.transport.frame.Settings;
+import dev.grpclean.transport.testing.Echo;
+import dev.grpclean.transport.testing.LeanLeases;
+import dev.grpclean.transport.testing.RawFrames;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
@@ -49,7 +51,7 @@ public class BadInputTest {
 
   /** A client-streaming method whose handler never requests a message, so nothing is consumed. */
   private static final MethodDescriptor<byte[], byte[]> SINK =
-      TestMethods.ECHO.toBuilder()
+      Echo.UNARY.toBuilder()
           .setType(MethodDescriptor.MethodType.CLIENT_STREAMING)
           .setFullMethodName("test.Stall/Sink")
           .build();
@@ -63,7 +65,7 @@ public class BadInputTest {
     server = LeanServerBuilder.forPort(0)
         .maxInboundMetadataSize(MAX_METADATA_BYTES)
         .flowControlWindow(WINDOW_BYTES)
-        .addService(TestMethods.echoService())
+        .addService(Echo.service())
         .addService(ServerServiceDefinition.builder("test.Stall")
             .addMethod(SINK, (call, headers) -> new ServerCall.Listener<byte[]>() {})
             .build())
@@ -107,8 +109,8 @@ public class BadInputTest {
   @Test
   public void frameLargerThanMaxFrameSizeIsFrameSizeError() throws IOException {
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
-      c.send(c.headers(1, RawHttp2Client.grpcRequestHeaders(SINK.getFullMethodName()), false),
-          RawHttp2Client.data(1, new byte[RawHttp2Client.MAX_FRAME_BYTES + 1], false));
+      c.send(c.headers(1, RawFrames.grpcRequestHeaders(SINK.getFullMethodName()), false),
+          RawFrames.data(1, new byte[RawFrames.MAX_FRAME_BYTES + 1], false));
       assertGoAwayThenClosed(c, ErrorCode.FRAME_SIZE_ERROR, 1);
     }
   }
@@ -118,11 +120,11 @@ public class BadInputTest {
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
       char[] big = new char[OVERSIZED_HEADER_BYTES];
       Arrays.fill(big, 'x');
-      Http2Headers tooBig = RawHttp2Client.grpcRequestHeaders(TestMethods.ECHO.getFullMethodName())
+      Http2Headers tooBig = RawFrames.grpcRequestHeaders(Echo.UNARY.getFullMethodName())
           .add("x-big", new String(big));
       byte[] block = c.headerBlock(1, tooBig);
       // 4 KiB fragments: one HEADERS plus several CONTINUATION frames.
-      c.send(RawHttp2Client.headerFrames(1, block, false, 4096));
+      c.send(RawFrames.headerFrames(1, block, false, 4096));
 
       Frame answer = c.awaitStreamAnswer(1);
       log.info("header list over the limit answered with " + answer);
@@ -149,8 +151,8 @@ public class BadInputTest {
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
       // The handler never requests a message, so the server returns no window: 70,000 bytes
       // overrun the 65,535-byte stream and connection windows on the fourth 16 KiB frame.
-      c.send(c.headers(1, RawHttp2Client.grpcRequestHeaders(SINK.getFullMethodName()), false),
-          RawHttp2Client.dataFrames(1, RawHttp2Client.grpcMessage(message), false));
+      c.send(c.headers(1, RawFrames.grpcRequestHeaders(SINK.getFullMethodName()), false),
+          RawFrames.dataFrames(1, RawFrames.grpcMessage(message), false));
       Frame error = c.awaitFrame(f -> f.type == FrameType.GOAWAY
           || (f.type == FrameType.RST_STREAM && f.streamId == 1), RawHttp2Client.DEFAULT_WAIT);
       log.info("flow-control overrun answered with " + error);
@@ -166,11 +168,11 @@ public class BadInputTest {
   public void continuationForAnotherStreamIsProtocolError() throws IOException {
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
       byte[] block = c.headerBlock(1,
-          RawHttp2Client.grpcRequestHeaders(TestMethods.ECHO.getFullMethodName()));
+          RawFrames.grpcRequestHeaders(Echo.UNARY.getFullMethodName()));
       int half = block.length / 2;
       c.send(
-          RawHttp2Client.frame(FrameType.HEADERS, 0, 1, Arrays.copyOfRange(block, 0, half)),
-          RawHttp2Client.frame(FrameType.CONTINUATION, FrameType.END_HEADERS, 3,
+          RawFrames.frame(FrameType.HEADERS, 0, 1, Arrays.copyOfRange(block, 0, half)),
+          RawFrames.frame(FrameType.CONTINUATION, FrameType.END_HEADERS, 3,
               Arrays.copyOfRange(block, half, block.length)));
       assertGoAwayThenClosed(c, ErrorCode.PROTOCOL_ERROR, 0);
     }
@@ -179,7 +181,7 @@ public class BadInputTest {
   @Test
   public void dataOnStreamZeroIsProtocolError() throws IOException {
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
-      c.send(RawHttp2Client.data(0, new byte[10], false));
+      c.send(RawFrames.data(0, new byte[10], false));
       assertGoAwayThenClosed(c, ErrorCode.PROTOCOL_ERROR, 0);
     }
   }
@@ -187,7 +189,7 @@ public class BadInputTest {
   @Test
   public void evenNumberedClientStreamIsProtocolError() throws IOException {
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
-      c.send(c.headers(2, RawHttp2Client.grpcRequestHeaders(TestMethods.ECHO.getFullMethodName()),
+      c.send(c.headers(2, RawFrames.grpcRequestHeaders(Echo.UNARY.getFullMethodName()),
           true));
       assertGoAwayThenClosed(c, ErrorCode.PROTOCOL_ERROR, 0);
     }
@@ -197,7 +199,7 @@ public class BadInputTest {
   public void connectionWindowOverflowIsFlowControlError() throws IOException {
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
       // The server's send window is 65,535; adding 2^31-1 passes the 2^31-1 maximum.
-      c.send(RawHttp2Client.windowUpdate(0, Integer.MAX_VALUE));
+      c.send(RawFrames.windowUpdate(0, Integer.MAX_VALUE));
       assertGoAwayThenClosed(c, ErrorCode.FLOW_CONTROL_ERROR, 0);
     }
   }
@@ -205,7 +207,7 @@ public class BadInputTest {
   @Test
   public void invalidInitialWindowSizeIsFlowControlError() throws IOException {
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
-      c.send(RawHttp2Client.settings(Settings.INITIAL_WINDOW_SIZE, 1L << 31));
+      c.send(RawFrames.settings(Settings.INITIAL_WINDOW_SIZE, 1L << 31));
       assertGoAwayThenClosed(c, ErrorCode.FLOW_CONTROL_ERROR, 0);
     }
   }
@@ -213,7 +215,7 @@ public class BadInputTest {
   @Test
   public void rstStreamOnIdleStreamIsProtocolError() throws IOException {
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
-      c.send(RawHttp2Client.rstStream(1, ErrorCode.CANCEL));
+      c.send(RawFrames.rstStream(1, ErrorCode.CANCEL));
       assertGoAwayThenClosed(c, ErrorCode.PROTOCOL_ERROR, 0);
     }
   }
@@ -222,7 +224,7 @@ public class BadInputTest {
   public void silentPeerIsClosedAfterHandshakeTimeout() throws Exception {
     Server timed = LeanServerBuilder.forPort(0)
         .handshakeTimeout(500, TimeUnit.MILLISECONDS)
-        .addService(TestMethods.echoService())
+        .addService(Echo.service())
         .build()
         .start();
     try {
@@ -258,8 +260,8 @@ public class BadInputTest {
   static void assertEchoOnRawConnection(RawHttp2Client c, int streamId, byte[] message)
       throws IOException {
     c.send(c.headers(streamId,
-            RawHttp2Client.grpcRequestHeaders(TestMethods.ECHO.getFullMethodName()), false),
-        RawHttp2Client.data(streamId, RawHttp2Client.grpcMessage(message), true));
+            RawFrames.grpcRequestHeaders(Echo.UNARY.getFullMethodName()), false),
+        RawFrames.data(streamId, RawFrames.grpcMessage(message), true));
     assertEchoResponse(c.awaitStreamEnd(streamId), message);
   }
 
@@ -276,7 +278,7 @@ public class BadInputTest {
       assertEquals(all, FrameType.DATA, f.type);
       body.writeBytes(f.payload);
     }
-    assertArrayEquals(all, RawHttp2Client.grpcMessage(message), body.toByteArray());
+    assertArrayEquals(all, RawFrames.grpcMessage(message), body.toByteArray());
     Frame trailers = frames.get(frames.size() - 1);
     assertEquals(all, FrameType.HEADERS, trailers.type);
     assertTrue(all, trailers.endStream());
@@ -289,7 +291,7 @@ public class BadInputTest {
         .usePlaintext().build();
     try {
       byte[] req = "still serving".getBytes(StandardCharsets.UTF_8);
-      byte[] resp = ClientCalls.blockingUnaryCall(channel, TestMethods.ECHO,
+      byte[] resp = ClientCalls.blockingUnaryCall(channel, Echo.UNARY,
           CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS), req);
       assertArrayEquals(req, resp);
       // The channel is idle but open: it too must hold no lease.

@@ -5,9 +5,11 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertTrue;
 
-import dev.grpclean.transport.contract.Conditions;
 import dev.grpclean.transport.frame.FrameType;
 import dev.grpclean.transport.frame.Settings;
+import dev.grpclean.transport.testing.Conditions;
+import dev.grpclean.transport.testing.LeanLeases;
+import dev.grpclean.transport.testing.RawFrames;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.ConnectivityState;
@@ -69,7 +71,7 @@ public class ClientPeerLossTest {
 
   @Before
   public void setUp() throws IOException {
-    baseline = FaultFixtures.leaseBaseline();
+    baseline = LeanLeases.baseline();
     listener = new ServerSocket();
     // Inherited by accepted sockets, and set before listening so the TCP window follows it.
     listener.setReceiveBufferSize(SMALL_RECEIVE_BUFFER_BYTES);
@@ -126,11 +128,11 @@ public class ClientPeerLossTest {
     try (RawHttp2Client server = RawHttp2Client.accepted(listener.accept())) {
       server.readClientPreface();
       // Windows as large as HTTP/2 allows: only the socket can stop the client.
-      server.send(RawHttp2Client.settings(Settings.INITIAL_WINDOW_SIZE, FrameType.MAX_WINDOW),
-          RawHttp2Client.windowUpdate(0, FrameType.MAX_WINDOW - FrameType.DEFAULT_INITIAL_WINDOW));
+      server.send(RawFrames.settings(Settings.INITIAL_WINDOW_SIZE, FrameType.MAX_WINDOW),
+          RawFrames.windowUpdate(0, FrameType.MAX_WINDOW - FrameType.DEFAULT_INITIAL_WINDOW));
       server.awaitFrame(f -> f.type == FrameType.SETTINGS && !f.ack(),
           RawHttp2Client.DEFAULT_WAIT);
-      server.send(RawHttp2Client.settingsAck());
+      server.send(RawFrames.settingsAck());
       server.awaitFrame(f -> f.type == FrameType.HEADERS && f.streamId == 1,
           RawHttp2Client.DEFAULT_WAIT);
       // From here on the server reads nothing.
@@ -149,7 +151,7 @@ public class ClientPeerLossTest {
     ConnectivityState state =
         Conditions.awaitState(channel, s -> s != ConnectivityState.READY, FaultFixtures.WAIT);
     assertNotEquals(ConnectivityState.READY, state);
-    FaultFixtures.assertLeasesBackTo(baseline);
+    LeanLeases.assertBackTo(baseline);
   }
 
   /**
@@ -159,13 +161,13 @@ public class ClientPeerLossTest {
   private RawHttp2Client acceptAndRespond() throws IOException {
     RawHttp2Client server = RawHttp2Client.accepted(listener.accept());
     server.readClientPreface();
-    server.send(RawHttp2Client.settings());
+    server.send(RawFrames.settings());
     server.awaitFrame(f -> f.type == FrameType.SETTINGS && !f.ack(), RawHttp2Client.DEFAULT_WAIT);
-    server.send(RawHttp2Client.settingsAck());
+    server.send(RawFrames.settingsAck());
     server.awaitFrame(f -> f.type == FrameType.HEADERS && f.streamId == 1,
         RawHttp2Client.DEFAULT_WAIT);
     server.send(server.headers(1, GrpcHeaders.serverResponse(new Metadata()), false),
-        RawHttp2Client.data(1, RawHttp2Client.grpcMessage(new byte[100]), false));
+        RawFrames.data(1, RawFrames.grpcMessage(new byte[100]), false));
     return server;
   }
 

@@ -2,6 +2,8 @@ package dev.grpclean.transport;
 
 import static org.junit.Assert.assertEquals;
 
+import dev.grpclean.transport.testing.Echo;
+import dev.grpclean.transport.testing.LeanLeases;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
@@ -26,7 +28,7 @@ public class ClosedStreamWriteTest {
   @Rule public final Timeout timeout = Timeout.seconds(60);
 
   private static final MethodDescriptor<byte[], byte[]> MISSING =
-      TestMethods.ECHO.toBuilder().setFullMethodName("test.Echo/Missing").build();
+      Echo.UNARY.toBuilder().setFullMethodName("test.Echo/Missing").build();
   private static final int CHANNELS = 4;
   private static final int CALLS_PER_CHANNEL = 250;
 
@@ -41,14 +43,14 @@ public class ClosedStreamWriteTest {
 
   @Test
   public void requestsToAnUnimplementedMethodOnALeanServerLeaveNoLease() throws Exception {
-    server = LeanServerBuilder.forPort(0).addService(TestMethods.echoService()).build().start();
+    server = LeanServerBuilder.forPort(0).addService(Echo.service()).build().start();
     callMissingMethodAndCheckLeases();
   }
 
   @Test
   public void requestsToAnUnimplementedMethodOnANettyServerLeaveNoLease() throws Exception {
     server = io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder.forPort(0)
-        .addService(TestMethods.echoService()).build().start();
+        .addService(Echo.service()).build().start();
     callMissingMethodAndCheckLeases();
   }
 
@@ -69,10 +71,6 @@ public class ClosedStreamWriteTest {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }
     }
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    while (LeanTransportStats.leasedBytes() != 0 && System.nanoTime() < deadline) {
-      Thread.onSpinWait();
-    }
-    assertEquals(LeanTransportStats.describe(), 0, LeanTransportStats.leasedBytes());
+    LeanLeases.assertNoneLeased();
   }
 }

@@ -4,6 +4,7 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
+import dev.grpclean.transport.testing.Echo;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
@@ -21,11 +22,11 @@ public class DefaultSecurityTest {
 
   @Test
   public void channelWithoutCredentialsUsesTlsAndFailsAgainstAPlaintextServer() throws Exception {
-    Server server = LeanServerBuilder.forPort(0).addService(TestMethods.echoService()).build()
+    Server server = LeanServerBuilder.forPort(0).addService(Echo.service()).build()
         .start();
     ManagedChannel channel = LeanChannelBuilder.forAddress("127.0.0.1", server.getPort()).build();
     try {
-      ClientCalls.blockingUnaryCall(channel, TestMethods.ECHO,
+      ClientCalls.blockingUnaryCall(channel, Echo.UNARY,
           CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS), new byte[1]);
       fail("a TLS client must not talk to a plaintext server");
     } catch (StatusRuntimeException e) {

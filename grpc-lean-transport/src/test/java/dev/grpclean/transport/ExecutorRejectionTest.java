@@ -7,6 +7,8 @@ import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
 import dev.grpclean.transport.contract.ServerTransportCounter;
+import dev.grpclean.transport.testing.Echo;
+import dev.grpclean.transport.testing.LeanLeases;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
@@ -57,7 +59,7 @@ public class ExecutorRejectionTest {
 
   @Before
   public void takeBaseline() {
-    baseline = FaultFixtures.leaseBaseline();
+    baseline = LeanLeases.baseline();
   }
 
   @After
@@ -74,7 +76,7 @@ public class ExecutorRejectionTest {
     for (ExecutorService e : executors) {
       e.shutdownNow();
     }
-    FaultFixtures.assertLeasesBackTo(baseline);
+    LeanLeases.assertBackTo(baseline);
   }
 
   @Test
@@ -89,11 +91,11 @@ public class ExecutorRejectionTest {
     // One connection carried all three failures.
     assertEquals("connections", 1, transports.ready());
     assertEquals("terminated connections", 0, transports.terminated());
-    FaultFixtures.assertLeasesBackTo(baseline);
+    LeanLeases.assertBackTo(baseline);
 
     server.shutdown();
     assertTrue("server terminates", server.awaitTermination(10, TimeUnit.SECONDS));
-    FaultFixtures.assertLeasesBackTo(baseline);
+    LeanLeases.assertBackTo(baseline);
   }
 
   @Test
@@ -109,7 +111,7 @@ public class ExecutorRejectionTest {
     assertCallEventuallySucceeds(CallOptions.DEFAULT);
     assertEquals("connections", 1, transports.ready());
     assertEquals("terminated connections", 0, transports.terminated());
-    FaultFixtures.assertLeasesBackTo(baseline);
+    LeanLeases.assertBackTo(baseline);
   }
 
   /**
@@ -151,19 +153,19 @@ public class ExecutorRejectionTest {
     }
 
     // grpc-core loses this call's outcome with its rejected callbacks; only start it.
-    ClientCalls.futureUnaryCall(channel.newCall(TestMethods.ECHO, CallOptions.DEFAULT),
+    ClientCalls.futureUnaryCall(channel.newCall(Echo.UNARY, CallOptions.DEFAULT),
         new byte[] {1});
     transports.awaitTerminated(1, FaultFixtures.WAIT);
 
     assertCallEventuallySucceeds(onWorking);
     assertEquals("connections", 2, transports.ready());
-    FaultFixtures.assertLeasesBackTo(baseline);
+    LeanLeases.assertBackTo(baseline);
   }
 
   private void startServer(ExecutorService executor) throws java.io.IOException {
     LeanServerBuilder builder = LeanServerBuilder.forPort(0)
         .addTransportFilter(transports)
-        .addService(TestMethods.echoService());
+        .addService(Echo.service());
     if (executor != null) {
       builder.executor(executor);
     }
@@ -176,7 +178,7 @@ public class ExecutorRejectionTest {
 
   private void assertCallFails(Status.Code code, CallOptions options) {
     StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
-        () -> ClientCalls.blockingUnaryCall(channel, TestMethods.ECHO, withDeadline(options),
+        () -> ClientCalls.blockingUnaryCall(channel, Echo.UNARY, withDeadline(options),
             new byte[] {1}));
     assertEquals(e.getStatus().toString(), code, e.getStatus().getCode());
   }
@@ -189,7 +191,7 @@ public class ExecutorRejectionTest {
     byte[] request = {4, 2};
     for (int attempt = 1; ; attempt++) {
       try {
-        assertArrayEquals(request, ClientCalls.blockingUnaryCall(channel, TestMethods.ECHO,
+        assertArrayEquals(request, ClientCalls.blockingUnaryCall(channel, Echo.UNARY,
             withDeadline(options), request));
         return;
       } catch (StatusRuntimeException e) {

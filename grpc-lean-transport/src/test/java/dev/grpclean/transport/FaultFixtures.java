@@ -3,9 +3,12 @@ package dev.grpclean.transport;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertTrue;
 
-import dev.grpclean.transport.contract.Conditions;
 import dev.grpclean.transport.io.EventLoop;
 import dev.grpclean.transport.pool.Pools;
+import dev.grpclean.transport.testing.ByteMethods;
+import dev.grpclean.transport.testing.Conditions;
+import dev.grpclean.transport.testing.Echo;
+import dev.grpclean.transport.testing.LeanLeases;
 import io.grpc.CallOptions;
 import io.grpc.Context;
 import io.grpc.ManagedChannel;
@@ -19,9 +22,7 @@ import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -33,58 +34,31 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * What the fault-scenario tests share: the pool baseline check, waits with a bound, and a probe
- * that records how the server side of a call ended.
+ * What the fault-scenario tests share: their methods, waits with a bound, and a probe that
+ * records how the server side of a call ended (the pool baseline check is
+ * {@link LeanLeases#baseline}).
  *
  * <p>Thread-safe (stateless; each {@link ServerCallProbe} is thread-safe on its own).
  */
 final class FaultFixtures {
   /** Bound on any single wait for an event; the test's Timeout rule bounds the whole test. */
   static final Duration WAIT = Duration.ofSeconds(20);
-  /** Bound on the wait for the last lease to come back once a scenario is over. */
-  static final Duration LEASE_RETURN_WAIT = Duration.ofSeconds(5);
 
   /** The service of the fault scenarios; each test registers its own handlers for it. */
   static final String SERVICE = "fault.Peer";
-  static final MethodDescriptor<byte[], byte[]> UNARY = method(MethodType.UNARY, "Unary");
+  static final MethodDescriptor<byte[], byte[]> UNARY =
+      ByteMethods.method(MethodType.UNARY, SERVICE, "Unary");
   static final MethodDescriptor<byte[], byte[]> DOWNLOAD =
-      method(MethodType.SERVER_STREAMING, "Download");
+      ByteMethods.method(MethodType.SERVER_STREAMING, SERVICE, "Download");
   static final MethodDescriptor<byte[], byte[]> UPLOAD =
-      method(MethodType.CLIENT_STREAMING, "Upload");
-  static final MethodDescriptor<byte[], byte[]> BIDI = method(MethodType.BIDI_STREAMING, "Bidi");
+      ByteMethods.method(MethodType.CLIENT_STREAMING, SERVICE, "Upload");
+  static final MethodDescriptor<byte[], byte[]> BIDI =
+      ByteMethods.method(MethodType.BIDI_STREAMING, SERVICE, "Bidi");
 
   /** Name prefix of the transport's poller threads (see SharedLoops). */
   private static final String POLLER_THREAD_PREFIX = "grpc-lean-poller-";
 
   private FaultFixtures() {}
-
-  private static MethodDescriptor<byte[], byte[]> method(MethodType type, String name) {
-    return TestMethods.ECHO.toBuilder()
-        .setType(type)
-        .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, name))
-        .build();
-  }
-
-  /**
-   * Bytes leased from both pools right now. A test takes this before its scenario and checks
-   * {@link #assertLeasesBackTo} after: the counters are process-wide, so comparing with the
-   * test's own starting point keeps another test's leak from being blamed on this one.
-   */
-  static long leaseBaseline() {
-    return LeanTransportStats.leasedBytes();
-  }
-
-  /**
-   * Polls (bounded) until leased bytes are back at or below {@code baseline}. At or below: a lease
-   * an earlier test had in flight when the baseline was taken may come back meanwhile.
-   */
-  static void assertLeasesBackTo(long baseline) {
-    Conditions.await(
-        () -> LeanTransportStats.leasedBytes() <= baseline,
-        LEASE_RETURN_WAIT,
-        () -> "leased bytes " + LeanTransportStats.leasedBytes() + ", baseline " + baseline
-            + ": " + LeanTransportStats.describe() + leaseSites());
-  }
 
   /**
    * Waits until a connection's writer is blocked on a full socket send buffer, holding a write
@@ -177,14 +151,14 @@ final class FaultFixtures {
 
   /**
    * A fresh lean channel gets an echo from {@code server} (which must serve {@link
-   * TestMethods#echoService}): the server survived the scenario. Leases are the caller's check.
+   * Echo#service}): the server survived the scenario. Leases are the caller's check.
    */
   static void assertEchoServed(Server server) throws InterruptedException {
     ManagedChannel channel = LeanChannelBuilder.forAddress("127.0.0.1", server.getPort())
         .usePlaintext().build();
     try {
       byte[] request = {4, 2};
-      assertArrayEquals(request, ClientCalls.blockingUnaryCall(channel, TestMethods.ECHO,
+      assertArrayEquals(request, ClientCalls.blockingUnaryCall(channel, Echo.UNARY,
           CallOptions.DEFAULT.withDeadlineAfter(WAIT.toMillis(), TimeUnit.MILLISECONDS),
           request));
     } finally {
@@ -192,12 +166,6 @@ final class FaultFixtures {
       assertTrue("channel terminates",
           channel.awaitTermination(WAIT.toMillis(), TimeUnit.MILLISECONDS));
     }
-  }
-
-  static String leaseSites() {
-    List<String> sites = new ArrayList<>(Pools.io().outstandingLeaseSites());
-    sites.addAll(Pools.heap().outstandingLeaseSites());
-    return sites.isEmpty() ? "" : "\n" + String.join("\n", sites);
   }
 
   static void await(CountDownLatch latch, String what) throws InterruptedException {

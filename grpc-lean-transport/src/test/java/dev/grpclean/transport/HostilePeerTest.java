@@ -5,11 +5,13 @@ import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
 import dev.grpclean.transport.RawHttp2Client.Frame;
-import dev.grpclean.transport.contract.Conditions;
-import dev.grpclean.transport.contract.LeanLeases;
 import dev.grpclean.transport.frame.ErrorCode;
 import dev.grpclean.transport.frame.FrameType;
 import dev.grpclean.transport.frame.Settings;
+import dev.grpclean.transport.testing.Conditions;
+import dev.grpclean.transport.testing.Echo;
+import dev.grpclean.transport.testing.LeanLeases;
+import dev.grpclean.transport.testing.RawFrames;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
@@ -50,13 +52,13 @@ public class HostilePeerTest {
 
   /** Client streaming; the handler never requests a message and records cancellations. */
   private static final MethodDescriptor<byte[], byte[]> HOLD =
-      TestMethods.ECHO.toBuilder()
+      Echo.UNARY.toBuilder()
           .setType(MethodDescriptor.MethodType.CLIENT_STREAMING)
           .setFullMethodName("test.Hostile/Hold")
           .build();
   /** Server streaming: 64 KiB messages, without regard to isReady() (a careless handler). */
   private static final MethodDescriptor<byte[], byte[]> FLOOD =
-      TestMethods.ECHO.toBuilder()
+      Echo.UNARY.toBuilder()
           .setType(MethodDescriptor.MethodType.SERVER_STREAMING)
           .setFullMethodName("test.Hostile/Flood")
           .build();
@@ -120,7 +122,7 @@ public class HostilePeerTest {
           new byte[] {4});
       // The completed echo earned one more reset; the second one is over the budget.
       c.send(openAndReset(c, 3 + 2 * ResetBudget.DEFAULT_MAX_RESETS, 1));
-      c.send(RawHttp2Client.ping(false, 5));
+      c.send(RawFrames.ping(false, 5));
       c.awaitFrame(f -> f.type == FrameType.PING && f.ack(), WAIT);
       c.send(openAndReset(c, 5 + 2 * ResetBudget.DEFAULT_MAX_RESETS, 1));
       assertEquals(ErrorCode.ENHANCE_YOUR_CALM, c.awaitGoAway().errorCode());
@@ -131,9 +133,9 @@ public class HostilePeerTest {
   private static byte[] openAndReset(RawHttp2Client c, int firstId, int count) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     for (int i = 0, id = firstId; i < count; i++, id += 2) {
-      out.writeBytes(c.headers(id, RawHttp2Client.grpcRequestHeaders(HOLD.getFullMethodName()),
+      out.writeBytes(c.headers(id, RawFrames.grpcRequestHeaders(HOLD.getFullMethodName()),
           false));
-      out.writeBytes(RawHttp2Client.rstStream(id, ErrorCode.CANCEL));
+      out.writeBytes(RawFrames.rstStream(id, ErrorCode.CANCEL));
     }
     return out.toByteArray();
   }
@@ -145,16 +147,16 @@ public class HostilePeerTest {
     server = start(LeanServerBuilder.forPort(0));
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
       ByteArrayOutputStream out = new ByteArrayOutputStream();
-      out.writeBytes(c.headers(1, RawHttp2Client.grpcRequestHeaders(HOLD.getFullMethodName()),
+      out.writeBytes(c.headers(1, RawFrames.grpcRequestHeaders(HOLD.getFullMethodName()),
           false));
       for (int i = 0; i < Http2Connection.MAX_CONSECUTIVE_EMPTY_DATA_FRAMES; i++) {
-        out.writeBytes(RawHttp2Client.data(1, new byte[0], false));
+        out.writeBytes(RawFrames.data(1, new byte[0], false));
       }
       c.send(out.toByteArray());
       // Ten are tolerated: the connection still answers a PING.
-      c.send(RawHttp2Client.ping(false, 7));
+      c.send(RawFrames.ping(false, 7));
       c.awaitFrame(f -> f.type == FrameType.PING && f.ack(), WAIT);
-      c.send(RawHttp2Client.data(1, new byte[0], false));
+      c.send(RawFrames.data(1, new byte[0], false));
       assertGoAwayThenClosed(c, ErrorCode.ENHANCE_YOUR_CALM, "DATA frames without payload");
     }
   }
@@ -163,11 +165,11 @@ public class HostilePeerTest {
   public void emptyContinuationFloodIsEnhanceYourCalm() throws Exception {
     server = start(LeanServerBuilder.forPort(0));
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
-      byte[] block = c.headerBlock(1, RawHttp2Client.grpcRequestHeaders(HOLD.getFullMethodName()));
+      byte[] block = c.headerBlock(1, RawFrames.grpcRequestHeaders(HOLD.getFullMethodName()));
       ByteArrayOutputStream out = new ByteArrayOutputStream();
-      out.writeBytes(RawHttp2Client.frame(FrameType.HEADERS, 0, 1, block));
+      out.writeBytes(RawFrames.frame(FrameType.HEADERS, 0, 1, block));
       for (int i = 0; i < 1000; i++) {
-        out.writeBytes(RawHttp2Client.frame(FrameType.CONTINUATION, 0, 1, new byte[0]));
+        out.writeBytes(RawFrames.frame(FrameType.CONTINUATION, 0, 1, new byte[0]));
       }
       c.send(out.toByteArray());
       assertGoAwayThenClosed(c, ErrorCode.ENHANCE_YOUR_CALM, "empty CONTINUATION");
@@ -179,12 +181,12 @@ public class HostilePeerTest {
     server = start(LeanServerBuilder.forPort(0));
     int capBytes = new TransportSettings(1, 8192, 1, 1).maxHeaderBlockBytes();
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
-      byte[] block = c.headerBlock(1, RawHttp2Client.grpcRequestHeaders(HOLD.getFullMethodName()));
+      byte[] block = c.headerBlock(1, RawFrames.grpcRequestHeaders(HOLD.getFullMethodName()));
       ByteArrayOutputStream out = new ByteArrayOutputStream();
-      out.writeBytes(RawHttp2Client.frame(FrameType.HEADERS, 0, 1, block));
+      out.writeBytes(RawFrames.frame(FrameType.HEADERS, 0, 1, block));
       // Twice the cap in 1 KiB fragments that never end the block.
       for (int sent = 0; sent < 2 * capBytes; sent += 1024) {
-        out.writeBytes(RawHttp2Client.frame(FrameType.CONTINUATION, 0, 1, new byte[1024]));
+        out.writeBytes(RawFrames.frame(FrameType.CONTINUATION, 0, 1, new byte[1024]));
       }
       sendIgnoringClose(c, out.toByteArray());
       assertGoAwayThenClosed(c, ErrorCode.ENHANCE_YOUR_CALM, "maxHeaderBlockBytes");
@@ -197,19 +199,19 @@ public class HostilePeerTest {
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
       // Stream 1 puts a 900-byte header in the HPACK table (our encoder's table holds 1 KiB).
       String big = "b".repeat(900);
-      Http2Headers first = RawHttp2Client.grpcRequestHeaders(TestMethods.ECHO.getFullMethodName())
+      Http2Headers first = RawFrames.grpcRequestHeaders(Echo.UNARY.getFullMethodName())
           .add("x-bomb", big);
       c.send(c.headers(1, first, false),
-          RawHttp2Client.data(1, RawHttp2Client.grpcMessage(new byte[] {1}), true));
+          RawFrames.data(1, RawFrames.grpcMessage(new byte[] {1}), true));
       c.awaitStreamEnd(1);
       // Stream 3 refers to it 1000 times: about 900 KB decoded from about 1 KB on the wire.
-      Http2Headers bomb = RawHttp2Client.grpcRequestHeaders(TestMethods.ECHO.getFullMethodName());
+      Http2Headers bomb = RawFrames.grpcRequestHeaders(Echo.UNARY.getFullMethodName());
       for (int i = 0; i < 1000; i++) {
         bomb.add("x-bomb", big);
       }
       byte[] block = c.headerBlock(3, bomb);
       assertTrue("the block should be tiny: " + block.length, block.length < 4096);
-      c.send(RawHttp2Client.headerFrames(3, block, true, RawHttp2Client.MAX_FRAME_BYTES));
+      c.send(RawFrames.headerFrames(3, block, true, RawFrames.MAX_FRAME_BYTES));
       Frame answer = c.awaitStreamAnswer(3);
       assertEquals(answer.toString(), "431", answer.header(":status"));
       assertTrue(answer.toString(), answer.header("grpc-message").contains("(8192)"));
@@ -224,7 +226,7 @@ public class HostilePeerTest {
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       for (int i = 0; i <= Http2Connection.WINDOW_UPDATE_ALLOWANCE; i++) {
-        out.writeBytes(RawHttp2Client.windowUpdate(0, 1));
+        out.writeBytes(RawFrames.windowUpdate(0, 1));
       }
       c.send(out.toByteArray());
       assertGoAwayThenClosed(c, ErrorCode.ENHANCE_YOUR_CALM, "WINDOW_UPDATE flood");
@@ -238,10 +240,10 @@ public class HostilePeerTest {
       // 1000 allowed up front, then two per DATA frame the server writes: 600 echoes earn 1200.
       for (int id = 1; id < 1200; id += 2) {
         BadInputTest.assertEchoOnRawConnection(c, id, new byte[] {(byte) id});
-        c.send(RawHttp2Client.windowUpdate(0, 1), RawHttp2Client.windowUpdate(0, 1),
-            RawHttp2Client.windowUpdate(0, 1));
+        c.send(RawFrames.windowUpdate(0, 1), RawFrames.windowUpdate(0, 1),
+            RawFrames.windowUpdate(0, 1));
       }
-      c.send(RawHttp2Client.ping(false, 1));
+      c.send(RawFrames.ping(false, 1));
       c.awaitFrame(f -> f.type == FrameType.PING && f.ack(), WAIT);
     }
   }
@@ -251,8 +253,8 @@ public class HostilePeerTest {
     server = start(LeanServerBuilder.forPort(0));
     LogCapture errors = LogCapture.of(Http2Connection.class);
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort(), 4096)) {
-      c.send(RawHttp2Client.preface(), RawHttp2Client.settings());
-      byte[] chunk = repeat(RawHttp2Client.settings(), 7000);
+      c.send(RawFrames.preface(), RawFrames.settings());
+      byte[] chunk = repeat(RawFrames.settings(), 7000);
       // The server's socket buffer (up to 4 MiB here) takes its acks first, then its writer
       // queues 10,000 more; about 2 MB of SETTINGS reach that, and 40 MB prove it does not end.
       long sent = 0;
@@ -302,7 +304,7 @@ public class HostilePeerTest {
         requestStream(c, id, POLITE);
       }
       Conditions.await(() -> writersDone.get() == 4, WAIT, () -> writersDone + " blocked");
-      c.send(RawHttp2Client.ping(false, 3));
+      c.send(RawFrames.ping(false, 3));
       c.awaitFrame(f -> f.type == FrameType.PING && f.ack(), WAIT);
       assertTrue(c.received().toString(),
           c.received().stream().noneMatch(f -> f.type == FrameType.RST_STREAM));
@@ -341,17 +343,17 @@ public class HostilePeerTest {
   /** Handshakes with SETTINGS_INITIAL_WINDOW_SIZE 0: the server can send no DATA at all. */
   private RawHttp2Client openWithClosedWindows() throws IOException {
     RawHttp2Client c = RawHttp2Client.connect(server.getPort());
-    c.send(RawHttp2Client.preface(), RawHttp2Client.settings(Settings.INITIAL_WINDOW_SIZE, 0));
+    c.send(RawFrames.preface(), RawFrames.settings(Settings.INITIAL_WINDOW_SIZE, 0));
     c.awaitFrame(f -> f.type == FrameType.SETTINGS && !f.ack(), WAIT);
-    c.send(RawHttp2Client.settingsAck());
+    c.send(RawFrames.settingsAck());
     c.awaitFrame(f -> f.type == FrameType.SETTINGS && f.ack(), WAIT);
     return c;
   }
 
   private static void requestStream(RawHttp2Client c, int id, MethodDescriptor<?, ?> method)
       throws IOException {
-    c.send(c.headers(id, RawHttp2Client.grpcRequestHeaders(method.getFullMethodName()), false),
-        RawHttp2Client.data(id, RawHttp2Client.grpcMessage(new byte[] {1}), true));
+    c.send(c.headers(id, RawFrames.grpcRequestHeaders(method.getFullMethodName()), false),
+        RawFrames.data(id, RawFrames.grpcMessage(new byte[] {1}), true));
   }
 
   @Test
@@ -359,9 +361,9 @@ public class HostilePeerTest {
     server = start(LeanServerBuilder.forPort(0));
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
       // grpc-core throws parsing it before it listens to the stream (found by the fuzz target).
-      c.send(c.headers(1, RawHttp2Client.grpcRequestHeaders(TestMethods.ECHO.getFullMethodName())
+      c.send(c.headers(1, RawFrames.grpcRequestHeaders(Echo.UNARY.getFullMethodName())
               .add("grpc-timeout", "x"), false),
-          RawHttp2Client.data(1, RawHttp2Client.grpcMessage(new byte[] {1}), true));
+          RawFrames.data(1, RawFrames.grpcMessage(new byte[] {1}), true));
       Frame answer = c.awaitStreamAnswer(1);
       assertEquals(answer.toString(), FrameType.RST_STREAM, answer.type);
       assertEquals(answer.toString(), ErrorCode.INTERNAL_ERROR, answer.errorCode());
@@ -376,7 +378,7 @@ public class HostilePeerTest {
   public void peerThatSendsOnlyThePrefaceIsClosedAtTheHandshakeTimeout() throws Exception {
     server = start(LeanServerBuilder.forPort(0).handshakeTimeout(300, TimeUnit.MILLISECONDS));
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort())) {
-      c.send(RawHttp2Client.preface()); // and never its SETTINGS
+      c.send(RawFrames.preface()); // and never its SETTINGS
       assertGoAwayThenClosed(c, ErrorCode.PROTOCOL_ERROR, "handshake timeout");
     }
   }
@@ -390,7 +392,7 @@ public class HostilePeerTest {
       assertEquals(goAway.toString(), ErrorCode.NO_ERROR, goAway.errorCode());
       // Graceful: the server pings before its final GOAWAY; a live peer answers.
       Frame ping = c.awaitFrame(f -> f.type == FrameType.PING && !f.ack(), WAIT);
-      c.send(RawHttp2Client.frame(FrameType.PING, FrameType.ACK, 0, ping.payload));
+      c.send(RawFrames.frame(FrameType.PING, FrameType.ACK, 0, ping.payload));
       c.awaitClosed(WAIT);
       assertTrue(c.closedByPeer());
     }
@@ -405,7 +407,7 @@ public class HostilePeerTest {
     try (RawHttp2Client a = RawHttp2Client.connect(server.getPort()).handshake();
         RawHttp2Client b = RawHttp2Client.connect(server.getPort()).handshake()) {
       try (RawHttp2Client refused = RawHttp2Client.connect(server.getPort())) {
-        refused.send(RawHttp2Client.preface(), RawHttp2Client.settings());
+        refused.send(RawFrames.preface(), RawFrames.settings());
         refused.awaitClosed(WAIT);
         assertTrue(refused.closedByPeer());
         assertTrue("no SETTINGS from a refused connection: " + refused.received(),
@@ -502,7 +504,7 @@ public class HostilePeerTest {
       };
     };
     return builder
-        .addService(TestMethods.echoService())
+        .addService(Echo.service())
         .addService(ServerServiceDefinition.builder("test.Hostile")
             .addMethod(HOLD, hold)
             .addMethod(FLOOD, flood)

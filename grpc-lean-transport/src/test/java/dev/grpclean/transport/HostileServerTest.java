@@ -6,6 +6,8 @@ import static org.junit.Assert.assertTrue;
 import dev.grpclean.transport.RawHttp2Client.Frame;
 import dev.grpclean.transport.frame.ErrorCode;
 import dev.grpclean.transport.frame.FrameType;
+import dev.grpclean.transport.testing.LeanLeases;
+import dev.grpclean.transport.testing.RawFrames;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
@@ -41,7 +43,7 @@ public class HostileServerTest {
 
   @Before
   public void setUp() throws IOException {
-    baseline = FaultFixtures.leaseBaseline();
+    baseline = LeanLeases.baseline();
     listener = new ServerSocket();
     listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1);
     listener.setSoTimeout((int) FaultFixtures.WAIT.toMillis());
@@ -61,7 +63,7 @@ public class HostileServerTest {
     try (RawHttp2Client server = acceptAndRespond()) {
       ByteArrayOutputStream flood = new ByteArrayOutputStream();
       for (int i = 0; i <= Http2Connection.MAX_CONSECUTIVE_EMPTY_DATA_FRAMES; i++) {
-        flood.writeBytes(RawHttp2Client.data(1, new byte[0], false));
+        flood.writeBytes(RawFrames.data(1, new byte[0], false));
       }
       server.send(flood.toByteArray());
       assertGoAway(server, "DATA frames without payload");
@@ -75,7 +77,7 @@ public class HostileServerTest {
       ByteArrayOutputStream flood = new ByteArrayOutputStream();
       // The allowance, two for each DATA frame the client wrote (its request), and then some.
       for (int i = 0; i <= Http2Connection.WINDOW_UPDATE_ALLOWANCE + 10; i++) {
-        flood.writeBytes(RawHttp2Client.windowUpdate(0, 1));
+        flood.writeBytes(RawFrames.windowUpdate(0, 1));
       }
       server.send(flood.toByteArray());
       assertGoAway(server, "WINDOW_UPDATE flood");
@@ -95,7 +97,7 @@ public class HostileServerTest {
     Status status = FaultFixtures.await(callStatus, "the call's end");
     assertEquals(status.toString(), Status.Code.RESOURCE_EXHAUSTED, status.getCode());
     assertTrue(status.toString(), status.getDescription().contains(reason));
-    FaultFixtures.assertLeasesBackTo(baseline);
+    LeanLeases.assertBackTo(baseline);
   }
 
   /** Starts a server-streaming call, plays the server up to response headers and a message. */
@@ -120,13 +122,13 @@ public class HostileServerTest {
         });
     RawHttp2Client server = RawHttp2Client.accepted(listener.accept());
     server.readClientPreface();
-    server.send(RawHttp2Client.settings());
+    server.send(RawFrames.settings());
     server.awaitFrame(f -> f.type == FrameType.SETTINGS && !f.ack(), RawHttp2Client.DEFAULT_WAIT);
-    server.send(RawHttp2Client.settingsAck());
+    server.send(RawFrames.settingsAck());
     server.awaitFrame(f -> f.type == FrameType.HEADERS && f.streamId == 1,
         RawHttp2Client.DEFAULT_WAIT);
     server.send(server.headers(1, GrpcHeaders.serverResponse(new Metadata()), false),
-        RawHttp2Client.data(1, RawHttp2Client.grpcMessage(new byte[100]), false));
+        RawFrames.data(1, RawFrames.grpcMessage(new byte[100]), false));
     return server;
   }
 }

@@ -7,8 +7,10 @@ import static org.junit.Assert.assertTrue;
 
 import dev.grpclean.transport.FaultFixtures.ServerCallProbe;
 import dev.grpclean.transport.FaultFixtures.ServerStreamCloses;
-import dev.grpclean.transport.contract.Conditions;
 import dev.grpclean.transport.contract.ServerTransportCounter;
+import dev.grpclean.transport.testing.Conditions;
+import dev.grpclean.transport.testing.Echo;
+import dev.grpclean.transport.testing.LeanLeases;
 import io.grpc.CallOptions;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
@@ -67,7 +69,7 @@ public class KilledPeerProcessTest {
 
   @Before
   public void setUp() throws IOException {
-    baseline = FaultFixtures.leaseBaseline();
+    baseline = LeanLeases.baseline();
     childErr = File.createTempFile("fault-peer", ".err");
   }
 
@@ -98,7 +100,7 @@ public class KilledPeerProcessTest {
         .addTransportFilter(transports)
         .addStreamTracerFactory(closes)
         .addService(uploadSink())
-        .addService(TestMethods.echoService())
+        .addService(Echo.service())
         .build()
         .start();
     child = fork("client", String.valueOf(server.getPort()));
@@ -111,9 +113,9 @@ public class KilledPeerProcessTest {
     log.info("server stream closed with " + status);
     assertEquals(status.toString(), Status.Code.UNAVAILABLE, status.getCode());
     transports.awaitTerminated(1, FaultFixtures.WAIT);
-    FaultFixtures.assertLeasesBackTo(baseline);
+    LeanLeases.assertBackTo(baseline);
     FaultFixtures.assertEchoServed(server);
-    FaultFixtures.assertLeasesBackTo(baseline);
+    LeanLeases.assertBackTo(baseline);
   }
 
   /** Our lean client streams from a lean server in another process; the process is killed. */
@@ -152,7 +154,7 @@ public class KilledPeerProcessTest {
     ConnectivityState state =
         Conditions.awaitState(channel, s -> s != ConnectivityState.READY, FaultFixtures.WAIT);
     assertNotEquals(ConnectivityState.READY, state);
-    FaultFixtures.assertLeasesBackTo(baseline);
+    LeanLeases.assertBackTo(baseline);
   }
 
   private void killChild() throws InterruptedException {

@@ -1,8 +1,9 @@
 package dev.grpclean.transport;
 
 import static org.junit.Assert.assertArrayEquals;
-import static org.junit.Assert.assertEquals;
 
+import dev.grpclean.transport.testing.Echo;
+import dev.grpclean.transport.testing.LeanLeases;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
@@ -17,7 +18,7 @@ public class LeanSmokeTest {
 
   @Test
   public void unaryRoundTripLeanToLean() throws Exception {
-    Server server = LeanServerBuilder.forPort(0).addService(TestMethods.echoService()).build()
+    Server server = LeanServerBuilder.forPort(0).addService(Echo.service()).build()
         .start();
     roundTrips(server, LeanChannelBuilder.forAddress("127.0.0.1", server.getPort())
         .usePlaintext().build());
@@ -26,7 +27,7 @@ public class LeanSmokeTest {
   @Test
   public void unaryRoundTripLeanToNetty() throws Exception {
     Server server = io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder.forPort(0)
-        .maxInboundMessageSize(8 << 20).addService(TestMethods.echoService()).build().start();
+        .maxInboundMessageSize(8 << 20).addService(Echo.service()).build().start();
     roundTrips(server, LeanChannelBuilder.forAddress("127.0.0.1", server.getPort())
         .usePlaintext().build());
   }
@@ -34,7 +35,7 @@ public class LeanSmokeTest {
   @Test
   public void unaryRoundTripNettyToLean() throws Exception {
     Server server = LeanServerBuilder.forPort(0).maxInboundMessageSize(8 << 20)
-        .addService(TestMethods.echoService()).build().start();
+        .addService(Echo.service()).build().start();
     roundTrips(server, io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
         .forAddress("127.0.0.1", server.getPort()).usePlaintext().build());
   }
@@ -42,7 +43,7 @@ public class LeanSmokeTest {
   @Test
   public void unaryRoundTripOkHttpToLean() throws Exception {
     Server server = LeanServerBuilder.forPort(0).maxInboundMessageSize(8 << 20)
-        .addService(TestMethods.echoService()).build().start();
+        .addService(Echo.service()).build().start();
     roundTrips(server, io.grpc.okhttp.OkHttpChannelBuilder
         .forAddress("127.0.0.1", server.getPort()).usePlaintext().build());
   }
@@ -54,7 +55,7 @@ public class LeanSmokeTest {
         for (int i = 0; i < size; i++) {
           req[i] = (byte) i;
         }
-        byte[] resp = ClientCalls.blockingUnaryCall(channel, TestMethods.ECHO,
+        byte[] resp = ClientCalls.blockingUnaryCall(channel, Echo.UNARY,
             CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS)
                 .withMaxInboundMessageSize(8 << 20), req);
         assertArrayEquals(req, resp);
@@ -65,10 +66,6 @@ public class LeanSmokeTest {
       channel.awaitTermination(5, TimeUnit.SECONDS);
       server.awaitTermination(5, TimeUnit.SECONDS);
     }
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    while (LeanTransportStats.leasedBytes() != 0 && System.nanoTime() < deadline) {
-      Thread.onSpinWait();
-    }
-    assertEquals(LeanTransportStats.describe(), 0, LeanTransportStats.leasedBytes());
+    LeanLeases.assertNoneLeased();
   }
 }

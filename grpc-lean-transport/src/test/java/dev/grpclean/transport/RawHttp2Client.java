@@ -6,10 +6,10 @@ import dev.grpclean.transport.frame.HeaderBlockDecoder;
 import dev.grpclean.transport.frame.HeaderBlockEncoder;
 import dev.grpclean.transport.frame.Http2ConnectionError;
 import dev.grpclean.transport.frame.Http2StreamError;
+import dev.grpclean.transport.testing.RawFrames;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
-import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
@@ -32,7 +32,7 @@ import java.util.function.Predicate;
 
 /**
  * A frame-level fake HTTP/2 client: a blocking socket that sends exactly the bytes a test builds
- * (well-formed frames from the static builders, or garbage) and parses what the server sends back.
+ * (well-formed frames from {@link RawFrames}, or garbage) and parses what the server sends back.
  * Every wait is bounded by a socket read timeout; nothing sleeps.
  *
  * <p>HEADERS blocks are encoded with this connection's own HPACK encoder ({@link #headers}), and
@@ -44,8 +44,6 @@ import java.util.function.Predicate;
 final class RawHttp2Client implements Closeable {
   /** Bound on a wait for an expected frame; generous because CI machines are slow. */
   static final Duration DEFAULT_WAIT = Duration.ofSeconds(10);
-  /** Bytes; the frame size every peer accepts before SETTINGS (RFC 9113 §4.2). */
-  static final int MAX_FRAME_BYTES = FrameType.DEFAULT_MAX_FRAME_SIZE;
 
   private final Socket socket;
   private final DataInputStream in;
@@ -104,14 +102,14 @@ final class RawHttp2Client implements Closeable {
 
   /** Writes all chunks, concatenated, in one write and flushes. */
   RawHttp2Client send(byte[]... chunks) throws IOException {
-    out.write(concat(chunks));
+    out.write(RawFrames.concat(chunks));
     out.flush();
     return this;
   }
 
   /** Writes the chunks one byte per write, flushing after each: every frame spans many reads. */
   RawHttp2Client sendByteByByte(byte[]... chunks) throws IOException {
-    for (byte b : concat(chunks)) {
+    for (byte b : RawFrames.concat(chunks)) {
       out.write(b);
       out.flush();
     }
@@ -123,9 +121,9 @@ final class RawHttp2Client implements Closeable {
    * ack of ours: afterwards the server has finished the HTTP/2 handshake.
    */
   RawHttp2Client handshake() throws IOException {
-    send(preface(), settings());
+    send(RawFrames.preface(), RawFrames.settings());
     awaitFrame(f -> f.type == FrameType.SETTINGS && !f.ack(), DEFAULT_WAIT);
-    send(settingsAck());
+    send(RawFrames.settingsAck());
     awaitFrame(f -> f.type == FrameType.SETTINGS && f.ack(), DEFAULT_WAIT);
     return this;
   }
@@ -145,109 +143,8 @@ final class RawHttp2Client implements Closeable {
 
   /** A HEADERS frame (plus CONTINUATION if needed) for {@code headers}, END_HEADERS set. */
   byte[] headers(int streamId, Http2Headers headers, boolean endStream) {
-    return headerFrames(streamId, headerBlock(streamId, headers), endStream, MAX_FRAME_BYTES);
-  }
-
-  // ---------------------------------------------------------------- frame builders
-
-  static byte[] preface() {
-    return FrameType.CONNECTION_PREFACE.clone();
-  }
-
-  /** A frame with any header fields and payload; nothing is checked. */
-  static byte[] frame(int type, int flags, int streamId, byte[] payload) {
-    ByteBuffer b = ByteBuffer.allocate(FrameType.FRAME_HEADER_BYTES + payload.length);
-    b.put(frameHeader(payload.length, type, flags, streamId)).put(payload);
-    return b.array();
-  }
-
-  /** Only a 9-byte frame header, announcing {@code length} payload bytes. */
-  static byte[] frameHeader(int length, int type, int flags, int streamId) {
-    return new byte[] {
-      (byte) (length >>> 16), (byte) (length >>> 8), (byte) length, (byte) type, (byte) flags,
-      (byte) (streamId >>> 24), (byte) (streamId >>> 16), (byte) (streamId >>> 8), (byte) streamId
-    };
-  }
-
-  /** A SETTINGS frame; {@code idValuePairs} alternate id and (unsigned 32-bit) value. */
-  static byte[] settings(long... idValuePairs) {
-    ByteBuffer p = ByteBuffer.allocate(idValuePairs.length / 2 * 6);
-    for (int i = 0; i < idValuePairs.length; i += 2) {
-      p.putShort((short) idValuePairs[i]).putInt((int) idValuePairs[i + 1]);
-    }
-    return frame(FrameType.SETTINGS, 0, 0, p.array());
-  }
-
-  static byte[] settingsAck() {
-    return frame(FrameType.SETTINGS, FrameType.ACK, 0, new byte[0]);
-  }
-
-  static byte[] data(int streamId, byte[] payload, boolean endStream) {
-    return frame(FrameType.DATA, endStream ? FrameType.END_STREAM : 0, streamId, payload);
-  }
-
-  /** {@code payload} as DATA frames of at most {@link #MAX_FRAME_BYTES}, END_STREAM on the last. */
-  static byte[] dataFrames(int streamId, byte[] payload, boolean endStream) {
-    ByteArrayOutputStream frames = new ByteArrayOutputStream();
-    int offset = 0;
-    do {
-      int n = Math.min(MAX_FRAME_BYTES, payload.length - offset);
-      boolean last = offset + n == payload.length;
-      byte[] chunk = java.util.Arrays.copyOfRange(payload, offset, offset + n);
-      frames.writeBytes(data(streamId, chunk, endStream && last));
-      offset += n;
-    } while (offset < payload.length);
-    return frames.toByteArray();
-  }
-
-  /** {@code block} as one HEADERS and CONTINUATION frames of at most {@code fragmentBytes}. */
-  static byte[] headerFrames(int streamId, byte[] block, boolean endStream, int fragmentBytes) {
-    ByteArrayOutputStream frames = new ByteArrayOutputStream();
-    int offset = 0;
-    int type = FrameType.HEADERS;
-    int flags = endStream ? FrameType.END_STREAM : 0;
-    do {
-      int n = Math.min(fragmentBytes, block.length - offset);
-      boolean last = offset + n == block.length;
-      byte[] fragment = java.util.Arrays.copyOfRange(block, offset, offset + n);
-      frames.writeBytes(frame(type, flags | (last ? FrameType.END_HEADERS : 0), streamId, fragment));
-      offset += n;
-      type = FrameType.CONTINUATION;
-      flags = 0;
-    } while (offset < block.length);
-    return frames.toByteArray();
-  }
-
-  static byte[] windowUpdate(int streamId, int increment) {
-    return frame(FrameType.WINDOW_UPDATE, 0, streamId, ByteBuffer.allocate(4).putInt(increment)
-        .array());
-  }
-
-  static byte[] rstStream(int streamId, ErrorCode code) {
-    return frame(FrameType.RST_STREAM, 0, streamId, ByteBuffer.allocate(4).putInt(code.code())
-        .array());
-  }
-
-  static byte[] ping(boolean ack, long payload) {
-    return frame(FrameType.PING, ack ? FrameType.ACK : 0, 0, ByteBuffer.allocate(8)
-        .putLong(payload).array());
-  }
-
-  /** The request headers a gRPC client sends for {@code fullMethod} ("service/method"). */
-  static Http2Headers grpcRequestHeaders(String fullMethod) {
-    return new DefaultHttp2Headers()
-        .method("POST")
-        .scheme("http")
-        .path("/" + fullMethod)
-        .authority("localhost")
-        .add("content-type", "application/grpc")
-        .add("te", "trailers");
-  }
-
-  /** One uncompressed gRPC message: 0, 4-byte big-endian length, bytes. */
-  static byte[] grpcMessage(byte[] message) {
-    return ByteBuffer.allocate(5 + message.length).put((byte) 0).putInt(message.length)
-        .put(message).array();
+    return RawFrames.headerFrames(streamId, headerBlock(streamId, headers), endStream,
+        RawFrames.MAX_FRAME_BYTES);
   }
 
   // ---------------------------------------------------------------- receiving
@@ -438,14 +335,6 @@ final class RawHttp2Client implements Closeable {
       throw new AssertionError("nothing expected arrived within " + wait);
     }
     return Duration.ofNanos(left);
-  }
-
-  private static byte[] concat(byte[]... chunks) {
-    ByteArrayOutputStream all = new ByteArrayOutputStream();
-    for (byte[] c : chunks) {
-      all.writeBytes(c);
-    }
-    return all.toByteArray();
   }
 
   /** One received frame; HEADERS carry their whole decoded block. Immutable. */

@@ -2,8 +2,10 @@ package dev.grpclean.transport;
 
 import static org.junit.Assert.assertEquals;
 
-import dev.grpclean.transport.contract.LeanLeases;
 import dev.grpclean.transport.frame.FrameType;
+import dev.grpclean.transport.testing.Echo;
+import dev.grpclean.transport.testing.LeanLeases;
+import dev.grpclean.transport.testing.RawFrames;
 import io.grpc.Server;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -30,7 +32,7 @@ public class ReadPathTest {
 
   @BeforeClass
   public static void startServer() throws IOException {
-    server = LeanServerBuilder.forPort(0).addService(TestMethods.echoService()).build().start();
+    server = LeanServerBuilder.forPort(0).addService(Echo.service()).build().start();
   }
 
   @AfterClass
@@ -76,7 +78,7 @@ public class ReadPathTest {
       assertEquals(LeanTransportStats.describe(), 0, LeanTransportStats.leasedBytes());
       // Still 0 while every connection is open: nothing is held for an idle connection.
       for (RawHttp2Client c : clients) {
-        c.send(RawHttp2Client.ping(false, 7));
+        c.send(RawFrames.ping(false, 7));
         c.awaitFrame(f -> f.type == FrameType.PING && f.ack(), RawHttp2Client.DEFAULT_WAIT);
       }
       LeanLeases.assertAllReturned();
@@ -91,11 +93,11 @@ public class ReadPathTest {
   /** Preface, SETTINGS, HEADERS and DATA(END_STREAM) of one unary echo call on stream 1. */
   private static byte[] request(RawHttp2Client c, byte[] message) {
     java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
-    all.writeBytes(RawHttp2Client.preface());
-    all.writeBytes(RawHttp2Client.settings());
+    all.writeBytes(RawFrames.preface());
+    all.writeBytes(RawFrames.settings());
     all.writeBytes(c.headers(1,
-        RawHttp2Client.grpcRequestHeaders(TestMethods.ECHO.getFullMethodName()), false));
-    all.writeBytes(RawHttp2Client.data(1, RawHttp2Client.grpcMessage(message), true));
+        RawFrames.grpcRequestHeaders(Echo.UNARY.getFullMethodName()), false));
+    all.writeBytes(RawFrames.data(1, RawFrames.grpcMessage(message), true));
     return all.toByteArray();
   }
 

@@ -4,7 +4,11 @@ import com.code_intelligence.jazzer.api.BugDetectors;
 import com.code_intelligence.jazzer.api.SilentCloseable;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.grpclean.transport.frame.FrameType;
-import dev.grpclean.transport.pool.Pools;
+import dev.grpclean.transport.testing.ByteMethods;
+import dev.grpclean.transport.testing.Echo;
+import dev.grpclean.transport.testing.FuzzInput;
+import dev.grpclean.transport.testing.LeanLeases;
+import dev.grpclean.transport.testing.RawFrames;
 import io.grpc.Attributes;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
@@ -25,12 +29,10 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
-import java.util.Arrays;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
@@ -48,9 +50,9 @@ import org.junit.jupiter.api.Timeout;
  * ({@code directExecutor}), which keeps every input's run as deterministic as a socket allows.
  * Split points are best effort: TCP may merge pieces (the frame target covers exact splits).
  *
- * <p>Input layout: byte 0 options (bit 0: end with a reset instead of a half-close), byte 1 the
- * number of split points (0 to 15), two bytes per split point (big-endian, modulo the length),
- * then the bytes sent after the preface.
+ * <p>Input layout ({@link FuzzInput}): byte 0 options (bit 0: end with a reset instead of a
+ * half-close), byte 1 the number of split points (0 to 15), two bytes per split point (big-endian,
+ * modulo the length), then the bytes sent after the preface.
  *
  * <p>Per input: connect and read the server's SETTINGS (so the transport exists), send the preface
  * and the pieces, then:
@@ -74,17 +76,12 @@ import org.junit.jupiter.api.Timeout;
 class ServerConnectionFuzzTest {
   /** Bound on each wait: for an answer, a close, the termination, the leases. */
   private static final long WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
-  private static final long POLL_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
   private static final long PROBE_PING = 0x66757A7A70726F62L; // "fuzzprob"
-  private static final int MAX_SPLITS = 15;
   private static final int MAX_CONCURRENT_CALLS = 4;
 
   /** A client-streaming method whose handler never requests a message (nothing is consumed). */
   private static final MethodDescriptor<byte[], byte[]> SINK =
-      TestMethods.ECHO.toBuilder()
-          .setType(MethodDescriptor.MethodType.CLIENT_STREAMING)
-          .setFullMethodName("test.Stall/Sink")
-          .build();
+      ByteMethods.method(MethodDescriptor.MethodType.CLIENT_STREAMING, "test.Stall", "Sink");
 
   private static Server server;
   private static InetSocketAddress address;
@@ -98,7 +95,7 @@ class ServerConnectionFuzzTest {
         .directExecutor()
         .flowControlWindow(FrameType.DEFAULT_INITIAL_WINDOW)
         .maxConcurrentCallsPerConnection(MAX_CONCURRENT_CALLS)
-        .addService(TestMethods.echoService())
+        .addService(Echo.service())
         .addService(ServerServiceDefinition.builder("test.Stall")
             .addMethod(SINK, (call, headers) -> new ServerCall.Listener<byte[]>() {})
             .build())
@@ -123,7 +120,7 @@ class ServerConnectionFuzzTest {
     ManagedChannel channel = LeanChannelBuilder.forAddress(address.getHostString(),
         address.getPort()).usePlaintext().build();
     try {
-      ClientCalls.blockingUnaryCall(channel, TestMethods.ECHO,
+      ClientCalls.blockingUnaryCall(channel, Echo.UNARY,
           CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS), new byte[] {1});
     } finally {
       channel.shutdownNow();
@@ -141,11 +138,10 @@ class ServerConnectionFuzzTest {
 
   @FuzzTest(maxDuration = "20s")
   void serveConnection(byte[] input) throws Exception {
-    boolean reset = input.length > 0 && (input[0] & 1) != 0;
-    int splits = input.length > 1 ? (input[1] & 0xff) % (MAX_SPLITS + 1) : 0;
-    int payloadStart = Math.min(input.length, 2 + 2 * splits);
-    byte[] frames = Arrays.copyOfRange(input, payloadStart, input.length);
-    List<byte[]> pieces = pieces(input, splits, frames);
+    FuzzInput fuzzInput = FuzzInput.of(input);
+    boolean reset = (fuzzInput.options() & 1) != 0;
+    byte[] frames = fuzzInput.payload();
+    List<byte[]> pieces = fuzzInput.pieces(frames);
 
     long leasesBefore = LeanTransportStats.leasesOutstanding();
     terminated.drainPermits(); // every earlier input waited for its own transport
@@ -175,28 +171,7 @@ class ServerConnectionFuzzTest {
     if (!terminated.tryAcquire(WAIT_NANOS, TimeUnit.NANOSECONDS)) {
       throw new AssertionError("the server transport did not terminate after the peer left");
     }
-    awaitLeasesBackTo(leasesBefore);
-  }
-
-  /** {@code frames} cut at the input's split points; empty pieces are dropped. */
-  private static List<byte[]> pieces(byte[] input, int splits, byte[] frames) {
-    int[] cuts = new int[splits];
-    int n = 0;
-    for (int i = 0; i < splits && 3 + 2 * i < input.length && frames.length > 1; i++) {
-      int raw = (input[2 + 2 * i] & 0xff) << 8 | (input[3 + 2 * i] & 0xff);
-      cuts[n++] = 1 + raw % (frames.length - 1);
-    }
-    int[] sorted = Arrays.stream(cuts, 0, n).sorted().distinct().toArray();
-    List<byte[]> pieces = new ArrayList<>();
-    int from = 0;
-    for (int cut : sorted) {
-      pieces.add(Arrays.copyOfRange(frames, from, cut));
-      from = cut;
-    }
-    if (from < frames.length) {
-      pieces.add(Arrays.copyOfRange(frames, from, frames.length));
-    }
-    return pieces;
+    LeanLeases.awaitOutstandingAtMost(leasesBefore, Duration.ofNanos(WAIT_NANOS));
   }
 
   /**
@@ -217,21 +192,6 @@ class ServerConnectionFuzzTest {
       }
     }
     return at == frames.length && !blockOpen;
-  }
-
-  /** Polls the process-wide lease count, with a bound: no event announces the last release. */
-  private static void awaitLeasesBackTo(long leasesBefore) {
-    long deadline = System.nanoTime() + WAIT_NANOS;
-    while (LeanTransportStats.leasesOutstanding() > leasesBefore) {
-      if (System.nanoTime() - deadline > 0) {
-        List<String> sites = new ArrayList<>(Pools.io().outstandingLeaseSites());
-        sites.addAll(Pools.heap().outstandingLeaseSites());
-        throw new AssertionError("leases outstanding after the connection closed: "
-            + LeanTransportStats.leasesOutstanding() + ", before it " + leasesBefore + "; "
-            + LeanTransportStats.describe() + "\n" + String.join("\n", sites));
-      }
-      LockSupport.parkNanos(POLL_NANOS);
-    }
   }
 
   /** One frame as the server sent it; HEADERS blocks are not decoded. */
@@ -293,9 +253,7 @@ class ServerConnectionFuzzTest {
 
     /** Sends a PING; returns once it is acknowledged or the server has closed. */
     void awaitPingAnswerOrClose() throws IOException {
-      byte[] ping = ByteBuffer.allocate(FrameType.FRAME_HEADER_BYTES + 8)
-          .put(new byte[] {0, 0, 8, FrameType.PING, 0, 0, 0, 0, 0}).putLong(PROBE_PING).array();
-      if (!write(ping)) {
+      if (!write(RawFrames.ping(false, PROBE_PING))) {
         return;
       }
       long deadline = System.nanoTime() + WAIT_NANOS;

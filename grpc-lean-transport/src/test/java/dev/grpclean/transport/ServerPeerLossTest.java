@@ -9,6 +9,9 @@ import dev.grpclean.transport.FaultFixtures.ServerStreamCloses;
 import dev.grpclean.transport.contract.ServerTransportCounter;
 import dev.grpclean.transport.frame.FrameType;
 import dev.grpclean.transport.frame.Settings;
+import dev.grpclean.transport.testing.Echo;
+import dev.grpclean.transport.testing.LeanLeases;
+import dev.grpclean.transport.testing.RawFrames;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
@@ -62,14 +65,14 @@ public class ServerPeerLossTest {
 
   @Before
   public void startServer() throws IOException {
-    baseline = FaultFixtures.leaseBaseline();
+    baseline = LeanLeases.baseline();
     Set<Thread> pollersBefore = FaultFixtures.pollerThreads();
     server = LeanServerBuilder.forPort(0)
         .pollerThreads(1)
         .addTransportFilter(transports)
         .addStreamTracerFactory(closes)
         .addService(service())
-        .addService(TestMethods.echoService())
+        .addService(Echo.service())
         .build()
         .start();
     serverLoop = FaultFixtures.onlyThread(FaultFixtures.newPollerThreads(pollersBefore));
@@ -84,9 +87,9 @@ public class ServerPeerLossTest {
   @Test
   public void resetDuringServerStreamingCancelsTheCall() throws Exception {
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
-      c.send(c.headers(1, RawHttp2Client.grpcRequestHeaders(FaultFixtures.DOWNLOAD
+      c.send(c.headers(1, RawFrames.grpcRequestHeaders(FaultFixtures.DOWNLOAD
               .getFullMethodName()), false),
-          RawHttp2Client.data(1, RawHttp2Client.grpcMessage(new byte[] {1}), true));
+          RawFrames.data(1, RawFrames.grpcMessage(new byte[] {1}), true));
       // The response is under way: its first message reached us.
       c.awaitFrame(f -> f.type == FrameType.DATA && f.streamId == 1, RawHttp2Client.DEFAULT_WAIT);
       c.abort();
@@ -97,9 +100,9 @@ public class ServerPeerLossTest {
   @Test
   public void resetDuringClientStreamingCancelsTheCall() throws Exception {
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
-      c.send(c.headers(1, RawHttp2Client.grpcRequestHeaders(FaultFixtures.UPLOAD
+      c.send(c.headers(1, RawFrames.grpcRequestHeaders(FaultFixtures.UPLOAD
               .getFullMethodName()), false),
-          RawHttp2Client.data(1, RawHttp2Client.grpcMessage(new byte[100]), false));
+          RawFrames.data(1, RawFrames.grpcMessage(new byte[100]), false));
       await(uploadMessage, "the upload handler's first message");
       c.abort();
     }
@@ -109,9 +112,9 @@ public class ServerPeerLossTest {
   @Test
   public void halfCloseMidRequestCancelsTheCallAndClosesTheConnection() throws Exception {
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
-      c.send(c.headers(1, RawHttp2Client.grpcRequestHeaders(FaultFixtures.UPLOAD
+      c.send(c.headers(1, RawFrames.grpcRequestHeaders(FaultFixtures.UPLOAD
               .getFullMethodName()), false),
-          RawHttp2Client.data(1, RawHttp2Client.grpcMessage(new byte[100]), false));
+          RawFrames.data(1, RawFrames.grpcMessage(new byte[100]), false));
       await(uploadMessage, "the upload handler's first message");
       // FIN in the middle of the request: HTTP/2 has no half-closed connection, so the server
       // cannot finish the call and closes the connection.
@@ -131,9 +134,9 @@ public class ServerPeerLossTest {
   @Test
   public void resetBeforeUnaryHandlerCompletesReturnsTheHeldResponse() throws Exception {
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
-      c.send(c.headers(1, RawHttp2Client.grpcRequestHeaders(FaultFixtures.UNARY
+      c.send(c.headers(1, RawFrames.grpcRequestHeaders(FaultFixtures.UNARY
               .getFullMethodName()), false),
-          RawHttp2Client.data(1, RawHttp2Client.grpcMessage(new byte[] {1}), true));
+          RawFrames.data(1, RawFrames.grpcMessage(new byte[] {1}), true));
       await(unaryResponseWritten, "the unary handler's onNext");
       c.abort();
     }
@@ -150,15 +153,15 @@ public class ServerPeerLossTest {
     try (RawHttp2Client c =
         RawHttp2Client.connect(server.getPort(), SMALL_RECEIVE_BUFFER_BYTES)) {
       // Windows as large as HTTP/2 allows: only the socket can stop the server.
-      c.send(RawHttp2Client.preface(),
-          RawHttp2Client.settings(Settings.INITIAL_WINDOW_SIZE, FrameType.MAX_WINDOW),
-          RawHttp2Client.windowUpdate(0, FrameType.MAX_WINDOW - FrameType.DEFAULT_INITIAL_WINDOW));
+      c.send(RawFrames.preface(),
+          RawFrames.settings(Settings.INITIAL_WINDOW_SIZE, FrameType.MAX_WINDOW),
+          RawFrames.windowUpdate(0, FrameType.MAX_WINDOW - FrameType.DEFAULT_INITIAL_WINDOW));
       c.awaitFrame(f -> f.type == FrameType.SETTINGS && !f.ack(), RawHttp2Client.DEFAULT_WAIT);
-      c.send(RawHttp2Client.settingsAck());
+      c.send(RawFrames.settingsAck());
       c.awaitFrame(f -> f.type == FrameType.SETTINGS && f.ack(), RawHttp2Client.DEFAULT_WAIT);
-      c.send(c.headers(1, RawHttp2Client.grpcRequestHeaders(FaultFixtures.BIDI
+      c.send(c.headers(1, RawFrames.grpcRequestHeaders(FaultFixtures.BIDI
               .getFullMethodName()), false),
-          RawHttp2Client.data(1, RawHttp2Client.grpcMessage(new byte[] {1}), true));
+          RawFrames.data(1, RawFrames.grpcMessage(new byte[] {1}), true));
       // From here on the client reads nothing.
       await(floodPushedBack, "the flooding handler seeing isReady() false");
       FaultFixtures.awaitWriterBlockedOnSocket(serverLoop);
@@ -175,10 +178,10 @@ public class ServerPeerLossTest {
     assertEquals(status.toString(), Status.Code.UNAVAILABLE, status.getCode());
     transports.awaitTerminated(1, FaultFixtures.WAIT);
     assertEquals("connections", 1, transports.ready());
-    FaultFixtures.assertLeasesBackTo(baseline);
+    LeanLeases.assertBackTo(baseline);
     // The server itself is unharmed: a new client is served.
     FaultFixtures.assertEchoServed(server);
-    FaultFixtures.assertLeasesBackTo(baseline);
+    LeanLeases.assertBackTo(baseline);
   }
 
   private ServerServiceDefinition service() {

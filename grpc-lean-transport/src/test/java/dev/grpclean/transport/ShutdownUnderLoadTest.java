@@ -6,8 +6,9 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
-import dev.grpclean.transport.contract.Conditions;
 import dev.grpclean.transport.contract.ServerTransportCounter;
+import dev.grpclean.transport.testing.Conditions;
+import dev.grpclean.transport.testing.LeanLeases;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.ConnectivityState;
@@ -92,7 +93,7 @@ public class ShutdownUnderLoadTest {
 
   @Before
   public void setUp() throws Exception {
-    baseline = FaultFixtures.leaseBaseline();
+    baseline = LeanLeases.baseline();
     Set<Thread> before = FaultFixtures.pollerThreads();
     server = LeanServerBuilder.forPort(0)
         .pollerThreads(POLLER_THREADS)
@@ -142,7 +143,7 @@ public class ShutdownUnderLoadTest {
     assertTrue("server terminates", server.awaitTermination(20, TimeUnit.SECONDS));
     assertEquals("connections", 1, transports.ready());
     assertEquals("terminated connections", 1, transports.terminated());
-    FaultFixtures.assertLeasesBackTo(baseline);
+    LeanLeases.assertBackTo(baseline);
     FaultFixtures.assertThreadsExit(serverPollers);
   }
 
@@ -157,7 +158,7 @@ public class ShutdownUnderLoadTest {
     assertTrue("server terminates", server.awaitTermination(20, TimeUnit.SECONDS));
     // Handlers that answer late, into cancelled calls, must not leave anything behind either.
     release.complete(null);
-    FaultFixtures.assertLeasesBackTo(baseline);
+    LeanLeases.assertBackTo(baseline);
     FaultFixtures.assertThreadsExit(serverPollers);
   }
 
@@ -176,7 +177,7 @@ public class ShutdownUnderLoadTest {
     }
     assertTrue("channel terminates", channel.awaitTermination(20, TimeUnit.SECONDS));
     transports.awaitTerminated(1, FaultFixtures.WAIT);
-    FaultFixtures.assertLeasesBackTo(baseline);
+    LeanLeases.assertBackTo(baseline);
     FaultFixtures.assertThreadsExit(channelPollers);
   }
 
@@ -191,7 +192,7 @@ public class ShutdownUnderLoadTest {
     assertTrue("channel terminates", channel.awaitTermination(20, TimeUnit.SECONDS));
     transports.awaitTerminated(1, FaultFixtures.WAIT);
     release.complete(null);
-    FaultFixtures.assertLeasesBackTo(baseline);
+    LeanLeases.assertBackTo(baseline);
     FaultFixtures.assertThreadsExit(channelPollers);
   }
 
@@ -235,7 +236,7 @@ public class ShutdownUnderLoadTest {
     Status status = await(closed, "the call's end");
     assertEquals(status.toString(), Status.Code.OK, status.getCode());
     assertEquals("messages", STREAM_MESSAGES - 1, messages.size());
-    FaultFixtures.assertLeasesBackTo(baseline);
+    LeanLeases.assertBackTo(baseline);
   }
 
   /**

@@ -11,9 +11,9 @@ import dev.grpclean.alts.X509Fixtures;
 import dev.grpclean.alts.record.RecordProtocol;
 import dev.grpclean.transport.pool.Pools;
 import dev.grpclean.transport.spi.Handshaker;
+import dev.grpclean.transport.testing.FuzzInput;
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
-import java.util.Arrays;
 import java.util.Date;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
@@ -24,11 +24,11 @@ import org.junit.jupiter.api.Timeout;
  * decoders of {@link Messages} (ClientInit, ServerInit, ClientFinished, identity fields with
  * X.509 chains), and both {@link AltsLikeHandshaker}s fed arbitrary bytes in arbitrary pieces.
  *
- * <p>Input layout: byte 0 picks the mode (bits 0-1: 0 and 3 decode messages, 1 a server
- * handshaker, 2 a client handshaker after its ClientInit) and, for decoding, the message kind
- * (bits 2-3: 0 and 3 ClientInit, 1 ServerInit, 2 ClientFinished); byte 1 the number of split
- * points (0 to 15); two bytes per split point (big-endian, modulo the length); then the peer's
- * bytes.
+ * <p>Input layout ({@link FuzzInput}): byte 0 picks the mode (bits 0-1: 0 and 3 decode messages,
+ * 1 a server handshaker, 2 a client handshaker after its ClientInit) and, for decoding, the
+ * message kind (bits 2-3: 0 and 3 ClientInit, 1 ServerInit, 2 ClientFinished); byte 1 the number
+ * of split points (0 to 15); two bytes per split point (big-endian, modulo the length); then the
+ * peer's bytes.
  *
  * <p>What must hold for every input:
  * <ul>
@@ -56,7 +56,6 @@ class HandshakeMessagesFuzzTest {
   private static final int MODE_CLIENT = 2;
   private static final int KIND_CLIENT_INIT = 0;
   private static final int KIND_SERVER_INIT = 1;
-  private static final int MAX_SPLITS = 15;
   /** The fixtures are valid for 10 years from when they were made; validate within that. */
   private static final Date VALIDATION_DATE = new Date(1_767_225_600_000L); // 2026-01-01
 
@@ -77,11 +76,10 @@ class HandshakeMessagesFuzzTest {
 
   @FuzzTest(maxDuration = "20s")
   void parse(byte[] input) throws Exception {
-    int bits = input.length > 0 ? input[0] & 0xff : 0;
-    int splits = input.length > 1 ? (input[1] & 0xff) % (MAX_SPLITS + 1) : 0;
-    int payloadStart = Math.min(input.length, 2 + 2 * splits);
-    byte[] stream = Arrays.copyOfRange(input, payloadStart, input.length);
-    int[] cuts = cuts(input, splits, stream.length);
+    FuzzInput fuzzInput = FuzzInput.of(input);
+    int bits = fuzzInput.options();
+    byte[] stream = fuzzInput.payload();
+    int[] cuts = fuzzInput.pieceEnds(stream.length);
     long leasesBefore = Pools.io().leasesOutstanding();
     switch (bits & 3) {
       case MODE_SERVER:
@@ -97,18 +95,6 @@ class HandshakeMessagesFuzzTest {
     if (Pools.io().leasesOutstanding() != leasesBefore) {
       throw new AssertionError("I/O lease left outstanding");
     }
-  }
-
-  /** Sorted, distinct cut offsets strictly inside the stream, then its end. */
-  private static int[] cuts(byte[] input, int splits, int streamBytes) {
-    int[] cuts = new int[splits + 1];
-    int n = 0;
-    for (int i = 0; i < splits && 3 + 2 * i < input.length && streamBytes > 1; i++) {
-      int raw = (input[2 + 2 * i] & 0xff) << 8 | (input[3 + 2 * i] & 0xff);
-      cuts[n++] = 1 + raw % (streamBytes - 1);
-    }
-    cuts[n++] = streamBytes;
-    return Arrays.stream(cuts, 0, n).sorted().distinct().toArray();
   }
 
   /** Reassembles messages of one kind from the pieces and decodes each. */

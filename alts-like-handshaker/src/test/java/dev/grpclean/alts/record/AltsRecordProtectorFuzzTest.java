@@ -8,10 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.grpclean.transport.pool.BufferPool;
 import dev.grpclean.transport.pool.Pools;
+import dev.grpclean.transport.testing.FuzzInput;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
-import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Timeout;
 
@@ -20,9 +20,10 @@ import org.junit.jupiter.api.Timeout;
  * drives it on the server side: arbitrary bytes in arbitrary pieces, each piece in a buffer leased
  * for the one call.
  *
- * <p>Input layout (see {@link Options}): byte 0 picks the record protocol, the AES-GCM provider,
- * the inbound record limit and direct or heap buffers; byte 1 the number of split points (0 to
- * 15); two bytes per split point (big-endian, modulo the length); then the bytes from the wire.
+ * <p>Input layout ({@link FuzzInput}; the options in {@link Options}): byte 0 picks the record
+ * protocol, the AES-GCM provider, the inbound record limit and direct or heap buffers; byte 1 the
+ * number of split points (0 to 15); two bytes per split point (big-endian, modulo the length);
+ * then the bytes from the wire.
  * The keys are fixed ({@link #key}), so a committed seed can hold records that open.
  *
  * <p>What must hold for every input:
@@ -51,7 +52,6 @@ class AltsRecordProtectorFuzzTest {
     AltsRecordProtector.OVERHEAD_BYTES, 64, AltsRecordProtector.DEFAULT_RECORD_BYTES,
     16 << 10, AltsRecordProtector.DEFAULT_MAX_INBOUND_RECORD_BYTES
   };
-  private static final int MAX_SPLITS = 15;
   private static final byte POISON = (byte) 0xA5;
 
   /** Option bits of input byte 0; {@link #bits} builds byte 0 for seeds. */
@@ -87,11 +87,10 @@ class AltsRecordProtectorFuzzTest {
 
   @FuzzTest(maxDuration = "20s")
   void unprotect(byte[] input) throws Exception {
-    Options options = new Options(input.length > 0 ? input[0] & 0xff : 0);
-    int splits = input.length > 1 ? (input[1] & 0xff) % (MAX_SPLITS + 1) : 0;
-    int payloadStart = Math.min(input.length, 2 + 2 * splits);
-    byte[] stream = Arrays.copyOfRange(input, payloadStart, input.length);
-    int[] cuts = cuts(input, splits, stream.length);
+    FuzzInput fuzzInput = FuzzInput.of(input);
+    Options options = new Options(fuzzInput.options());
+    byte[] stream = fuzzInput.payload();
+    int[] cuts = fuzzInput.cuts(stream.length);
     BufferPool pool = options.heapBuffers ? Pools.heap() : Pools.io();
     long leasesBefore = pool.leasesOutstanding();
 
@@ -113,20 +112,6 @@ class AltsRecordProtectorFuzzTest {
     whole.finish();
     pieces.finish();
     assertEquals(leasesBefore, pool.leasesOutstanding(), "lease left outstanding");
-  }
-
-  /** Sorted, distinct cut offsets strictly inside the stream. */
-  private static int[] cuts(byte[] input, int splits, int streamBytes) {
-    if (streamBytes < 2) {
-      return new int[0];
-    }
-    int[] cuts = new int[splits];
-    int n = 0;
-    for (int i = 0; i < splits && 3 + 2 * i < input.length; i++) {
-      int raw = (input[2 + 2 * i] & 0xff) << 8 | (input[3 + 2 * i] & 0xff);
-      cuts[n++] = 1 + raw % (streamBytes - 1);
-    }
-    return Arrays.stream(cuts, 0, n).sorted().distinct().toArray();
   }
 
   /** One server-side protector fed one way, with what it delivered. Fuzzing thread only. */

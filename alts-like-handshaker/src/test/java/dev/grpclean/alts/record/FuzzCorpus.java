@@ -1,13 +1,15 @@
 package dev.grpclean.alts.record;
 
+import static dev.grpclean.transport.testing.FuzzInput.encode;
+
 import dev.grpclean.alts.AltsLikeIdentity;
 import dev.grpclean.alts.X509Fixtures;
 import dev.grpclean.alts.handshake.AltsLikeHandshakerFactory;
 import dev.grpclean.alts.handshake.HandshakeOptions;
 import dev.grpclean.transport.spi.Handshaker;
+import dev.grpclean.transport.testing.RawFrames;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -61,34 +63,34 @@ public final class FuzzCorpus {
   private static void writeRecordSeeds(Path dir) throws Exception {
     RecordProtocol rekey = RecordProtocol.AES_128_GCM_REKEY;
     RecordProtocol gcm = RecordProtocol.AES_128_GCM;
-    byte[] preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+    byte[] preface = RawFrames.preface();
 
-    write(dir, "one-record", input(
+    write(dir, "one-record", encode(
         AltsRecordProtectorFuzzTest.Options.bits(rekey, false, LIMIT_1_MIB, false), new int[0],
         seal(rekey, 4096, preface)));
     byte[] three = seal(rekey, 4096, new byte[5000], preface);
-    write(dir, "records-split-everywhere", input(
+    write(dir, "records-split-everywhere", encode(
         AltsRecordProtectorFuzzTest.Options.bits(rekey, false, LIMIT_1_MIB, false),
         new int[] {1, 3, 4, 7, 8, 9, 30, 4095, 4096, 4100, 4104, 5000, 5100, three.length - 1},
         three));
-    write(dir, "gcm-conscrypt-heap-buffers", input(
+    write(dir, "gcm-conscrypt-heap-buffers", encode(
         AltsRecordProtectorFuzzTest.Options.bits(gcm, true, LIMIT_1_MIB, true),
         new int[] {2, 50, 51}, seal(gcm, 4096, preface, new byte[100])));
     byte[] tampered = seal(rekey, 4096, preface, preface);
     tampered[tampered.length - 1] ^= 1;
-    write(dir, "second-record-tampered", input(
+    write(dir, "second-record-tampered", encode(
         AltsRecordProtectorFuzzTest.Options.bits(rekey, false, LIMIT_1_MIB, false),
         new int[] {20}, tampered));
     byte[] wrongType = seal(rekey, 4096, preface);
     wrongType[4] = 7;
-    write(dir, "wrong-record-type", input(
+    write(dir, "wrong-record-type", encode(
         AltsRecordProtectorFuzzTest.Options.bits(rekey, false, LIMIT_1_MIB, false),
         new int[] {6}, wrongType));
-    write(dir, "record-over-limit", input(
+    write(dir, "record-over-limit", encode(
         AltsRecordProtectorFuzzTest.Options.bits(rekey, false, LIMIT_4_KIB, false), new int[0],
         seal(rekey, 16 << 10, new byte[5000])));
     byte[] two = seal(gcm, 4096, preface, preface);
-    write(dir, "partial-second-record", input(
+    write(dir, "partial-second-record", encode(
         AltsRecordProtectorFuzzTest.Options.bits(gcm, false, LIMIT_1_MIB, false), new int[] {10},
         Arrays.copyOf(two, two.length - 9)));
   }
@@ -117,20 +119,20 @@ public final class FuzzCorpus {
     byte[] certServerInit = deliver(certServer, certClientInit);
     byte[] certClientFinished = deliver(certClient, certServerInit);
 
-    write(dir, "client-init", input(DECODE_CLIENT_INIT, new int[0], clientInit));
-    write(dir, "server-init-raw-key", input(DECODE_SERVER_INIT, new int[0], serverInit));
-    write(dir, "server-init-certificate", input(DECODE_SERVER_INIT, new int[0], certServerInit));
+    write(dir, "client-init", encode(DECODE_CLIENT_INIT, new int[0], clientInit));
+    write(dir, "server-init-raw-key", encode(DECODE_SERVER_INIT, new int[0], serverInit));
+    write(dir, "server-init-certificate", encode(DECODE_SERVER_INIT, new int[0], certServerInit));
     write(dir, "client-finished-raw-key",
-        input(DECODE_CLIENT_FINISHED, new int[] {3, 50}, clientFinished));
+        encode(DECODE_CLIENT_FINISHED, new int[] {3, 50}, clientFinished));
     write(dir, "client-finished-certificate",
-        input(DECODE_CLIENT_FINISHED, new int[0], certClientFinished));
-    write(dir, "server-handshaker-whole-flight", input(SERVER_HANDSHAKER,
+        encode(DECODE_CLIENT_FINISHED, new int[0], certClientFinished));
+    write(dir, "server-handshaker-whole-flight", encode(SERVER_HANDSHAKER,
         new int[] {1, 4, 8, 60, clientInit.length, clientInit.length + 4},
         clientInit, certClientFinished));
-    write(dir, "client-handshaker-server-init", input(CLIENT_HANDSHAKER, new int[] {2, 100},
+    write(dir, "client-handshaker-server-init", encode(CLIENT_HANDSHAKER, new int[] {2, 100},
         certServerInit));
-    write(dir, "server-handshaker-http2-preface", input(SERVER_HANDSHAKER, new int[0],
-        "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII)));
+    write(dir, "server-handshaker-http2-preface", encode(SERVER_HANDSHAKER, new int[0],
+        RawFrames.preface()));
   }
 
   /**
@@ -168,21 +170,6 @@ public final class FuzzCorpus {
     ByteBuffer out = ByteBuffer.allocate(h.maxOutputBytes());
     h.onBytes(ByteBuffer.wrap(in), out);
     return Arrays.copyOf(out.array(), out.position());
-  }
-
-  /** Options byte, split count and big-endian split points (cut - 1, see the targets), data. */
-  private static byte[] input(int options, int[] cuts, byte[]... data) {
-    ByteArrayOutputStream all = new ByteArrayOutputStream();
-    all.write(options);
-    all.write(cuts.length);
-    for (int cut : cuts) {
-      all.write((cut - 1) >>> 8);
-      all.write(cut - 1);
-    }
-    for (byte[] d : data) {
-      all.writeBytes(d);
-    }
-    return all.toByteArray();
   }
 
   private static void write(Path dir, String name, byte[] input) throws Exception {

@@ -4,6 +4,8 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
+import dev.grpclean.transport.frame.ErrorCode;
+import dev.grpclean.transport.testing.RawFrames;
 import io.netty.handler.codec.http2.Http2Settings;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -12,8 +14,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -69,10 +69,8 @@ public class RawConnectionTest {
   public void goAwayThenCleanCloseIsParsedAndSeenAsEof() {
     InetSocketAddress server = serve((socket, in, out) -> {
       in.readFully(new byte[HANDSHAKE_BYTES]);
-      out.write(frame(4, 0, 0, new byte[0]));
-      byte[] debug = "calm down".getBytes(StandardCharsets.UTF_8);
-      out.write(frame(7, 0, 0, ByteBuffer.allocate(8 + debug.length).putInt(3).putInt(0xb)
-          .put(debug).array()));
+      out.write(RawFrames.settings());
+      out.write(RawFrames.goAway(3, ErrorCode.ENHANCE_YOUR_CALM, "calm down"));
       out.flush();
       // Everything the client sent was read: the close is a clean FIN.
     });
@@ -167,12 +165,5 @@ public class RawConnectionTest {
 
   private static long deadline(Duration d) {
     return System.nanoTime() + d.toNanos();
-  }
-
-  private static byte[] frame(int type, int flags, int streamId, byte[] payload) {
-    return ByteBuffer.allocate(9 + payload.length)
-        .put((byte) (payload.length >>> 16)).put((byte) (payload.length >>> 8))
-        .put((byte) payload.length).put((byte) type).put((byte) flags).putInt(streamId)
-        .put(payload).array();
   }
 }

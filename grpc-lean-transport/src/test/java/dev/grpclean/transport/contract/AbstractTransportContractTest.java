@@ -7,6 +7,7 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertTrue;
 
+import dev.grpclean.transport.testing.Conditions;
 import io.grpc.Attributes;
 import io.grpc.CallOptions;
 import io.grpc.Channel;

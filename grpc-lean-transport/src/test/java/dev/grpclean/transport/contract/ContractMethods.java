@@ -1,16 +1,13 @@
 package dev.grpclean.transport.contract;
 
-import io.grpc.KnownLength;
+import dev.grpclean.transport.testing.ByteMethods;
 import io.grpc.MethodDescriptor;
 import io.grpc.MethodDescriptor.MethodType;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 
 /**
- * The methods of the contract suite's service. Messages are raw {@code byte[]}, so a test controls
- * every message's exact size (0 B, 1 B, a frame plus one byte, ...).
+ * The methods of the contract suite's service. Messages are raw {@code byte[]} ({@link
+ * ByteMethods}), so a test controls every message's exact size (0 B, 1 B, a frame plus one byte,
+ * ...).
  *
  * <p>Thread-safe (immutable).
  */
@@ -44,36 +41,6 @@ public final class ContractMethods {
   private ContractMethods() {}
 
   private static MethodDescriptor<byte[], byte[]> method(MethodType type, String name) {
-    return MethodDescriptor.<byte[], byte[]>newBuilder()
-        .setType(type)
-        .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, name))
-        .setRequestMarshaller(BytesMarshaller.INSTANCE)
-        .setResponseMarshaller(BytesMarshaller.INSTANCE)
-        .build();
-  }
-
-  /** Passes bytes through unchanged; its stream tells grpc-core the length up front. */
-  private enum BytesMarshaller implements MethodDescriptor.Marshaller<byte[]> {
-    INSTANCE;
-
-    @Override
-    public InputStream stream(byte[] value) {
-      return new KnownLengthStream(value);
-    }
-
-    @Override
-    public byte[] parse(InputStream stream) {
-      try {
-        return stream.readAllBytes();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
-  }
-
-  private static final class KnownLengthStream extends ByteArrayInputStream implements KnownLength {
-    KnownLengthStream(byte[] bytes) {
-      super(bytes);
-    }
+    return ByteMethods.method(type, SERVICE, name);
   }
 }

@@ -1,5 +1,6 @@
 package dev.grpclean.transport.contract;
 
+import dev.grpclean.transport.testing.LeanLeases;
 import io.grpc.ServerBuilder;
 
 /** The transport contract against a lean server; subclasses choose the client transport. */

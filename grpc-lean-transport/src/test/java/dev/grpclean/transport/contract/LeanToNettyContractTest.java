@@ -1,5 +1,6 @@
 package dev.grpclean.transport.contract;
 
+import dev.grpclean.transport.testing.LeanLeases;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.ServerBuilder;
 import org.junit.runner.RunWith;

@@ -7,6 +7,7 @@ import static org.junit.Assert.assertTrue;
 
 import dev.grpclean.transport.LeanChannelBuilder;
 import dev.grpclean.transport.LeanServerBuilder;
+import dev.grpclean.transport.testing.LeanLeases;
 import io.grpc.CallOptions;
 import io.grpc.Grpc;
 import io.grpc.ManagedChannel;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.grpclean.transport.pool.Pools;
+import dev.grpclean.transport.testing.FuzzInput;
 import io.netty.handler.codec.http2.Http2Headers;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -20,10 +21,10 @@ import org.junit.jupiter.api.Timeout;
  * {@code FrameChecks}, {@code FrameDispatcher} and {@code HeaderBlockAssembler}) and every complete
  * header block through a {@link HeaderBlockDecoder}, fed in socket-read-sized pieces.
  *
- * <p>Input layout (see {@link #options}): byte 0 picks the side and the limits, byte 1 the number
- * of split points (0 to 15), then two bytes per split point (big-endian, taken modulo the stream
- * length), then the bytes the peer sends. On the server side the 24-byte client preface is put in
- * front unless option bit 1 asks the input to bring its own.
+ * <p>Input layout ({@link FuzzInput}; the options in {@link Options}): byte 0 picks the side and
+ * the limits, byte 1 the number of split points (0 to 15), then two bytes per split point
+ * (big-endian, taken modulo the stream length), then the bytes the peer sends. On the server side
+ * the 24-byte client preface is put in front unless option bit 1 asks the input to bring its own.
  *
  * <p>What must hold for every input:
  * <ul>
@@ -55,7 +56,6 @@ class FrameReaderFuzzTest {
   private static final int[] HEADER_BLOCK_CAPS = {1, 24, 256, 4096, 4 * 8192 + 1024};
   /** Header list limits (SETTINGS_MAX_HEADER_LIST_SIZE): tiny, and gRPC's 8 KiB default. */
   private static final int[] HEADER_LIST_LIMITS = {64, 8192};
-  private static final int MAX_SPLITS = 15;
   private static final byte POISON = (byte) 0xA5;
 
   /** Option bits of input byte 0. */
@@ -80,11 +80,10 @@ class FrameReaderFuzzTest {
 
   @FuzzTest(maxDuration = "20s")
   void readFrames(byte[] input) throws Exception {
-    Options options = options(input);
-    int splits = input.length > 1 ? (input[1] & 0xff) % (MAX_SPLITS + 1) : 0;
-    int payloadStart = Math.min(input.length, 2 + 2 * splits);
-    byte[] stream = stream(options, Arrays.copyOfRange(input, payloadStart, input.length));
-    int[] cuts = cuts(input, splits, stream.length);
+    FuzzInput fuzzInput = FuzzInput.of(input);
+    Options options = new Options(fuzzInput.options());
+    byte[] stream = stream(options, fuzzInput.payload());
+    int[] cuts = fuzzInput.cuts(stream.length);
 
     long ioLeasesBefore = Pools.io().leasesOutstanding();
     Run whole = new Run(options);
@@ -109,10 +108,6 @@ class FrameReaderFuzzTest {
     assertEquals(ioLeasesBefore, Pools.io().leasesOutstanding(), "I/O lease left outstanding");
   }
 
-  private static Options options(byte[] input) {
-    return new Options(input.length > 0 ? input[0] & 0xff : 0);
-  }
-
   /** The bytes the peer sends: the preface (server side, unless the input brings it), frames. */
   private static byte[] stream(Options options, byte[] frames) {
     if (options.client || options.prefaceFromInput) {
@@ -122,20 +117,6 @@ class FrameReaderFuzzTest {
     byte[] all = Arrays.copyOf(preface, preface.length + frames.length);
     System.arraycopy(frames, 0, all, preface.length, frames.length);
     return all;
-  }
-
-  /** Sorted, distinct cut offsets strictly inside the stream. */
-  private static int[] cuts(byte[] input, int splits, int streamBytes) {
-    if (streamBytes < 2) {
-      return new int[0];
-    }
-    int[] cuts = new int[splits];
-    int n = 0;
-    for (int i = 0; i < splits && 3 + 2 * i < input.length; i++) {
-      int raw = (input[2 + 2 * i] & 0xff) << 8 | (input[3 + 2 * i] & 0xff);
-      cuts[n++] = 1 + raw % (streamBytes - 1);
-    }
-    return Arrays.stream(cuts, 0, n).sorted().distinct().toArray();
   }
 
   /** One reader fed one way, with what it reported. Confined to the fuzzing thread. */

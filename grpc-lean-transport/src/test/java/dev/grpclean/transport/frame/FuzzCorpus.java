@@ -1,12 +1,20 @@
 package dev.grpclean.transport.frame;
 
+import static dev.grpclean.transport.testing.FuzzInput.encode;
+import static dev.grpclean.transport.testing.RawFrames.concat;
+import static dev.grpclean.transport.testing.RawFrames.data;
+import static dev.grpclean.transport.testing.RawFrames.frame;
+import static dev.grpclean.transport.testing.RawFrames.headers;
+import static dev.grpclean.transport.testing.RawFrames.ping;
+import static dev.grpclean.transport.testing.RawFrames.settings;
+import static dev.grpclean.transport.testing.RawFrames.settingsAck;
+
+import dev.grpclean.transport.testing.RawFrames;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,19 +59,19 @@ public final class FuzzCorpus {
     Files.createDirectories(server);
 
     // --- FrameReaderFuzzTest: the server side unless noted.
-    write(frames, "grpc-request", input(DEFAULT_CAP | LIST_LIMIT_8K, new int[0],
+    write(frames, "grpc-request", encode(DEFAULT_CAP | LIST_LIMIT_8K, new int[0],
         settings(4, 65535, 5, 16384), settingsAck(), headers(1, request(ECHO), false),
         data(1, grpcMessage("hello"), true)));
-    write(frames, "continuation-padded-priority-split", input(DEFAULT_CAP | LIST_LIMIT_8K,
+    write(frames, "continuation-padded-priority-split", encode(DEFAULT_CAP | LIST_LIMIT_8K,
         new int[] {3, 24, 40, 41, 55, 60, 75}, settings(),
         paddedPriorityHeadersWithContinuations(1, request(ECHO)),
         frame(FrameType.DATA, FrameType.PADDED | FrameType.END_STREAM, 1,
             concat(new byte[] {4}, grpcMessage("hi"), new byte[4]))));
-    write(frames, "hpack-dynamic-table", input(DEFAULT_CAP | LIST_LIMIT_8K, new int[0],
+    write(frames, "hpack-dynamic-table", encode(DEFAULT_CAP | LIST_LIMIT_8K, new int[0],
         settings(1, 4096), headers(1, indexedRequest(ECHO), true),
         headers(3, concat(new byte[] {0x3f, (byte) 0xe1, 0x1f}, hex("8386c1c0bfbe")), false),
         settingsAck()));
-    write(frames, "client-every-frame-type-split", input(CLIENT | DEFAULT_CAP | LIST_LIMIT_8K,
+    write(frames, "client-every-frame-type-split", encode(CLIENT | DEFAULT_CAP | LIST_LIMIT_8K,
         new int[] {1, 5, 9, 10, 17, 30, 31, 44, 60, 61, 62, 90, 100, 120, 140},
         settings(1, 4096, 2, 0, 3, 100, 4, 65535, 5, 16384, 6, 8192, 9, 1),
         ping(false, 1), ping(true, 2),
@@ -77,32 +85,32 @@ public final class FuzzCorpus {
         frame(FrameType.RST_STREAM, 0, 3, hex("00000008")),
         frame(FrameType.GOAWAY, 0, 0, concat(hex("00000001 00000000"),
             "bye".getBytes(StandardCharsets.US_ASCII)))));
-    write(frames, "header-block-over-cap", input(CAP_24 | LIST_LIMIT_8K, new int[0],
+    write(frames, "header-block-over-cap", encode(CAP_24 | LIST_LIMIT_8K, new int[0],
         settings(), frame(FrameType.HEADERS, 0, 1, slice(request(ECHO), 0, 20)),
         frame(FrameType.CONTINUATION, FrameType.END_HEADERS, 1,
             slice(request(ECHO), 20, request(ECHO).length))));
-    write(frames, "header-list-over-limit", input(DEFAULT_CAP | LIST_LIMIT_64, new int[0],
+    write(frames, "header-list-over-limit", encode(DEFAULT_CAP | LIST_LIMIT_64, new int[0],
         settings(), headers(1, concat(request(ECHO), literal("x-big", "x".repeat(80))), true),
         ping(false, 3)));
-    write(frames, "http1-instead-of-preface", input(PREFACE_FROM_INPUT, new int[0],
+    write(frames, "http1-instead-of-preface", encode(PREFACE_FROM_INPUT, new int[0],
         "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".getBytes(StandardCharsets.US_ASCII)));
 
     // --- ServerConnectionFuzzTest: the same layout (it sends the preface itself); byte 0 bit 0
     // ends the connection with a reset instead of a half-close.
     byte[] handshake = concat(settings(), settingsAck());
-    write(server, "unary-echo", input(0, new int[0], handshake,
+    write(server, "unary-echo", encode(0, new int[0], handshake,
         headers(1, request(ECHO), false), data(1, grpcMessage("hello"), true)));
-    write(server, "unary-echo-pieces-reset", input(1, new int[] {2, 9, 15, 30, 31, 50, 70},
+    write(server, "unary-echo-pieces-reset", encode(1, new int[] {2, 9, 15, 30, 31, 50, 70},
         handshake, headers(1, request(ECHO), false), data(1, grpcMessage("hello"), true)));
-    write(server, "continuation-request-and-ping", input(0, new int[] {12, 40},
+    write(server, "continuation-request-and-ping", encode(0, new int[] {12, 40},
         handshake, paddedPriorityHeadersWithContinuations(1, request(ECHO)),
         data(1, grpcMessage("hello"), true), ping(false, 7)));
-    write(server, "sink-data-then-cancel", input(0, new int[0], handshake,
+    write(server, "sink-data-then-cancel", encode(0, new int[0], handshake,
         headers(1, request(SINK), false), data(1, grpcMessage("a"), false),
         frame(FrameType.WINDOW_UPDATE, 0, 1, hex("00000100")),
         frame(FrameType.RST_STREAM, 0, 1, hex("00000008")),
         data(1, grpcMessage("late"), false), ping(false, 9)));
-    write(server, "non-grpc-requests", input(0, new int[0], handshake,
+    write(server, "non-grpc-requests", encode(0, new int[0], handshake,
         headers(1, concat(hex("8286"), literal(":path", ECHO), literal(":authority", "x"),
             literal("content-type", "text/plain")), false),
         data(1, "body".getBytes(StandardCharsets.US_ASCII), true),
@@ -112,64 +120,19 @@ public final class FuzzCorpus {
     for (int id = 1; id <= 11; id += 2) {
       streams = concat(streams, headers(id, request(SINK), false));
     }
-    write(server, "refused-streams-then-goaway", input(1, new int[0], handshake, streams,
+    write(server, "refused-streams-then-goaway", encode(1, new int[0], handshake, streams,
         frame(FrameType.GOAWAY, 0, 0, hex("00000000 00000000"))));
-    write(server, "zero-window-then-updates", input(0, new int[0],
+    write(server, "zero-window-then-updates", encode(0, new int[0],
         settings(4, 0), settingsAck(), headers(1, request(ECHO), false),
         data(1, grpcMessage("hello"), true), settings(4, 100),
         frame(FrameType.WINDOW_UPDATE, 0, 1, hex("00010000")),
         frame(FrameType.WINDOW_UPDATE, 0, 0, hex("00010000"))));
-    write(server, "data-on-stream-zero", input(0, new int[0], handshake,
+    write(server, "data-on-stream-zero", encode(0, new int[0], handshake,
         data(0, hex("00"), false)));
   }
 
   private static void write(Path dir, String name, byte[] input) throws IOException {
     Files.write(dir.resolve(name), input);
-  }
-
-  /** Options byte, split count and big-endian split points, then the frames. */
-  private static byte[] input(int options, int[] cuts, byte[]... frames) {
-    ByteBuffer head = ByteBuffer.allocate(2 + 2 * cuts.length);
-    head.put((byte) options).put((byte) cuts.length);
-    for (int cut : cuts) {
-      // The targets cut at 1 + raw % (length - 1): raw = cut - 1 lands on `cut`.
-      head.putShort((short) (cut - 1));
-    }
-    return concat(head.array(), concat(frames));
-  }
-
-  private static byte[] frame(int type, int flags, int streamId, byte[] payload) {
-    return ByteBuffer.allocate(FrameType.FRAME_HEADER_BYTES + payload.length)
-        .put((byte) (payload.length >>> 16)).put((byte) (payload.length >>> 8))
-        .put((byte) payload.length).put((byte) type).put((byte) flags).putInt(streamId)
-        .put(payload).array();
-  }
-
-  /** SETTINGS with id/value pairs. */
-  private static byte[] settings(long... idValues) {
-    ByteBuffer p = ByteBuffer.allocate(idValues.length / 2 * 6);
-    for (int i = 0; i < idValues.length; i += 2) {
-      p.putShort((short) idValues[i]).putInt((int) idValues[i + 1]);
-    }
-    return frame(FrameType.SETTINGS, 0, 0, p.array());
-  }
-
-  private static byte[] settingsAck() {
-    return frame(FrameType.SETTINGS, FrameType.ACK, 0, new byte[0]);
-  }
-
-  private static byte[] ping(boolean ack, long payload) {
-    return frame(FrameType.PING, ack ? FrameType.ACK : 0, 0,
-        ByteBuffer.allocate(8).putLong(payload).array());
-  }
-
-  private static byte[] data(int streamId, byte[] payload, boolean endStream) {
-    return frame(FrameType.DATA, endStream ? FrameType.END_STREAM : 0, streamId, payload);
-  }
-
-  private static byte[] headers(int streamId, byte[] block, boolean endStream) {
-    return frame(FrameType.HEADERS, FrameType.END_HEADERS | (endStream ? FrameType.END_STREAM : 0),
-        streamId, block);
   }
 
   /** HEADERS (padded, with priority, no END_HEADERS) and two CONTINUATION frames. */
@@ -209,6 +172,11 @@ public final class FuzzCorpus {
     return concat(new byte[] {(byte) b.length}, b);
   }
 
+  /** One uncompressed gRPC message carrying {@code text}. */
+  private static byte[] grpcMessage(String text) {
+    return RawFrames.grpcMessage(text.getBytes(StandardCharsets.US_ASCII));
+  }
+
   /** Response headers as our own encoder writes them: Huffman, dynamic table, size update. */
   private static byte[] encodedResponseHeaders(int streamId) {
     ByteBuf out = Unpooled.buffer();
@@ -223,25 +191,11 @@ public final class FuzzCorpus {
     }
   }
 
-  /** One uncompressed gRPC message. */
-  private static byte[] grpcMessage(String text) {
-    byte[] b = text.getBytes(StandardCharsets.US_ASCII);
-    return ByteBuffer.allocate(5 + b.length).put((byte) 0).putInt(b.length).put(b).array();
-  }
-
   private static byte[] hex(String hex) {
     return Hex.bytes(hex);
   }
 
   private static byte[] slice(byte[] b, int from, int to) {
     return java.util.Arrays.copyOfRange(b, from, to);
-  }
-
-  private static byte[] concat(byte[]... parts) {
-    ByteArrayOutputStream all = new ByteArrayOutputStream();
-    for (byte[] p : parts) {
-      all.writeBytes(p);
-    }
-    return all.toByteArray();
   }
 }

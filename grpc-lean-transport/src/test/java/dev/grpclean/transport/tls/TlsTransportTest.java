@@ -8,8 +8,8 @@ import static org.junit.Assert.fail;
 
 import dev.grpclean.transport.LeanChannelBuilder;
 import dev.grpclean.transport.LeanServerBuilder;
-import dev.grpclean.transport.LeanTransportStats;
-import dev.grpclean.transport.pool.Pools;
+import dev.grpclean.transport.testing.Echo;
+import dev.grpclean.transport.testing.LeanLeases;
 import io.grpc.CallOptions;
 import io.grpc.ChannelCredentials;
 import io.grpc.ConnectivityState;
@@ -52,10 +52,6 @@ import org.junit.runners.Parameterized.Parameters;
 public class TlsTransportTest {
   private static final int LARGE_BYTES = 10 << 20;
   private static final int MAX_MESSAGE_BYTES = 16 << 20;
-  /** Bound on the wait for the last lease to come back after a call or a shutdown. */
-  private static final long LEASE_WAIT_NANOS = TimeUnit.SECONDS.toNanos(5);
-  /** Leased bytes an earlier test reported as leaked (see {@link #awaitNoLeases}). */
-  private static long reportedLeakBytes;
 
   @Rule public final Timeout timeout = Timeout.seconds(120);
 
@@ -66,7 +62,7 @@ public class TlsTransportTest {
 
   @Parameter public String provider;
 
-  private final TlsEcho echo = new TlsEcho();
+  private final Echo.Recorder echo = new Echo.Recorder();
   private final List<ManagedChannel> channels = new ArrayList<>();
   private final List<Server> servers = new ArrayList<>();
 
@@ -90,7 +86,7 @@ public class TlsTransportTest {
       s.awaitTermination(10, TimeUnit.SECONDS);
     }
     TlsProviders.reset();
-    awaitNoLeases("after the test");
+    LeanLeases.assertAllReturned();
   }
 
   @Test
@@ -112,7 +108,7 @@ public class TlsTransportTest {
     ManagedChannel channel = leanChannel(server.getPort(), TlsTestCerts.client(false));
     call(channel, new byte[1000]);
     call(channel, new byte[100_000]);
-    awaitNoLeases("with an idle TLS connection open");
+    LeanLeases.assertAllReturned();
     assertEquals(ConnectivityState.READY, channel.getState(false));
     // Still usable after idling.
     call(channel, new byte[10]);
@@ -202,7 +198,7 @@ public class TlsTransportTest {
       channels.add(channel);
       call(channel, new byte[1]);
       // The server is still sealing and writing 10 MiB when the client's socket goes away.
-      ClientCalls.futureUnaryCall(channel.newCall(TlsEcho.UNARY, CallOptions.DEFAULT),
+      ClientCalls.futureUnaryCall(channel.newCall(Echo.UNARY, CallOptions.DEFAULT),
           new byte[LARGE_BYTES]);
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       while (echo.lastCallAttributes.get() == null || echo.calls.get() < 2 * (i + 1)) {
@@ -212,7 +208,7 @@ public class TlsTransportTest {
       channel.shutdownNow();
       channel.awaitTermination(10, TimeUnit.SECONDS);
     }
-    awaitNoLeases("after clients vanished mid-response");
+    LeanLeases.assertAllReturned();
   }
 
   private Server leanServer(ServerCredentials creds) throws Exception {
@@ -249,7 +245,7 @@ public class TlsTransportTest {
   }
 
   private static byte[] call(ManagedChannel channel, byte[] request) {
-    return ClientCalls.blockingUnaryCall(channel, TlsEcho.UNARY,
+    return ClientCalls.blockingUnaryCall(channel, Echo.UNARY,
         CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS), request);
   }
 
@@ -260,26 +256,6 @@ public class TlsTransportTest {
       return null;
     } catch (StatusRuntimeException e) {
       return e.getStatus();
-    }
-  }
-
-  /**
-   * Waits until no buffer is leased. The counters are process-wide, so a leak one test reported
-   * is tolerated by later tests (they fail only if they leak more): the report names the culprit
-   * instead of every test after it.
-   */
-  private static void awaitNoLeases(String when) {
-    long deadline = System.nanoTime() + LEASE_WAIT_NANOS;
-    while (LeanTransportStats.leasedBytes() > reportedLeakBytes) {
-      if (System.nanoTime() - deadline > 0) {
-        long leased = LeanTransportStats.leasedBytes();
-        String earlier = reportedLeakBytes > 0 ? " (" + reportedLeakBytes + " leaked earlier)" : "";
-        reportedLeakBytes = leased;
-        fail("leased bytes " + when + ": " + leased + earlier + " in "
-            + LeanTransportStats.leasesOutstanding() + " leases: " + LeanTransportStats.describe()
-            + " " + Pools.io().outstandingLeaseSites() + Pools.heap().outstandingLeaseSites());
-      }
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
     }
   }
 }

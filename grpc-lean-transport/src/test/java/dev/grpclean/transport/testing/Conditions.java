@@ -1,4 +1,4 @@
-package dev.grpclean.transport.contract;
+package dev.grpclean.transport.testing;
 
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
@@ -31,12 +31,23 @@ public final class Conditions {
    */
   public static void await(
       BooleanSupplier condition, Duration timeout, Supplier<String> description) {
+    await(condition, timeout, POLL_NANOS, description);
+  }
+
+  /**
+   * Returns once {@code condition} holds, testing it every {@code pollNanos}: for a caller that
+   * waits very often (once per fuzz input) and usually for less than the default interval.
+   *
+   * @throws AssertionError with {@code description} if it does not hold within {@code timeout}
+   */
+  public static void await(BooleanSupplier condition, Duration timeout, long pollNanos,
+      Supplier<String> description) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() - deadline > 0) {
         throw new AssertionError("not within " + timeout + ": " + description.get());
       }
-      LockSupport.parkNanos(POLL_NANOS);
+      LockSupport.parkNanos(pollNanos);
     }
   }
 
