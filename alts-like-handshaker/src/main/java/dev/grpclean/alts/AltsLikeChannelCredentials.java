@@ -4,6 +4,8 @@ import dev.grpclean.alts.handshake.HandshakeOptions;
 import dev.grpclean.transport.spi.HandshakerCredentials;
 import dev.grpclean.transport.spi.HandshakerFactory;
 import io.grpc.ChannelCredentials;
+import java.security.PublicKey;
+import java.util.Collection;
 
 /**
  * Channel credentials for the ALTS-like handshake: the client proves its Ed25519 identity
@@ -56,6 +58,37 @@ public final class AltsLikeChannelCredentials extends ChannelCredentials
    */
   public static final class Builder extends AltsLikeCredentialsBuilder<Builder> {
     private Builder() {}
+
+    /**
+     * Accepts a raw-key server with one of these Ed25519 keys only when the channel's authority
+     * names {@code host} (compared case-insensitively, port ignored); call once per host. May be
+     * combined with {@link #acceptPeers}, whose keys are accepted for every host.
+     */
+    public Builder acceptPeersFor(String host, Collection<PublicKey> publicKeys) {
+      options.acceptPeersFor(host, publicKeys);
+      return this;
+    }
+
+    /**
+     * Server certificates must carry a subject alternative name matching {@code name} instead of
+     * the host of the channel's authority (for a server reached by an address its certificate does
+     * not name). The channel's {@code overrideAuthority} changes the authority checked too.
+     */
+    public Builder expectedServerName(String name) {
+      options.expectedServerName(name);
+      return this;
+    }
+
+    /**
+     * Server certificates are not matched against any name: only chain, role and the {@link
+     * #peerVerifier(java.util.function.BiPredicate)}, which sees the authority, decide. Requires
+     * a peer verifier, since without a name check any server certificate of the trusted roots
+     * would be accepted for every target.
+     */
+    public Builder disableServerNameCheck() {
+      options.disableServerNameCheck();
+      return this;
+    }
 
     /**
      * @throws IllegalStateException without an identity or a peer policy

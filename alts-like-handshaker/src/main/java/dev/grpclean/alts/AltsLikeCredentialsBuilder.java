@@ -12,6 +12,7 @@ import java.security.cert.X509Certificate;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
+import java.util.function.BiPredicate;
 import java.util.function.Predicate;
 
 /**
@@ -23,7 +24,7 @@ import java.util.function.Predicate;
  * @param <B> the concrete builder type
  */
 abstract class AltsLikeCredentialsBuilder<B extends AltsLikeCredentialsBuilder<B>> {
-  private final HandshakeOptions.Builder options = HandshakeOptions.newBuilder();
+  final HandshakeOptions.Builder options = HandshakeOptions.newBuilder();
 
   AltsLikeCredentialsBuilder() {}
 
@@ -76,9 +77,14 @@ abstract class AltsLikeCredentialsBuilder<B extends AltsLikeCredentialsBuilder<B
 
   /**
    * Accepts peers presenting a certificate chain that the JDK's PKIX validator (revocation off)
-   * validates to one of {@code roots} at the current time; a {@link #peerVerifier} or {@link
-   * #acceptAnyPeer}, if also set, then judges them too. Without this, certificate peers are
-   * rejected. Raw-key peers are judged only by {@link #acceptPeers}, {@link #peerVerifier} or
+   * validates to one of {@code roots} at the current time, whose leaf is no CA certificate and
+   * names the peer's role in its extended key usage ({@code serverAuth} for a server, {@code
+   * clientAuth} for a client); a server's leaf must also carry a subject alternative name
+   * matching the host of the channel's authority (RFC 6125: DNS names, a wildcard only as the
+   * whole left-most label, IP addresses; no common-name fallback) unless the channel builder
+   * sets {@code expectedServerName} or {@code disableServerNameCheck}. A {@link #peerVerifier}
+   * or {@link #acceptAnyPeer}, if also set, then judges them too. Without this, certificate peers
+   * are rejected. Raw-key peers are judged only by {@link #acceptPeers}, {@link #peerVerifier} or
    * {@link #acceptAnyPeer}; with none of those set, they are rejected.
    */
   public B trustCertificates(Collection<X509Certificate> roots) {
@@ -87,10 +93,12 @@ abstract class AltsLikeCredentialsBuilder<B extends AltsLikeCredentialsBuilder<B
   }
 
   /**
-   * Accepts only raw-key peers (servers, for channel credentials; clients, for server credentials) whose
-   * Ed25519 public key is one of these (certificate peers are judged by {@link
-   * #trustCertificates} alone). One of this, {@link #peerVerifier}, {@link #acceptAnyPeer} or
-   * {@link #trustCertificates} is required; of the first three the last call wins.
+   * Accepts only raw-key peers (servers, for channel credentials; clients, for server
+   * credentials) whose Ed25519 public key is one of these (certificate peers are judged by {@link
+   * #trustCertificates} alone). For channel credentials these keys are accepted as the server of
+   * every target: a channel talking to several services should bind each key to its host with
+   * {@code AltsLikeChannelCredentials.Builder.acceptPeersFor}. One of this, {@link
+   * #peerVerifier}, {@link #acceptAnyPeer} or {@link #trustCertificates} is required.
    */
   public B acceptPeers(Collection<PublicKey> publicKeys) {
     options.acceptPeers(publicKeys);
@@ -105,10 +113,20 @@ abstract class AltsLikeCredentialsBuilder<B extends AltsLikeCredentialsBuilder<B
   /**
    * Accepts the peer (the server, for channel credentials; the client, for server credentials)
    * if {@code verifier} returns true for its authenticated identity (for a certificate peer,
-   * after its chain validated to the {@link #trustCertificates} roots); called on the connection's
-   * loop thread during the handshake, so it must not block.
+   * after its chain, role and names were checked); called on the connection's loop thread during
+   * the handshake, so it must not block.
    */
   public B peerVerifier(Predicate<AltsLikePeer> verifier) {
+    options.peerVerifier(verifier);
+    return self();
+  }
+
+  /**
+   * As {@link #peerVerifier(Predicate)}, with the target too: {@code verifier} gets the peer and
+   * the authority the channel connects to ({@code host[:port]}; null in server credentials), so
+   * it can bind identities to targets.
+   */
+  public B peerVerifier(BiPredicate<AltsLikePeer, String> verifier) {
     options.peerVerifier(verifier);
     return self();
   }

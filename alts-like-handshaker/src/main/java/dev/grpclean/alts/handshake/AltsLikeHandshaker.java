@@ -2,6 +2,7 @@ package dev.grpclean.alts.handshake;
 
 import dev.grpclean.alts.AltsLikePeer;
 import dev.grpclean.alts.X509Identities;
+import dev.grpclean.alts.X509PeerChecks;
 import dev.grpclean.alts.record.AltsRecordProtector;
 import dev.grpclean.alts.record.RecordProtocol;
 import dev.grpclean.transport.spi.Handshaker;
@@ -14,6 +15,7 @@ import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.MessageDigest;
+import java.security.cert.X509Certificate;
 import java.util.Arrays;
 import javax.annotation.Nullable;
 
@@ -122,25 +124,46 @@ abstract class AltsLikeHandshaker implements Handshaker {
 
   /**
    * Fails closed unless the local policy accepts the peer: a certificate peer's chain must
-   * validate against the trusted roots (and then pass the peer verifier, if one is set); a
-   * raw-key peer must pass the key policy.
+   * validate against the trusted roots, its leaf must be no CA and carry the extended key usage
+   * of its role, a server's names must match the target (unless configured otherwise), and then
+   * it must pass the peer verifier, if one is set; a raw-key peer must pass the key policy.
+   *
+   * @param authority the client's target; null on the server
    */
-  void checkPeer(AltsLikePeer candidate) throws HandshakeException {
+  void checkPeer(AltsLikePeer candidate, @Nullable String authority) throws HandshakeException {
     String who = client ? "server" : "client";
     if (!candidate.certificateChain().isEmpty()) {
       if (options.trustAnchors == null) {
         throw new HandshakeException(who + " presented certificate " + candidate.id()
             + ", but local policy trusts no certificates (call trustCertificates)");
       }
+      X509Certificate leaf = candidate.certificateChain().get(0);
       try {
         X509Identities.validate(candidate.certificateChain(), options.trustAnchors,
             options.validationDate);
+        X509PeerChecks.checkRole(leaf, client);
       } catch (GeneralSecurityException e) {
         throw new HandshakeException(who + " certificate " + candidate.id()
             + " is not trusted: " + e.getMessage(), e);
       }
+      if (client && options.serverNameCheck) {
+        String host = options.expectedServerName;
+        if (host == null) {
+          if (authority == null) {
+            throw new HandshakeException("server certificate " + candidate.id()
+                + " cannot be checked: the channel has no authority");
+          }
+          host = X509PeerChecks.hostOf(authority);
+        }
+        try {
+          X509PeerChecks.checkHost(leaf, host);
+        } catch (GeneralSecurityException e) {
+          throw new HandshakeException("server certificate " + candidate.id()
+              + " is not valid for " + host + ": " + e.getMessage(), e);
+        }
+      }
       if (options.peerVerifier != null && options.verifierCoversCertificates
-          && !options.accepts(candidate)) {
+          && !options.accepts(candidate, authority)) {
         throw new HandshakeException(who + " identity " + candidate.id()
             + " is not accepted by local policy (" + options.peerPolicy + ")");
       }
@@ -150,9 +173,10 @@ abstract class AltsLikeHandshaker implements Handshaker {
       throw new HandshakeException(who + " presented raw key " + candidate.id()
           + ", but local policy accepts only certificates chaining to the trusted roots");
     }
-    if (!options.accepts(candidate)) {
-      throw new HandshakeException(who + " identity "
-          + candidate.id() + " is not accepted by local policy (" + options.peerPolicy + ")");
+    if (!options.accepts(candidate, authority)) {
+      throw new HandshakeException(who + " identity " + candidate.id()
+          + (authority == null ? "" : " for " + authority)
+          + " is not accepted by local policy (" + options.peerPolicy + ")");
     }
   }
 

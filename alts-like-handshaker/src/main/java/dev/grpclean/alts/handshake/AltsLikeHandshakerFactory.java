@@ -6,8 +6,9 @@ import java.net.SocketAddress;
 import java.util.Objects;
 
 /**
- * Makes one side's ALTS-like handshakers from fixed options. The authority is not used: the
- * server is identified by its key, which the client's peer policy checks.
+ * Makes one side's ALTS-like handshakers from fixed options. A client handshaker gets the
+ * authority it connects to: a server certificate must name its host, and the peer verifier and
+ * target-bound raw keys see it.
  *
  * <p>Thread-safe (immutable).
  */
@@ -22,7 +23,7 @@ public final class AltsLikeHandshakerFactory implements HandshakerFactory {
 
   @Override
   public Handshaker newHandshaker(String authority, SocketAddress remote) {
-    return client ? new ClientHandshaker(options) : new ServerHandshaker(options);
+    return client ? new ClientHandshaker(options, authority) : new ServerHandshaker(options);
   }
 
   public HandshakeOptions options() {

@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
 import java.util.ArrayList;
 import java.util.List;
+import javax.annotation.Nullable;
 
 /**
  * The client side: sends ClientInit, checks ServerInit (signature, finished MAC, negotiated
@@ -15,10 +16,13 @@ import java.util.List;
  * <p>Thread-compatible: confined to the connection's loop thread.
  */
 final class ClientHandshaker extends AltsLikeHandshaker {
+  /** The target the channel connects to; server certificates are checked against it. */
+  @Nullable private final String authority;
   private Messages.ClientInit offer;
 
-  ClientHandshaker(HandshakeOptions options) {
+  ClientHandshaker(HandshakeOptions options, @Nullable String authority) {
     super(options, true);
+    this.authority = authority;
   }
 
   @Override
@@ -74,7 +78,7 @@ final class ClientHandshaker extends AltsLikeHandshaker {
         new int[] {clientInit.length, Messages.macOffset(message)});
     checkMac(HandshakeCrypto.finishedMac(prk, HandshakeCrypto.SERVER_FINISHED_LABEL, macked),
         message, "server");
-    checkPeer(server);
+    checkPeer(server, authority);
 
     byte[] finished = new Messages.ClientFinished(
         Messages.Identity.of(options.identity)).encodeUnsigned();

@@ -5,6 +5,7 @@ import dev.grpclean.alts.AltsLikePeer;
 import dev.grpclean.alts.Ed25519Keys;
 import dev.grpclean.alts.RpcProtocolVersion;
 import dev.grpclean.alts.X509Identities;
+import dev.grpclean.alts.X509PeerChecks;
 import dev.grpclean.alts.record.AltsRecordProtector;
 import dev.grpclean.alts.record.GcmProvider;
 import dev.grpclean.alts.record.RecordProtocol;
@@ -21,6 +22,10 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.BiPredicate;
 import java.util.function.Predicate;
 import javax.annotation.Nullable;
 
@@ -32,11 +37,18 @@ import javax.annotation.Nullable;
  */
 public final class HandshakeOptions {
   final AltsLikeIdentity identity;
-  /** Null if only certificate peers are accepted. */
-  @Nullable final Predicate<AltsLikePeer> peerVerifier;
+  /**
+   * The peer policy's predicate over (peer, authority); the authority is the client's target, null
+   * on the server. Null if only certificate peers are accepted.
+   */
+  @Nullable final BiPredicate<AltsLikePeer, String> peerVerifier;
   /** False for acceptPeers (a list of raw keys), which judges raw-key peers only. */
   final boolean verifierCoversCertificates;
   final String peerPolicy;
+  /** Client only: whether a server certificate's names must match the target. */
+  final boolean serverNameCheck;
+  /** Client only: the name server certificates must match instead of the authority's host. */
+  @Nullable final String expectedServerName;
   /** Null if certificate peers are not accepted. */
   @Nullable final Set<TrustAnchor> trustAnchors;
   /** For tests: validate certificates at this time instead of now. */
@@ -53,6 +65,8 @@ public final class HandshakeOptions {
     this.peerVerifier = b.peerVerifier;
     this.verifierCoversCertificates = b.verifierCoversCertificates;
     this.peerPolicy = b.peerPolicy;
+    this.serverNameCheck = b.serverNameCheck;
+    this.expectedServerName = b.expectedServerName;
     this.trustAnchors = b.trustAnchors;
     this.validationDate = b.validationDate;
     this.recordProtocols = Collections.unmodifiableList(new ArrayList<>(b.recordProtocols));
@@ -79,16 +93,37 @@ public final class HandshakeOptions {
     return provider != null ? provider : GcmProvider.active();
   }
 
-  boolean accepts(AltsLikePeer peer) {
-    return peerVerifier.test(peer);
+  boolean accepts(AltsLikePeer peer, @Nullable String authority) {
+    return peerVerifier.test(peer, authority);
+  }
+
+  /** Which peer policy a builder was given; at most one. */
+  private enum Policy {
+    NONE("none"),
+    ACCEPT_PEERS("acceptPeers"),
+    VERIFIER("peerVerifier"),
+    ANY("acceptAnyPeer");
+
+    final String method;
+
+    Policy(String method) {
+      this.method = method;
+    }
   }
 
   /** Builder; see the credentials builders for what each option means. Not thread-safe. */
   public static final class Builder {
     @Nullable private AltsLikeIdentity identity;
-    @Nullable private Predicate<AltsLikePeer> peerVerifier;
+    @Nullable private BiPredicate<AltsLikePeer, String> peerVerifier;
     private boolean verifierCoversCertificates;
     private String peerPolicy = "";
+    private Policy policy = Policy.NONE;
+    /** Raw keys accepted for any target (acceptPeers). */
+    private final Set<String> anyTargetIds = new LinkedHashSet<>();
+    /** Raw keys accepted only for one target host (acceptPeersFor), by lower-case host. */
+    private final Map<String, Set<String>> idsByHost = new LinkedHashMap<>();
+    private boolean serverNameCheck = true;
+    @Nullable private String expectedServerName;
     @Nullable private Set<TrustAnchor> trustAnchors;
     @Nullable private Date validationDate;
     private List<RecordProtocol> recordProtocols =
@@ -106,7 +141,29 @@ public final class HandshakeOptions {
       return this;
     }
 
+    /** Raw Ed25519 keys accepted for any target; see the credentials builders. */
     public Builder acceptPeers(Collection<PublicKey> publicKeys) {
+      setPolicy(Policy.ACCEPT_PEERS);
+      anyTargetIds.addAll(ids(publicKeys));
+      return keyPolicy();
+    }
+
+    /**
+     * Client only: raw Ed25519 keys accepted only when the target authority's host is {@code
+     * host} (case-insensitive); may be called once per host, and combined with {@link
+     * #acceptPeers}.
+     */
+    public Builder acceptPeersFor(String host, Collection<PublicKey> publicKeys) {
+      String key = Objects.requireNonNull(host, "host").toLowerCase(Locale.ROOT);
+      if (key.isEmpty()) {
+        throw new IllegalArgumentException("empty host");
+      }
+      setPolicy(Policy.ACCEPT_PEERS);
+      idsByHost.computeIfAbsent(key, k -> new LinkedHashSet<>()).addAll(ids(publicKeys));
+      return keyPolicy();
+    }
+
+    private static Set<String> ids(Collection<PublicKey> publicKeys) {
       Set<String> ids = new LinkedHashSet<>();
       for (PublicKey key : publicKeys) {
         try {
@@ -118,26 +175,89 @@ public final class HandshakeOptions {
       if (ids.isEmpty()) {
         throw new IllegalArgumentException("no accepted peer keys given");
       }
-      Set<String> frozen = Collections.unmodifiableSet(ids);
-      this.peerVerifier = peer -> frozen.contains(peer.id());
+      return ids;
+    }
+
+    /** (Re)builds the raw-key predicate from both key sets, frozen. */
+    private Builder keyPolicy() {
+      Set<String> any = Set.copyOf(anyTargetIds);
+      Map<String, Set<String>> byHost = new LinkedHashMap<>();
+      idsByHost.forEach((host, ids) -> byHost.put(host, Set.copyOf(ids)));
+      Map<String, Set<String>> frozen = Collections.unmodifiableMap(byHost);
+      this.peerVerifier = (peer, authority) -> any.contains(peer.id())
+          || (authority != null && frozen.getOrDefault(
+              X509PeerChecks.hostOf(authority).toLowerCase(Locale.ROOT), Set.of())
+              .contains(peer.id()));
       this.verifierCoversCertificates = false;
-      this.peerPolicy = frozen.size() == 1
-          ? "the accepted identity " + frozen.iterator().next()
-          : "the " + frozen.size() + " accepted identities";
+      int count = any.size();
+      for (Set<String> ids : frozen.values()) {
+        count += ids.size();
+      }
+      this.peerPolicy = frozen.isEmpty() && any.size() == 1
+          ? "the accepted identity " + any.iterator().next()
+          : "the " + count + " accepted identities" + (frozen.isEmpty() ? ""
+              : ", " + (count - any.size()) + " of them only for hosts " + frozen.keySet());
       return this;
     }
 
+    /** A predicate over the peer alone. */
     public Builder peerVerifier(Predicate<AltsLikePeer> verifier) {
-      this.peerVerifier = Objects.requireNonNull(verifier, "verifier");
+      Objects.requireNonNull(verifier, "verifier");
+      return peerVerifier((peer, authority) -> verifier.test(peer));
+    }
+
+    /**
+     * A predicate over the peer and the target authority (client side; null on the server side).
+     */
+    public Builder peerVerifier(BiPredicate<AltsLikePeer, String> verifier) {
+      Objects.requireNonNull(verifier, "verifier");
+      setPolicy(Policy.VERIFIER);
+      this.peerVerifier = verifier;
       this.verifierCoversCertificates = true;
       this.peerPolicy = "the peer verifier";
       return this;
     }
 
+    /** Any peer. */
     public Builder acceptAnyPeer() {
-      this.peerVerifier = peer -> true;
+      setPolicy(Policy.ANY);
+      this.peerVerifier = (peer, authority) -> true;
       this.verifierCoversCertificates = true;
       this.peerPolicy = "any peer";
+      return this;
+    }
+
+    private void setPolicy(Policy next) {
+      if (next == Policy.ACCEPT_PEERS && policy != Policy.ACCEPT_PEERS) {
+        anyTargetIds.clear();
+        idsByHost.clear();
+      }
+      policy = next;
+    }
+
+    /**
+     * Client only: server certificates must name {@code name} (RFC 6125 rules) instead of the
+     * host of the channel's authority.
+     */
+    public Builder expectedServerName(String name) {
+      if (!serverNameCheck) {
+        throw new IllegalStateException(
+            "expectedServerName and disableServerNameCheck are mutually exclusive");
+      }
+      this.expectedServerName = X509PeerChecks.hostOf(Objects.requireNonNull(name, "name"));
+      return this;
+    }
+
+    /**
+     * Client only: server certificates are not matched against any name; requires a
+     * {@link #peerVerifier} (which sees the authority) to bind the server to the target.
+     */
+    public Builder disableServerNameCheck() {
+      if (expectedServerName != null) {
+        throw new IllegalStateException(
+            "expectedServerName and disableServerNameCheck are mutually exclusive");
+      }
+      this.serverNameCheck = false;
       return this;
     }
 
@@ -202,6 +322,10 @@ public final class HandshakeOptions {
       if (peerVerifier == null && trustAnchors == null) {
         throw new IllegalStateException("no peer policy: call acceptPeers, peerVerifier,"
             + " acceptAnyPeer or trustCertificates");
+      }
+      if (!serverNameCheck && policy != Policy.VERIFIER) {
+        throw new IllegalStateException("disableServerNameCheck needs a peerVerifier to bind"
+            + " server certificates to the target in its place");
       }
       return new HandshakeOptions(this);
     }

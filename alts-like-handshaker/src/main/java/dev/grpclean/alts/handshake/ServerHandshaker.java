@@ -101,7 +101,7 @@ final class ServerHandshaker extends AltsLikeHandshaker {
         new int[] {clientInit.length, serverInit.length, Messages.macOffset(message)});
     checkMac(HandshakeCrypto.finishedMac(prk, HandshakeCrypto.CLIENT_FINISHED_LABEL, macked),
         message, "client");
-    checkPeer(client);
+    checkPeer(client, null);
     finish(client, protocol, message, clientMaxRecordBytes);
   }
 

@@ -88,7 +88,7 @@ class HandshakeMessagesFuzzTest {
         handshake(new ServerHandshaker(serverOptions), stream, cuts);
         break;
       case MODE_CLIENT:
-        handshake(new ClientHandshaker(clientOptions), stream, cuts);
+        handshake(new ClientHandshaker(clientOptions, "localhost"), stream, cuts);
         break;
       default:
         decode(((bits >> 2) & 3) % 3, stream, cuts);

@@ -146,7 +146,8 @@ public class HandshakeTest {
             strangerId.publicKey())).build(),
         serverOptions().build());
     HandshakeException e = assertThrows(HandshakeException.class, () -> s.run(Integer.MAX_VALUE));
-    assertEquals("server identity " + serverId.id() + " is not accepted by local policy (the"
+    assertEquals("server identity " + serverId.id() + " for localhost:443 is not accepted by local"
+        + " policy (the"
         + " accepted identity " + strangerId.id() + ")", e.getMessage());
   }
 
@@ -452,7 +453,12 @@ public class HandshakeTest {
     boolean serverDone;
 
     Session(HandshakeOptions clientOptions, HandshakeOptions serverOptions) {
-      client = new AltsLikeHandshakerFactory(clientOptions, true).newHandshaker("x", null);
+      this(clientOptions, serverOptions, "localhost:443");
+    }
+
+    /** With the client connecting to {@code authority}, which server certificates must name. */
+    Session(HandshakeOptions clientOptions, HandshakeOptions serverOptions, String authority) {
+      client = new AltsLikeHandshakerFactory(clientOptions, true).newHandshaker(authority, null);
       server = new AltsLikeHandshakerFactory(serverOptions, false).newHandshaker(null, null);
     }
 

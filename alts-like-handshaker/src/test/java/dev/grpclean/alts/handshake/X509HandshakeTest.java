@@ -8,6 +8,7 @@ import dev.grpclean.alts.AltsLikeIdentity;
 import dev.grpclean.alts.AltsLikePeer;
 import dev.grpclean.alts.X509Fixtures;
 import dev.grpclean.alts.X509Identities;
+import dev.grpclean.alts.X509PeerChecks;
 import java.security.GeneralSecurityException;
 import java.security.cert.X509Certificate;
 import java.util.Date;
@@ -90,6 +91,134 @@ public class X509HandshakeTest {
     s.run(Integer.MAX_VALUE);
     HandshakeTest.checkRecords(s);
     assertEquals(clientRaw.id(), s.server.attributes().get(AltsLikePeer.PEER_IDENTITY_KEY).id());
+  }
+
+  @Test
+  public void serverCertificateMustNameTheTarget() throws Exception {
+    for (String authority : new String[] {"localhost:443", "LOCALHOST", "server.test.:8443",
+        "127.0.0.1:50051", "[::1]:443"}) {
+      new HandshakeTest.Session(certOptions(clientCert).build(), certOptions(serverCert).build(),
+          authority).run(Integer.MAX_VALUE);
+    }
+    for (String authority : new String[] {"other.test:443", "127.0.0.2", "[::2]:443",
+        "localhost.other.test", "test"}) {
+      HandshakeException e = assertThrows(authority, HandshakeException.class,
+          () -> new HandshakeTest.Session(certOptions(clientCert).build(),
+              certOptions(serverCert).build(), authority).run(Integer.MAX_VALUE));
+      assertTrue(e.getMessage(), e.getMessage().startsWith("server certificate x509:CN=server,"));
+      assertTrue(e.getMessage(), e.getMessage().contains(" is not valid for "
+          + X509PeerChecks.hostOf(authority) + ": certificate subject alternative names"
+          + " [DNS:localhost, DNS:server.test, IP:127.0.0.1, IP:0:0:0:0:0:0:0:1] do not match"));
+    }
+  }
+
+  @Test
+  public void anotherServiceOfTheSameCaIsRejectedAsTheServer() throws Exception {
+    AltsLikeIdentity otherService = X509Fixtures.identity("other-service");
+    HandshakeException e = assertThrows(HandshakeException.class, () -> new HandshakeTest.Session(
+        certOptions(clientCert).build(), certOptions(otherService).build(), "localhost:443")
+        .run(Integer.MAX_VALUE));
+    assertTrue(e.getMessage(), e.getMessage().contains("is not valid for localhost:"
+        + " certificate subject alternative names [DNS:other.test] do not match localhost"));
+    // Its own name still works.
+    new HandshakeTest.Session(certOptions(clientCert).build(), certOptions(otherService).build(),
+        "other.test:443").run(Integer.MAX_VALUE);
+  }
+
+  @Test
+  public void clientCertificateIsRejectedAsTheServerAndServerCertificateAsTheClient()
+      throws Exception {
+    HandshakeException e = assertThrows(HandshakeException.class, () -> new HandshakeTest.Session(
+        certOptions(clientCert).build(), certOptions(clientCert).build()).run(Integer.MAX_VALUE));
+    assertTrue(e.getMessage(), e.getMessage().startsWith("server certificate x509:CN=client,"));
+    assertTrue(e.getMessage(), e.getMessage().endsWith(" is not trusted: leaf certificate's"
+        + " extendedKeyUsage [1.3.6.1.5.5.7.3.2] lacks serverAuth, required of a server"));
+    e = assertThrows(HandshakeException.class, () -> new HandshakeTest.Session(
+        certOptions(serverCert).build(), certOptions(serverCert).build()).run(Integer.MAX_VALUE));
+    assertTrue(e.getMessage(), e.getMessage().startsWith("client certificate x509:CN=server,"));
+    assertTrue(e.getMessage(), e.getMessage().endsWith(" is not trusted: leaf certificate's"
+        + " extendedKeyUsage [1.3.6.1.5.5.7.3.1] lacks clientAuth, required of a client"));
+    // A certificate naming both purposes serves both roles.
+    AltsLikeIdentity both = X509Fixtures.identity("both");
+    new HandshakeTest.Session(certOptions(both).build(), certOptions(both).build())
+        .run(Integer.MAX_VALUE);
+  }
+
+  @Test
+  public void leafWithoutExtendedKeyUsageOrMarkedAsCaIsRejected() throws Exception {
+    HandshakeException e = assertThrows(HandshakeException.class, () -> new HandshakeTest.Session(
+        certOptions(clientCert).build(), certOptions(X509Fixtures.identity("no-eku")).build())
+        .run(Integer.MAX_VALUE));
+    assertTrue(e.getMessage(), e.getMessage().endsWith(" is not trusted: leaf certificate has no"
+        + " extendedKeyUsage; serverAuth is required of a server"));
+    AltsLikeIdentity caLeaf = X509Fixtures.identity("ca-leaf");
+    e = assertThrows(HandshakeException.class, () -> new HandshakeTest.Session(
+        certOptions(clientCert).build(), certOptions(caLeaf).build()).run(Integer.MAX_VALUE));
+    assertTrue(e.getMessage(), e.getMessage().endsWith(" is not trusted: leaf certificate is a CA"
+        + " certificate (basicConstraints cA=true)"));
+    e = assertThrows(HandshakeException.class, () -> new HandshakeTest.Session(
+        certOptions(caLeaf).build(), certOptions(serverCert).build()).run(Integer.MAX_VALUE));
+    assertTrue(e.getMessage(), e.getMessage().startsWith("client certificate x509:CN=ca-leaf,"));
+    assertTrue(e.getMessage(), e.getMessage().endsWith("leaf certificate is a CA certificate"
+        + " (basicConstraints cA=true)"));
+  }
+
+  @Test
+  public void wildcardMatchesExactlyOneLeftMostLabel() throws Exception {
+    AltsLikeIdentity wildcard = X509Fixtures.identity("wildcard");
+    new HandshakeTest.Session(certOptions(clientCert).build(), certOptions(wildcard).build(),
+        "api.wild.test:443").run(Integer.MAX_VALUE);
+    for (String authority : new String[] {"wild.test", "a.b.wild.test", "api.wild.test.other"}) {
+      assertThrows(authority, HandshakeException.class, () -> new HandshakeTest.Session(
+          certOptions(clientCert).build(), certOptions(wildcard).build(), authority)
+          .run(Integer.MAX_VALUE));
+    }
+  }
+
+  @Test
+  public void explicitOverridesOfTheNameCheck() throws Exception {
+    // A fixed expected name instead of the authority's host.
+    new HandshakeTest.Session(certOptions(clientCert).expectedServerName("server.test").build(),
+        certOptions(serverCert).build(), "10.1.2.3:443").run(Integer.MAX_VALUE);
+    assertThrows(HandshakeException.class, () -> new HandshakeTest.Session(
+        certOptions(clientCert).expectedServerName("other.test").build(),
+        certOptions(serverCert).build(), "localhost:443").run(Integer.MAX_VALUE));
+    // No name check: only with a verifier, which sees the authority.
+    IllegalStateException noVerifier = assertThrows(IllegalStateException.class,
+        () -> certOptions(clientCert).disableServerNameCheck().build());
+    assertEquals("disableServerNameCheck needs a peerVerifier to bind server certificates to the"
+        + " target in its place", noVerifier.getMessage());
+    List<String> seen = new java.util.ArrayList<>();
+    HandshakeOptions bound = certOptions(clientCert).disableServerNameCheck()
+        .peerVerifier((peer, authority) -> {
+          seen.add(authority);
+          return authority.startsWith("10.1.2.3:");
+        }).build();
+    new HandshakeTest.Session(bound, certOptions(serverCert).build(), "10.1.2.3:443")
+        .run(Integer.MAX_VALUE);
+    assertEquals(List.of("10.1.2.3:443"), seen);
+    assertThrows(HandshakeException.class, () -> new HandshakeTest.Session(bound,
+        certOptions(serverCert).build(), "10.9.9.9:443").run(Integer.MAX_VALUE));
+    // The client's verifier runs after the name check, the server's gets no authority.
+    List<String> serverSeen = new java.util.ArrayList<>();
+    new HandshakeTest.Session(certOptions(clientCert).build(), certOptions(serverCert)
+        .peerVerifier((peer, authority) -> serverSeen.add(String.valueOf(authority))).build())
+        .run(Integer.MAX_VALUE);
+    assertEquals(List.of("null"), serverSeen);
+  }
+
+  @Test
+  public void rawKeysBoundToAHostAreRejectedForAnother() throws Exception {
+    HandshakeOptions client = HandshakeOptions.newBuilder().identity(clientRaw)
+        .acceptPeersFor("a.test", List.of(serverRaw.publicKey())).build();
+    HandshakeOptions server = HandshakeOptions.newBuilder().identity(serverRaw)
+        .acceptPeers(List.of(clientRaw.publicKey())).build();
+    new HandshakeTest.Session(client, server, "A.test:443").run(Integer.MAX_VALUE);
+    HandshakeException e = assertThrows(HandshakeException.class,
+        () -> new HandshakeTest.Session(client, server, "b.test:443").run(Integer.MAX_VALUE));
+    assertEquals("server identity " + serverRaw.id() + " for b.test:443 is not accepted by local"
+        + " policy (the 1 accepted identities, 1 of them only for hosts [a.test])",
+        e.getMessage());
   }
 
   @Test
