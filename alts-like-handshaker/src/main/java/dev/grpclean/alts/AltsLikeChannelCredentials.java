@@ -60,6 +60,36 @@ public final class AltsLikeChannelCredentials extends ChannelCredentials
     private Builder() {}
 
     /**
+     * Refused: a client that accepts any server is open to an active attacker, who would then
+     * receive the call credentials' bearer tokens. Use {@link #acceptAnyServerUnauthenticated}
+     * if that is really meant.
+     *
+     * @throws UnsupportedOperationException always
+     * @deprecated the server must be authenticated; see above
+     */
+    @Deprecated
+    @Override
+    public Builder acceptAnyPeer() {
+      throw new UnsupportedOperationException("acceptAnyPeer() is not allowed on channel"
+          + " credentials: the server would be unauthenticated while the connection claims"
+          + " privacy; use acceptPeers, acceptPeersFor, trustCertificates or peerVerifier, or"
+          + " acceptAnyServerUnauthenticated() for a connection encrypted only against passive"
+          + " observers");
+    }
+
+    /**
+     * Accepts any server, unauthenticated: the connection is encrypted, but an active attacker can
+     * complete the handshake in the server's place. Its calls see {@code
+     * GrpcAttributes.ATTR_SECURITY_LEVEL = NONE}, so the lean transport sends no channel call
+     * credentials over it (the call fails UNAUTHENTICATED instead) and level-checking call
+     * credentials refuse too. For tests and tools, not for production.
+     */
+    public Builder acceptAnyServerUnauthenticated() {
+      options.acceptAnyServerUnauthenticated();
+      return this;
+    }
+
+    /**
      * Accepts a raw-key server with one of these Ed25519 keys only when the channel's authority
      * names {@code host} (compared case-insensitively, port ignored); call once per host. May be
      * combined with {@link #acceptPeers}, whose keys are accepted for every host.

@@ -132,10 +132,12 @@ abstract class AltsLikeCredentialsBuilder<B extends AltsLikeCredentialsBuilder<B
   }
 
   /**
-   * Accepts any peer (server, for channel credentials; client, for server credentials) that
-   * proves it holds some Ed25519 key (the connection is still encrypted, and the key reaches
-   * calls as {@link AltsLikePeer#PEER_IDENTITY_KEY} for authorization there). Certificate peers
-   * still need a chain to a {@link #trustCertificates} root.
+   * Server credentials: accepts any client that proves it holds some Ed25519 key (the key reaches
+   * calls as {@link AltsLikePeer#PEER_IDENTITY_KEY} for authorization there; the server still
+   * proves its own identity, as a TLS server does without client authentication). Certificate
+   * peers still need a chain to a {@link #trustCertificates} root. Channel credentials refuse
+   * this: see {@code AltsLikeChannelCredentials.Builder.acceptAnyServerUnauthenticated}. One of
+   * {@link #acceptPeers}, {@link #peerVerifier} and this, at most.
    */
   public B acceptAnyPeer() {
     options.acceptAnyPeer();

@@ -85,7 +85,9 @@ final class LeanCredentials {
       CompositeChannelCredentials composite = (CompositeChannelCredentials) creds;
       Resolution inner = resolve(composite.getChannelCredentials());
       return inner.error != null ? inner
-          : new Resolution(null, composite.getCallCredentials(), inner.handshakerFactory);
+          : new Resolution(null,
+              new PrivacyRequiredCallCredentials(composite.getCallCredentials()),
+              inner.handshakerFactory);
     }
     if (creds instanceof ChoiceChannelCredentials) {
       StringBuilder reasons = new StringBuilder();

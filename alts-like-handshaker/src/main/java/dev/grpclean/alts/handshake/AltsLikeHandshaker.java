@@ -210,7 +210,10 @@ abstract class AltsLikeHandshaker implements Handshaker {
     }
     peer = authenticated;
     attributes = Attributes.newBuilder()
-        .set(GrpcAttributes.ATTR_SECURITY_LEVEL, SecurityLevel.PRIVACY_AND_INTEGRITY)
+        // Encrypted either way, but with an unauthenticated server the privacy is only against
+        // passive observers: NONE keeps call credentials off the connection.
+        .set(GrpcAttributes.ATTR_SECURITY_LEVEL, client && options.unauthenticatedPeer
+            ? SecurityLevel.NONE : SecurityLevel.PRIVACY_AND_INTEGRITY)
         .set(AltsLikePeer.PEER_IDENTITY_KEY, authenticated)
         .build();
     dropSecrets();

@@ -45,6 +45,11 @@ public final class HandshakeOptions {
   /** False for acceptPeers (a list of raw keys), which judges raw-key peers only. */
   final boolean verifierCoversCertificates;
   final String peerPolicy;
+  /**
+   * Client only: the server is not authenticated (acceptAnyServerUnauthenticated), so the
+   * connection reports {@code SecurityLevel.NONE} and no call credentials are sent over it.
+   */
+  final boolean unauthenticatedPeer;
   /** Client only: whether a server certificate's names must match the target. */
   final boolean serverNameCheck;
   /** Client only: the name server certificates must match instead of the authority's host. */
@@ -65,6 +70,7 @@ public final class HandshakeOptions {
     this.peerVerifier = b.peerVerifier;
     this.verifierCoversCertificates = b.verifierCoversCertificates;
     this.peerPolicy = b.peerPolicy;
+    this.unauthenticatedPeer = b.policy == Policy.ANY_UNAUTHENTICATED;
     this.serverNameCheck = b.serverNameCheck;
     this.expectedServerName = b.expectedServerName;
     this.trustAnchors = b.trustAnchors;
@@ -102,7 +108,8 @@ public final class HandshakeOptions {
     NONE("none"),
     ACCEPT_PEERS("acceptPeers"),
     VERIFIER("peerVerifier"),
-    ANY("acceptAnyPeer");
+    ANY("acceptAnyPeer"),
+    ANY_UNAUTHENTICATED("acceptAnyServerUnauthenticated");
 
     final String method;
 
@@ -227,10 +234,26 @@ public final class HandshakeOptions {
       return this;
     }
 
+    /**
+     * Client only: any server, unauthenticated (an active attacker can stand in for it);
+     * connections report {@code SecurityLevel.NONE}.
+     */
+    public Builder acceptAnyServerUnauthenticated() {
+      setPolicy(Policy.ANY_UNAUTHENTICATED);
+      this.peerVerifier = (peer, authority) -> true;
+      this.verifierCoversCertificates = true;
+      this.peerPolicy = "any server, unauthenticated";
+      return this;
+    }
+
+    /** At most one peer policy; acceptPeers and acceptPeersFor add up. */
     private void setPolicy(Policy next) {
-      if (next == Policy.ACCEPT_PEERS && policy != Policy.ACCEPT_PEERS) {
-        anyTargetIds.clear();
-        idsByHost.clear();
+      if (policy != Policy.NONE && policy != next) {
+        throw new IllegalStateException(policy.method + " and " + next.method
+            + " are mutually exclusive: choose one peer policy");
+      }
+      if (policy == next && next != Policy.ACCEPT_PEERS) {
+        throw new IllegalStateException(next.method + " was already called");
       }
       policy = next;
     }
