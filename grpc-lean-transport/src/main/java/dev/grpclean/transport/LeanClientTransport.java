@@ -24,6 +24,7 @@ import io.grpc.internal.ClientStream;
 import io.grpc.internal.ClientStreamListener.RpcProgress;
 import io.grpc.internal.ConnectionClientTransport;
 import io.grpc.internal.DisconnectError;
+import io.grpc.internal.FailingClientStream;
 import io.grpc.internal.GoAwayDisconnectError;
 import io.grpc.internal.GrpcAttributes;
 import io.grpc.internal.GrpcUtil;
@@ -192,6 +193,10 @@ final class LeanClientTransport implements ConnectionClientTransport,
   @Override
   public ClientStream newStream(MethodDescriptor<?, ?> method, Metadata headers,
       CallOptions callOptions, ClientStreamTracer[] tracers) {
+    Status authorityFailure = CallAuthorityCheck.check(getAttributes(), callOptions.getAuthority());
+    if (authorityFailure != null) {
+      return new FailingClientStream(authorityFailure, RpcProgress.PROCESSED, tracers);
+    }
     StatsTraceContext statsTraceCtx =
         StatsTraceContext.newClientContext(tracers, getAttributes(), headers);
     return new LeanClientStream(this, method, headers, callOptions, statsTraceCtx,

@@ -10,12 +10,12 @@ import dev.grpclean.transport.spi.RecordProtector;
 import io.grpc.Attributes;
 import io.grpc.InternalChannelz.Security;
 import io.grpc.SecurityLevel;
+import io.grpc.Status;
 import io.grpc.internal.GrpcAttributes;
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.MessageDigest;
-import java.security.cert.X509Certificate;
 import java.util.Arrays;
 import javax.annotation.Nullable;
 
@@ -137,15 +137,30 @@ abstract class AltsLikeHandshaker implements Handshaker {
         throw new HandshakeException(who + " presented certificate " + candidate.id()
             + ", but local policy trusts no certificates (call trustCertificates)");
       }
-      X509Certificate leaf = candidate.certificateChain().get(0);
       try {
         X509Identities.validate(candidate.certificateChain(), options.trustAnchors,
             options.validationDate);
-        X509PeerChecks.checkRole(leaf, client);
+        X509PeerChecks.checkRole(candidate.certificateChain().get(0), client);
       } catch (GeneralSecurityException e) {
         throw new HandshakeException(who + " certificate " + candidate.id()
             + " is not trusted: " + e.getMessage(), e);
       }
+    } else if (options.peerVerifier == null) {
+      throw new HandshakeException(who + " presented raw key " + candidate.id()
+          + ", but local policy accepts only certificates chaining to the trusted roots");
+    }
+    checkTarget(options, client, candidate, authority);
+  }
+
+  /**
+   * The target-dependent part of {@link #checkPeer}, for a peer whose chain and role already
+   * passed: a server certificate's names against the target, then the verifier or key policy.
+   * Also run for each call that overrides the authority.
+   */
+  static void checkTarget(HandshakeOptions options, boolean client, AltsLikePeer candidate,
+      @Nullable String authority) throws HandshakeException {
+    String who = client ? "server" : "client";
+    if (!candidate.certificateChain().isEmpty()) {
       if (client && options.serverNameCheck) {
         String host = options.expectedServerName;
         if (host == null) {
@@ -156,7 +171,7 @@ abstract class AltsLikeHandshaker implements Handshaker {
           host = X509PeerChecks.hostOf(authority);
         }
         try {
-          X509PeerChecks.checkHost(leaf, host);
+          X509PeerChecks.checkHost(candidate.certificateChain().get(0), host);
         } catch (GeneralSecurityException e) {
           throw new HandshakeException("server certificate " + candidate.id()
               + " is not valid for " + host + ": " + e.getMessage(), e);
@@ -168,10 +183,6 @@ abstract class AltsLikeHandshaker implements Handshaker {
             + " is not accepted by local policy (" + options.peerPolicy + ")");
       }
       return;
-    }
-    if (options.peerVerifier == null) {
-      throw new HandshakeException(who + " presented raw key " + candidate.id()
-          + ", but local policy accepts only certificates chaining to the trusted roots");
     }
     if (!options.accepts(candidate, authority)) {
       throw new HandshakeException(who + " identity " + candidate.id()
@@ -209,7 +220,22 @@ abstract class AltsLikeHandshaker implements Handshaker {
       Arrays.fill(serverKey, (byte) 0);
     }
     peer = authenticated;
-    attributes = Attributes.newBuilder()
+    Attributes.Builder attrs = Attributes.newBuilder();
+    if (client) {
+      // A call overriding the authority must name a target this server would have been accepted
+      // for (certificate names, target-bound keys, the verifier); the transport fails it if not.
+      HandshakeOptions opts = options;
+      attrs.set(GrpcAttributes.ATTR_AUTHORITY_VERIFIER, callAuthority -> {
+        try {
+          checkTarget(opts, true, authenticated, callAuthority);
+          return Status.OK;
+        } catch (HandshakeException | RuntimeException e) {
+          return Status.UNAVAILABLE.withDescription("per-call authority '" + callAuthority
+              + "' is not valid for the ALTS-like server: " + e.getMessage());
+        }
+      });
+    }
+    attributes = attrs
         // Encrypted either way, but with an unauthenticated server the privacy is only against
         // passive observers: NONE keeps call credentials off the connection.
         .set(GrpcAttributes.ATTR_SECURITY_LEVEL, client && options.unauthenticatedPeer
