@@ -25,6 +25,34 @@ issue() {
   openssl x509 -req -in "$1.csr" -CA "$2.pem" -CAkey "$2.key" -CAcreateserial -sha256 \
     -days 3650 -extfile leaf.ext -out "$1.pem"
 }
+# issue_sized NAME BYTES: a leaf of ca.pem (serverAuth and clientAuth, the server's names) whose
+# DER is exactly BYTES long, padded with OUs and re-signed until the ECDSA signature's DER
+# length lands there. For handshake messages of an exact size (a length field of 790 reads as
+# 16 03 00 00, the start of a TLS record).
+issue_sized() {
+  [ -f "$1.key" ] || ec "$1"
+  profile serverAuth,clientAuth "$SERVER_NAMES"
+  pad=1
+  while :; do
+    for try in 1 2 3 4 5 6; do
+      ou=""
+      left=$pad
+      while [ "$left" -gt 0 ]; do
+        n=$((left > 60 ? 60 : left))
+        ou="$ou/OU=$(printf "%${n}s" | tr ' ' p)"
+        left=$((left - n))
+      done
+      openssl req -new -key "$1.key" -subj "/O=grpc-lean test$ou/CN=$1" -out "$1.csr"
+      openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -sha256 \
+        -days 3650 -extfile leaf.ext -out "$1.pem" 2>/dev/null
+      size=$(openssl x509 -in "$1.pem" -outform DER | wc -c)
+      [ "$size" -eq "$2" ] && return 0
+      [ "$size" -gt "$2" ] && break
+    done
+    [ "$size" -gt "$(($2 + 2))" ] && { echo "cannot reach $2 bytes for $1" >&2; exit 1; }
+    pad=$((pad + 1))
+  done
+}
 SERVER_NAMES="DNS:localhost,DNS:server.test,IP:127.0.0.1,IP:::1"
 leafs() {
   # The server: names for the tests' targets, serverAuth only.
@@ -41,6 +69,10 @@ leafs() {
   issue ca-leaf ca serverAuth,clientAuth "$SERVER_NAMES" TRUE
   # Both purposes (a peer that is client and server of the same service), no names.
   issue both ca serverAuth,clientAuth "$SERVER_NAMES"
+  # A ServerInit (150 + 2 + 642 bytes) and a ClientFinished (107 + 2 + 685 bytes) of 794 bytes,
+  # length field 790.
+  issue_sized len790-server 642
+  issue_sized len790-client 685
 }
 if [ "$1" = leafs ]; then
   leafs

@@ -1,5 +1,6 @@
 package dev.grpclean.alts.handshake;
 
+import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
@@ -11,6 +12,7 @@ import dev.grpclean.alts.X509Identities;
 import dev.grpclean.alts.X509PeerChecks;
 import java.security.GeneralSecurityException;
 import java.security.cert.X509Certificate;
+import java.util.Arrays;
 import java.util.Date;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -219,6 +221,32 @@ public class X509HandshakeTest {
     assertEquals("server identity " + serverRaw.id() + " for b.test:443 is not accepted by local"
         + " policy (the 1 accepted identities, 1 of them only for hosts [a.test])",
         e.getMessage());
+  }
+
+  @Test
+  public void messagesWhoseLengthFieldIs790Complete() throws Exception {
+    // 790 little-endian is 16 03 00 00, which starts a TLS handshake record.
+    byte[] tlsLike = {0x16, 0x03, 0x00, 0x00};
+    HandshakeTest.Session s = new HandshakeTest.Session(certOptions(clientCert).build(),
+        certOptions(X509Fixtures.identity("len790-server")).build());
+    byte[] serverInit = s.deliver(s.server, s.start(), Integer.MAX_VALUE);
+    assertEquals(794, serverInit.length);
+    assertArrayEquals(tlsLike, Arrays.copyOf(serverInit, 4));
+    byte[] finished = s.deliver(s.client, serverInit, 3);
+    assertTrue(s.clientDone);
+    s.deliver(s.server, finished, Integer.MAX_VALUE);
+    assertTrue(s.serverDone);
+    HandshakeTest.checkRecords(s);
+
+    s = new HandshakeTest.Session(certOptions(X509Fixtures.identity("len790-client")).build(),
+        certOptions(serverCert).build());
+    serverInit = s.deliver(s.server, s.start(), Integer.MAX_VALUE);
+    finished = s.deliver(s.client, serverInit, Integer.MAX_VALUE);
+    assertEquals(794, finished.length);
+    assertArrayEquals(tlsLike, Arrays.copyOf(finished, 4));
+    s.deliver(s.server, finished, 2);
+    assertTrue(s.serverDone);
+    HandshakeTest.checkRecords(s);
   }
 
   @Test
