@@ -145,8 +145,10 @@ abstract class AltsLikeCredentialsBuilder<B extends AltsLikeCredentialsBuilder<B
   }
 
   /**
-   * Record protocols to allow, most preferred first. Default: {@link
-   * RecordProtocol#AES_128_GCM_REKEY}, then {@link RecordProtocol#AES_128_GCM}.
+   * Record protocols to allow, most preferred first. Default: only {@link
+   * RecordProtocol#AES_128_GCM_REKEY}. {@link RecordProtocol#AES_128_GCM} uses one key for up to
+   * 2^40 records, far beyond the 2^24.5 records per key RFC 8446 §5.5 allows AES-GCM; allow it
+   * only for peers that speak nothing else.
    */
   public B recordProtocols(RecordProtocol... protocols) {
     options.recordProtocols(protocols);

@@ -133,8 +133,12 @@ public final class HandshakeOptions {
     @Nullable private String expectedServerName;
     @Nullable private Set<TrustAnchor> trustAnchors;
     @Nullable private Date validationDate;
-    private List<RecordProtocol> recordProtocols =
-        List.of(RecordProtocol.AES_128_GCM_REKEY, RecordProtocol.AES_128_GCM);
+    /**
+     * Only the rekeying protocol by default: the plain one keeps one AES-GCM key for up to 2^40
+     * records, far past RFC 8446 §5.5's limit of 2^24.5 records per key, so it must be chosen
+     * explicitly (for peers that speak nothing else).
+     */
+    private List<RecordProtocol> recordProtocols = List.of(RecordProtocol.AES_128_GCM_REKEY);
     private RpcProtocolVersion rpcMin = RpcProtocolVersion.DEFAULT;
     private RpcProtocolVersion rpcMax = RpcProtocolVersion.DEFAULT;
     private int recordBytes = AltsRecordProtector.DEFAULT_RECORD_BYTES;

@@ -87,6 +87,7 @@ public class HandshakeTest {
             .rpcProtocolVersions(RpcProtocolVersion.of(2, 0), RpcProtocolVersion.of(2, 5))
             .build(),
         serverOptions()
+            .recordProtocols(RecordProtocol.AES_128_GCM_REKEY, RecordProtocol.AES_128_GCM)
             .rpcProtocolVersions(RpcProtocolVersion.of(2, 1), RpcProtocolVersion.of(3, 0))
             .build());
     s.run(Integer.MAX_VALUE);
@@ -184,7 +185,9 @@ public class HandshakeTest {
 
   @Test
   public void tamperedClientInitFailsAtTheClient() throws Exception {
-    Session s = new Session(clientOptions().build(), serverOptions().build());
+    RecordProtocol[] both = {RecordProtocol.AES_128_GCM_REKEY, RecordProtocol.AES_128_GCM};
+    Session s = new Session(clientOptions().recordProtocols(both).build(),
+        serverOptions().recordProtocols(both).build());
     byte[] clientInit = s.start();
     // Downgrade attempt: strip the client's first-choice protocol.
     clientInit[clientInit.length - 2] = (byte) RecordProtocol.AES_128_GCM.wireId();
@@ -313,6 +316,23 @@ public class HandshakeTest {
     HandshakeException e = assertThrows(HandshakeException.class, () -> s.run(Integer.MAX_VALUE));
     assertEquals("no common RPC protocol version: the client offers [3.0, 3.0], the server [2.1,"
         + " 2.1]", e.getMessage());
+  }
+
+  @Test
+  public void defaultsOfferAndAllowOnlyTheRekeyingProtocol() throws Exception {
+    assertEquals(List.of(RecordProtocol.AES_128_GCM_REKEY),
+        clientOptions().build().recordProtocols());
+    Session s = new Session(clientOptions().build(), serverOptions().build());
+    byte[] clientInit = s.start();
+    assertEquals(1, clientInit[clientInit.length - 2]);
+    assertEquals(RecordProtocol.AES_128_GCM_REKEY.wireId(), clientInit[clientInit.length - 1]);
+    // A peer offering only the non-rekeying protocol is refused by default.
+    Session old = new Session(clientOptions().recordProtocols(RecordProtocol.AES_128_GCM).build(),
+        serverOptions().build());
+    HandshakeException e = assertThrows(HandshakeException.class,
+        () -> old.run(Integer.MAX_VALUE));
+    assertEquals("no common record protocol: the client offers [2], the server allows"
+        + " [AES_128_GCM_REKEY(1)]", e.getMessage());
   }
 
   @Test
