@@ -62,7 +62,7 @@ abstract class AltsLikeHandshaker implements Handshaker {
     try {
       while (state != HandshakeState.DONE) {
         byte[] message = reader.read(in, state == HandshakeState.AWAIT_CLIENT_INIT
-            ? Messages.MAX_MESSAGE_BYTES : Messages.MAX_IDENTITY_MESSAGE_BYTES);
+            ? Messages.MAX_MESSAGE_BYTES : options.maxPeerIdentityMessageBytes());
         if (message == null) {
           return false;
         }
@@ -121,6 +121,9 @@ abstract class AltsLikeHandshaker implements Handshaker {
     }
     dropSecrets();
   }
+
+  /** Called when the handshake is over (done, failed or closed), possibly more than once. */
+  void ended() {}
 
   /**
    * Fails closed unless the local policy accepts the peer: a certificate peer's chain must
@@ -280,6 +283,7 @@ abstract class AltsLikeHandshaker implements Handshaker {
   }
 
   private void dropSecrets() {
+    ended();
     if (prk != null) {
       Arrays.fill(prk, (byte) 0);
       prk = null;

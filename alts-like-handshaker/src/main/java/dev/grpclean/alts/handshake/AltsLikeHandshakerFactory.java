@@ -15,15 +15,18 @@ import java.util.Objects;
 public final class AltsLikeHandshakerFactory implements HandshakerFactory {
   private final HandshakeOptions options;
   private final boolean client;
+  /** Server only: this factory's handshakes in progress, capped. */
+  private final HandshakeLimiter limiter;
 
   public AltsLikeHandshakerFactory(HandshakeOptions options, boolean client) {
     this.options = Objects.requireNonNull(options, "options");
     this.client = client;
+    this.limiter = new HandshakeLimiter(options.maxConcurrentHandshakes);
   }
 
   @Override
   public Handshaker newHandshaker(String authority, SocketAddress remote) {
-    return client ? new ClientHandshaker(options, authority) : new ServerHandshaker(options);
+    return client ? new ClientHandshaker(options, authority) : new ServerHandshaker(options, limiter);
   }
 
   public HandshakeOptions options() {
@@ -32,5 +35,10 @@ public final class AltsLikeHandshakerFactory implements HandshakerFactory {
 
   public boolean client() {
     return client;
+  }
+
+  /** Server handshakes in progress now (started, neither done, failed nor closed). */
+  public int handshakesInProgress() {
+    return limiter.inProgress();
   }
 }

@@ -45,7 +45,8 @@ final class ClientHandshaker extends AltsLikeHandshaker {
 
   @Override
   void handle(byte[] message, ByteBuffer out) throws GeneralSecurityException {
-    Messages.ServerInit reply = Messages.ServerInit.decode(message);
+    Messages.ServerInit reply =
+        Messages.ServerInit.decode(message, options.acceptedIdentityTypes());
     serverInit = message;
     if (reply.version < offer.minVersion || reply.version > offer.maxVersion) {
       throw new HandshakeException("server chose handshake version " + reply.version

@@ -64,6 +64,9 @@ public final class HandshakeOptions {
   final int recordBytes;
   final int maxInboundRecordBytes;
   @Nullable final GcmProvider provider;
+  private final Messages.IdentityTypes acceptedIdentityTypes;
+  /** Server only: most handshakes in progress at once per credentials; beyond, refused. */
+  final int maxConcurrentHandshakes;
 
   private HandshakeOptions(Builder b) {
     this.identity = b.identity;
@@ -81,7 +84,18 @@ public final class HandshakeOptions {
     this.recordBytes = b.recordBytes;
     this.maxInboundRecordBytes = b.maxInboundRecordBytes;
     this.provider = b.provider;
+    this.acceptedIdentityTypes =
+        new Messages.IdentityTypes(b.peerVerifier != null, b.trustAnchors != null);
+    this.maxConcurrentHandshakes = b.maxConcurrentHandshakes;
   }
+
+  /**
+   * Default cap on a server's handshakes in progress at once: each costs an X25519 key pair, a
+   * key agreement and a signature on the loop thread before the client has proven anything, and
+   * holds up to 17 KiB; 1,024 bounds that to about a third of a core-second and 17 MiB while
+   * leaving room for a large reconnect burst.
+   */
+  public static final int DEFAULT_MAX_CONCURRENT_HANDSHAKES = 1024;
 
   public static Builder newBuilder() {
     return new Builder();
@@ -93,6 +107,19 @@ public final class HandshakeOptions {
 
   public List<RecordProtocol> recordProtocols() {
     return recordProtocols;
+  }
+
+  /** Identity types this policy can accept from the peer; others fail at decode time. */
+  Messages.IdentityTypes acceptedIdentityTypes() {
+    return acceptedIdentityTypes;
+  }
+
+  /**
+   * Largest ServerInit or ClientFinished accepted: room for a certificate chain only if
+   * certificate peers can be accepted at all.
+   */
+  int maxPeerIdentityMessageBytes() {
+    return trustAnchors != null ? Messages.MAX_IDENTITY_MESSAGE_BYTES : Messages.MAX_MESSAGE_BYTES;
   }
 
   GcmProvider provider() {
@@ -144,6 +171,7 @@ public final class HandshakeOptions {
     private int recordBytes = AltsRecordProtector.DEFAULT_RECORD_BYTES;
     private int maxInboundRecordBytes = AltsRecordProtector.DEFAULT_MAX_INBOUND_RECORD_BYTES;
     @Nullable private GcmProvider provider;
+    private int maxConcurrentHandshakes = DEFAULT_MAX_CONCURRENT_HANDSHAKES;
 
     private Builder() {}
 
@@ -326,6 +354,16 @@ public final class HandshakeOptions {
     public Builder maxInboundRecordBytes(int maxInboundRecordBytes) {
       this.maxInboundRecordBytes =
           checkRecordBytes("maxInboundRecordBytes", maxInboundRecordBytes);
+      return this;
+    }
+
+    /** Server only: most handshakes in progress at once; a connection beyond it is closed. */
+    public Builder maxConcurrentHandshakes(int max) {
+      if (max < 1) {
+        throw new IllegalArgumentException("maxConcurrentHandshakes must be at least 1, not "
+            + max);
+      }
+      this.maxConcurrentHandshakes = max;
       return this;
     }
 

@@ -139,12 +139,28 @@ final class Messages {
       }
     }
 
-    /** Reads the field, leaving exactly {@code PROOF_BYTES} or failing. */
-    static Identity get(ByteBuffer b, String name) throws HandshakeException {
+    /**
+     * Reads the field, leaving exactly {@code PROOF_BYTES} or failing. An identity type the
+     * local policy cannot accept fails here, from its type byte, before any certificate is split
+     * out, parsed or verified.
+     *
+     * @param policy which identity types the reader's peer policy can accept
+     */
+    static Identity get(ByteBuffer b, String name, IdentityTypes policy)
+        throws HandshakeException {
       if (b.remaining() < 1) {
         throw truncated(name);
       }
       int type = b.get() & 0xff;
+      String who = name.equals("ServerInit") ? "server" : "client";
+      if (type == IDENTITY_X509 && !policy.certificates) {
+        throw new HandshakeException(who + " presented an X.509 certificate identity, but local"
+            + " policy trusts no certificates (call trustCertificates)");
+      }
+      if (type == IDENTITY_ED25519 && !policy.rawKeys) {
+        throw new HandshakeException(who + " presented a raw Ed25519 key identity, but local"
+            + " policy accepts only certificates chaining to the trusted roots");
+      }
       if (type == IDENTITY_ED25519) {
         if (b.remaining() < ED25519_KEY_BYTES) {
           throw truncated(name);
@@ -216,6 +232,19 @@ final class Messages {
   }
 
   private Messages() {}
+
+  /** Which identity types a peer policy can accept; others fail at decode time. */
+  static final class IdentityTypes {
+    static final IdentityTypes ALL = new IdentityTypes(true, true);
+
+    final boolean rawKeys;
+    final boolean certificates;
+
+    IdentityTypes(boolean rawKeys, boolean certificates) {
+      this.rawKeys = rawKeys;
+      this.certificates = certificates;
+    }
+  }
 
   /** The client's offer. */
   static final class ClientInit {
@@ -321,6 +350,11 @@ final class Messages {
     }
 
     static ServerInit decode(byte[] message) throws HandshakeException {
+      return decode(message, IdentityTypes.ALL);
+    }
+
+    /** Decodes, failing on an identity type {@code policy} cannot accept. */
+    static ServerInit decode(byte[] message, IdentityTypes policy) throws HandshakeException {
       ByteBuffer b = body(message, SERVER_INIT, "ServerInit");
       if (b.remaining() < SERVER_INIT_PREFIX) {
         throw truncated("ServerInit");
@@ -330,7 +364,7 @@ final class Messages {
       int protocol = b.get() & 0xff;
       int maxRecordBytes = b.getInt();
       RpcProtocolVersion rpcVersion = getVersion(b);
-      Identity identity = Identity.get(b, "ServerInit");
+      Identity identity = Identity.get(b, "ServerInit", policy);
       return new ServerInit(version, ephemeral, protocol, maxRecordBytes, rpcVersion, identity);
     }
   }
@@ -350,8 +384,14 @@ final class Messages {
     }
 
     static ClientFinished decode(byte[] message) throws HandshakeException {
+      return decode(message, IdentityTypes.ALL);
+    }
+
+    /** Decodes, failing on an identity type {@code policy} cannot accept. */
+    static ClientFinished decode(byte[] message, IdentityTypes policy)
+        throws HandshakeException {
       ByteBuffer b = body(message, CLIENT_FINISHED, "ClientFinished");
-      return new ClientFinished(Identity.get(b, "ClientFinished"));
+      return new ClientFinished(Identity.get(b, "ClientFinished", policy));
     }
   }
 

@@ -19,17 +19,35 @@ final class ServerHandshaker extends AltsLikeHandshaker {
   private RecordProtocol protocol;
   private RpcProtocolVersion rpcVersion;
   private int clientMaxRecordBytes;
+  private final HandshakeLimiter limiter;
+  /** Holds one of the limiter's slots; released once, when the handshake ends. */
+  private boolean holdsSlot;
 
-  ServerHandshaker(HandshakeOptions options) {
+  ServerHandshaker(HandshakeOptions options, HandshakeLimiter limiter) {
     super(options, false);
+    this.limiter = limiter;
   }
 
   @Override
-  public void start(ByteBuffer out) {
+  public void start(ByteBuffer out) throws HandshakeException {
     if (state != HandshakeState.START) {
       throw new IllegalStateException("start() called twice");
     }
+    if (!limiter.tryAcquire()) {
+      state = HandshakeState.FAILED;
+      throw new HandshakeException("server already has " + limiter.max()
+          + " ALTS-like handshakes in progress (maxConcurrentHandshakes); refusing this one");
+    }
+    holdsSlot = true;
     state = HandshakeState.next(state, false);
+  }
+
+  @Override
+  void ended() {
+    if (holdsSlot) {
+      holdsSlot = false;
+      limiter.release();
+    }
   }
 
   @Override
@@ -85,7 +103,8 @@ final class ServerHandshaker extends AltsLikeHandshaker {
   }
 
   private void onClientFinished(byte[] message) throws GeneralSecurityException {
-    Messages.ClientFinished finished = Messages.ClientFinished.decode(message);
+    Messages.ClientFinished finished =
+        Messages.ClientFinished.decode(message, options.acceptedIdentityTypes());
     AltsLikePeer client = finished.identity.toPeer(protocol, rpcVersion, "client");
     int signatureOffset = Messages.signatureOffset(message);
     byte[] signed = HandshakeCrypto.transcriptHash(

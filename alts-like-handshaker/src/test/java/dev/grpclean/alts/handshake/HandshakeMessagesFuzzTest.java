@@ -85,7 +85,7 @@ class HandshakeMessagesFuzzTest {
     long leasesBefore = Pools.io().leasesOutstanding();
     switch (bits & 3) {
       case MODE_SERVER:
-        handshake(new ServerHandshaker(serverOptions), stream, cuts);
+        handshake(new ServerHandshaker(serverOptions, new HandshakeLimiter(1)), stream, cuts);
         break;
       case MODE_CLIENT:
         handshake(new ClientHandshaker(clientOptions, "localhost"), stream, cuts);

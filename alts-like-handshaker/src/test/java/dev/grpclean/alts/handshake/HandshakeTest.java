@@ -362,7 +362,7 @@ public class HandshakeTest {
 
   @Test
   public void failedHandshakerRefusesMoreBytesAndClosesIdempotently() throws Exception {
-    Handshaker server = new ServerHandshaker(serverOptions().build());
+    Handshaker server = new ServerHandshaker(serverOptions().build(), new HandshakeLimiter(1));
     server.start(ByteBuffer.allocate(server.maxOutputBytes()));
     ByteBuffer out = ByteBuffer.allocate(server.maxOutputBytes());
     assertThrows(HandshakeException.class,

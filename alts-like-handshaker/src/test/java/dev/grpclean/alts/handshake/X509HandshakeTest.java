@@ -256,10 +256,49 @@ public class X509HandshakeTest {
             .acceptPeers(List.of(serverRaw.publicKey())).build(),
         HandshakeOptions.newBuilder().identity(serverRaw)
             .acceptPeers(List.of(clientRaw.publicKey())).build()).run(Integer.MAX_VALUE));
-    assertTrue(e.getMessage(), e.getMessage().startsWith("client presented certificate x509:CN="
-        + "client,O=grpc-lean test sha256:"));
-    assertTrue(e.getMessage(), e.getMessage().endsWith("but local policy trusts no certificates"
-        + " (call trustCertificates)"));
+    assertEquals("client presented an X.509 certificate identity, but local policy trusts no"
+        + " certificates (call trustCertificates)", e.getMessage());
+  }
+
+  @Test
+  public void certificateIdentityToAServerWithoutRootsIsRefusedBeforeAnyCertificateIsParsed()
+      throws Exception {
+    // A chain field whose only "certificate" is not DER at all: parsing it would fail.
+    byte[] garbage = new byte[300];
+    java.util.Arrays.fill(garbage, (byte) 0x05);
+    byte[] forged = new Messages.ClientFinished(Messages.Identity.x509(List.of(garbage)))
+        .encodeUnsigned();
+    HandshakeOptions noRoots = HandshakeOptions.newBuilder().identity(serverRaw)
+        .acceptPeers(List.of(clientRaw.publicKey())).build();
+    HandshakeTest.Session s = new HandshakeTest.Session(
+        HandshakeOptions.newBuilder().identity(clientRaw)
+            .acceptPeers(List.of(serverRaw.publicKey())).build(), noRoots);
+    s.deliver(s.client, s.deliver(s.server, s.start(), Integer.MAX_VALUE), Integer.MAX_VALUE);
+    HandshakeException e = assertThrows(HandshakeException.class,
+        () -> s.deliver(s.server, forged, Integer.MAX_VALUE));
+    assertEquals("client presented an X.509 certificate identity, but local policy trusts no"
+        + " certificates (call trustCertificates)", e.getMessage());
+    // Nor is a message of certificate size buffered: without roots the limit stays 1 KiB.
+    HandshakeTest.Session big = new HandshakeTest.Session(
+        HandshakeOptions.newBuilder().identity(clientRaw)
+            .acceptPeers(List.of(serverRaw.publicKey())).build(), noRoots);
+    big.deliver(big.client, big.deliver(big.server, big.start(), Integer.MAX_VALUE),
+        Integer.MAX_VALUE);
+    byte[] tooBig = {(byte) 0xfd, 0x03, 0, 0}; // 1,021 + 4 bytes
+    assertEquals("handshake message of 1025 bytes exceeds the limit of 1024 bytes",
+        assertThrows(HandshakeException.class,
+            () -> big.deliver(big.server, tooBig, Integer.MAX_VALUE)).getMessage());
+    // The control: a server that trusts roots does parse it, and fails on the garbage.
+    HandshakeTest.Session parsing = new HandshakeTest.Session(
+        HandshakeOptions.newBuilder().identity(clientRaw)
+            .acceptPeers(List.of(serverRaw.publicKey())).build(),
+        HandshakeOptions.newBuilder().identity(serverRaw).trustCertificates(ca).build());
+    parsing.deliver(parsing.client,
+        parsing.deliver(parsing.server, parsing.start(), Integer.MAX_VALUE), Integer.MAX_VALUE);
+    e = assertThrows(HandshakeException.class,
+        () -> parsing.deliver(parsing.server, forged, Integer.MAX_VALUE));
+    assertTrue(e.getMessage(), e.getMessage().startsWith(
+        "client sent a malformed certificate (number 0 in its chain)"));
   }
 
   @Test
@@ -267,7 +306,7 @@ public class X509HandshakeTest {
     HandshakeException e = assertThrows(HandshakeException.class, () -> new HandshakeTest.Session(
         HandshakeOptions.newBuilder().identity(clientRaw).trustCertificates(ca).build(),
         certOptions(serverCert).build()).run(Integer.MAX_VALUE));
-    assertEquals("client presented raw key " + clientRaw.id() + ", but local policy accepts only"
+    assertEquals("client presented a raw Ed25519 key identity, but local policy accepts only"
         + " certificates chaining to the trusted roots", e.getMessage());
   }
 
