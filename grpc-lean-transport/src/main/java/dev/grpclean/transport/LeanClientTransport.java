@@ -73,7 +73,6 @@ final class LeanClientTransport implements ConnectionClientTransport,
    * Connect plus handshake (security and the server's first SETTINGS) must finish within this.
    * Kernel SYN retries can take minutes; fail faster, in the spirit of Netty's 30 s default.
    */
-  private static final long CONNECT_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(20);
 
   final EventLoop loop;
   final String authority;
@@ -159,7 +158,8 @@ final class LeanClientTransport implements ConnectionClientTransport,
       connection.key = loop.register(ch, connected ? SelectionKey.OP_READ
           : SelectionKey.OP_CONNECT, connection);
       connectTimeout = factory.scheduler.schedule(
-          () -> runOnLoop(this::onConnectTimeout), CONNECT_TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
+          () -> runOnLoop(this::onConnectTimeout), factory.connectTimeoutNanos,
+          TimeUnit.NANOSECONDS);
       if (connected) {
         connection.onConnected();
       }
