@@ -4,6 +4,7 @@ import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
@@ -97,6 +98,19 @@ public class HandshakeTest {
     assertEquals(RecordProtocol.AES_128_GCM,
         ((AltsRecordProtector) s.server.protector()).protocol());
     checkRecords(s);
+  }
+
+  @Test
+  public void channelzSecurityNamesTheProtocolAndBothIdentities() throws Exception {
+    Session s = new Session(clientOptions().build(), serverOptions().build());
+    assertNull(s.client.security());
+    s.run(Integer.MAX_VALUE);
+    assertNull(s.client.security().tls);
+    assertEquals("alts-like AES_128_GCM_REKEY rpc 2.1 local " + clientId.id() + " remote "
+        + serverId.id(), s.client.security().other.name);
+    assertEquals("alts-like AES_128_GCM_REKEY rpc 2.1 local " + serverId.id() + " remote "
+        + clientId.id(), s.server.security().other.name);
+    assertNull(s.server.security().other.any);
   }
 
   @Test
