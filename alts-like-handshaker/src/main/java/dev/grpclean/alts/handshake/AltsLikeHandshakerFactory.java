@@ -26,7 +26,8 @@ public final class AltsLikeHandshakerFactory implements HandshakerFactory {
 
   @Override
   public Handshaker newHandshaker(String authority, SocketAddress remote) {
-    return client ? new ClientHandshaker(options, authority) : new ServerHandshaker(options, limiter);
+    return client
+        ? new ClientHandshaker(options, authority) : new ServerHandshaker(options, limiter);
   }
 
   public HandshakeOptions options() {
