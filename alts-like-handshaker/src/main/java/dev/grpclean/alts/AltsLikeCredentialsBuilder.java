@@ -114,7 +114,8 @@ abstract class AltsLikeCredentialsBuilder<B extends AltsLikeCredentialsBuilder<B
    * Accepts the peer (the server, for channel credentials; the client, for server credentials)
    * if {@code verifier} returns true for its authenticated identity (for a certificate peer,
    * after its chain, role and names were checked); called on the connection's loop thread during
-   * the handshake, so it must not block.
+   * the handshake, so it must not block, and again on the caller's thread for each call that
+   * overrides the authority ({@code CallOptions.withAuthority}) in channel credentials.
    */
   public B peerVerifier(Predicate<AltsLikePeer> verifier) {
     options.peerVerifier(verifier);
