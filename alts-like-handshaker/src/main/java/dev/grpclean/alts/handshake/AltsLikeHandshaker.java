@@ -64,7 +64,8 @@ abstract class AltsLikeHandshaker implements Handshaker {
     try {
       while (state != HandshakeState.DONE) {
         byte[] message = reader.read(in, state == HandshakeState.AWAIT_CLIENT_INIT
-            ? Messages.MAX_MESSAGE_BYTES : options.maxPeerIdentityMessageBytes());
+            ? Messages.MAX_MESSAGE_BYTES
+            : options.maxPeerIdentityMessageBytes() + IdentityEnvelope.TAG_BYTES);
         if (message == null) {
           return false;
         }
@@ -83,8 +84,9 @@ abstract class AltsLikeHandshaker implements Handshaker {
 
   @Override
   public int maxOutputBytes() {
-    return options.identity.isCertificate()
-        ? Messages.MAX_IDENTITY_MESSAGE_BYTES : Messages.MAX_MESSAGE_BYTES;
+    return (options.identity.isCertificate()
+        ? Messages.MAX_IDENTITY_MESSAGE_BYTES : Messages.MAX_MESSAGE_BYTES)
+        + IdentityEnvelope.TAG_BYTES;
   }
 
   @Override

@@ -59,6 +59,9 @@ public final class HandshakeOptions {
   /** For tests: validate certificates at this time instead of now. */
   @Nullable final Date validationDate;
   final List<RecordProtocol> recordProtocols;
+  /** Handshake versions spoken: [1, 2] unless a test pins one. */
+  final int minVersion;
+  final int maxVersion;
   final RpcProtocolVersion rpcMin;
   final RpcProtocolVersion rpcMax;
   final int recordBytes;
@@ -79,6 +82,8 @@ public final class HandshakeOptions {
     this.trustAnchors = b.trustAnchors;
     this.validationDate = b.validationDate;
     this.recordProtocols = Collections.unmodifiableList(new ArrayList<>(b.recordProtocols));
+    this.minVersion = b.minVersion;
+    this.maxVersion = b.maxVersion;
     this.rpcMin = b.rpcMin;
     this.rpcMax = b.rpcMax;
     this.recordBytes = b.recordBytes;
@@ -172,6 +177,8 @@ public final class HandshakeOptions {
     private int maxInboundRecordBytes = AltsRecordProtector.DEFAULT_MAX_INBOUND_RECORD_BYTES;
     @Nullable private GcmProvider provider;
     private int maxConcurrentHandshakes = DEFAULT_MAX_CONCURRENT_HANDSHAKES;
+    private int minVersion = Messages.VERSION_1;
+    private int maxVersion = Messages.VERSION_2;
 
     private Builder() {}
 
@@ -354,6 +361,19 @@ public final class HandshakeOptions {
     public Builder maxInboundRecordBytes(int maxInboundRecordBytes) {
       this.maxInboundRecordBytes =
           checkRecordBytes("maxInboundRecordBytes", maxInboundRecordBytes);
+      return this;
+    }
+
+    /**
+     * Handshake versions to speak (default [1, 2]: version 2 with peers that speak it, else 1);
+     * for tests that look at one version's wire format.
+     */
+    Builder handshakeVersions(int min, int max) {
+      if (min < Messages.VERSION_1 || max > Messages.VERSION_2 || min > max) {
+        throw new IllegalArgumentException("handshake versions [" + min + ", " + max + "]");
+      }
+      this.minVersion = min;
+      this.maxVersion = max;
       return this;
     }
 

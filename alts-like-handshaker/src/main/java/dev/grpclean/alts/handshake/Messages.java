@@ -48,8 +48,10 @@ final class Messages {
 
   /** "GLAL": grpc-lean ALTS-like. */
   static final byte[] MAGIC = "GLAL".getBytes(StandardCharsets.US_ASCII);
-  /** The handshake protocol version this code speaks. */
-  static final int VERSION = 1;
+  /** Handshake version 1: identities in clear. */
+  static final int VERSION_1 = 1;
+  /** Handshake version 2: identity, signature and MAC encrypted (see IdentityEnvelope). */
+  static final int VERSION_2 = 2;
 
   static final int X25519_KEY_BYTES = 32;
   static final int IDENTITY_ED25519 = 1;
@@ -66,6 +68,9 @@ final class Messages {
   /** What follows the identity field in ServerInit and ClientFinished. */
   private static final int PROOF_BYTES = SIGNATURE_BYTES + MAC_BYTES;
   private static final int ED25519_IDENTITY_BYTES = 1 + ED25519_KEY_BYTES;
+
+  /** ServerInit bytes before the identity field: in clear in every version. */
+  static final int SERVER_INIT_CLEAR_BYTES = HEADER_BYTES + SERVER_INIT_PREFIX;
 
   /** Whole ServerInit size with an Ed25519 identity; signature and MAC are its last 96 bytes. */
   static final int SERVER_INIT_BYTES =
@@ -402,6 +407,10 @@ final class Messages {
 
   static int macOffset(byte[] message) {
     return message.length - MAC_BYTES;
+  }
+
+  static int getShortLe(byte[] b, int offset) {
+    return (b[offset] & 0xff) | (b[offset + 1] & 0xff) << 8;
   }
 
   static int getIntLe(byte[] b, int offset) {

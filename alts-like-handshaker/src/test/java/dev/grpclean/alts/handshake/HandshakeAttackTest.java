@@ -16,7 +16,9 @@ import org.junit.rules.Timeout;
 /**
  * An active attacker against the handshake, in memory: replay of a recorded client flight to a
  * fresh server, its own X25519 ephemeral swapped into either Init, and the server's proofs
- * reflected as the client's when both sides hold the same identity. Each must fail.
+ * reflected as the client's when both sides hold the same identity. Each must fail, in handshake
+ * version 1 (identities in clear: the signature or MAC catches it) and version 2 (the encrypted
+ * identity part no longer opens).
  */
 public class HandshakeAttackTest {
   @Rule public final Timeout timeout = Timeout.seconds(60);
@@ -35,19 +37,33 @@ public class HandshakeAttackTest {
     serverId = AltsLikeIdentity.generate();
   }
 
-  private static HandshakeOptions client() {
-    return HandshakeOptions.newBuilder().identity(clientId)
+  private static final int[] VERSIONS = {Messages.VERSION_1, Messages.VERSION_2};
+
+  private static HandshakeOptions client(int version) {
+    return HandshakeOptions.newBuilder().handshakeVersions(version, version).identity(clientId)
         .acceptPeers(List.of(serverId.publicKey())).build();
   }
 
-  private static HandshakeOptions server() {
-    return HandshakeOptions.newBuilder().identity(serverId)
+  private static HandshakeOptions server(int version) {
+    return HandshakeOptions.newBuilder().handshakeVersions(version, version).identity(serverId)
         .acceptPeers(List.of(clientId.publicKey())).build();
+  }
+
+  /** What the side that detects it says: v1's check, or v2's envelope failing to open. */
+  private static String expected(int version, String v1Message, String message) {
+    return version == Messages.VERSION_1 ? v1Message : message + "'s encrypted identity does"
+        + " not authenticate: the handshake was tampered with or the key exchange failed";
   }
 
   @Test
   public void recordedClientFlightReplayedToAFreshServerFails() throws Exception {
-    HandshakeTest.Session recorded = new HandshakeTest.Session(client(), server());
+    for (int version : VERSIONS) {
+      recordedClientFlightReplayedToAFreshServerFails(version);
+    }
+  }
+
+  private void recordedClientFlightReplayedToAFreshServerFails(int version) throws Exception {
+    HandshakeTest.Session recorded = new HandshakeTest.Session(client(version), server(version));
     byte[] clientInit = recorded.start();
     byte[] serverInit = recorded.deliver(recorded.server, clientInit, Integer.MAX_VALUE);
     byte[] clientFinished = recorded.deliver(recorded.client, serverInit, Integer.MAX_VALUE);
@@ -55,46 +71,59 @@ public class HandshakeAttackTest {
     assertTrue(recorded.serverDone);
 
     // The attacker replays both client messages, in one flight, to a fresh server handshake.
-    HandshakeTest.Session fresh = new HandshakeTest.Session(client(), server());
+    HandshakeTest.Session fresh = new HandshakeTest.Session(client(version), server(version));
     fresh.start();
     byte[] flight = Arrays.copyOf(clientInit, clientInit.length + clientFinished.length);
     System.arraycopy(clientFinished, 0, flight, clientInit.length, clientFinished.length);
     HandshakeException e = assertThrows(HandshakeException.class,
         () -> fresh.deliver(fresh.server, flight, Integer.MAX_VALUE));
     // The fresh server's ServerInit (new ephemeral) is in the transcript the client signed over.
-    assertEquals("client's handshake signature does not verify for " + clientId.id(),
-        e.getMessage());
+    assertEquals(expected(version, "client's handshake signature does not verify for "
+        + clientId.id(), "ClientFinished"), e.getMessage());
   }
 
   @Test
   public void attackersEphemeralInClientInitFails() throws Exception {
-    HandshakeTest.Session s = new HandshakeTest.Session(client(), server());
+    for (int version : VERSIONS) {
+      attackersEphemeralInClientInitFails(version);
+    }
+  }
+
+  private void attackersEphemeralInClientInitFails(int version) throws Exception {
+    HandshakeTest.Session s = new HandshakeTest.Session(client(version), server(version));
     byte[] clientInit = s.start();
     byte[] swapped = swapEphemeral(clientInit, CLIENT_INIT_EPHEMERAL_AT);
     byte[] serverInit = s.deliver(s.server, swapped, Integer.MAX_VALUE);
     // The server signed the ClientInit it saw; the client's transcript has its own.
     HandshakeException e = assertThrows(HandshakeException.class,
         () -> s.deliver(s.client, serverInit, Integer.MAX_VALUE));
-    assertEquals("server's handshake signature does not verify for " + serverId.id(),
-        e.getMessage());
+    assertEquals(expected(version, "server's handshake signature does not verify for "
+        + serverId.id(), "ServerInit"), e.getMessage());
   }
 
   @Test
   public void attackersEphemeralInServerInitFails() throws Exception {
-    HandshakeTest.Session s = new HandshakeTest.Session(client(), server());
+    for (int version : VERSIONS) {
+      attackersEphemeralInServerInitFails(version);
+    }
+  }
+
+  private void attackersEphemeralInServerInitFails(int version) throws Exception {
+    HandshakeTest.Session s = new HandshakeTest.Session(client(version), server(version));
     byte[] serverInit = s.deliver(s.server, s.start(), Integer.MAX_VALUE);
     byte[] swapped = swapEphemeral(serverInit, SERVER_INIT_EPHEMERAL_AT);
     HandshakeException e = assertThrows(HandshakeException.class,
         () -> s.deliver(s.client, swapped, Integer.MAX_VALUE));
-    assertEquals("server's handshake signature does not verify for " + serverId.id(),
-        e.getMessage());
+    assertEquals(expected(version, "server's handshake signature does not verify for "
+        + serverId.id(), "ServerInit"), e.getMessage());
   }
 
   @Test
   public void serverProofsReflectedAsTheClientsFailWithTheSameIdentityOnBothSides()
       throws Exception {
+    // Version 1 only: in version 2 the attacker cannot even produce a ClientFinished that opens.
     // Both sides hold one identity and accept it: the reflection's best case.
-    HandshakeOptions shared = HandshakeOptions.newBuilder().identity(serverId)
+    HandshakeOptions shared = HandshakeTest.v1().identity(serverId)
         .acceptPeers(List.of(serverId.publicKey())).build();
     HandshakeTest.Session control = new HandshakeTest.Session(shared, shared);
     control.run(Integer.MAX_VALUE);

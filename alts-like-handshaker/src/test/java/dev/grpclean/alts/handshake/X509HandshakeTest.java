@@ -77,9 +77,9 @@ public class X509HandshakeTest {
   public void mixedCertificateAndRawKeyWorkBothWays() throws Exception {
     // Client certificate, server raw key.
     HandshakeTest.Session s = new HandshakeTest.Session(
-        HandshakeOptions.newBuilder().identity(clientCert)
+        HandshakeTest.v1().identity(clientCert)
             .acceptPeers(List.of(serverRaw.publicKey())).build(),
-        HandshakeOptions.newBuilder().identity(serverRaw).trustCertificates(ca).build());
+        HandshakeTest.v1().identity(serverRaw).trustCertificates(ca).build());
     s.run(Integer.MAX_VALUE);
     HandshakeTest.checkRecords(s);
     assertEquals(clientCert.id(),
@@ -88,7 +88,7 @@ public class X509HandshakeTest {
         s.client.attributes().get(AltsLikePeer.PEER_IDENTITY_KEY).certificateChain());
     // Client raw key, server certificate.
     s = new HandshakeTest.Session(
-        HandshakeOptions.newBuilder().identity(clientRaw).trustCertificates(ca).build(),
+        HandshakeTest.v1().identity(clientRaw).trustCertificates(ca).build(),
         certOptions(serverCert).acceptPeers(List.of(clientRaw.publicKey())).build());
     s.run(Integer.MAX_VALUE);
     HandshakeTest.checkRecords(s);
@@ -211,9 +211,9 @@ public class X509HandshakeTest {
 
   @Test
   public void rawKeysBoundToAHostAreRejectedForAnother() throws Exception {
-    HandshakeOptions client = HandshakeOptions.newBuilder().identity(clientRaw)
+    HandshakeOptions client = HandshakeTest.v1().identity(clientRaw)
         .acceptPeersFor("a.test", List.of(serverRaw.publicKey())).build();
-    HandshakeOptions server = HandshakeOptions.newBuilder().identity(serverRaw)
+    HandshakeOptions server = HandshakeTest.v1().identity(serverRaw)
         .acceptPeers(List.of(clientRaw.publicKey())).build();
     new HandshakeTest.Session(client, server, "A.test:443").run(Integer.MAX_VALUE);
     HandshakeException e = assertThrows(HandshakeException.class,
@@ -252,9 +252,9 @@ public class X509HandshakeTest {
   @Test
   public void certificatePeerWithoutTrustedRootsFails() {
     HandshakeException e = assertThrows(HandshakeException.class, () -> new HandshakeTest.Session(
-        HandshakeOptions.newBuilder().identity(clientCert)
+        HandshakeTest.v1().identity(clientCert)
             .acceptPeers(List.of(serverRaw.publicKey())).build(),
-        HandshakeOptions.newBuilder().identity(serverRaw)
+        HandshakeTest.v1().identity(serverRaw)
             .acceptPeers(List.of(clientRaw.publicKey())).build()).run(Integer.MAX_VALUE));
     assertEquals("client presented an X.509 certificate identity, but local policy trusts no"
         + " certificates (call trustCertificates)", e.getMessage());
@@ -268,10 +268,10 @@ public class X509HandshakeTest {
     java.util.Arrays.fill(garbage, (byte) 0x05);
     byte[] forged = new Messages.ClientFinished(Messages.Identity.x509(List.of(garbage)))
         .encodeUnsigned();
-    HandshakeOptions noRoots = HandshakeOptions.newBuilder().identity(serverRaw)
+    HandshakeOptions noRoots = HandshakeTest.v1().identity(serverRaw)
         .acceptPeers(List.of(clientRaw.publicKey())).build();
     HandshakeTest.Session s = new HandshakeTest.Session(
-        HandshakeOptions.newBuilder().identity(clientRaw)
+        HandshakeTest.v1().identity(clientRaw)
             .acceptPeers(List.of(serverRaw.publicKey())).build(), noRoots);
     s.deliver(s.client, s.deliver(s.server, s.start(), Integer.MAX_VALUE), Integer.MAX_VALUE);
     HandshakeException e = assertThrows(HandshakeException.class,
@@ -280,19 +280,20 @@ public class X509HandshakeTest {
         + " certificates (call trustCertificates)", e.getMessage());
     // Nor is a message of certificate size buffered: without roots the limit stays 1 KiB.
     HandshakeTest.Session big = new HandshakeTest.Session(
-        HandshakeOptions.newBuilder().identity(clientRaw)
+        HandshakeTest.v1().identity(clientRaw)
             .acceptPeers(List.of(serverRaw.publicKey())).build(), noRoots);
     big.deliver(big.client, big.deliver(big.server, big.start(), Integer.MAX_VALUE),
         Integer.MAX_VALUE);
-    byte[] tooBig = {(byte) 0xfd, 0x03, 0, 0}; // 1,021 + 4 bytes
-    assertEquals("handshake message of 1025 bytes exceeds the limit of 1024 bytes",
+    // 1,037 + 4 bytes: over 1 KiB plus the 16 bytes a version 2 tag adds.
+    byte[] tooBig = {0x0d, 0x04, 0, 0};
+    assertEquals("handshake message of 1041 bytes exceeds the limit of 1040 bytes",
         assertThrows(HandshakeException.class,
             () -> big.deliver(big.server, tooBig, Integer.MAX_VALUE)).getMessage());
     // The control: a server that trusts roots does parse it, and fails on the garbage.
     HandshakeTest.Session parsing = new HandshakeTest.Session(
-        HandshakeOptions.newBuilder().identity(clientRaw)
+        HandshakeTest.v1().identity(clientRaw)
             .acceptPeers(List.of(serverRaw.publicKey())).build(),
-        HandshakeOptions.newBuilder().identity(serverRaw).trustCertificates(ca).build());
+        HandshakeTest.v1().identity(serverRaw).trustCertificates(ca).build());
     parsing.deliver(parsing.client,
         parsing.deliver(parsing.server, parsing.start(), Integer.MAX_VALUE), Integer.MAX_VALUE);
     e = assertThrows(HandshakeException.class,
@@ -304,7 +305,7 @@ public class X509HandshakeTest {
   @Test
   public void rawKeyPeerWhenOnlyCertificatesAreTrustedFails() {
     HandshakeException e = assertThrows(HandshakeException.class, () -> new HandshakeTest.Session(
-        HandshakeOptions.newBuilder().identity(clientRaw).trustCertificates(ca).build(),
+        HandshakeTest.v1().identity(clientRaw).trustCertificates(ca).build(),
         certOptions(serverCert).build()).run(Integer.MAX_VALUE));
     assertEquals("client presented a raw Ed25519 key identity, but local policy accepts only"
         + " certificates chaining to the trusted roots", e.getMessage());
@@ -448,11 +449,11 @@ public class X509HandshakeTest {
   public void oversizedIdentityMessageFailsFromItsLengthField() throws Exception {
     HandshakeException e = failFinished(f -> {
       byte[] big = new byte[8];
-      big[0] = (byte) 0xfd; // 17,405 + 4 > 17,408
-      big[1] = 0x43;
+      big[0] = 0x0d; // 17,421 + 4 > 17,408 + 16 (a version 2 tag)
+      big[1] = 0x44;
       return big;
     });
-    assertEquals("handshake message of 17409 bytes exceeds the limit of 17408 bytes",
+    assertEquals("handshake message of 17425 bytes exceeds the limit of 17424 bytes",
         e.getMessage());
   }
 
@@ -468,6 +469,6 @@ public class X509HandshakeTest {
   }
 
   private static HandshakeOptions.Builder certOptions(AltsLikeIdentity identity) {
-    return HandshakeOptions.newBuilder().identity(identity).trustCertificates(ca);
+    return HandshakeTest.v1().identity(identity).trustCertificates(ca);
   }
 }
