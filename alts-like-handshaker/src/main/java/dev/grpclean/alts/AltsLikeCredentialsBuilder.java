@@ -156,6 +156,16 @@ abstract class AltsLikeCredentialsBuilder<B extends AltsLikeCredentialsBuilder<B
     return self();
   }
 
+  /**
+   * Lowest handshake version to speak. Default 1: peers that speak only version 1 (whose
+   * handshakes carry both identities in clear) are still served; 2 refuses them, so no identity
+   * of these credentials' connections ever crosses the wire unencrypted.
+   */
+  public B minHandshakeVersion(int min) {
+    options.minHandshakeVersion(min);
+    return self();
+  }
+
   /** RPC protocol versions to allow; default [2.1, 2.1] as in gRPC's ALTS. */
   public B rpcProtocolVersions(RpcProtocolVersion min, RpcProtocolVersion max) {
     options.rpcProtocolVersions(min, max);

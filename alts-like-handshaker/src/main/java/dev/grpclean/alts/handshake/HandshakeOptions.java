@@ -377,6 +377,17 @@ public final class HandshakeOptions {
       return this;
     }
 
+    /**
+     * Lowest handshake version to speak: 1 (the default) also serves version 1 peers, whose
+     * identities travel in clear; 2 refuses them.
+     */
+    public Builder minHandshakeVersion(int min) {
+      if (min < Messages.VERSION_1 || min > Messages.VERSION_2) {
+        throw new IllegalArgumentException("handshake versions are 1 and 2, not " + min);
+      }
+      return handshakeVersions(min, Messages.VERSION_2);
+    }
+
     /** Server only: most handshakes in progress at once; a connection beyond it is closed. */
     public Builder maxConcurrentHandshakes(int max) {
       if (max < 1) {

@@ -87,6 +87,24 @@ public class HandshakeV2Test {
   }
 
   @Test
+  public void minimumVersion2RefusesVersion1Peers() throws Exception {
+    HandshakeException e = assertThrows(HandshakeException.class,
+        () -> new HandshakeTest.Session(raw(clientRaw, serverRaw).minHandshakeVersion(2).build(),
+            raw(serverRaw, clientRaw).handshakeVersions(1, 1).build()).run(Integer.MAX_VALUE));
+    assertEquals("no common handshake version: the client offers [2, 2], the server speaks"
+        + " [1, 1]", e.getMessage());
+    e = assertThrows(HandshakeException.class,
+        () -> new HandshakeTest.Session(raw(clientRaw, serverRaw).handshakeVersions(1, 1).build(),
+            raw(serverRaw, clientRaw).minHandshakeVersion(2).build()).run(Integer.MAX_VALUE));
+    assertEquals("no common handshake version: the client offers [1, 1], the server speaks"
+        + " [2, 2]", e.getMessage());
+    run(new HandshakeTest.Session(raw(clientRaw, serverRaw).minHandshakeVersion(2).build(),
+        raw(serverRaw, clientRaw).minHandshakeVersion(2).build()));
+    assertThrows(IllegalArgumentException.class,
+        () -> HandshakeOptions.newBuilder().minHandshakeVersion(3));
+  }
+
+  @Test
   public void aLoweredOfferFailsAtTheClient() throws Exception {
     HandshakeTest.Session s = new HandshakeTest.Session(raw(clientRaw, serverRaw).build(),
         raw(serverRaw, clientRaw).build());
