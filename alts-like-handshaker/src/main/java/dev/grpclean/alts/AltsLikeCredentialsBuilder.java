@@ -12,6 +12,7 @@ import java.security.cert.X509Certificate;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
+import java.util.function.BiPredicate;
 import java.util.function.Predicate;
 
 /**
@@ -23,7 +24,7 @@ import java.util.function.Predicate;
  * @param <B> the concrete builder type
  */
 abstract class AltsLikeCredentialsBuilder<B extends AltsLikeCredentialsBuilder<B>> {
-  private final HandshakeOptions.Builder options = HandshakeOptions.newBuilder();
+  final HandshakeOptions.Builder options = HandshakeOptions.newBuilder();
 
   AltsLikeCredentialsBuilder() {}
 
@@ -76,9 +77,14 @@ abstract class AltsLikeCredentialsBuilder<B extends AltsLikeCredentialsBuilder<B
 
   /**
    * Accepts peers presenting a certificate chain that the JDK's PKIX validator (revocation off)
-   * validates to one of {@code roots} at the current time; a {@link #peerVerifier} or {@link
-   * #acceptAnyPeer}, if also set, then judges them too. Without this, certificate peers are
-   * rejected. Raw-key peers are judged only by {@link #acceptPeers}, {@link #peerVerifier} or
+   * validates to one of {@code roots} at the current time, whose leaf is no CA certificate and
+   * names the peer's role in its extended key usage ({@code serverAuth} for a server, {@code
+   * clientAuth} for a client); a server's leaf must also carry a subject alternative name
+   * matching the host of the channel's authority (RFC 6125: DNS names, a wildcard only as the
+   * whole left-most label, IP addresses; no common-name fallback) unless the channel builder
+   * sets {@code expectedServerName} or {@code disableServerNameCheck}. A {@link #peerVerifier}
+   * or {@link #acceptAnyPeer}, if also set, then judges them too. Without this, certificate peers
+   * are rejected. Raw-key peers are judged only by {@link #acceptPeers}, {@link #peerVerifier} or
    * {@link #acceptAnyPeer}; with none of those set, they are rejected.
    */
   public B trustCertificates(Collection<X509Certificate> roots) {
@@ -87,10 +93,12 @@ abstract class AltsLikeCredentialsBuilder<B extends AltsLikeCredentialsBuilder<B
   }
 
   /**
-   * Accepts only raw-key peers (servers, for channel credentials; clients, for server credentials) whose
-   * Ed25519 public key is one of these (certificate peers are judged by {@link
-   * #trustCertificates} alone). One of this, {@link #peerVerifier}, {@link #acceptAnyPeer} or
-   * {@link #trustCertificates} is required; of the first three the last call wins.
+   * Accepts only raw-key peers (servers, for channel credentials; clients, for server
+   * credentials) whose Ed25519 public key is one of these (certificate peers are judged by {@link
+   * #trustCertificates} alone). For channel credentials these keys are accepted as the server of
+   * every target: a channel talking to several services should bind each key to its host with
+   * {@code AltsLikeChannelCredentials.Builder.acceptPeersFor}. One of this, {@link
+   * #peerVerifier}, {@link #acceptAnyPeer} or {@link #trustCertificates} is required.
    */
   public B acceptPeers(Collection<PublicKey> publicKeys) {
     options.acceptPeers(publicKeys);
@@ -105,8 +113,9 @@ abstract class AltsLikeCredentialsBuilder<B extends AltsLikeCredentialsBuilder<B
   /**
    * Accepts the peer (the server, for channel credentials; the client, for server credentials)
    * if {@code verifier} returns true for its authenticated identity (for a certificate peer,
-   * after its chain validated to the {@link #trustCertificates} roots); called on the connection's
-   * loop thread during the handshake, so it must not block.
+   * after its chain, role and names were checked); called on the connection's loop thread during
+   * the handshake, so it must not block, and again on the caller's thread for each call that
+   * overrides the authority ({@code CallOptions.withAuthority}) in channel credentials.
    */
   public B peerVerifier(Predicate<AltsLikePeer> verifier) {
     options.peerVerifier(verifier);
@@ -114,10 +123,22 @@ abstract class AltsLikeCredentialsBuilder<B extends AltsLikeCredentialsBuilder<B
   }
 
   /**
-   * Accepts any peer (server, for channel credentials; client, for server credentials) that
-   * proves it holds some Ed25519 key (the connection is still encrypted, and the key reaches
-   * calls as {@link AltsLikePeer#PEER_IDENTITY_KEY} for authorization there). Certificate peers
-   * still need a chain to a {@link #trustCertificates} root.
+   * As {@link #peerVerifier(Predicate)}, with the target too: {@code verifier} gets the peer and
+   * the authority the channel connects to ({@code host[:port]}; null in server credentials), so
+   * it can bind identities to targets.
+   */
+  public B peerVerifier(BiPredicate<AltsLikePeer, String> verifier) {
+    options.peerVerifier(verifier);
+    return self();
+  }
+
+  /**
+   * Server credentials: accepts any client that proves it holds some Ed25519 key (the key reaches
+   * calls as {@link AltsLikePeer#PEER_IDENTITY_KEY} for authorization there; the server still
+   * proves its own identity, as a TLS server does without client authentication). Certificate
+   * peers still need a chain to a {@link #trustCertificates} root. Channel credentials refuse
+   * this: see {@code AltsLikeChannelCredentials.Builder.acceptAnyServerUnauthenticated}. One of
+   * {@link #acceptPeers}, {@link #peerVerifier} and this, at most.
    */
   public B acceptAnyPeer() {
     options.acceptAnyPeer();
@@ -125,11 +146,23 @@ abstract class AltsLikeCredentialsBuilder<B extends AltsLikeCredentialsBuilder<B
   }
 
   /**
-   * Record protocols to allow, most preferred first. Default: {@link
-   * RecordProtocol#AES_128_GCM_REKEY}, then {@link RecordProtocol#AES_128_GCM}.
+   * Record protocols to allow, most preferred first. Default: only {@link
+   * RecordProtocol#AES_128_GCM_REKEY}. {@link RecordProtocol#AES_128_GCM} uses one key for up to
+   * 2^40 records, far beyond the 2^24.5 records per key RFC 8446 §5.5 allows AES-GCM; allow it
+   * only for peers that speak nothing else.
    */
   public B recordProtocols(RecordProtocol... protocols) {
     options.recordProtocols(protocols);
+    return self();
+  }
+
+  /**
+   * Lowest handshake version to speak. Default 1: peers that speak only version 1 (whose
+   * handshakes carry both identities in clear) are still served; 2 refuses them, so no identity
+   * of these credentials' connections ever crosses the wire unencrypted.
+   */
+  public B minHandshakeVersion(int min) {
+    options.minHandshakeVersion(min);
     return self();
   }
 

@@ -52,6 +52,18 @@ public final class AltsLikeServerCredentials extends ServerCredentials
     private Builder() {}
 
     /**
+     * Most handshakes in progress at once, over every connection of servers using these
+     * credentials; a connection beyond it is closed before any handshake work. Default {@value
+     * HandshakeOptions#DEFAULT_MAX_CONCURRENT_HANDSHAKES}. Handshake work (X25519, signatures,
+     * certificate validation) runs on the connection's loop thread, so this bounds how much of the
+     * loops a flood of unauthenticated handshakes can take from established connections.
+     */
+    public Builder maxConcurrentHandshakes(int max) {
+      options.maxConcurrentHandshakes(max);
+      return this;
+    }
+
+    /**
      * @throws IllegalStateException without an identity or a peer policy
      */
     public AltsLikeServerCredentials build() {

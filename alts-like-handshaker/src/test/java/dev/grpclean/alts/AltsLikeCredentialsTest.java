@@ -11,6 +11,7 @@ import dev.grpclean.transport.spi.HandshakerCredentials;
 import io.grpc.ChannelCredentials;
 import io.grpc.ServerCredentials;
 import java.nio.ByteBuffer;
+import java.util.List;
 import org.junit.BeforeClass;
 import org.junit.Rule;
 import org.junit.Test;
@@ -31,7 +32,7 @@ public class AltsLikeCredentialsTest {
   @Test
   public void buildersRequireIdentityAndPeerPolicy() {
     IllegalStateException noIdentity = assertThrows(IllegalStateException.class,
-        () -> AltsLikeChannelCredentials.newBuilder().acceptAnyPeer().build());
+        () -> AltsLikeServerCredentials.newBuilder().acceptAnyPeer().build());
     assertEquals("an identity (Ed25519 key pair or certificate) is required", noIdentity.getMessage());
     IllegalStateException noPolicy = assertThrows(IllegalStateException.class,
         () -> AltsLikeServerCredentials.newBuilder().identity(serverId).build());
@@ -40,6 +41,33 @@ public class AltsLikeCredentialsTest {
         noPolicy.getMessage());
     assertThrows(IllegalArgumentException.class,
         () -> AltsLikeChannelCredentials.newBuilder().recordBytes(1000));
+  }
+
+  @Test
+  public void peerPoliciesAreMutuallyExclusive() throws Exception {
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> AltsLikeServerCredentials.newBuilder().acceptPeers(clientId.publicKey())
+            .peerVerifier(peer -> true));
+    assertEquals("acceptPeers and peerVerifier are mutually exclusive: choose one peer policy",
+        e.getMessage());
+    e = assertThrows(IllegalStateException.class,
+        () -> AltsLikeServerCredentials.newBuilder().acceptAnyPeer()
+            .acceptPeers(clientId.publicKey()));
+    assertEquals("acceptAnyPeer and acceptPeers are mutually exclusive: choose one peer policy",
+        e.getMessage());
+    e = assertThrows(IllegalStateException.class,
+        () -> AltsLikeChannelCredentials.newBuilder().peerVerifier(peer -> true)
+            .acceptAnyServerUnauthenticated());
+    assertEquals("peerVerifier and acceptAnyServerUnauthenticated are mutually exclusive: choose"
+        + " one peer policy", e.getMessage());
+    e = assertThrows(IllegalStateException.class,
+        () -> AltsLikeChannelCredentials.newBuilder().peerVerifier(peer -> true)
+            .peerVerifier((peer, authority) -> true));
+    assertEquals("peerVerifier was already called", e.getMessage());
+    // Key lists add up, and trustCertificates combines with any policy.
+    AltsLikeChannelCredentials.newBuilder().identity(clientId)
+        .acceptPeers(serverId.publicKey()).acceptPeersFor("a.test", List.of(clientId.publicKey()))
+        .acceptPeers(clientId.publicKey()).trustCertificates(X509Fixtures.ca()).build();
   }
 
   @Test

@@ -6,22 +6,26 @@ import static dev.grpclean.transport.testing.Echo.call;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
 import dev.grpclean.transport.LeanChannelBuilder;
 import dev.grpclean.transport.testing.Echo;
 import io.grpc.Attributes;
+import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.SecurityLevel;
 import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.internal.GrpcAttributes;
+import io.grpc.stub.ClientCalls;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Rule;
@@ -69,6 +73,24 @@ public class X509TransportTest {
         .build();
     channels.add(c);
     return c;
+  }
+
+  @Test
+  public void perCallAuthorityMustBeNamedByTheServerCertificate() throws Exception {
+    ManagedChannel c = channel(clientId);
+    byte[] req = {1, 2};
+    assertArrayEquals(req, ClientCalls.blockingUnaryCall(c, Echo.UNARY,
+        CallOptions.DEFAULT.withAuthority("server.test:443")
+            .withDeadlineAfter(20, TimeUnit.SECONDS), req));
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+        () -> ClientCalls.blockingUnaryCall(c, Echo.UNARY,
+            CallOptions.DEFAULT.withAuthority("other.test:443")
+                .withDeadlineAfter(20, TimeUnit.SECONDS), req));
+    assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode());
+    assertEquals("per-call authority 'other.test:443' is not valid for the ALTS-like server:"
+        + " server certificate " + serverId.id() + " is not valid for other.test: certificate"
+        + " subject alternative names [DNS:localhost, DNS:server.test, IP:127.0.0.1,"
+        + " IP:0:0:0:0:0:0:0:1] do not match other.test", e.getStatus().getDescription());
   }
 
   @Test

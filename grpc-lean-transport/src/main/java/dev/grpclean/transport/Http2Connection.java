@@ -661,10 +661,37 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     writer.enqueue(new ControlFrame.GoAway(lastPeerStreamId(), code, debugData));
     try {
       writer.flush();
+      if (!writer.isBlocked() && unsentRaw == null) {
+        sendCloseNotify();
+      }
     } catch (IOException ignored) {
       // Closing anyway.
     }
     closeNow(status);
+  }
+
+  /**
+   * After the final GOAWAY left in full: the record layer's end of stream (TLS close_notify,
+   * RFC 8446 §6.1), one best-effort, non-blocking write, so the peer can tell a close from a
+   * truncation.
+   */
+  private void sendCloseNotify() throws IOException {
+    int room = protector == null ? 0 : protector.maxCloseBytes();
+    if (room == 0) {
+      return;
+    }
+    ByteBuffer out = LeanBuffers.leaseIo(room);
+    try {
+      protector.closeOutbound(out);
+      out.flip();
+      if (out.hasRemaining()) {
+        channel.write(out);
+      }
+    } catch (java.security.GeneralSecurityException e) {
+      log.log(Level.FINE, "no close_notify on " + this, e);
+    } finally {
+      LeanBuffers.releaseIo(out);
+    }
   }
 
   /** The highest stream id the peer opened that we processed, for GOAWAY. */

@@ -49,6 +49,11 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
   long maxQueuedBytesPerConnection = TransportSettings.DEFAULT_MAX_QUEUED_BYTES_PER_CONNECTION;
   long keepAliveTimeNanos = GrpcUtil.KEEPALIVE_TIME_NANOS_DISABLED;
   long keepAliveTimeoutNanos = GrpcUtil.DEFAULT_KEEPALIVE_TIMEOUT_NANOS;
+  /**
+   * Bound on connect, security handshake and the server's first SETTINGS together: 20 s, as the
+   * server's handshake timeout. Set only through {@link InternalLeanChannelBuilder}.
+   */
+  long connectTimeoutNanos = TimeUnit.SECONDS.toNanos(20);
   boolean keepAliveWithoutCalls;
   int pollerThreads;
   /** From the credentials given at construction; null for plaintext or no credentials. */

@@ -24,6 +24,7 @@ import io.grpc.internal.ClientStream;
 import io.grpc.internal.ClientStreamListener.RpcProgress;
 import io.grpc.internal.ConnectionClientTransport;
 import io.grpc.internal.DisconnectError;
+import io.grpc.internal.FailingClientStream;
 import io.grpc.internal.GoAwayDisconnectError;
 import io.grpc.internal.GrpcAttributes;
 import io.grpc.internal.GrpcUtil;
@@ -72,7 +73,6 @@ final class LeanClientTransport implements ConnectionClientTransport,
    * Connect plus handshake (security and the server's first SETTINGS) must finish within this.
    * Kernel SYN retries can take minutes; fail faster, in the spirit of Netty's 30 s default.
    */
-  private static final long CONNECT_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(20);
 
   final EventLoop loop;
   final String authority;
@@ -158,7 +158,8 @@ final class LeanClientTransport implements ConnectionClientTransport,
       connection.key = loop.register(ch, connected ? SelectionKey.OP_READ
           : SelectionKey.OP_CONNECT, connection);
       connectTimeout = factory.scheduler.schedule(
-          () -> runOnLoop(this::onConnectTimeout), CONNECT_TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
+          () -> runOnLoop(this::onConnectTimeout), factory.connectTimeoutNanos,
+          TimeUnit.NANOSECONDS);
       if (connected) {
         connection.onConnected();
       }
@@ -192,6 +193,10 @@ final class LeanClientTransport implements ConnectionClientTransport,
   @Override
   public ClientStream newStream(MethodDescriptor<?, ?> method, Metadata headers,
       CallOptions callOptions, ClientStreamTracer[] tracers) {
+    Status authorityFailure = CallAuthorityCheck.check(getAttributes(), callOptions.getAuthority());
+    if (authorityFailure != null) {
+      return new FailingClientStream(authorityFailure, RpcProgress.PROCESSED, tracers);
+    }
     StatsTraceContext statsTraceCtx =
         StatsTraceContext.newClientContext(tracers, getAttributes(), headers);
     return new LeanClientStream(this, method, headers, callOptions, statsTraceCtx,

@@ -85,7 +85,13 @@ final class LeanCredentials {
       CompositeChannelCredentials composite = (CompositeChannelCredentials) creds;
       Resolution inner = resolve(composite.getChannelCredentials());
       return inner.error != null ? inner
-          : new Resolution(null, composite.getCallCredentials(), inner.handshakerFactory);
+          // Over explicit plaintext the application chose to send tokens in clear (a local
+          // sidecar, tests) and grpc-netty applies them too; over a security handshake they go
+          // only where the server was authenticated (an unauthenticated one reports NONE).
+          : new Resolution(null, inner.handshakerFactory == null
+              ? composite.getCallCredentials()
+              : new PrivacyRequiredCallCredentials(composite.getCallCredentials()),
+              inner.handshakerFactory);
     }
     if (creds instanceof ChoiceChannelCredentials) {
       StringBuilder reasons = new StringBuilder();

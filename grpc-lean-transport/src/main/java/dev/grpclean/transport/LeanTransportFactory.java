@@ -29,6 +29,8 @@ final class LeanTransportFactory implements ClientTransportFactory {
   final HandshakerFactory handshakerFactory;
   final long keepAliveTimeNanos;
   final long keepAliveTimeoutNanos;
+  /** Connect, security handshake and the server's first SETTINGS, together. */
+  final long connectTimeoutNanos;
   final boolean keepAliveWithoutCalls;
   private final AtomicBackoff keepAliveBackoff;
   private final ObjectPool<ScheduledExecutorService> schedulerPool =
@@ -45,6 +47,7 @@ final class LeanTransportFactory implements ClientTransportFactory {
     this.transportTracerFactory = b.transportTracerFactory;
     this.keepAliveTimeNanos = b.keepAliveTimeNanos;
     this.keepAliveTimeoutNanos = b.keepAliveTimeoutNanos;
+    this.connectTimeoutNanos = b.connectTimeoutNanos;
     this.keepAliveWithoutCalls = b.keepAliveWithoutCalls;
     this.keepAliveBackoff = new AtomicBackoff("keepalive time nanos", keepAliveTimeNanos);
     this.groupPool = SharedLoops.pool(b.pollerThreads);

@@ -49,7 +49,7 @@ enum SecurityMode {
         AltsLikeChannelCredentials.Builder channel =
             AltsLikeChannelCredentials.newBuilder().identity(altsLikeIdentity(options));
         if (options.altsLikePeerPubFile() == null) {
-          channel.acceptAnyPeer();
+          channel.acceptAnyServerUnauthenticated();
         } else {
           channel.acceptPeers(altsLikePeerKey(options));
         }

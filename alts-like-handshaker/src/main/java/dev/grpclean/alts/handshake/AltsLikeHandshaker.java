@@ -2,13 +2,16 @@ package dev.grpclean.alts.handshake;
 
 import dev.grpclean.alts.AltsLikePeer;
 import dev.grpclean.alts.X509Identities;
+import dev.grpclean.alts.X509PeerChecks;
 import dev.grpclean.alts.record.AltsRecordProtector;
 import dev.grpclean.alts.record.RecordProtocol;
 import dev.grpclean.transport.spi.Handshaker;
 import dev.grpclean.transport.spi.RecordProtector;
 import io.grpc.Attributes;
+import io.grpc.InternalChannelz.OtherSecurity;
 import io.grpc.InternalChannelz.Security;
 import io.grpc.SecurityLevel;
+import io.grpc.Status;
 import io.grpc.internal.GrpcAttributes;
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
@@ -40,6 +43,7 @@ abstract class AltsLikeHandshaker implements Handshaker {
   @Nullable private AltsRecordProtector protector;
   @Nullable private Attributes attributes;
   @Nullable private AltsLikePeer peer;
+  @Nullable private Security security;
 
   AltsLikeHandshaker(HandshakeOptions options, boolean client) {
     this.options = options;
@@ -60,7 +64,8 @@ abstract class AltsLikeHandshaker implements Handshaker {
     try {
       while (state != HandshakeState.DONE) {
         byte[] message = reader.read(in, state == HandshakeState.AWAIT_CLIENT_INIT
-            ? Messages.MAX_MESSAGE_BYTES : Messages.MAX_IDENTITY_MESSAGE_BYTES);
+            ? Messages.MAX_MESSAGE_BYTES
+            : options.maxPeerIdentityMessageBytes() + IdentityEnvelope.TAG_BYTES);
         if (message == null) {
           return false;
         }
@@ -79,8 +84,9 @@ abstract class AltsLikeHandshaker implements Handshaker {
 
   @Override
   public int maxOutputBytes() {
-    return options.identity.isCertificate()
-        ? Messages.MAX_IDENTITY_MESSAGE_BYTES : Messages.MAX_MESSAGE_BYTES;
+    return (options.identity.isCertificate()
+        ? Messages.MAX_IDENTITY_MESSAGE_BYTES : Messages.MAX_MESSAGE_BYTES)
+        + IdentityEnvelope.TAG_BYTES;
   }
 
   @Override
@@ -106,10 +112,15 @@ abstract class AltsLikeHandshaker implements Handshaker {
     return peer;
   }
 
+  /**
+   * After completion: channelz's "other" security, named for the protocol, the negotiated record
+   * protocol and RPC version, and both identities (grpc's channelz service reads {@code any} as a
+   * protobuf {@code Any}, which this module does not depend on, so it is null).
+   */
   @Override
   @Nullable
   public Security security() {
-    return null;
+    return security;
   }
 
   @Override
@@ -120,12 +131,18 @@ abstract class AltsLikeHandshaker implements Handshaker {
     dropSecrets();
   }
 
+  /** Called when the handshake is over (done, failed or closed), possibly more than once. */
+  void ended() {}
+
   /**
    * Fails closed unless the local policy accepts the peer: a certificate peer's chain must
-   * validate against the trusted roots (and then pass the peer verifier, if one is set); a
-   * raw-key peer must pass the key policy.
+   * validate against the trusted roots, its leaf must be no CA and carry the extended key usage
+   * of its role, a server's names must match the target (unless configured otherwise), and then
+   * it must pass the peer verifier, if one is set; a raw-key peer must pass the key policy.
+   *
+   * @param authority the client's target; null on the server
    */
-  void checkPeer(AltsLikePeer candidate) throws HandshakeException {
+  void checkPeer(AltsLikePeer candidate, @Nullable String authority) throws HandshakeException {
     String who = client ? "server" : "client";
     if (!candidate.certificateChain().isEmpty()) {
       if (options.trustAnchors == null) {
@@ -135,24 +152,54 @@ abstract class AltsLikeHandshaker implements Handshaker {
       try {
         X509Identities.validate(candidate.certificateChain(), options.trustAnchors,
             options.validationDate);
+        X509PeerChecks.checkRole(candidate.certificateChain().get(0), client);
       } catch (GeneralSecurityException e) {
         throw new HandshakeException(who + " certificate " + candidate.id()
             + " is not trusted: " + e.getMessage(), e);
       }
+    } else if (options.peerVerifier == null) {
+      throw new HandshakeException(who + " presented raw key " + candidate.id()
+          + ", but local policy accepts only certificates chaining to the trusted roots");
+    }
+    checkTarget(options, client, candidate, authority);
+  }
+
+  /**
+   * The target-dependent part of {@link #checkPeer}, for a peer whose chain and role already
+   * passed: a server certificate's names against the target, then the verifier or key policy.
+   * Also run for each call that overrides the authority.
+   */
+  static void checkTarget(HandshakeOptions options, boolean client, AltsLikePeer candidate,
+      @Nullable String authority) throws HandshakeException {
+    String who = client ? "server" : "client";
+    if (!candidate.certificateChain().isEmpty()) {
+      if (client && options.serverNameCheck) {
+        String host = options.expectedServerName;
+        if (host == null) {
+          if (authority == null) {
+            throw new HandshakeException("server certificate " + candidate.id()
+                + " cannot be checked: the channel has no authority");
+          }
+          host = X509PeerChecks.hostOf(authority);
+        }
+        try {
+          X509PeerChecks.checkHost(candidate.certificateChain().get(0), host);
+        } catch (GeneralSecurityException e) {
+          throw new HandshakeException("server certificate " + candidate.id()
+              + " is not valid for " + host + ": " + e.getMessage(), e);
+        }
+      }
       if (options.peerVerifier != null && options.verifierCoversCertificates
-          && !options.accepts(candidate)) {
+          && !options.accepts(candidate, authority)) {
         throw new HandshakeException(who + " identity " + candidate.id()
             + " is not accepted by local policy (" + options.peerPolicy + ")");
       }
       return;
     }
-    if (options.peerVerifier == null) {
-      throw new HandshakeException(who + " presented raw key " + candidate.id()
-          + ", but local policy accepts only certificates chaining to the trusted roots");
-    }
-    if (!options.accepts(candidate)) {
-      throw new HandshakeException(who + " identity "
-          + candidate.id() + " is not accepted by local policy (" + options.peerPolicy + ")");
+    if (!options.accepts(candidate, authority)) {
+      throw new HandshakeException(who + " identity " + candidate.id()
+          + (authority == null ? "" : " for " + authority)
+          + " is not accepted by local policy (" + options.peerPolicy + ")");
     }
   }
 
@@ -185,8 +232,29 @@ abstract class AltsLikeHandshaker implements Handshaker {
       Arrays.fill(serverKey, (byte) 0);
     }
     peer = authenticated;
-    attributes = Attributes.newBuilder()
-        .set(GrpcAttributes.ATTR_SECURITY_LEVEL, SecurityLevel.PRIVACY_AND_INTEGRITY)
+    security = new Security(new OtherSecurity("alts-like " + protocol + " rpc "
+        + authenticated.rpcProtocolVersion() + " local " + options.identity.id() + " remote "
+        + authenticated.id(), null));
+    Attributes.Builder attrs = Attributes.newBuilder();
+    if (client) {
+      // A call overriding the authority must name a target this server would have been accepted
+      // for (certificate names, target-bound keys, the verifier); the transport fails it if not.
+      HandshakeOptions opts = options;
+      attrs.set(GrpcAttributes.ATTR_AUTHORITY_VERIFIER, callAuthority -> {
+        try {
+          checkTarget(opts, true, authenticated, callAuthority);
+          return Status.OK;
+        } catch (HandshakeException | RuntimeException e) {
+          return Status.UNAVAILABLE.withDescription("per-call authority '" + callAuthority
+              + "' is not valid for the ALTS-like server: " + e.getMessage());
+        }
+      });
+    }
+    attributes = attrs
+        // Encrypted either way, but with an unauthenticated server the privacy is only against
+        // passive observers: NONE keeps call credentials off the connection.
+        .set(GrpcAttributes.ATTR_SECURITY_LEVEL, client && options.unauthenticatedPeer
+            ? SecurityLevel.NONE : SecurityLevel.PRIVACY_AND_INTEGRITY)
         .set(AltsLikePeer.PEER_IDENTITY_KEY, authenticated)
         .build();
     dropSecrets();
@@ -227,6 +295,7 @@ abstract class AltsLikeHandshaker implements Handshaker {
   }
 
   private void dropSecrets() {
+    ended();
     if (prk != null) {
       Arrays.fill(prk, (byte) 0);
       prk = null;

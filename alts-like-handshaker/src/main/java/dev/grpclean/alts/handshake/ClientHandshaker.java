@@ -5,7 +5,9 @@ import dev.grpclean.alts.record.RecordProtocol;
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import javax.annotation.Nullable;
 
 /**
  * The client side: sends ClientInit, checks ServerInit (signature, finished MAC, negotiated
@@ -15,10 +17,13 @@ import java.util.List;
  * <p>Thread-compatible: confined to the connection's loop thread.
  */
 final class ClientHandshaker extends AltsLikeHandshaker {
+  /** The target the channel connects to; server certificates are checked against it. */
+  @Nullable private final String authority;
   private Messages.ClientInit offer;
 
-  ClientHandshaker(HandshakeOptions options) {
+  ClientHandshaker(HandshakeOptions options, @Nullable String authority) {
     super(options, true);
+    this.authority = authority;
   }
 
   @Override
@@ -31,7 +36,7 @@ final class ClientHandshaker extends AltsLikeHandshaker {
     for (RecordProtocol protocol : options.recordProtocols) {
       protocols.add(protocol.wireId());
     }
-    offer = new Messages.ClientInit(Messages.VERSION, Messages.VERSION,
+    offer = new Messages.ClientInit(options.minVersion, options.maxVersion,
         HandshakeCrypto.rawX25519(ephemeral.getPublic()), options.maxInboundRecordBytes,
         options.rpcMin, options.rpcMax, protocols);
     clientInit = offer.encode();
@@ -40,8 +45,23 @@ final class ClientHandshaker extends AltsLikeHandshaker {
   }
 
   @Override
-  void handle(byte[] message, ByteBuffer out) throws GeneralSecurityException {
-    Messages.ServerInit reply = Messages.ServerInit.decode(message);
+  void handle(byte[] sealed, ByteBuffer out) throws GeneralSecurityException {
+    byte[] message = sealed;
+    if (sealed.length >= Messages.SERVER_INIT_CLEAR_BYTES
+        && Messages.getIntLe(sealed, Messages.LENGTH_BYTES) == Messages.SERVER_INIT
+        && Messages.getShortLe(sealed, Messages.HEADER_BYTES) == Messages.VERSION_2
+        && offer.maxVersion >= Messages.VERSION_2) {
+      // Version 2: the key exchange first, then the identity part can be opened.
+      byte[] serverEphemeral = Arrays.copyOfRange(sealed, Messages.HEADER_BYTES + 2,
+          Messages.HEADER_BYTES + 2 + Messages.X25519_KEY_BYTES);
+      prk = HandshakeCrypto.extract(
+          HandshakeCrypto.sharedSecret(ephemeral.getPrivate(), serverEphemeral));
+      message = IdentityEnvelope.open(sealed, Messages.SERVER_INIT_CLEAR_BYTES, prk,
+          HandshakeCrypto.SERVER_IDENTITY_KEY_LABEL, HandshakeCrypto.transcriptHash(
+              new byte[][] {clientInit}, new int[] {clientInit.length}), "ServerInit");
+    }
+    Messages.ServerInit reply =
+        Messages.ServerInit.decode(message, options.acceptedIdentityTypes());
     serverInit = message;
     if (reply.version < offer.minVersion || reply.version > offer.maxVersion) {
       throw new HandshakeException("server chose handshake version " + reply.version
@@ -59,8 +79,10 @@ final class ClientHandshaker extends AltsLikeHandshaker {
     }
     int serverMaxRecordBytes = peerMaxRecordBytes(reply.maxRecordBytes, "server");
 
-    prk = HandshakeCrypto.extract(
-        HandshakeCrypto.sharedSecret(ephemeral.getPrivate(), reply.ephemeral));
+    if (prk == null) {
+      prk = HandshakeCrypto.extract(
+          HandshakeCrypto.sharedSecret(ephemeral.getPrivate(), reply.ephemeral));
+    }
     AltsLikePeer server = reply.identity.toPeer(protocol, reply.rpcVersion, "server");
     int signatureOffset = Messages.signatureOffset(message);
     byte[] signed = HandshakeCrypto.transcriptHash(
@@ -74,7 +96,7 @@ final class ClientHandshaker extends AltsLikeHandshaker {
         new int[] {clientInit.length, Messages.macOffset(message)});
     checkMac(HandshakeCrypto.finishedMac(prk, HandshakeCrypto.SERVER_FINISHED_LABEL, macked),
         message, "server");
-    checkPeer(server);
+    checkPeer(server, authority);
 
     byte[] finished = new Messages.ClientFinished(
         Messages.Identity.of(options.identity)).encodeUnsigned();
@@ -88,7 +110,13 @@ final class ClientHandshaker extends AltsLikeHandshaker {
         new int[] {clientInit.length, message.length, Messages.macOffset(finished)});
     byte[] mac = HandshakeCrypto.finishedMac(prk, HandshakeCrypto.CLIENT_FINISHED_LABEL, toMac);
     System.arraycopy(mac, 0, finished, Messages.macOffset(finished), mac.length);
-    out.put(finished);
+    if (reply.version == Messages.VERSION_2) {
+      out.put(IdentityEnvelope.seal(finished, Messages.HEADER_BYTES, prk,
+          HandshakeCrypto.CLIENT_IDENTITY_KEY_LABEL, HandshakeCrypto.transcriptHash(
+              new byte[][] {clientInit, message}, new int[] {clientInit.length, message.length})));
+    } else {
+      out.put(finished);
+    }
     finish(server, protocol, finished, serverMaxRecordBytes);
   }
 }

@@ -29,6 +29,10 @@ final class HandshakeCrypto {
   static final byte[] SERVER_FINISHED_LABEL = ascii("server finished");
   static final byte[] CLIENT_FINISHED_LABEL = ascii("client finished");
   static final byte[] CLIENT_RECORD_KEY_LABEL = ascii("client record key");
+  /** Version 2: the key sealing the server's identity part of ServerInit. */
+  static final byte[] SERVER_IDENTITY_KEY_LABEL = ascii("server identity key");
+  /** Version 2: the key sealing the client's identity part of ClientFinished. */
+  static final byte[] CLIENT_IDENTITY_KEY_LABEL = ascii("client identity key");
   static final byte[] SERVER_RECORD_KEY_LABEL = ascii("server record key");
 
   /** RFC 8410 §4 SubjectPublicKeyInfo prefix for a raw X25519 key (OID 1.3.101.110). */

@@ -64,16 +64,22 @@ final class MessageReader {
   }
 
   private static int checkLength(byte[] header, int maxMessageBytes) throws HandshakeException {
-    if (Arrays.equals(header, 0, 4, HTTP2_PREFACE_START, 0, 4)) {
-      throw new HandshakeException(
-          "peer sent an HTTP/2 preface instead of an ALTS-like handshake: is it using plaintext?");
-    }
-    if (header[0] == TLS_HANDSHAKE_RECORD && header[1] == 3) {
-      throw new HandshakeException(
-          "peer sent a TLS record instead of an ALTS-like handshake: is it using TLS?");
-    }
     long length = Messages.getIntLe(header, 0) & 0xffffffffL;
     long messageBytes = Messages.LENGTH_BYTES + length;
+    if (messageBytes > maxMessageBytes || length < Messages.TYPE_BYTES) {
+      // Only a length that fails anyway is read as another protocol's first bytes: a valid
+      // length can look like one (790 encodes as 16 03 00 00, a TLS record's start), while
+      // every real TLS record header (16 03 0x with x >= 1) and the HTTP/2 preface ("PRI ")
+      // reads as a length far over any limit.
+      if (Arrays.equals(header, 0, 4, HTTP2_PREFACE_START, 0, 4)) {
+        throw new HandshakeException("peer sent an HTTP/2 preface instead of an ALTS-like"
+            + " handshake: is it using plaintext?");
+      }
+      if (header[0] == TLS_HANDSHAKE_RECORD && header[1] == 3) {
+        throw new HandshakeException(
+            "peer sent a TLS record instead of an ALTS-like handshake: is it using TLS?");
+      }
+    }
     if (messageBytes > maxMessageBytes) {
       throw new HandshakeException("handshake message of " + messageBytes
           + " bytes exceeds the limit of " + maxMessageBytes + " bytes");

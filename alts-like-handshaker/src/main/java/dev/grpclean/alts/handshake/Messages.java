@@ -48,8 +48,10 @@ final class Messages {
 
   /** "GLAL": grpc-lean ALTS-like. */
   static final byte[] MAGIC = "GLAL".getBytes(StandardCharsets.US_ASCII);
-  /** The handshake protocol version this code speaks. */
-  static final int VERSION = 1;
+  /** Handshake version 1: identities in clear. */
+  static final int VERSION_1 = 1;
+  /** Handshake version 2: identity, signature and MAC encrypted (see IdentityEnvelope). */
+  static final int VERSION_2 = 2;
 
   static final int X25519_KEY_BYTES = 32;
   static final int IDENTITY_ED25519 = 1;
@@ -66,6 +68,9 @@ final class Messages {
   /** What follows the identity field in ServerInit and ClientFinished. */
   private static final int PROOF_BYTES = SIGNATURE_BYTES + MAC_BYTES;
   private static final int ED25519_IDENTITY_BYTES = 1 + ED25519_KEY_BYTES;
+
+  /** ServerInit bytes before the identity field: in clear in every version. */
+  static final int SERVER_INIT_CLEAR_BYTES = HEADER_BYTES + SERVER_INIT_PREFIX;
 
   /** Whole ServerInit size with an Ed25519 identity; signature and MAC are its last 96 bytes. */
   static final int SERVER_INIT_BYTES =
@@ -139,12 +144,28 @@ final class Messages {
       }
     }
 
-    /** Reads the field, leaving exactly {@code PROOF_BYTES} or failing. */
-    static Identity get(ByteBuffer b, String name) throws HandshakeException {
+    /**
+     * Reads the field, leaving exactly {@code PROOF_BYTES} or failing. An identity type the
+     * local policy cannot accept fails here, from its type byte, before any certificate is split
+     * out, parsed or verified.
+     *
+     * @param policy which identity types the reader's peer policy can accept
+     */
+    static Identity get(ByteBuffer b, String name, IdentityTypes policy)
+        throws HandshakeException {
       if (b.remaining() < 1) {
         throw truncated(name);
       }
       int type = b.get() & 0xff;
+      String who = name.equals("ServerInit") ? "server" : "client";
+      if (type == IDENTITY_X509 && !policy.certificates) {
+        throw new HandshakeException(who + " presented an X.509 certificate identity, but local"
+            + " policy trusts no certificates (call trustCertificates)");
+      }
+      if (type == IDENTITY_ED25519 && !policy.rawKeys) {
+        throw new HandshakeException(who + " presented a raw Ed25519 key identity, but local"
+            + " policy accepts only certificates chaining to the trusted roots");
+      }
       if (type == IDENTITY_ED25519) {
         if (b.remaining() < ED25519_KEY_BYTES) {
           throw truncated(name);
@@ -216,6 +237,19 @@ final class Messages {
   }
 
   private Messages() {}
+
+  /** Which identity types a peer policy can accept; others fail at decode time. */
+  static final class IdentityTypes {
+    static final IdentityTypes ALL = new IdentityTypes(true, true);
+
+    final boolean rawKeys;
+    final boolean certificates;
+
+    IdentityTypes(boolean rawKeys, boolean certificates) {
+      this.rawKeys = rawKeys;
+      this.certificates = certificates;
+    }
+  }
 
   /** The client's offer. */
   static final class ClientInit {
@@ -321,6 +355,11 @@ final class Messages {
     }
 
     static ServerInit decode(byte[] message) throws HandshakeException {
+      return decode(message, IdentityTypes.ALL);
+    }
+
+    /** Decodes, failing on an identity type {@code policy} cannot accept. */
+    static ServerInit decode(byte[] message, IdentityTypes policy) throws HandshakeException {
       ByteBuffer b = body(message, SERVER_INIT, "ServerInit");
       if (b.remaining() < SERVER_INIT_PREFIX) {
         throw truncated("ServerInit");
@@ -330,7 +369,7 @@ final class Messages {
       int protocol = b.get() & 0xff;
       int maxRecordBytes = b.getInt();
       RpcProtocolVersion rpcVersion = getVersion(b);
-      Identity identity = Identity.get(b, "ServerInit");
+      Identity identity = Identity.get(b, "ServerInit", policy);
       return new ServerInit(version, ephemeral, protocol, maxRecordBytes, rpcVersion, identity);
     }
   }
@@ -350,8 +389,14 @@ final class Messages {
     }
 
     static ClientFinished decode(byte[] message) throws HandshakeException {
+      return decode(message, IdentityTypes.ALL);
+    }
+
+    /** Decodes, failing on an identity type {@code policy} cannot accept. */
+    static ClientFinished decode(byte[] message, IdentityTypes policy)
+        throws HandshakeException {
       ByteBuffer b = body(message, CLIENT_FINISHED, "ClientFinished");
-      return new ClientFinished(Identity.get(b, "ClientFinished"));
+      return new ClientFinished(Identity.get(b, "ClientFinished", policy));
     }
   }
 
@@ -362,6 +407,10 @@ final class Messages {
 
   static int macOffset(byte[] message) {
     return message.length - MAC_BYTES;
+  }
+
+  static int getShortLe(byte[] b, int offset) {
+    return (b[offset] & 0xff) | (b[offset + 1] & 0xff) << 8;
   }
 
   static int getIntLe(byte[] b, int offset) {

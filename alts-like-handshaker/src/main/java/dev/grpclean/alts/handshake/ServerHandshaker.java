@@ -17,19 +17,39 @@ import java.util.List;
  */
 final class ServerHandshaker extends AltsLikeHandshaker {
   private RecordProtocol protocol;
+  /** The negotiated handshake version. */
+  private int version;
   private RpcProtocolVersion rpcVersion;
   private int clientMaxRecordBytes;
+  private final HandshakeLimiter limiter;
+  /** Holds one of the limiter's slots; released once, when the handshake ends. */
+  private boolean holdsSlot;
 
-  ServerHandshaker(HandshakeOptions options) {
+  ServerHandshaker(HandshakeOptions options, HandshakeLimiter limiter) {
     super(options, false);
+    this.limiter = limiter;
   }
 
   @Override
-  public void start(ByteBuffer out) {
+  public void start(ByteBuffer out) throws HandshakeException {
     if (state != HandshakeState.START) {
       throw new IllegalStateException("start() called twice");
     }
+    if (!limiter.tryAcquire()) {
+      state = HandshakeState.FAILED;
+      throw new HandshakeException("server already has " + limiter.max()
+          + " ALTS-like handshakes in progress (maxConcurrentHandshakes); refusing this one");
+    }
+    holdsSlot = true;
     state = HandshakeState.next(state, false);
+  }
+
+  @Override
+  void ended() {
+    if (holdsSlot) {
+      holdsSlot = false;
+      limiter.release();
+    }
   }
 
   @Override
@@ -43,10 +63,13 @@ final class ServerHandshaker extends AltsLikeHandshaker {
 
   private void onClientInit(byte[] message, ByteBuffer out) throws GeneralSecurityException {
     Messages.ClientInit offer = Messages.ClientInit.decode(message);
-    if (offer.minVersion > Messages.VERSION || offer.maxVersion < Messages.VERSION) {
+    // The highest version both speak; the server's signature covers the ClientInit, so a
+    // lowered offer is caught by the client.
+    version = Math.min(offer.maxVersion, options.maxVersion);
+    if (version < Math.max(offer.minVersion, options.minVersion)) {
       throw new HandshakeException("no common handshake version: the client offers ["
           + offer.minVersion + ", " + offer.maxVersion + "], the server speaks ["
-          + Messages.VERSION + ", " + Messages.VERSION + "]");
+          + options.minVersion + ", " + options.maxVersion + "]");
     }
     protocol = chooseProtocol(offer.protocols);
     RpcProtocolVersion low =
@@ -64,7 +87,7 @@ final class ServerHandshaker extends AltsLikeHandshaker {
     ephemeral = HandshakeCrypto.newEphemeral();
     prk = HandshakeCrypto.extract(
         HandshakeCrypto.sharedSecret(ephemeral.getPrivate(), offer.ephemeral));
-    byte[] reply = new Messages.ServerInit(Messages.VERSION,
+    byte[] reply = new Messages.ServerInit(version,
         HandshakeCrypto.rawX25519(ephemeral.getPublic()), protocol.wireId(),
         options.maxInboundRecordBytes, rpcVersion,
         Messages.Identity.of(options.identity)).encodeUnsigned();
@@ -81,11 +104,22 @@ final class ServerHandshaker extends AltsLikeHandshaker {
     ephemeral = null; // The shared secret is in the PRK; the private key is no longer needed.
     clientInit = message;
     serverInit = reply;
-    out.put(reply);
+    out.put(version == Messages.VERSION_2
+        ? IdentityEnvelope.seal(reply, Messages.SERVER_INIT_CLEAR_BYTES, prk,
+            HandshakeCrypto.SERVER_IDENTITY_KEY_LABEL, HandshakeCrypto.transcriptHash(
+                new byte[][] {message}, new int[] {message.length}))
+        : reply);
   }
 
-  private void onClientFinished(byte[] message) throws GeneralSecurityException {
-    Messages.ClientFinished finished = Messages.ClientFinished.decode(message);
+  private void onClientFinished(byte[] sealed) throws GeneralSecurityException {
+    byte[] message = version != Messages.VERSION_2 ? sealed
+        : IdentityEnvelope.open(sealed, Messages.HEADER_BYTES, prk,
+            HandshakeCrypto.CLIENT_IDENTITY_KEY_LABEL, HandshakeCrypto.transcriptHash(
+                new byte[][] {clientInit, serverInit},
+                new int[] {clientInit.length, serverInit.length}),
+            "ClientFinished");
+    Messages.ClientFinished finished =
+        Messages.ClientFinished.decode(message, options.acceptedIdentityTypes());
     AltsLikePeer client = finished.identity.toPeer(protocol, rpcVersion, "client");
     int signatureOffset = Messages.signatureOffset(message);
     byte[] signed = HandshakeCrypto.transcriptHash(
@@ -101,7 +135,7 @@ final class ServerHandshaker extends AltsLikeHandshaker {
         new int[] {clientInit.length, serverInit.length, Messages.macOffset(message)});
     checkMac(HandshakeCrypto.finishedMac(prk, HandshakeCrypto.CLIENT_FINISHED_LABEL, macked),
         message, "client");
-    checkPeer(client);
+    checkPeer(client, null);
     finish(client, protocol, message, clientMaxRecordBytes);
   }
 

@@ -83,10 +83,10 @@ class HandshakeMessagesFuzzTest {
     long leasesBefore = Pools.io().leasesOutstanding();
     switch (bits & 3) {
       case MODE_SERVER:
-        handshake(new ServerHandshaker(serverOptions), stream, cuts);
+        handshake(new ServerHandshaker(serverOptions, new HandshakeLimiter(1)), stream, cuts);
         break;
       case MODE_CLIENT:
-        handshake(new ClientHandshaker(clientOptions), stream, cuts);
+        handshake(new ClientHandshaker(clientOptions, "localhost"), stream, cuts);
         break;
       default:
         decode(((bits >> 2) & 3) % 3, stream, cuts);

@@ -4,6 +4,7 @@ import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
@@ -87,6 +88,7 @@ public class HandshakeTest {
             .rpcProtocolVersions(RpcProtocolVersion.of(2, 0), RpcProtocolVersion.of(2, 5))
             .build(),
         serverOptions()
+            .recordProtocols(RecordProtocol.AES_128_GCM_REKEY, RecordProtocol.AES_128_GCM)
             .rpcProtocolVersions(RpcProtocolVersion.of(2, 1), RpcProtocolVersion.of(3, 0))
             .build());
     s.run(Integer.MAX_VALUE);
@@ -96,6 +98,19 @@ public class HandshakeTest {
     assertEquals(RecordProtocol.AES_128_GCM,
         ((AltsRecordProtector) s.server.protector()).protocol());
     checkRecords(s);
+  }
+
+  @Test
+  public void channelzSecurityNamesTheProtocolAndBothIdentities() throws Exception {
+    Session s = new Session(clientOptions().build(), serverOptions().build());
+    assertNull(s.client.security());
+    s.run(Integer.MAX_VALUE);
+    assertNull(s.client.security().tls);
+    assertEquals("alts-like AES_128_GCM_REKEY rpc 2.1 local " + clientId.id() + " remote "
+        + serverId.id(), s.client.security().other.name);
+    assertEquals("alts-like AES_128_GCM_REKEY rpc 2.1 local " + serverId.id() + " remote "
+        + clientId.id(), s.server.security().other.name);
+    assertNull(s.server.security().other.any);
   }
 
   @Test
@@ -142,18 +157,19 @@ public class HandshakeTest {
   @Test
   public void clientRejectsServerIdentityOutsideItsPolicy() throws Exception {
     Session s = new Session(
-        HandshakeOptions.newBuilder().identity(clientId).acceptPeers(List.of(
+        v1().identity(clientId).acceptPeers(List.of(
             strangerId.publicKey())).build(),
         serverOptions().build());
     HandshakeException e = assertThrows(HandshakeException.class, () -> s.run(Integer.MAX_VALUE));
-    assertEquals("server identity " + serverId.id() + " is not accepted by local policy (the"
+    assertEquals("server identity " + serverId.id() + " for localhost:443 is not accepted by local"
+        + " policy (the"
         + " accepted identity " + strangerId.id() + ")", e.getMessage());
   }
 
   @Test
   public void serverRejectsClientIdentityOutsideItsPolicy() throws Exception {
     Session s = new Session(clientOptions().build(),
-        HandshakeOptions.newBuilder().identity(serverId)
+        v1().identity(serverId)
             .peerVerifier(peer -> peer.id().equals(strangerId.id())).build());
     HandshakeException e = assertThrows(HandshakeException.class, () -> s.run(Integer.MAX_VALUE));
     assertEquals("client identity " + clientId.id() + " is not accepted by local policy (the"
@@ -183,7 +199,9 @@ public class HandshakeTest {
 
   @Test
   public void tamperedClientInitFailsAtTheClient() throws Exception {
-    Session s = new Session(clientOptions().build(), serverOptions().build());
+    RecordProtocol[] both = {RecordProtocol.AES_128_GCM_REKEY, RecordProtocol.AES_128_GCM};
+    Session s = new Session(clientOptions().recordProtocols(both).build(),
+        serverOptions().recordProtocols(both).build());
     byte[] clientInit = s.start();
     // Downgrade attempt: strip the client's first-choice protocol.
     clientInit[clientInit.length - 2] = (byte) RecordProtocol.AES_128_GCM.wireId();
@@ -288,9 +306,9 @@ public class HandshakeTest {
   @Test
   public void unknownHandshakeVersionFails() throws Exception {
     byte[] ephemeral = HandshakeCrypto.rawX25519(HandshakeCrypto.newEphemeral().getPublic());
-    byte[] clientInit = new Messages.ClientInit(2, 3, ephemeral, 1 << 20,
+    byte[] clientInit = new Messages.ClientInit(3, 4, ephemeral, 1 << 20,
         RpcProtocolVersion.DEFAULT, RpcProtocolVersion.DEFAULT, List.of(1)).encode();
-    assertEquals("no common handshake version: the client offers [2, 3], the server speaks"
+    assertEquals("no common handshake version: the client offers [3, 4], the server speaks"
         + " [1, 1]", serverFails(clientInit).getMessage());
   }
 
@@ -312,6 +330,23 @@ public class HandshakeTest {
     HandshakeException e = assertThrows(HandshakeException.class, () -> s.run(Integer.MAX_VALUE));
     assertEquals("no common RPC protocol version: the client offers [3.0, 3.0], the server [2.1,"
         + " 2.1]", e.getMessage());
+  }
+
+  @Test
+  public void defaultsOfferAndAllowOnlyTheRekeyingProtocol() throws Exception {
+    assertEquals(List.of(RecordProtocol.AES_128_GCM_REKEY),
+        clientOptions().build().recordProtocols());
+    Session s = new Session(clientOptions().build(), serverOptions().build());
+    byte[] clientInit = s.start();
+    assertEquals(1, clientInit[clientInit.length - 2]);
+    assertEquals(RecordProtocol.AES_128_GCM_REKEY.wireId(), clientInit[clientInit.length - 1]);
+    // A peer offering only the non-rekeying protocol is refused by default.
+    Session old = new Session(clientOptions().recordProtocols(RecordProtocol.AES_128_GCM).build(),
+        serverOptions().build());
+    HandshakeException e = assertThrows(HandshakeException.class,
+        () -> old.run(Integer.MAX_VALUE));
+    assertEquals("no common record protocol: the client offers [2], the server allows"
+        + " [AES_128_GCM_REKEY(1)]", e.getMessage());
   }
 
   @Test
@@ -341,7 +376,7 @@ public class HandshakeTest {
 
   @Test
   public void failedHandshakerRefusesMoreBytesAndClosesIdempotently() throws Exception {
-    Handshaker server = new ServerHandshaker(serverOptions().build());
+    Handshaker server = new ServerHandshaker(serverOptions().build(), new HandshakeLimiter(1));
     server.start(ByteBuffer.allocate(server.maxOutputBytes()));
     ByteBuffer out = ByteBuffer.allocate(server.maxOutputBytes());
     assertThrows(HandshakeException.class,
@@ -435,16 +470,24 @@ public class HandshakeTest {
   }
 
   private static HandshakeOptions.Builder clientOptions() {
-    return HandshakeOptions.newBuilder().identity(clientId).acceptPeers(List.of(
+    return v1().identity(clientId).acceptPeers(List.of(
         serverId.publicKey()));
   }
 
   private static HandshakeOptions.Builder serverOptions() {
-    return HandshakeOptions.newBuilder().identity(serverId).acceptPeers(List.of(
+    return v1().identity(serverId).acceptPeers(List.of(
         clientId.publicKey()));
   }
 
   /** A client and a server handshaker and the bytes between them. */
+  /**
+   * Options pinned to handshake version 1, whose messages are in clear: the tests here tamper
+   * with fields at their offsets; HandshakeV2Test covers version 2 (the default).
+   */
+  static HandshakeOptions.Builder v1() {
+    return HandshakeOptions.newBuilder().handshakeVersions(1, 1);
+  }
+
   static final class Session {
     final Handshaker client;
     final Handshaker server;
@@ -452,7 +495,12 @@ public class HandshakeTest {
     boolean serverDone;
 
     Session(HandshakeOptions clientOptions, HandshakeOptions serverOptions) {
-      client = new AltsLikeHandshakerFactory(clientOptions, true).newHandshaker("x", null);
+      this(clientOptions, serverOptions, "localhost:443");
+    }
+
+    /** With the client connecting to {@code authority}, which server certificates must name. */
+    Session(HandshakeOptions clientOptions, HandshakeOptions serverOptions, String authority) {
+      client = new AltsLikeHandshakerFactory(clientOptions, true).newHandshaker(authority, null);
       server = new AltsLikeHandshakerFactory(serverOptions, false).newHandshaker(null, null);
     }
 

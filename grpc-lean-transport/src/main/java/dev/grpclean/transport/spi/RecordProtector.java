@@ -43,6 +43,19 @@ public interface RecordProtector {
    */
   void protect(ByteBuffer plaintext, ByteBuffer out) throws GeneralSecurityException;
 
+  /**
+   * Seals this side's end of the stream (TLS close_notify, RFC 8446 §6.1) into {@code out}, which
+   * has at least {@link #maxCloseBytes()} remaining; nothing may be protected after it. The
+   * transport calls it once, on a graceful close, after its final GOAWAY went out. Default:
+   * nothing to send (the ALTS record protocol has no such record).
+   */
+  default void closeOutbound(ByteBuffer out) throws GeneralSecurityException {}
+
+  /** Room {@link #closeOutbound} needs; 0 if it writes nothing. */
+  default int maxCloseBytes() {
+    return 0;
+  }
+
   /** Bytes of incomplete inbound records held between calls. */
   int pendingBytes();
 

@@ -16,7 +16,8 @@ import javax.net.ssl.TrustManagerFactory;
 
 /**
  * Builds the {@link SSLContext} that grpc's TLS credentials describe: key managers given, or made
- * from PEM; trust managers given, or made from PEM roots, or the JVM's default trust store.
+ * from PEM; trust managers given, or made from PEM roots, or the JVM's default trust store (a
+ * client's view of servers only: a server that asks for client certificates must name roots).
  *
  * <p>Stateless; thread-safe.
  */
@@ -40,6 +41,15 @@ final class TlsContexts {
         creds.getPrivateKey(), creds.getPrivateKeyPassword());
     if (keys == null) {
       throw new GeneralSecurityException("TLS server credentials carry no key material");
+    }
+    if (creds.getClientAuth() != TlsServerCredentials.ClientAuth.NONE
+        && creds.getTrustManagers() == null && creds.getRootCertificates() == null) {
+      // The JVM's default store trusts the public Web PKI: any holder of a certificate from a
+      // public CA would be an authenticated client.
+      throw new GeneralSecurityException("TLS server asks for client certificates (clientAuth "
+          + creds.getClientAuth() + ") but has no trust manager or root certificates to verify"
+          + " them with; set trustManager(...) to the CA that issues your clients' certificates"
+          + " (the JVM's default CA store is not used for client identities)");
     }
     TrustManager[] trust = trustManagers(creds.getTrustManagers(), creds.getRootCertificates());
     return provider.newContext(keys, trust);

@@ -147,10 +147,13 @@ final class TlsHandshaker implements Handshaker {
           + "); gRPC requires HTTP/2 over TLS with ALPN");
     }
     SSLSession session = tls.engine.getSession();
-    attributes = Attributes.newBuilder()
+    Attributes.Builder attrs = Attributes.newBuilder()
         .set(Grpc.TRANSPORT_ATTR_SSL_SESSION, session)
-        .set(GrpcAttributes.ATTR_SECURITY_LEVEL, SecurityLevel.PRIVACY_AND_INTEGRITY)
-        .build();
+        .set(GrpcAttributes.ATTR_SECURITY_LEVEL, SecurityLevel.PRIVACY_AND_INTEGRITY);
+    if (tls.engine.getUseClientMode()) {
+      attrs.set(GrpcAttributes.ATTR_AUTHORITY_VERIFIER, new TlsAuthorityVerifier(session));
+    }
+    attributes = attrs.build();
     security = new InternalChannelz.Security(new InternalChannelz.Tls(session));
     protector = new TlsRecordProtector(tls);
     return true;

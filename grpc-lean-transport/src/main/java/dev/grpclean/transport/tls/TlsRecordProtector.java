@@ -18,6 +18,7 @@ import javax.net.ssl.SSLException;
  * <p>Thread-compatible: confined to the connection's loop thread.
  */
 final class TlsRecordProtector implements RecordProtector {
+  private static final ByteBuffer NOTHING = ByteBuffer.allocate(0);
   private final TlsEngine tls;
 
   TlsRecordProtector(TlsEngine tls) {
@@ -74,6 +75,33 @@ final class TlsRecordProtector implements RecordProtector {
     } finally {
       tls.releaseLeases();
     }
+  }
+
+  /** A close_notify alert, sealed like any record (TLS 1.3 hides its type). */
+  @Override
+  public void closeOutbound(ByteBuffer out) throws GeneralSecurityException {
+    tls.engine.closeOutbound();
+    try {
+      for (int i = 0; i < 4 && !tls.engine.isOutboundDone(); i++) {
+        if (tls.wrap(NOTHING, out).bytesProduced() == 0) {
+          break;
+        }
+      }
+    } catch (SSLException e) {
+      throw new GeneralSecurityException("TLS close_notify failed: " + e.getMessage(), e);
+    } finally {
+      tls.releaseLeases();
+    }
+  }
+
+  @Override
+  public int maxCloseBytes() {
+    return tls.packetBytes();
+  }
+
+  /** Whether the peer's close_notify arrived. */
+  boolean inboundClosed() {
+    return tls.inboundClosed();
   }
 
   @Override

@@ -103,6 +103,30 @@ public class TlsTransportTest {
   }
 
   @Test
+  public void perCallAuthorityMismatchFailsTheCall() throws Exception {
+    Server server = leanServer(TlsTestCerts.server(ClientAuth.NONE));
+    ManagedChannel channel = leanChannel(server.getPort(), TlsTestCerts.client(false));
+    byte[] request = {1, 2, 3};
+    // server1.pem names *.test.google.fr: another host under it is fine.
+    assertArrayEquals(request, ClientCalls.blockingUnaryCall(channel, Echo.UNARY,
+        CallOptions.DEFAULT.withAuthority("bar.test.google.fr:443")
+            .withDeadlineAfter(30, TimeUnit.SECONDS), request));
+    try {
+      ClientCalls.blockingUnaryCall(channel, Echo.UNARY,
+          CallOptions.DEFAULT.withAuthority("evil.example.com")
+              .withDeadlineAfter(30, TimeUnit.SECONDS), request);
+      fail("a call for an authority the server's certificate does not name succeeded");
+    } catch (StatusRuntimeException e) {
+      assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode());
+      assertTrue(e.getStatus().getDescription(), e.getStatus().getDescription().startsWith(
+          "per-call authority 'evil.example.com' is not valid for the TLS peer's certificate:"
+              + " certificate subject alternative names ["));
+    }
+    // The connection is fine for the calls it is authenticated for.
+    assertArrayEquals(request, call(channel, request));
+  }
+
+  @Test
   public void idleTlsConnectionHoldsNoLease() throws Exception {
     Server server = leanServer(TlsTestCerts.server(ClientAuth.NONE));
     ManagedChannel channel = leanChannel(server.getPort(), TlsTestCerts.client(false));
