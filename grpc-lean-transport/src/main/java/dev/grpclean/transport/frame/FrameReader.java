@@ -64,6 +64,8 @@ public final class FrameReader {
   private int payloadStashLength;
   /** Non-null when {@link #payloadStash} is the array of a lease from {@link #stashPool}. */
   @Nullable private ByteBuffer payloadLease;
+  /** A duplicate of the input of the current {@link #read} call, for DATA payloads; else null. */
+  @Nullable private ByteBuffer inputView;
   /** Null: every stash is a plain array. */
   @Nullable private final BufferPool stashPool;
 
@@ -130,6 +132,9 @@ public final class FrameReader {
     } catch (RuntimeException | Error e) {
       fail(new Http2ConnectionError(ErrorCode.INTERNAL_ERROR, "frame listener failed", e));
       throw e;
+    } finally {
+      // The view must not outlive the borrowed input (it would keep a returned lease reachable).
+      inputView = null;
     }
   }
 
@@ -220,8 +225,20 @@ public final class FrameReader {
     ByteBuffer payload;
     if (payloadStash == null && in.remaining() >= length) {
       int pos = in.position();
-      payload = in.slice(pos, length); // in place: no copy
       in.position(pos + length);
+      if (type == FrameType.DATA) {
+        // In place, through one view of the input reused for every DATA frame of this call.
+        if (inputView == null) {
+          inputView = in.duplicate();
+        }
+        inputView.limit(pos + length).position(pos);
+        int frameFlags = flags;
+        int frameStreamId = streamId;
+        endFrame();
+        dispatcher.dispatchData(frameFlags, frameStreamId, inputView);
+        return true;
+      }
+      payload = in.slice(pos, length); // in place: no copy
     } else {
       int n = Math.min(length - payloadStashLength, in.remaining());
       ensurePayloadStash(payloadStashLength + n);
