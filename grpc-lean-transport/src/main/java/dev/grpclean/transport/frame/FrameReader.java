@@ -24,10 +24,15 @@ import javax.annotation.Nullable;
  *
  * <p>Under load nearly every socket read ends inside a frame (a 64 KiB read holds 3.99 frames of
  * 16 KiB + 9), so the payload stash is the read path's largest garbage source if it is a fresh
- * array each time. Given a stash pool, a stash whose size is a pool class (a power of two from
- * 4 KiB) is a lease from it instead, returned the moment its frame is dispatched or the reader is
- * released: the bound above is unchanged (sizes are the same), and only the small first pieces
- * and odd-sized stashes are arrays. The one other buffer is the header block assembled from HEADERS and
+ * array each time. Given a stash pool, a stash is a lease from it whenever a pool class (a power
+ * of two from 4 KiB) holds what is pending within twice its bytes, returned the moment its frame
+ * is dispatched, the reader fails or is released: the bound above still holds, and only pieces
+ * under 2 KiB are arrays. Such a stash counts as leased while its frame is incomplete (the same
+ * bytes an array held before, now visible in the pool's counters); a connection between frames
+ * holds none.
+ *
+ * <p>A whole DATA frame in the input is dispatched as the input itself, narrowed to the payload
+ * and restored after: no slice, no object per frame. The one other buffer is the header block assembled from HEADERS and
  * CONTINUATION frames (see {@link HeaderBlockAssembler}), capped at {@code maxHeaderBlockBytes}.
  *
  * <p>Header-only checks (frame size, first frame, header block contiguity, stream ids, fixed
@@ -64,8 +69,6 @@ public final class FrameReader {
   private int payloadStashLength;
   /** Non-null when {@link #payloadStash} is the array of a lease from {@link #stashPool}. */
   @Nullable private ByteBuffer payloadLease;
-  /** A duplicate of the input of the current {@link #read} call, for DATA payloads; else null. */
-  @Nullable private ByteBuffer inputView;
   /** Null: every stash is a plain array. */
   @Nullable private final BufferPool stashPool;
 
@@ -132,9 +135,6 @@ public final class FrameReader {
     } catch (RuntimeException | Error e) {
       fail(new Http2ConnectionError(ErrorCode.INTERNAL_ERROR, "frame listener failed", e));
       throw e;
-    } finally {
-      // The view must not outlive the borrowed input (it would keep a returned lease reachable).
-      inputView = null;
     }
   }
 
@@ -227,15 +227,18 @@ public final class FrameReader {
       int pos = in.position();
       in.position(pos + length);
       if (type == FrameType.DATA) {
-        // In place, through one view of the input reused for every DATA frame of this call.
-        if (inputView == null) {
-          inputView = in.duplicate();
-        }
-        inputView.limit(pos + length).position(pos);
+        // In place: the borrowed input itself, narrowed to the payload for the dispatch and
+        // restored after, so a DATA frame costs no object at all.
         int frameFlags = flags;
         int frameStreamId = streamId;
         endFrame();
-        dispatcher.dispatchData(frameFlags, frameStreamId, inputView);
+        int inputLimit = in.limit();
+        in.limit(pos + length).position(pos);
+        try {
+          dispatcher.dispatchData(frameFlags, frameStreamId, in);
+        } finally {
+          in.limit(inputLimit).position(pos + length);
+        }
         return true;
       }
       payload = in.slice(pos, length); // in place: no copy
@@ -274,20 +277,19 @@ public final class FrameReader {
       return;
     }
     int doubled = payloadStash == null ? MIN_STASH_BYTES : payloadStash.length * 2;
-    int size = Math.max(doubled, needed);
-    if (stashPool != null && size >= BufferPool.MIN_CLASS_BYTES) {
-      // A pool class instead: the lease comes back at dispatch instead of becoming garbage. The
-      // class above size if that is within 2x pending, else the one below, which still holds
-      // what is pending (size > needed there, and half the class above is over 'needed').
-      int classSize = Integer.highestOneBit(size - 1) << 1;
-      size = classSize > 2L * needed ? classSize >>> 1 : classSize;
-    }
-    size = Math.min(length, size);
+    int size = Math.min(length, Math.max(doubled, needed));
     ByteBuffer lease = null;
     byte[] grown;
-    if (stashPool != null && size >= BufferPool.MIN_CLASS_BYTES
-        && size <= BufferPool.MAX_CLASS_BYTES && Integer.bitCount(size) == 1) {
-      lease = stashPool.lease(size);
+    // A pool class instead, whenever one holds what is pending within twice its bytes: the
+    // lease comes back at dispatch instead of becoming garbage. The class above size if that is
+    // within 2x pending, else the one below (size < 2x pending, since what was held < pending).
+    int classSize = Math.max(BufferPool.MIN_CLASS_BYTES, Integer.highestOneBit(size - 1) << 1);
+    if (classSize > 2L * needed) {
+      classSize >>>= 1;
+    }
+    if (stashPool != null && classSize >= needed && classSize >= BufferPool.MIN_CLASS_BYTES
+        && classSize <= BufferPool.MAX_CLASS_BYTES) {
+      lease = stashPool.lease(classSize);
       grown = lease.array();
     } else {
       grown = new byte[size];
