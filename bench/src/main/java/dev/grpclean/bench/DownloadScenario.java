@@ -20,6 +20,12 @@ import picocli.CommandLine.Option;
     description = "K channels download 64 MiB streams of 1 MiB messages in a loop: "
         + "client in-use memory (average, peak) and throughput.")
 final class DownloadScenario extends MessageStreamScenario {
+  /**
+   * Seconds of quiet after the load before the pools' kept bytes are read: within the 15 s the
+   * issue allows for them to fall to 1 MiB (lean's decay needs two 2 s periods).
+   */
+  static final int QUIET_SECONDS = 6;
+
   @Option(names = "--channels", paramLabel = "K", defaultValue = "4",
       description = "Concurrent channels, one download each (default: ${DEFAULT-VALUE}).")
   int channels;
@@ -49,6 +55,10 @@ final class DownloadScenario extends MessageStreamScenario {
     m.add(Metric.of("server.allocPerMib", "server allocated / MiB", Metric.Unit.KIB));
     m.add(Metric.of("server.cpuPerMib", "server CPU / MiB", Metric.Unit.MICROS));
     m.addAll(memoryMetrics("server").subList(2, 7));
+    m.add(Metric.of("client.poolKeptAfterQuiet", "client pool kept " + QUIET_SECONDS
+        + " s after the load", Metric.Unit.MIB));
+    m.add(Metric.of("server.poolKeptAfterQuiet", "server pool kept " + QUIET_SECONDS
+        + " s after the load", Metric.Unit.MIB));
     return m;
   }
 
@@ -79,6 +89,15 @@ final class DownloadScenario extends MessageStreamScenario {
       JsonObject c = LoadRun.measure(rig, client, "downloading", "download", durationSeconds,
           " sampleMs=" + sampleMillis + load);
       JsonObject s = server.call("counters", LoadRun.QUICK);
+      rig.step("quiet for " + QUIET_SECONDS + " s");
+      try {
+        Thread.sleep(QUIET_SECONDS * 1000L);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new BenchException("interrupted while quiet");
+      }
+      JsonObject clientQuiet = client.call("snapshot gc=false", LoadRun.QUICK);
+      JsonObject serverQuiet = server.call("snapshot gc=false", LoadRun.QUICK);
       RunResult r = new RunResult(transport, rep);
       double mib = c.get("bytes").getAsDouble() / (1 << 20);
       if (mib <= 0) {
@@ -92,6 +111,8 @@ final class DownloadScenario extends MessageStreamScenario {
       r.put("server.allocPerMib", s.get("allocatedBytes").getAsDouble() / mib);
       r.put("server.cpuPerMib", s.get("cpuNanos").getAsDouble() / mib / 1e3);
       putMemory(r, "server", s);
+      r.put("client.poolKeptAfterQuiet", poolKept(clientQuiet));
+      r.put("server.poolKeptAfterQuiet", poolKept(serverQuiet));
       r.series.put("inUse", new double[][] {
           doubles(c.remove("inUseSeconds").getAsJsonArray()),
           doubles(c.remove("inUseBytes").getAsJsonArray())});
@@ -100,6 +121,17 @@ final class DownloadScenario extends MessageStreamScenario {
       r.raw.add("server", s);
       return r;
     });
+  }
+
+  /**
+   * What a transport's buffer pools keep for reuse in a snapshot: lean's pooled bytes, Netty's
+   * arena bytes handed out (to buffers or thread caches), 0 where there is no pool (okhttp).
+   */
+  private static double poolKept(JsonObject snapshot) {
+    if (snapshot.has("leanPooledBytes")) {
+      return snapshot.get("leanPooledBytes").getAsDouble();
+    }
+    return snapshot.has("nettyPoolUsedBytes") ? snapshot.get("nettyPoolUsedBytes").getAsDouble() : 0;
   }
 
   static double[] doubles(JsonArray a) {
