@@ -1,9 +1,10 @@
 package dev.grpclean.alts.record;
 
+import dev.grpclean.transport.pool.BufferPool;
+import dev.grpclean.transport.pool.Pools;
 import dev.grpclean.transport.spi.RecordProtector;
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
-import java.util.Arrays;
 import javax.annotation.Nullable;
 
 /**
@@ -16,8 +17,12 @@ import javax.annotation.Nullable;
  * direction, so a replayed, dropped or reordered record fails authentication.
  *
  * <p>Memory: between calls this object holds keys, counters and, only while a record is split
- * across reads, that record's bytes so far in a heap array of at most twice their size (never a
- * leased buffer). An idle connection therefore keeps a few hundred bytes here.
+ * across reads, that record's bytes so far in at most twice their size. Under load nearly every
+ * socket read ends inside a record, so that stash is a heap-pool lease whenever a pool class (a
+ * power of two from 4 KiB, the default record size) fits within twice what is pending, and goes
+ * back when the record is opened, fails or the protector is released; smaller stashes are plain
+ * arrays. An idle connection (no record in flight) therefore keeps a few hundred bytes here and
+ * no lease.
  *
  * <p>After any failure (authentication, framing, exhausted counter) the protector refuses further
  * use: the connection must close.
@@ -56,8 +61,12 @@ public final class AltsRecordProtector implements RecordProtector {
   private final RecordCounter outboundCounter;
   private final RecordCounter inboundCounter;
 
+  /** Where split-record stashes are leased from; null: always plain arrays. */
+  @Nullable private final BufferPool stashPool;
   /** Bytes of a split inbound record; null when none is pending. */
   @Nullable private byte[] pending;
+  /** Non-null when {@link #pending} is the array of a lease from {@link #stashPool}. */
+  @Nullable private ByteBuffer pendingLease;
   private int pendingBytes;
   /** The pending record's whole size, or -1 while its length field is incomplete. */
   private int pendingRecordBytes = -1;
@@ -65,7 +74,11 @@ public final class AltsRecordProtector implements RecordProtector {
 
   private AltsRecordProtector(RecordProtocol protocol, boolean client, byte[] outboundKey,
       byte[] inboundKey, int outboundRecordBytes, int maxInboundRecordBytes,
-      GcmProvider provider) {
+      GcmProvider provider, @Nullable BufferPool stashPool) {
+    if (stashPool != null && stashPool.isDirect()) {
+      throw new IllegalArgumentException("the stash pool must be a heap pool");
+    }
+    this.stashPool = stashPool;
     checkRecordBytes("outboundRecordBytes", outboundRecordBytes, OVERHEAD_BYTES + 1);
     checkRecordBytes("maxInboundRecordBytes", maxInboundRecordBytes, OVERHEAD_BYTES);
     if (!provider.available()) {
@@ -98,12 +111,23 @@ public final class AltsRecordProtector implements RecordProtector {
         maxInboundRecordBytes, GcmProvider.active());
   }
 
-  /** As {@link #create(RecordProtocol, boolean, byte[], byte[], int, int)}, with a provider. */
+  /**
+   * As {@link #create(RecordProtocol, boolean, byte[], byte[], int, int)}, with a provider; split
+   * records are stashed in the transport's heap pool ({@link Pools#heap()}).
+   */
   public static AltsRecordProtector create(RecordProtocol protocol, boolean client,
       byte[] outboundKey, byte[] inboundKey, int outboundRecordBytes, int maxInboundRecordBytes,
       GcmProvider provider) {
+    return create(protocol, client, outboundKey, inboundKey, outboundRecordBytes,
+        maxInboundRecordBytes, provider, Pools.heap());
+  }
+
+  /** As above, with the pool split-record stashes come from (null: plain arrays). */
+  public static AltsRecordProtector create(RecordProtocol protocol, boolean client,
+      byte[] outboundKey, byte[] inboundKey, int outboundRecordBytes, int maxInboundRecordBytes,
+      GcmProvider provider, @Nullable BufferPool stashPool) {
     return new AltsRecordProtector(protocol, client, outboundKey, inboundKey,
-        outboundRecordBytes, maxInboundRecordBytes, provider);
+        outboundRecordBytes, maxInboundRecordBytes, provider, stashPool);
   }
 
   public RecordProtocol protocol() {
@@ -269,13 +293,22 @@ public final class AltsRecordProtector implements RecordProtector {
     }
     byte[] record = pending;
     int recordBytes = pendingRecordBytes;
+    // The stash lease (if any) stays ours until its plaintext has been handed on.
+    ByteBuffer recordLease = pendingLease;
+    pendingLease = null;
     dropPending();
-    ByteBuffer in = ByteBuffer.wrap(record, HEADER_BYTES, recordBytes - HEADER_BYTES);
-    ByteBuffer out = in.duplicate();
-    open(in, out);
-    out.flip().position(HEADER_BYTES);
-    if (out.hasRemaining()) {
-      sink.onPlaintext(out);
+    try {
+      ByteBuffer in = ByteBuffer.wrap(record, HEADER_BYTES, recordBytes - HEADER_BYTES);
+      ByteBuffer out = in.duplicate();
+      open(in, out);
+      out.flip().position(HEADER_BYTES);
+      if (out.hasRemaining()) {
+        sink.onPlaintext(out);
+      }
+    } finally {
+      if (recordLease != null) {
+        stashPool.release(recordLease);
+      }
     }
     return true;
   }
@@ -300,14 +333,50 @@ public final class AltsRecordProtector implements RecordProtector {
   private void append(ByteBuffer src, int bytes, int capacityIfGrowing) {
     int total = pendingBytes + bytes;
     if (pending == null || pending.length < total) {
-      pending = pending == null
-          ? new byte[capacityIfGrowing] : Arrays.copyOf(pending, capacityIfGrowing);
+      grow(capacityIfGrowing, total);
     }
     src.get(pending, pendingBytes, bytes);
     pendingBytes = total;
   }
 
+  /**
+   * Moves the pending bytes to a stash of at least {@code capacity} bytes: a pool class when one
+   * holds {@code pendingAfter} bytes within twice that, else an array of exactly
+   * {@code capacity}.
+   */
+  private void grow(int capacity, int pendingAfter) {
+    int classSize = Math.max(BufferPool.MIN_CLASS_BYTES,
+        Integer.highestOneBit(Math.max(capacity, 2) - 1) << 1);
+    if (classSize > 2L * pendingAfter) {
+      classSize >>>= 1;
+    }
+    ByteBuffer lease = null;
+    byte[] next;
+    if (stashPool != null && classSize >= Math.max(pendingAfter, BufferPool.MIN_CLASS_BYTES)
+        && classSize <= BufferPool.MAX_CLASS_BYTES) {
+      lease = stashPool.lease(classSize);
+      next = lease.array();
+    } else {
+      next = new byte[capacity];
+    }
+    if (pending != null) {
+      System.arraycopy(pending, 0, next, 0, pendingBytes);
+    }
+    releasePendingLease();
+    pending = next;
+    pendingLease = lease;
+  }
+
+  private void releasePendingLease() {
+    if (pendingLease != null) {
+      ByteBuffer lease = pendingLease;
+      pendingLease = null;
+      stashPool.release(lease);
+    }
+  }
+
   private void dropPending() {
+    releasePendingLease();
     pending = null;
     pendingBytes = 0;
     pendingRecordBytes = -1;
