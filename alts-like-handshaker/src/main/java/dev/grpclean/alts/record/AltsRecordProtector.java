@@ -228,12 +228,15 @@ public final class AltsRecordProtector implements RecordProtector {
     inbound = null;
   }
 
-  /** Opens each complete record in place; keeps a trailing partial record. */
+  /**
+   * Opens each complete record in place; keeps a trailing partial record. The cipher reads from
+   * {@code ciphertext} itself, narrowed to the record, and writes through one view made per
+   * call; the plaintext goes to the sink as {@code ciphertext} narrowed again, its bounds
+   * restored after each record: one object per call, not three.
+   */
   private void openAll(ByteBuffer ciphertext, PlaintextSink sink) throws Exception {
-    // Views made once per call, reused for every record in it.
-    ByteBuffer in = null;
     ByteBuffer out = null;
-    ByteBuffer plaintext = null;
+    int limit = ciphertext.limit();
     while (ciphertext.hasRemaining()) {
       int start = ciphertext.position();
       int available = ciphertext.remaining();
@@ -249,19 +252,21 @@ public final class AltsRecordProtector implements RecordProtector {
         stash(ciphertext, recordBytes);
         return;
       }
-      if (in == null) {
-        in = ciphertext.duplicate();
+      if (out == null) {
         out = ciphertext.duplicate();
-        plaintext = ciphertext.duplicate();
       }
       int end = start + recordBytes;
-      in.limit(end).position(start + HEADER_BYTES);
       out.limit(end).position(start + HEADER_BYTES);
-      open(in, out);
-      plaintext.limit(out.position()).position(start + HEADER_BYTES);
-      ciphertext.position(end);
-      if (plaintext.hasRemaining()) {
-        sink.onPlaintext(plaintext);
+      ciphertext.limit(end).position(start + HEADER_BYTES);
+      try {
+        open(ciphertext, out);
+        int plaintextEnd = out.position();
+        if (plaintextEnd > start + HEADER_BYTES) {
+          ciphertext.limit(plaintextEnd).position(start + HEADER_BYTES);
+          sink.onPlaintext(ciphertext);
+        }
+      } finally {
+        ciphertext.limit(limit).position(end);
       }
     }
   }
