@@ -283,7 +283,7 @@ public final class AltsRecordProtector implements RecordProtector {
       if (pendingBytes < LENGTH_BYTES) {
         return false;
       }
-      pendingRecordBytes = checkLength(getIntLe(ByteBuffer.wrap(pending), 0));
+      pendingRecordBytes = checkLength(getIntLe(pending, 0));
     }
     int take = Math.min(pendingRecordBytes - pendingBytes, ciphertext.remaining());
     int total = pendingBytes + take;
@@ -291,7 +291,7 @@ public final class AltsRecordProtector implements RecordProtector {
     append(ciphertext, take,
         total == pendingRecordBytes ? total : Math.min(pendingRecordBytes, 2 * total));
     if (pendingBytes >= HEADER_BYTES) {
-      checkType(getIntLe(ByteBuffer.wrap(pending), LENGTH_BYTES));
+      checkType(getIntLe(pending, LENGTH_BYTES));
     }
     if (pendingBytes < pendingRecordBytes) {
       return false;
@@ -432,6 +432,13 @@ public final class AltsRecordProtector implements RecordProtector {
         | (buffer.get(index + 1) & 0xff) << 8
         | (buffer.get(index + 2) & 0xff) << 16
         | (buffer.get(index + 3) & 0xff) << 24;
+  }
+
+  private static int getIntLe(byte[] bytes, int index) {
+    return (bytes[index] & 0xff)
+        | (bytes[index + 1] & 0xff) << 8
+        | (bytes[index + 2] & 0xff) << 16
+        | (bytes[index + 3] & 0xff) << 24;
   }
 
   private static void putIntLe(ByteBuffer buffer, int value) {
