@@ -16,6 +16,7 @@ final class Metric {
     MIB_PER_SECOND("MiB/s", 1),
     PER_SECOND("/s", 1),
     MICROS("µs", 1),
+    MILLIS("ms", 1),
     COUNT("", 1),
     RATIO("×", 1);
 

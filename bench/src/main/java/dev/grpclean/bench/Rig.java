@@ -56,7 +56,7 @@ final class Rig {
 
   ChildJvm server(Transport transport) throws BenchException {
     step("starting the server JVM");
-    return ChildJvm.start("server JVM (" + transport.id() + ")", jvmFlags,
+    return ChildJvm.start("server JVM (" + transport.id() + ")", flags("server"),
         args("server", transport, List.of()), logDir.resolve(tag + "-server.log"), START_TIMEOUT);
   }
 
@@ -64,9 +64,22 @@ final class Rig {
   ChildJvm client(Transport transport, int port) throws BenchException {
     step("starting the client JVM");
     int target = connectPort != null ? connectPort : port;
-    return ChildJvm.start("client JVM (" + transport.id() + ")", jvmFlags,
+    return ChildJvm.start("client JVM (" + transport.id() + ")", flags("client"),
         args("client", transport, List.of(String.valueOf(target))),
         logDir.resolve(tag + "-client.log"), START_TIMEOUT);
+  }
+
+  /**
+   * The run's JVM flags for one child, with {@code {role}} replaced by {@code server} or
+   * {@code client} and {@code {run}} by the run's tag (e.g. {@code download-lean-1}), so a flag
+   * that names a file (a JFR recording, a GC log) gets one file per JVM.
+   */
+  List<String> flags(String role) {
+    List<String> flags = new ArrayList<>(jvmFlags.size());
+    for (String flag : jvmFlags) {
+      flags.add(flag.replace("{role}", role).replace("{run}", tag));
+    }
+    return flags;
   }
 
   private List<String> args(String role, Transport transport, List<String> more) {

@@ -38,7 +38,10 @@ abstract class Scenario implements Callable<Integer> {
     Path out;
 
     @Option(names = "--jvm-flags", paramLabel = "FLAGS", defaultValue = "-Xmx1g -XX:+UseG1GC",
-        description = "Flags of both child JVMs, space-separated (default: ${DEFAULT-VALUE}).")
+        description = "Flags of both child JVMs, space-separated; {role} becomes server or "
+            + "client and {run} the run's name, so that e.g. "
+            + "-XX:StartFlightRecording=settings=profile,filename=/tmp/{run}-{role}.jfr "
+            + "records each JVM into its own file (default: ${DEFAULT-VALUE}).")
     String jvmFlags;
 
     @Option(names = "--security", paramLabel = "MODE", defaultValue = "insecure",

@@ -1,11 +1,15 @@
 package dev.grpclean.bench;
 
 import com.google.gson.JsonObject;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Command;
 
-/** One server stream of 1 MiB messages, as fast as it goes: MiB/s and allocation per MiB. */
+/**
+ * One server stream of 1 MiB messages, as fast as it goes: MiB/s, allocation and CPU per MiB,
+ * and each side's in-use and retained memory, GCs and RSS (see {@link DownloadScenario}).
+ */
 @Command(name = "stream", mixinStandardHelpOptions = true,
     description = "Server streaming of 1 MiB messages on one stream: MiB/s, allocated bytes "
         + "and CPU per MiB on each side.")
@@ -25,12 +29,15 @@ final class StreamScenario extends MessageStreamScenario {
 
   @Override
   List<Metric> metrics() {
-    return List.of(
+    List<Metric> m = new ArrayList<>(List.of(
         Metric.of("mibPerSecond", "throughput", Metric.Unit.MIB_PER_SECOND),
         Metric.of("client.allocPerMib", "client allocated / MiB", Metric.Unit.KIB),
         Metric.of("server.allocPerMib", "server allocated / MiB", Metric.Unit.KIB),
         Metric.of("client.cpuPerMib", "client CPU / MiB", Metric.Unit.MICROS),
-        Metric.of("server.cpuPerMib", "server CPU / MiB", Metric.Unit.MICROS));
+        Metric.of("server.cpuPerMib", "server CPU / MiB", Metric.Unit.MICROS)));
+    m.addAll(memoryMetrics("client"));
+    m.addAll(memoryMetrics("server").subList(2, 7));
+    return m;
   }
 
   @Override
@@ -43,8 +50,9 @@ final class StreamScenario extends MessageStreamScenario {
     String load = " totalBytes=" + ENDLESS_BYTES + " messageBytes=" + (messageKib << 10);
     return LoadRun.withPair(transport, rig, 1, (server, client) -> {
       LoadRun.warmUp(rig, client, "download", warmupSeconds, load);
-      server.call("mark", LoadRun.QUICK);
-      JsonObject c = LoadRun.measure(rig, client, "streaming", "download", durationSeconds, load);
+      server.call("mark sampleMs=" + sampleMillis, LoadRun.QUICK);
+      JsonObject c = LoadRun.measure(rig, client, "streaming", "download", durationSeconds,
+          " sampleMs=" + sampleMillis + load);
       JsonObject s = server.call("counters", LoadRun.QUICK);
       double mib = c.get("bytes").getAsDouble() / (1 << 20);
       if (mib <= 0) {
@@ -56,6 +64,10 @@ final class StreamScenario extends MessageStreamScenario {
       r.put("server.allocPerMib", s.get("allocatedBytes").getAsDouble() / mib);
       r.put("client.cpuPerMib", c.get("cpuNanos").getAsDouble() / mib / 1e3);
       r.put("server.cpuPerMib", s.get("cpuNanos").getAsDouble() / mib / 1e3);
+      putMemory(r, "client", c);
+      putMemory(r, "server", s);
+      c.remove("inUseSeconds");
+      c.remove("inUseBytes");
       r.raw.add("client", c);
       r.raw.add("server", s);
       return r;

@@ -108,7 +108,7 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     this.encoder = new HeaderBlockEncoder();
     this.writer = new LoopyWriter(this, encoder);
     this.reader = new FrameReader(this, isServer, FrameType.DEFAULT_MAX_FRAME_SIZE,
-        config.maxHeaderBlockBytes());
+        config.maxHeaderBlockBytes(), LeanBuffers.heap());
   }
 
   final void assertInLoop() {

@@ -6,7 +6,8 @@ import io.grpc.internal.ReadableBuffers;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.nio.InvalidMarkException;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
  * Hands a DATA payload to grpc-core's deframer in a buffer the stream owns, never as a slice of
@@ -14,6 +15,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  * heap-pool lease that returns to the pool when grpc-core closes the last buffer sharing it
  * (the deframer closes consumed buffers; the message stream is closed after parsing). Smaller
  * payloads are copied into an exact-size array: a pool class would amplify them.
+ *
+ * <p>Memory. A payload of n bytes pins at most {@code 2n} leased bytes (its pool class, a power
+ * of two, is below 2n for n at least 4 KiB) and one {@link Pooled} object of ~40 bytes: the copy
+ * comes from the pool and goes back to it, so the bytes of a steady download are not garbage.
+ * A partial message is a run of such payloads, so it pins at most twice its own bytes. A slice
+ * taken by the deframer (a message boundary inside a frame) is one more small object that
+ * retains the same lease.
+ *
+ * <p>Use after release. Every read of a closed buffer throws {@link IllegalStateException}, and a
+ * lease goes back to the pool only when the buffer and every slice of it are closed, so a slice
+ * still read on another thread never sees the bytes of the lease's next owner.
  *
  * <p>Thread-safe: a buffer is read by one thread at a time, but its lease may be released from
  * the application thread that closed the message stream; the reference count is atomic.
@@ -34,80 +46,118 @@ final class InboundData {
     }
     ByteBuffer lease = LeanBuffers.leaseHeap(n);
     lease.put(payload);
-    lease.flip();
-    return new Pooled(new Lease(lease), lease);
+    return new Pooled(lease, n);
   }
 
-  /** One pool lease shared by a buffer and the slices taken from it. */
-  private static final class Lease {
-    private final ByteBuffer buffer;
-    private final AtomicInteger refs = new AtomicInteger(1);
-
-    Lease(ByteBuffer buffer) {
-      this.buffer = buffer;
-    }
-
-    Lease retain() {
-      refs.incrementAndGet();
-      return this;
-    }
-
-    void release() {
-      if (refs.decrementAndGet() == 0) {
-        LeanBuffers.releaseHeap(buffer);
-      }
-    }
-  }
-
+  /**
+   * A window of a heap lease. The first one made for a lease (the root) also carries the lease's
+   * reference count, so a payload costs one object; slices point at their root.
+   */
   private static final class Pooled extends AbstractReadableBuffer {
-    private final Lease lease;
-    /** This buffer's readable window into the lease (position..limit). */
-    private final ByteBuffer view;
+    private static final AtomicIntegerFieldUpdater<Pooled> REFS =
+        AtomicIntegerFieldUpdater.newUpdater(Pooled.class, "refs");
+
+    private final Pooled root;
+    /** The pool lease; array-backed with offset 0 (a heap pool allocates with allocate()). */
+    private final ByteBuffer lease;
+    private final byte[] array;
+    /** Readable window of {@link #array}: position..limit. */
+    private int position;
+    private final int limit;
     private int markPosition = -1;
     private boolean closed;
+    /** Root only: this buffer and its open slices. */
+    private volatile int refs;
 
-    Pooled(Lease lease, ByteBuffer window) {
+    /** A root over {@code lease}'s first {@code length} bytes; takes ownership of the lease. */
+    Pooled(ByteBuffer lease, int length) {
+      this.root = this;
       this.lease = lease;
-      this.view = window.slice();
+      this.array = lease.array();
+      this.position = lease.arrayOffset();
+      this.limit = position + length;
+      this.refs = 1;
+    }
+
+    /** A slice of {@code root}'s array; the caller has retained the root for it. */
+    private Pooled(Pooled root, int position, int limit) {
+      this.root = root;
+      this.lease = root.lease;
+      this.array = root.array;
+      this.position = position;
+      this.limit = limit;
+    }
+
+    private void retainRoot() {
+      while (true) {
+        int n = root.refs;
+        if (n <= 0) {
+          throw new IllegalStateException("slice of an inbound buffer already released");
+        }
+        if (REFS.compareAndSet(root, n, n + 1)) {
+          return;
+        }
+      }
+    }
+
+    private void releaseRoot() {
+      int n = REFS.decrementAndGet(root);
+      if (n == 0) {
+        LeanBuffers.releaseHeap(lease);
+      } else if (n < 0) {
+        throw new IllegalStateException("inbound buffer released more often than retained");
+      }
+    }
+
+    private void checkOpen() {
+      if (closed) {
+        throw new IllegalStateException("inbound buffer read after close");
+      }
     }
 
     @Override
     public int readableBytes() {
-      return view.remaining();
+      return limit - position;
     }
 
     @Override
     public int readUnsignedByte() {
+      checkOpen();
       checkReadable(1);
-      return view.get() & 0xFF;
+      return array[position++] & 0xFF;
     }
 
     @Override
     public void skipBytes(int length) {
+      checkOpen();
       checkReadable(length);
-      view.position(view.position() + length);
+      position += length;
     }
 
     @Override
     public void readBytes(byte[] dest, int destOffset, int length) {
+      checkOpen();
       checkReadable(length);
-      view.get(dest, destOffset, length);
+      System.arraycopy(array, position, dest, destOffset, length);
+      position += length;
     }
 
     @Override
     public void readBytes(OutputStream dest, int length) throws IOException {
+      checkOpen();
       checkReadable(length);
-      dest.write(view.array(), view.arrayOffset() + view.position(), length);
-      view.position(view.position() + length);
+      dest.write(array, position, length);
+      position += length;
     }
 
     @Override
     public ReadableBuffer readBytes(int length) {
+      checkOpen();
       checkReadable(length);
-      ByteBuffer part = view.duplicate();
-      part.limit(part.position() + length);
-      view.position(view.position() + length);
-      return new Pooled(lease.retain(), part);
+      retainRoot();
+      Pooled part = new Pooled(root, position, position + length);
+      position += length;
+      return part;
     }
 
     @Override
@@ -117,12 +167,13 @@ final class InboundData {
 
     @Override
     public byte[] array() {
-      return view.array();
+      checkOpen();
+      return array;
     }
 
     @Override
     public int arrayOffset() {
-      return view.arrayOffset() + view.position();
+      return position;
     }
 
     @Override
@@ -132,15 +183,15 @@ final class InboundData {
 
     @Override
     public void mark() {
-      markPosition = view.position();
+      markPosition = position;
     }
 
     @Override
     public void reset() {
       if (markPosition < 0) {
-        throw new java.nio.InvalidMarkException();
+        throw new InvalidMarkException();
       }
-      view.position(markPosition);
+      position = markPosition;
     }
 
     @Override
@@ -148,16 +199,18 @@ final class InboundData {
       return true;
     }
 
+    /** The readable bytes without a copy; valid until this buffer is closed. */
     @Override
     public ByteBuffer getByteBuffer() {
-      return view.slice();
+      checkOpen();
+      return lease.slice(position - lease.arrayOffset(), limit - position);
     }
 
     @Override
     public void close() {
       if (!closed) {
         closed = true;
-        lease.release();
+        releaseRoot();
       }
     }
   }

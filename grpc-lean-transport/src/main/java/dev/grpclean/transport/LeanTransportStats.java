@@ -27,6 +27,25 @@ public final class LeanTransportStats {
     return Pools.io().pooledBytes() + Pools.heap().pooledBytes();
   }
 
+  /**
+   * Bytes the pools keep for reuse: the same figure as {@link #pooledBytes()}, named for what a
+   * user pays for. It follows recent demand and falls to the pools' floors (512 KiB each by
+   * default) within about two decay periods (4 s) once the load stops.
+   */
+  public static long keptBytes() {
+    return pooledBytes();
+  }
+
+  /** Bytes kept and leased together: all the buffer memory the transport holds right now. */
+  public static long heldBytes() {
+    return leasedBytes() + pooledBytes();
+  }
+
+  /** Bytes the pools dropped for GC since start because demand fell (monotonic). */
+  public static long decayedBytes() {
+    return Pools.io().decayedBytes() + Pools.heap().decayedBytes();
+  }
+
   /** The direct pool used for socket reads and writes. */
   public static PoolStats ioPool() {
     return Pools.io().stats();

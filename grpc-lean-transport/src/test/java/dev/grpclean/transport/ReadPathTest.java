@@ -1,6 +1,7 @@
 package dev.grpclean.transport;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
 
 import dev.grpclean.transport.frame.FrameType;
 import dev.grpclean.transport.testing.Echo;
@@ -87,6 +88,39 @@ public class ReadPathTest {
       for (RawHttp2Client c : clients) {
         c.close();
       }
+    }
+  }
+
+  /**
+   * The partial-message bound: a message whose first bytes arrived pins at most twice those
+   * bytes. DATA frames of 4,097 bytes are the worst case (each payload's pool class is 8 KiB);
+   * the PING after them is answered only once every frame before it is parsed and handed to
+   * the stream, whose deframer holds them waiting for the rest of the 1 MiB message.
+   */
+  @Test
+  public void partialMessagePinsAtMostTwiceItsOwnBytes() throws IOException {
+    int frameBytes = 4097;
+    int frames = 40;
+    byte[] message = RawHttp2Client.grpcMessage(payload(1 << 20));
+    long heapBefore = LeanBuffers.heap().leasedBytes();
+    try (RawHttp2Client c = RawHttp2Client.connect(server.getPort())) {
+      java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+      all.writeBytes(RawHttp2Client.preface());
+      all.writeBytes(RawHttp2Client.settings());
+      all.writeBytes(c.headers(1,
+          RawHttp2Client.grpcRequestHeaders(TestMethods.ECHO.getFullMethodName()), false));
+      for (int i = 0; i < frames; i++) {
+        all.writeBytes(RawHttp2Client.data(1,
+            java.util.Arrays.copyOfRange(message, i * frameBytes, (i + 1) * frameBytes), false));
+      }
+      all.writeBytes(RawHttp2Client.ping(false, 42));
+      c.send(all.toByteArray());
+      c.awaitFrame(f -> f.type == FrameType.PING && f.ack(), RawHttp2Client.DEFAULT_WAIT);
+
+      long received = (long) frameBytes * frames;
+      long pinned = LeanBuffers.heap().leasedBytes() - heapBefore;
+      assertTrue("pinned " + pinned + " for " + received + " bytes received", pinned <= 2 * received);
+      assertTrue("the partial message is held, pinned " + pinned, pinned >= received);
     }
   }
 

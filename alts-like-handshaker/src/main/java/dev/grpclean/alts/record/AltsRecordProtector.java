@@ -1,9 +1,10 @@
 package dev.grpclean.alts.record;
 
+import dev.grpclean.transport.pool.BufferPool;
+import dev.grpclean.transport.pool.Pools;
 import dev.grpclean.transport.spi.RecordProtector;
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
-import java.util.Arrays;
 import javax.annotation.Nullable;
 
 /**
@@ -16,8 +17,12 @@ import javax.annotation.Nullable;
  * direction, so a replayed, dropped or reordered record fails authentication.
  *
  * <p>Memory: between calls this object holds keys, counters and, only while a record is split
- * across reads, that record's bytes so far in a heap array of at most twice their size (never a
- * leased buffer). An idle connection therefore keeps a few hundred bytes here.
+ * across reads, that record's bytes so far in at most twice their size. Under load nearly every
+ * socket read ends inside a record, so that stash is a heap-pool lease whenever a pool class (a
+ * power of two from 4 KiB, the default record size) fits within twice what is pending, and goes
+ * back when the record is opened, fails or the protector is released; smaller stashes are plain
+ * arrays. An idle connection (no record in flight) therefore keeps a few hundred bytes here and
+ * no lease.
  *
  * <p>After any failure (authentication, framing, exhausted counter) the protector refuses further
  * use: the connection must close.
@@ -56,8 +61,12 @@ public final class AltsRecordProtector implements RecordProtector {
   private final RecordCounter outboundCounter;
   private final RecordCounter inboundCounter;
 
+  /** Where split-record stashes are leased from; null: always plain arrays. */
+  @Nullable private final BufferPool stashPool;
   /** Bytes of a split inbound record; null when none is pending. */
   @Nullable private byte[] pending;
+  /** Non-null when {@link #pending} is the array of a lease from {@link #stashPool}. */
+  @Nullable private ByteBuffer pendingLease;
   private int pendingBytes;
   /** The pending record's whole size, or -1 while its length field is incomplete. */
   private int pendingRecordBytes = -1;
@@ -65,7 +74,11 @@ public final class AltsRecordProtector implements RecordProtector {
 
   private AltsRecordProtector(RecordProtocol protocol, boolean client, byte[] outboundKey,
       byte[] inboundKey, int outboundRecordBytes, int maxInboundRecordBytes,
-      GcmProvider provider) {
+      GcmProvider provider, @Nullable BufferPool stashPool) {
+    if (stashPool != null && stashPool.isDirect()) {
+      throw new IllegalArgumentException("the stash pool must be a heap pool");
+    }
+    this.stashPool = stashPool;
     checkRecordBytes("outboundRecordBytes", outboundRecordBytes, OVERHEAD_BYTES + 1);
     checkRecordBytes("maxInboundRecordBytes", maxInboundRecordBytes, OVERHEAD_BYTES);
     if (!provider.available()) {
@@ -98,12 +111,23 @@ public final class AltsRecordProtector implements RecordProtector {
         maxInboundRecordBytes, GcmProvider.active());
   }
 
-  /** As {@link #create(RecordProtocol, boolean, byte[], byte[], int, int)}, with a provider. */
+  /**
+   * As {@link #create(RecordProtocol, boolean, byte[], byte[], int, int)}, with a provider; split
+   * records are stashed in the transport's heap pool ({@link Pools#heap()}).
+   */
   public static AltsRecordProtector create(RecordProtocol protocol, boolean client,
       byte[] outboundKey, byte[] inboundKey, int outboundRecordBytes, int maxInboundRecordBytes,
       GcmProvider provider) {
+    return create(protocol, client, outboundKey, inboundKey, outboundRecordBytes,
+        maxInboundRecordBytes, provider, Pools.heap());
+  }
+
+  /** As above, with the pool split-record stashes come from (null: plain arrays). */
+  public static AltsRecordProtector create(RecordProtocol protocol, boolean client,
+      byte[] outboundKey, byte[] inboundKey, int outboundRecordBytes, int maxInboundRecordBytes,
+      GcmProvider provider, @Nullable BufferPool stashPool) {
     return new AltsRecordProtector(protocol, client, outboundKey, inboundKey,
-        outboundRecordBytes, maxInboundRecordBytes, provider);
+        outboundRecordBytes, maxInboundRecordBytes, provider, stashPool);
   }
 
   public RecordProtocol protocol() {
@@ -204,12 +228,15 @@ public final class AltsRecordProtector implements RecordProtector {
     inbound = null;
   }
 
-  /** Opens each complete record in place; keeps a trailing partial record. */
+  /**
+   * Opens each complete record in place; keeps a trailing partial record. The cipher reads from
+   * {@code ciphertext} itself, narrowed to the record, and writes through one view made per
+   * call; the plaintext goes to the sink as {@code ciphertext} narrowed again, its bounds
+   * restored after each record: one object per call, not three.
+   */
   private void openAll(ByteBuffer ciphertext, PlaintextSink sink) throws Exception {
-    // Views made once per call, reused for every record in it.
-    ByteBuffer in = null;
     ByteBuffer out = null;
-    ByteBuffer plaintext = null;
+    int limit = ciphertext.limit();
     while (ciphertext.hasRemaining()) {
       int start = ciphertext.position();
       int available = ciphertext.remaining();
@@ -225,19 +252,21 @@ public final class AltsRecordProtector implements RecordProtector {
         stash(ciphertext, recordBytes);
         return;
       }
-      if (in == null) {
-        in = ciphertext.duplicate();
+      if (out == null) {
         out = ciphertext.duplicate();
-        plaintext = ciphertext.duplicate();
       }
       int end = start + recordBytes;
-      in.limit(end).position(start + HEADER_BYTES);
       out.limit(end).position(start + HEADER_BYTES);
-      open(in, out);
-      plaintext.limit(out.position()).position(start + HEADER_BYTES);
-      ciphertext.position(end);
-      if (plaintext.hasRemaining()) {
-        sink.onPlaintext(plaintext);
+      ciphertext.limit(end).position(start + HEADER_BYTES);
+      try {
+        open(ciphertext, out);
+        int plaintextEnd = out.position();
+        if (plaintextEnd > start + HEADER_BYTES) {
+          ciphertext.limit(plaintextEnd).position(start + HEADER_BYTES);
+          sink.onPlaintext(ciphertext);
+        }
+      } finally {
+        ciphertext.limit(limit).position(end);
       }
     }
   }
@@ -254,7 +283,7 @@ public final class AltsRecordProtector implements RecordProtector {
       if (pendingBytes < LENGTH_BYTES) {
         return false;
       }
-      pendingRecordBytes = checkLength(getIntLe(ByteBuffer.wrap(pending), 0));
+      pendingRecordBytes = checkLength(getIntLe(pending, 0));
     }
     int take = Math.min(pendingRecordBytes - pendingBytes, ciphertext.remaining());
     int total = pendingBytes + take;
@@ -262,20 +291,29 @@ public final class AltsRecordProtector implements RecordProtector {
     append(ciphertext, take,
         total == pendingRecordBytes ? total : Math.min(pendingRecordBytes, 2 * total));
     if (pendingBytes >= HEADER_BYTES) {
-      checkType(getIntLe(ByteBuffer.wrap(pending), LENGTH_BYTES));
+      checkType(getIntLe(pending, LENGTH_BYTES));
     }
     if (pendingBytes < pendingRecordBytes) {
       return false;
     }
     byte[] record = pending;
     int recordBytes = pendingRecordBytes;
+    // The stash lease (if any) stays ours until its plaintext has been handed on.
+    ByteBuffer recordLease = pendingLease;
+    pendingLease = null;
     dropPending();
-    ByteBuffer in = ByteBuffer.wrap(record, HEADER_BYTES, recordBytes - HEADER_BYTES);
-    ByteBuffer out = in.duplicate();
-    open(in, out);
-    out.flip().position(HEADER_BYTES);
-    if (out.hasRemaining()) {
-      sink.onPlaintext(out);
+    try {
+      ByteBuffer in = ByteBuffer.wrap(record, HEADER_BYTES, recordBytes - HEADER_BYTES);
+      ByteBuffer out = in.duplicate();
+      open(in, out);
+      out.flip().position(HEADER_BYTES);
+      if (out.hasRemaining()) {
+        sink.onPlaintext(out);
+      }
+    } finally {
+      if (recordLease != null) {
+        stashPool.release(recordLease);
+      }
     }
     return true;
   }
@@ -300,14 +338,50 @@ public final class AltsRecordProtector implements RecordProtector {
   private void append(ByteBuffer src, int bytes, int capacityIfGrowing) {
     int total = pendingBytes + bytes;
     if (pending == null || pending.length < total) {
-      pending = pending == null
-          ? new byte[capacityIfGrowing] : Arrays.copyOf(pending, capacityIfGrowing);
+      grow(capacityIfGrowing, total);
     }
     src.get(pending, pendingBytes, bytes);
     pendingBytes = total;
   }
 
+  /**
+   * Moves the pending bytes to a stash of at least {@code capacity} bytes: a pool class when one
+   * holds {@code pendingAfter} bytes within twice that, else an array of exactly
+   * {@code capacity}.
+   */
+  private void grow(int capacity, int pendingAfter) {
+    int classSize = Math.max(BufferPool.MIN_CLASS_BYTES,
+        Integer.highestOneBit(Math.max(capacity, 2) - 1) << 1);
+    if (classSize > 2L * pendingAfter) {
+      classSize >>>= 1;
+    }
+    ByteBuffer lease = null;
+    byte[] next;
+    if (stashPool != null && classSize >= Math.max(pendingAfter, BufferPool.MIN_CLASS_BYTES)
+        && classSize <= BufferPool.MAX_CLASS_BYTES) {
+      lease = stashPool.lease(classSize);
+      next = lease.array();
+    } else {
+      next = new byte[capacity];
+    }
+    if (pending != null) {
+      System.arraycopy(pending, 0, next, 0, pendingBytes);
+    }
+    releasePendingLease();
+    pending = next;
+    pendingLease = lease;
+  }
+
+  private void releasePendingLease() {
+    if (pendingLease != null) {
+      ByteBuffer lease = pendingLease;
+      pendingLease = null;
+      stashPool.release(lease);
+    }
+  }
+
   private void dropPending() {
+    releasePendingLease();
     pending = null;
     pendingBytes = 0;
     pendingRecordBytes = -1;
@@ -358,6 +432,13 @@ public final class AltsRecordProtector implements RecordProtector {
         | (buffer.get(index + 1) & 0xff) << 8
         | (buffer.get(index + 2) & 0xff) << 16
         | (buffer.get(index + 3) & 0xff) << 24;
+  }
+
+  private static int getIntLe(byte[] bytes, int index) {
+    return (bytes[index] & 0xff)
+        | (bytes[index + 1] & 0xff) << 8
+        | (bytes[index + 2] & 0xff) << 16
+        | (bytes[index + 3] & 0xff) << 24;
   }
 
   private static void putIntLe(ByteBuffer buffer, int value) {

@@ -1,6 +1,5 @@
 package dev.grpclean.bench.child;
 
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.grpclean.bench.Blob;
 import dev.grpclean.bench.BenchService;
@@ -9,7 +8,6 @@ import io.grpc.ManagedChannel;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -23,8 +21,9 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * Downloads on every open channel at once: each channel asks for {@code totalBytes} in messages
  * of {@code messageBytes}, and asks again when the stream ends, until {@code durationMs} is over;
- * then open streams are cancelled. With {@code sampleMs > 0} it samples in-use memory (heap used
- * + direct used, no GC) at that period: the figure grpc-go's download client reports.
+ * then open streams are cancelled. With {@code sampleMs > 0} a {@link MemorySampler} samples
+ * in-use memory (heap used + direct used, no GC: the figure grpc-go's download client reports)
+ * and retained memory (heap after the latest collection + direct) at that period.
  *
  * <p>Thread-safe: streams run on gRPC's callback threads, the sampler on its own.
  */
@@ -57,7 +56,8 @@ final class DownloadLoad {
   }
 
   JsonObject run() throws InterruptedException {
-    List<long[]> samples = new ArrayList<>();
+    JsonObject memory = null;
+    MemorySampler sampler = sampleMillis > 0 ? new MemorySampler(probe) : null;
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "bench-download-timer");
       t.setDaemon(true);
@@ -66,14 +66,8 @@ final class DownloadLoad {
     meter.mark();
     long start = System.nanoTime();
     try {
-      if (sampleMillis > 0) {
-        timer.scheduleAtFixedRate(() -> {
-          long t = System.nanoTime() - start;
-          long used = probe.inUseBytes();
-          synchronized (samples) {
-            samples.add(new long[] {t, used});
-          }
-        }, 0, sampleMillis, TimeUnit.MILLISECONDS);
+      if (sampler != null) {
+        sampler.start(sampleMillis);
       }
       timer.schedule(this::stop, durationNanos, TimeUnit.NANOSECONDS);
       for (ManagedChannel channel : channels) {
@@ -84,6 +78,9 @@ final class DownloadLoad {
       }
     } finally {
       timer.shutdownNow();
+      if (sampler != null) {
+        memory = sampler.stop();
+      }
     }
     long elapsed = Math.min(System.nanoTime() - start, durationNanos);
     JsonObject o = meter.sinceMark();
@@ -95,30 +92,13 @@ final class DownloadLoad {
     o.addProperty("streamsCompleted", streamsCompleted.get());
     o.addProperty("seconds", elapsed / 1e9);
     o.addProperty("mibPerSecond", bytes.get() / (double) (1 << 20) / (elapsed / 1e9));
-    addSamples(o, samples);
-    return o;
-  }
-
-  private static void addSamples(JsonObject o, List<long[]> samples) {
-    synchronized (samples) {
-      if (samples.isEmpty()) {
-        return;
+    if (memory != null) {
+      for (String key : memory.keySet()) {
+        o.add(key, memory.get(key));
       }
-      JsonArray times = new JsonArray();
-      JsonArray values = new JsonArray();
-      long peak = 0;
-      double sum = 0;
-      for (long[] s : samples) {
-        times.add(s[0] / 1e9);
-        values.add(s[1]);
-        peak = Math.max(peak, s[1]);
-        sum += s[1];
-      }
-      o.addProperty("inUseAverage", sum / samples.size());
-      o.addProperty("inUsePeak", peak);
-      o.add("inUseSeconds", times);
-      o.add("inUseBytes", values);
     }
+    o.addProperty("rssEnd", Probe.rssBytes());
+    return o;
   }
 
   private void stop() {

@@ -62,7 +62,12 @@ public final class Probe {
 
   /** Heap used plus direct memory, without GC: the "in-use" figure sampled during a download. */
   public long inUseBytes() {
-    long used = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() + directBytes();
+  }
+
+  /** Direct memory in use: the JDK's direct buffers, and for Netty its cleaner-less ones too. */
+  public long directBytes() {
+    long used = 0;
     BufferPoolMXBean direct = directPool();
     if (direct != null) {
       used += direct.getMemoryUsed();

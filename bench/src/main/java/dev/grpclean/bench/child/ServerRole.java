@@ -13,7 +13,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * The server side of a run: one server of the chosen transport and security on an ephemeral
  * loopback port, serving {@link BenchService}. Verbs: {@code snapshot [gc=false]},
- * {@code mark} / {@code counters} (allocation and CPU since the mark), {@code watch} /
+ * {@code mark [sampleMs=N]} / {@code counters} (allocation, CPU and GC since the mark; with
+ * {@code sampleMs}, in-use and retained memory sampled in between, see {@link MemorySampler}),
+ * {@code watch} /
  * {@code unwatch} (peaks sampled in between, see {@link PeakSampler}) and
  * {@code settle [maxMs=N]} (waits until the JVM's CPU is quiet).
  *
@@ -24,6 +26,7 @@ final class ServerRole implements ChildMain.Role {
   private final Probe probe;
   private final AllocationMeter meter = new AllocationMeter();
   private final PeakSampler sampler;
+  private MemorySampler memory;
 
   ServerRole(Transport transport, Security security, Path keys) throws Exception {
     this.probe = new Probe(transport);
@@ -50,10 +53,29 @@ final class ServerRole implements ChildMain.Role {
       case "snapshot":
         return probe.snapshot(!"false".equals(args.get("gc")));
       case "mark":
+        if (memory != null) {
+          memory.stop();
+          memory = null;
+        }
         meter.mark();
+        if (args.containsKey("sampleMs")) {
+          memory = new MemorySampler(probe);
+          memory.start(Long.parseLong(args.get("sampleMs")));
+        }
         return new JsonObject();
-      case "counters":
-        return meter.sinceMark();
+      case "counters": {
+        JsonObject o = meter.sinceMark();
+        if (memory != null) {
+          JsonObject m = memory.stop();
+          memory = null;
+          m.remove("inUseSeconds");
+          m.remove("inUseBytes");
+          for (String key : m.keySet()) {
+            o.add(key, m.get(key));
+          }
+        }
+        return o;
+      }
       case "watch": {
         long[] periods = PeakSampler.periods(args);
         sampler.start(periods[0], periods[1]);

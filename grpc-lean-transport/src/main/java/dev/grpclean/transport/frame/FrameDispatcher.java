@@ -57,19 +57,39 @@ final class FrameDispatcher {
     }
   }
 
+  /**
+   * A DATA frame whose payload is {@code p}'s position..limit: the reader passes a reused view of
+   * its input here, not a slice, and this narrows it to the data in place (no object per frame:
+   * DATA frames are the ones that come by the thousand).
+   */
+  void dispatchData(int flags, int streamId, ByteBuffer p) throws Http2ConnectionError {
+    try {
+      data(flags, streamId, p);
+    } catch (Http2StreamError e) {
+      listener.onStreamError(e);
+    }
+  }
+
   private void data(int flags, int streamId, ByteBuffer p)
       throws Http2ConnectionError, Http2StreamError {
-    int length = p.limit();
+    int base = p.position();
+    int length = p.remaining();
     int start = 0;
     int dataLength = length;
     if ((flags & FrameType.PADDED) != 0) {
-      int padLength = padLength(FrameType.DATA, streamId, p);
+      if (length < 1) {
+        // RFC 9113 §4.2: too small for the Pad Length field; DATA counts against the connection
+        // window, so a connection error.
+        throw connError(FRAME_SIZE_ERROR, FrameType.DATA, streamId,
+            "PADDED with an empty payload");
+      }
+      int padLength = p.get(base) & 0xFF;
       start = 1;
       dataLength = length - 1 - padLength;
       checkPadding(FrameType.DATA, streamId, dataLength, padLength, length);
     }
-    listener.onData(streamId, p.slice(start, dataLength), length,
-        (flags & FrameType.END_STREAM) != 0);
+    p.limit(base + start + dataLength).position(base + start);
+    listener.onData(streamId, p, length, (flags & FrameType.END_STREAM) != 0);
   }
 
   private void headers(int flags, int streamId, ByteBuffer p)

@@ -2,7 +2,9 @@ package dev.grpclean.transport.frame;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.grpclean.transport.pool.BufferPool;
 import java.nio.ByteBuffer;
+import javax.annotation.Nullable;
 
 /**
  * Incremental HTTP/2 frame parser for one connection (RFC 9113 §4).
@@ -18,7 +20,19 @@ import java.nio.ByteBuffer;
  *   <li>an unknown frame type: nothing, its payload is counted off unbuffered (§4.1).
  * </ul>
  * Every array is dropped the moment its frame completes, so an idle connection holds none and
- * {@link #pendingBytes} is 0. The one other buffer is the header block assembled from HEADERS and
+ * {@link #pendingBytes} is 0.
+ *
+ * <p>Under load nearly every socket read ends inside a frame (a 64 KiB read holds 3.99 frames of
+ * 16 KiB + 9), so the payload stash is the read path's largest garbage source if it is a fresh
+ * array each time. Given a stash pool, a stash is a lease from it whenever a pool class (a power
+ * of two from 4 KiB) holds what is pending within twice its bytes, returned the moment its frame
+ * is dispatched, the reader fails or is released: the bound above still holds, and only pieces
+ * under 2 KiB are arrays. Such a stash counts as leased while its frame is incomplete (the same
+ * bytes an array held before, now visible in the pool's counters); a connection between frames
+ * holds none.
+ *
+ * <p>A whole DATA frame in the input is dispatched as the input itself, narrowed to the payload
+ * and restored after: no slice, no object per frame. The one other buffer is the header block assembled from HEADERS and
  * CONTINUATION frames (see {@link HeaderBlockAssembler}), capped at {@code maxHeaderBlockBytes}.
  *
  * <p>Header-only checks (frame size, first frame, header block contiguity, stream ids, fixed
@@ -53,6 +67,10 @@ public final class FrameReader {
   private int headerStashLength;
   private byte[] payloadStash;
   private int payloadStashLength;
+  /** Non-null when {@link #payloadStash} is the array of a lease from {@link #stashPool}. */
+  @Nullable private ByteBuffer payloadLease;
+  /** Null: every stash is a plain array. */
+  @Nullable private final BufferPool stashPool;
 
   private Http2ConnectionError failure;
 
@@ -65,7 +83,21 @@ public final class FrameReader {
    */
   public FrameReader(FrameListener listener, boolean expectClientPreface, int maxFrameSizeBytes,
       int maxHeaderBlockBytes) {
+    this(listener, expectClientPreface, maxFrameSizeBytes, maxHeaderBlockBytes, null);
+  }
+
+  /**
+   * As above, with payload stashes of a pool class size leased from {@code stashPool} (a heap
+   * pool; null for plain arrays). The reader releases every such lease itself: when its frame is
+   * dispatched, when the reader fails, and in {@link #release()}.
+   */
+  public FrameReader(FrameListener listener, boolean expectClientPreface, int maxFrameSizeBytes,
+      int maxHeaderBlockBytes, @Nullable BufferPool stashPool) {
     requireNonNull(listener, "listener");
+    if (stashPool != null && stashPool.isDirect()) {
+      throw new IllegalArgumentException("the stash pool must be a heap pool");
+    }
+    this.stashPool = stashPool;
     checkFrameSize(maxFrameSizeBytes);
     if (maxHeaderBlockBytes <= 0) {
       throw new IllegalArgumentException("maxHeaderBlockBytes must be positive");
@@ -193,8 +225,23 @@ public final class FrameReader {
     ByteBuffer payload;
     if (payloadStash == null && in.remaining() >= length) {
       int pos = in.position();
-      payload = in.slice(pos, length); // in place: no copy
       in.position(pos + length);
+      if (type == FrameType.DATA) {
+        // In place: the borrowed input itself, narrowed to the payload for the dispatch and
+        // restored after, so a DATA frame costs no object at all.
+        int frameFlags = flags;
+        int frameStreamId = streamId;
+        endFrame();
+        int inputLimit = in.limit();
+        in.limit(pos + length).position(pos);
+        try {
+          dispatcher.dispatchData(frameFlags, frameStreamId, in);
+        } finally {
+          in.limit(inputLimit).position(pos + length);
+        }
+        return true;
+      }
+      payload = in.slice(pos, length); // in place: no copy
     } else {
       int n = Math.min(length - payloadStashLength, in.remaining());
       ensurePayloadStash(payloadStashLength + n);
@@ -211,7 +258,16 @@ public final class FrameReader {
     int frameFlags = flags;
     int frameStreamId = streamId;
     endFrame();
-    dispatcher.dispatch(frameType, frameFlags, frameStreamId, payload);
+    // The payload borrows the stash lease (if any) for the dispatch only.
+    ByteBuffer lease = payloadLease;
+    payloadLease = null;
+    try {
+      dispatcher.dispatch(frameType, frameFlags, frameStreamId, payload);
+    } finally {
+      if (lease != null) {
+        stashPool.release(lease);
+      }
+    }
     return true;
   }
 
@@ -221,11 +277,37 @@ public final class FrameReader {
       return;
     }
     int doubled = payloadStash == null ? MIN_STASH_BYTES : payloadStash.length * 2;
-    byte[] grown = new byte[Math.min(length, Math.max(doubled, needed))];
+    int size = Math.min(length, Math.max(doubled, needed));
+    ByteBuffer lease = null;
+    byte[] grown;
+    // A pool class instead, whenever one holds what is pending within twice its bytes: the
+    // lease comes back at dispatch instead of becoming garbage. The class above size if that is
+    // within 2x pending, else the one below (size < 2x pending, since what was held < pending).
+    int classSize = Math.max(BufferPool.MIN_CLASS_BYTES, Integer.highestOneBit(size - 1) << 1);
+    if (classSize > 2L * needed) {
+      classSize >>>= 1;
+    }
+    if (stashPool != null && classSize >= needed && classSize >= BufferPool.MIN_CLASS_BYTES
+        && classSize <= BufferPool.MAX_CLASS_BYTES) {
+      lease = stashPool.lease(classSize);
+      grown = lease.array();
+    } else {
+      grown = new byte[size];
+    }
     if (payloadStash != null) {
       System.arraycopy(payloadStash, 0, grown, 0, payloadStashLength);
     }
+    releaseStashLease();
     payloadStash = grown;
+    payloadLease = lease;
+  }
+
+  private void releaseStashLease() {
+    if (payloadLease != null) {
+      ByteBuffer lease = payloadLease;
+      payloadLease = null;
+      stashPool.release(lease);
+    }
   }
 
   private void endFrame() {
@@ -243,6 +325,7 @@ public final class FrameReader {
     headerStashLength = 0;
     payloadStash = null;
     payloadStashLength = 0;
+    releaseStashLease();
     assembler.reset();
     endFrame();
   }

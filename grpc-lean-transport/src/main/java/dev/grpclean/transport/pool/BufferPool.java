@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import javax.annotation.Nullable;
@@ -24,6 +25,11 @@ import javax.annotation.Nullable;
  * double release of an older buffer, or a same-shaped foreign buffer or slice, can slip past these
  * while other leases are outstanding; leak-detection mode (see {@link #LEAK_DETECTION_PROPERTY})
  * tracks every lease by identity and catches all of them, and tests run with it.
+ *
+ * <p>Giving memory back. With a {@link PoolDecay}, what the pool keeps follows recent demand:
+ * buffers that no lease reached for a whole period are dropped, oldest first, down to a floor,
+ * checked on lease and release and, while the pool is quiet above its floor, by one delayed task
+ * at a time on the decay's scheduler. {@code maxPooledBytes} stays the ceiling.
  *
  * <p>Locks: each size class has its own free-list lock and leak-detection mode has one more; none
  * is ever held while taking another.
@@ -48,6 +54,13 @@ public final class BufferPool {
   private final FreeList[] freeLists = new FreeList[CLASS_COUNT];
   /** Null unless leak-detection mode is on. */
   @Nullable private final LeakTracker leakTracker;
+  /** Null: the pool keeps up to maxPooledBytes for ever. */
+  @Nullable private final PoolDecay decay;
+  /** When the next decay check is due, on the decay's clock. */
+  private final AtomicLong nextDecayNanos = new AtomicLong();
+  /** A delayed decay check is pending on the scheduler. */
+  private final AtomicBoolean decayTimerArmed = new AtomicBoolean();
+  private final LongAdder decayedBytes = new LongAdder();
 
   // AtomicLong, not LongAdder, where release must check-and-decrement atomically.
   private final AtomicLong leasedBytes = new AtomicLong();
@@ -63,6 +76,12 @@ public final class BufferPool {
   }
 
   public BufferPool(String name, boolean direct, long maxPooledBytes, boolean leakDetection) {
+    this(name, direct, maxPooledBytes, leakDetection, null);
+  }
+
+  /** As above; with {@code decay}, kept bytes follow recent demand (see {@link PoolDecay}). */
+  public BufferPool(String name, boolean direct, long maxPooledBytes, boolean leakDetection,
+      @Nullable PoolDecay decay) {
     if (maxPooledBytes < 0) {
       throw new IllegalArgumentException("maxPooledBytes < 0: " + maxPooledBytes);
     }
@@ -73,6 +92,10 @@ public final class BufferPool {
       freeLists[i] = new FreeList(MIN_CLASS_BYTES << i, pooledBytes, maxPooledBytes);
     }
     this.leakTracker = leakDetection ? new LeakTracker(name) : null;
+    this.decay = decay;
+    if (decay != null) {
+      nextDecayNanos.set(decay.nanoClock.getAsLong() + decay.periodNanos);
+    }
   }
 
   /**
@@ -103,6 +126,9 @@ public final class BufferPool {
     if (leakTracker != null) {
       leakTracker.recordLease(buffer);
     }
+    if (decay != null) {
+      decayIfDue();
+    }
     return buffer;
   }
 
@@ -125,6 +151,49 @@ public final class BufferPool {
       leasedBytes.addAndGet(capacityBytes);
       throw e;
     }
+    if (decay != null) {
+      decayIfDue();
+      armDecayTimer();
+    }
+  }
+
+  /**
+   * Runs a decay check if one is due on the decay's clock: drops what no lease reached during
+   * the last period, down to the floor. Returns the bytes dropped (0 when none was due, or
+   * without a decay).
+   */
+  public long decayIfDue() {
+    if (decay == null) {
+      return 0;
+    }
+    long now = decay.nanoClock.getAsLong();
+    long due = nextDecayNanos.get();
+    if (now - due < 0 || !nextDecayNanos.compareAndSet(due, now + decay.periodNanos)) {
+      return 0; // Not due, or another thread runs this check.
+    }
+    long dropped = 0;
+    // Largest classes first: the floor then keeps the small buffers, which most leases need.
+    for (int i = freeLists.length - 1; i >= 0; i--) {
+      dropped += freeLists[i].decay(decay.floorBytes);
+    }
+    decayedBytes.add(dropped);
+    return dropped;
+  }
+
+  /** While pooled bytes are above the floor, keeps one delayed decay check pending. */
+  private void armDecayTimer() {
+    if (decay.scheduler == null || pooledBytes.get() <= decay.floorBytes
+        || !decayTimerArmed.compareAndSet(false, true)) {
+      return;
+    }
+    long delay = Math.max(0, nextDecayNanos.get() - decay.nanoClock.getAsLong());
+    decay.scheduler.schedule(this::onDecayTimer, delay);
+  }
+
+  private void onDecayTimer() {
+    decayIfDue();
+    decayTimerArmed.set(false);
+    armDecayTimer();
   }
 
   /**
@@ -191,6 +260,17 @@ public final class BufferPool {
   /** Monotonic bytes newly allocated because no pooled buffer of the class was free. */
   public long allocatedBytes() {
     return allocatedBytes.sum();
+  }
+
+  /** Monotonic bytes dropped by decay (see {@link PoolDecay}); 0 without a decay. */
+  public long decayedBytes() {
+    return decayedBytes.sum();
+  }
+
+  /** The decay, or null when the pool keeps up to its ceiling for ever. */
+  @Nullable
+  public PoolDecay decay() {
+    return decay;
   }
 
   public PoolStats stats() {

@@ -31,6 +31,12 @@ final class FreeList {
 
   @GuardedBy("lock")
   private final ArrayDeque<ByteBuffer> stack = new ArrayDeque<>();
+  /**
+   * The fewest buffers this list held since the last {@link #decay}: that many sat at the bottom
+   * of the stack, never leased, through the whole period.
+   */
+  @GuardedBy("lock")
+  private int lowWater;
 
   FreeList(int capacityBytes, AtomicLong pooledBytes, long maxPooledBytes) {
     this.capacityBytes = capacityBytes;
@@ -46,6 +52,7 @@ final class FreeList {
       if (buffer != null) {
         // Subtract after the pop so pooledBytes never goes negative.
         pooledBytes.addAndGet(-capacityBytes);
+        lowWater = Math.min(lowWater, stack.size());
       }
       return buffer;
     }
@@ -81,6 +88,25 @@ final class FreeList {
     synchronized (lock) {
       pooledBytes.addAndGet(-(long) capacityBytes * stack.size());
       stack.clear();
+      lowWater = 0;
+    }
+  }
+
+  /**
+   * Drops, oldest first, the buffers no lease reached since the last call, while the pool-wide
+   * pooled bytes stay above {@code floorBytes}; then starts a new period. Returns bytes dropped.
+   */
+  long decay(long floorBytes) {
+    synchronized (lock) {
+      long dropped = 0;
+      for (int idle = lowWater; idle > 0 && pooledBytes.get() - capacityBytes >= floorBytes;
+          idle--) {
+        stack.pollLast(); // the bottom: released longest ago
+        pooledBytes.addAndGet(-capacityBytes);
+        dropped += capacityBytes;
+      }
+      lowWater = stack.size();
+      return dropped;
     }
   }
 }

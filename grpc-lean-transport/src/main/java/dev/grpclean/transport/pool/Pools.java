@@ -1,7 +1,16 @@
 package dev.grpclean.transport.pool;
 
+import io.grpc.internal.GrpcUtil;
+import io.grpc.internal.SharedResourceHolder;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
 /**
- * Process-wide pools shared by every connection, created on first use.
+ * Process-wide pools shared by every connection, created on first use. Both decay (see
+ * {@link PoolDecay}): what they keep follows recent demand, falls to {@link #FLOOR_BYTES_PROPERTY}
+ * (512 KiB each by default) within two decay periods (2 s each) of quiet, and never exceeds
+ * their ceilings. The delayed checks of a quiet pool run on grpc-core's shared timer, taken only
+ * for the check and given back after it, so a pool at its floor holds no timer.
  *
  * <p>Thread-safe: each pool is created by its holder class's initializer, which the JVM runs
  * exactly once.
@@ -11,6 +20,10 @@ public final class Pools {
   public static final String IO_MAX_POOLED_BYTES_PROPERTY = "grpclean.pool.io.maxPooledBytes";
   /** System property overriding {@link #DEFAULT_HEAP_MAX_POOLED_BYTES}. */
   public static final String HEAP_MAX_POOLED_BYTES_PROPERTY = "grpclean.pool.heap.maxPooledBytes";
+  /** System property overriding {@link PoolDecay#DEFAULT_FLOOR_BYTES} for both pools. */
+  public static final String FLOOR_BYTES_PROPERTY = "grpclean.pool.floorBytes";
+  /** System property overriding the decay period, {@link PoolDecay#DEFAULT_PERIOD_NANOS}. */
+  public static final String DECAY_PERIOD_MILLIS_PROPERTY = "grpclean.pool.decayPeriodMillis";
 
   /**
    * 8 MiB. Buffers are leased only while a socket is ready, so the pool only ever holds what the
@@ -39,13 +52,34 @@ public final class Pools {
     return HeapHolder.POOL;
   }
 
+  private static PoolDecay decay() {
+    long periodMillis = Long.getLong(DECAY_PERIOD_MILLIS_PROPERTY,
+        TimeUnit.NANOSECONDS.toMillis(PoolDecay.DEFAULT_PERIOD_NANOS));
+    return PoolDecay.of(Long.getLong(FLOOR_BYTES_PROPERTY, PoolDecay.DEFAULT_FLOOR_BYTES),
+        TimeUnit.MILLISECONDS.toNanos(periodMillis), System::nanoTime, Pools::scheduleOnGrpcTimer);
+  }
+
+  /** Runs {@code task} once on grpc-core's shared timer, holding the timer only until then. */
+  private static void scheduleOnGrpcTimer(Runnable task, long delayNanos) {
+    ScheduledExecutorService timer = SharedResourceHolder.get(GrpcUtil.TIMER_SERVICE);
+    timer.schedule(() -> {
+      try {
+        task.run();
+      } finally {
+        SharedResourceHolder.release(GrpcUtil.TIMER_SERVICE, timer);
+      }
+    }, delayNanos, TimeUnit.NANOSECONDS);
+  }
+
   private static final class IoHolder {
-    static final BufferPool POOL = new BufferPool(
-        "io", true, Long.getLong(IO_MAX_POOLED_BYTES_PROPERTY, DEFAULT_IO_MAX_POOLED_BYTES));
+    static final BufferPool POOL = new BufferPool("io", true,
+        Long.getLong(IO_MAX_POOLED_BYTES_PROPERTY, DEFAULT_IO_MAX_POOLED_BYTES),
+        Boolean.getBoolean(BufferPool.LEAK_DETECTION_PROPERTY), decay());
   }
 
   private static final class HeapHolder {
-    static final BufferPool POOL = new BufferPool(
-        "heap", false, Long.getLong(HEAP_MAX_POOLED_BYTES_PROPERTY, DEFAULT_HEAP_MAX_POOLED_BYTES));
+    static final BufferPool POOL = new BufferPool("heap", false,
+        Long.getLong(HEAP_MAX_POOLED_BYTES_PROPERTY, DEFAULT_HEAP_MAX_POOLED_BYTES),
+        Boolean.getBoolean(BufferPool.LEAK_DETECTION_PROPERTY), decay());
   }
 }

@@ -8,9 +8,11 @@ import java.security.GeneralSecurityException;
  * handshake. The transport calls it from the connection's loop thread only, with buffers it
  * leased for the duration of one read or one flush.
  *
- * <p>Memory contract: between calls the protector holds no leased buffer. Bytes of an incomplete
- * inbound record are kept in a buffer sized to what is pending (see {@link #pendingBytes()}), so
- * an idle connection holds only keys and counters.
+ * <p>Memory contract: between calls the protector holds no leased buffer, except the bytes of an
+ * incomplete inbound record, kept in a buffer of at most twice what is pending (see {@link
+ * #pendingBytes()}) that may be a heap-pool lease (under load nearly every read ends inside a
+ * record, and a fresh array per read is the read path's largest garbage). It is dropped or
+ * returned once the record completes, so an idle connection holds only keys and counters.
  *
  * <p>Thread-compatible: confined to the connection's loop thread.
  */

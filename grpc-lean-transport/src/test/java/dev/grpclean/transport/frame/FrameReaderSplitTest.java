@@ -4,6 +4,7 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
+import dev.grpclean.transport.pool.BufferPool;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -155,5 +156,64 @@ public class FrameReaderSplitTest {
     reader.read(Hex.buffer("00000001"));
     assertEquals(0, reader.pendingBytes());
     assertEquals("PING 1", listener.events.get(1));
+  }
+
+  @Test
+  public void pooledStashFedByteByByteShouldStayWithinTwicePendingAndReturnItsLeases()
+      throws Exception {
+    BufferPool pool = new BufferPool("stash", false, 1 << 20, true);
+    RecordingListener listener = new RecordingListener();
+    FrameReader reader = new FrameReader(listener, false, 16384, 1024, pool);
+    reader.read(Hex.buffer(FrameReaderTest.EMPTY_SETTINGS));
+    listener.events.clear();
+    byte[] frame = new byte[9 + 16384];
+    System.arraycopy(Hex.bytes("004000 00 00 00000001"), 0, frame, 0, 9);
+    frame[9 + 16383] = 0x7f;
+    for (int i = 0; i < frame.length; i++) {
+      reader.read(ByteBuffer.wrap(frame, i, 1));
+      int pending = i + 1 == frame.length ? 0 : i + 1;
+      assertTrue(reader.pendingBytes() <= 2 * pending + 16);
+      // What the reader leases is exactly the stash it reports, never more.
+      assertTrue(pool.leasedBytes() <= reader.pendingBytes());
+    }
+    assertEquals(1, listener.events.size());
+    assertTrue(listener.events.get(0).endsWith("7f fc=16384"));
+    assertEquals(0, reader.pendingBytes());
+    assertEquals(0, pool.leasedBytes());
+  }
+
+  @Test
+  public void frameSplitAcrossReadsShouldReuseAPooledStashNotAllocate() throws Exception {
+    BufferPool pool = new BufferPool("stash", false, 1 << 20, true);
+    RecordingListener listener = new RecordingListener();
+    FrameReader reader = new FrameReader(listener, false, 16384, 1024, pool);
+    reader.read(Hex.buffer(FrameReaderTest.EMPTY_SETTINGS));
+    byte[] frame = new byte[9 + 16384];
+    System.arraycopy(Hex.bytes("004000 00 00 00000001"), 0, frame, 0, 9);
+    // As under load: a socket read ends 5000 bytes into the payload, the next read brings the
+    // rest. The stash is a pool class (8 KiB, then 16 KiB), leased and returned each time.
+    for (int i = 0; i < 10; i++) {
+      reader.read(ByteBuffer.wrap(frame, 0, 9 + 5000));
+      assertEquals(8192, pool.leasedBytes());
+      reader.read(ByteBuffer.wrap(frame, 9 + 5000, 16384 - 5000));
+      assertEquals(0, pool.leasedBytes());
+    }
+    assertEquals(11, listener.events.size());
+    assertEquals("the first split allocated, the other nine reused", 8192 + 16384,
+        pool.allocatedBytes());
+  }
+
+  @Test
+  public void releasedReaderShouldReturnItsStashLease() throws Exception {
+    BufferPool pool = new BufferPool("stash", false, 1 << 20, true);
+    FrameReader reader = new FrameReader(new RecordingListener(), false, 16384, 1024, pool);
+    reader.read(Hex.buffer(FrameReaderTest.EMPTY_SETTINGS));
+    byte[] frame = new byte[9 + 16384];
+    System.arraycopy(Hex.bytes("004000 00 00 00000001"), 0, frame, 0, 9);
+    reader.read(ByteBuffer.wrap(frame, 0, 9 + 9000));
+    assertEquals(16384, pool.leasedBytes());
+    reader.release();
+    assertEquals(0, pool.leasedBytes());
+    pool.assertNoLeaks();
   }
 }
