@@ -101,19 +101,19 @@ public class ReadPathTest {
   public void partialMessagePinsAtMostTwiceItsOwnBytes() throws IOException {
     int frameBytes = 4097;
     int frames = 40;
-    byte[] message = RawHttp2Client.grpcMessage(payload(1 << 20));
+    byte[] message = RawFrames.grpcMessage(payload(1 << 20));
     long heapBefore = LeanBuffers.heap().leasedBytes();
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort())) {
       java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
-      all.writeBytes(RawHttp2Client.preface());
-      all.writeBytes(RawHttp2Client.settings());
+      all.writeBytes(RawFrames.preface());
+      all.writeBytes(RawFrames.settings());
       all.writeBytes(c.headers(1,
-          RawHttp2Client.grpcRequestHeaders(TestMethods.ECHO.getFullMethodName()), false));
+          RawFrames.grpcRequestHeaders(Echo.UNARY.getFullMethodName()), false));
       for (int i = 0; i < frames; i++) {
-        all.writeBytes(RawHttp2Client.data(1,
+        all.writeBytes(RawFrames.data(1,
             java.util.Arrays.copyOfRange(message, i * frameBytes, (i + 1) * frameBytes), false));
       }
-      all.writeBytes(RawHttp2Client.ping(false, 42));
+      all.writeBytes(RawFrames.ping(false, 42));
       c.send(all.toByteArray());
       c.awaitFrame(f -> f.type == FrameType.PING && f.ack(), RawHttp2Client.DEFAULT_WAIT);
 
