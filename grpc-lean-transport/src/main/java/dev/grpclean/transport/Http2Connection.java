@@ -15,6 +15,7 @@ import dev.grpclean.transport.spi.Handshaker;
 import dev.grpclean.transport.spi.HandshakerFactory;
 import dev.grpclean.transport.spi.RecordProtector;
 import io.grpc.Status;
+import io.netty.util.collection.IntObjectHashMap;
 import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
@@ -62,6 +63,8 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
   final LoopyWriter writer;
   FrameReader reader;
   SelectionKey key;
+  /** Every open stream of either side, error streams included; the per-stream rules use it. */
+  final IntObjectHashMap<H2Stream> streams = new IntObjectHashMap<>(4);
 
   /** Peer's SETTINGS_INITIAL_WINDOW_SIZE: the send window new streams start with. */
   int peerInitialWindowBytes = FrameType.DEFAULT_INITIAL_WINDOW;
@@ -509,6 +512,152 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
         connectionReceiveWindowBytes, writer.connectionWindowBytes());
   }
 
+  // ---------------------------------------------------------------- stream rules (both sides)
+
+  @Override
+  public final void onData(int streamId, ByteBuffer data, int flowControlledBytes,
+      boolean endStream) throws Http2ConnectionError, Http2StreamError {
+    onDataFrame(data.remaining(), flowControlledBytes, endStream);
+    H2Stream s = streams.get(streamId);
+    if (s == null || s.isRemoteClosed()) {
+      // Nobody will consume these bytes: they go back to the connection window at once.
+      returnConnectionBytes(flowControlledBytes);
+      if (s != null) {
+        throw new Http2StreamError(streamId, ErrorCode.STREAM_CLOSED,
+            "DATA after END_STREAM (RFC 9113 §5.1)");
+      }
+      checkNotIdle(streamId, "DATA");
+      onDataForClosedStream(streamId);
+      return;
+    }
+    try {
+      s.inbound().charge(streamId, flowControlledBytes);
+    } catch (Http2StreamError e) {
+      returnConnectionBytes(flowControlledBytes);
+      throw e;
+    }
+    // RFC 9113 §6.1: padding counts against flow control but reaches nobody: consumed now.
+    int padding = flowControlledBytes - data.remaining();
+    if (padding > 0) {
+      s.inbound().consume(padding);
+      returnConnectionBytes(padding);
+    }
+    if (endStream) {
+      s.markRemoteClosed();
+    }
+    int consumed = s.deliverData(data, endStream);
+    if (consumed > 0) {
+      returnConnectionBytes(consumed);
+    }
+    if (endStream) {
+      onRemoteEnd(s);
+    }
+  }
+
+  @Override
+  public final void onRstStream(int streamId, long errorCode) throws Http2ConnectionError {
+    H2Stream s = streams.get(streamId);
+    if (s == null) {
+      // RFC 9113 §6.4: RST_STREAM on an idle stream is a connection error; on a closed one, late.
+      checkNotIdle(streamId, "RST_STREAM");
+      return;
+    }
+    writer.cancel(s.outbound());
+    onPeerReset(s, errorCode);
+  }
+
+  /** A stream error (RFC 9113 §5.4.2): the stream fails, the peer gets RST_STREAM. */
+  @Override
+  public void onStreamError(Http2StreamError error) throws Http2ConnectionError {
+    H2Stream s = streams.get(error.streamId());
+    if (s != null) {
+      writer.cancel(s.outbound());
+      onStreamFailed(s, Status.INTERNAL.withDescription(
+          "HTTP/2 stream error " + error.code() + ": " + error.getMessage()));
+    }
+    sendRst(error.streamId(), error.code());
+  }
+
+  /**
+   * The application consumed {@code bytes} of {@code s}: they go back to the stream and the
+   * connection windows, with a WINDOW_UPDATE once half a window is consumed ({@link InboundFlow}).
+   */
+  final void onBytesConsumed(H2Stream s, int bytes) {
+    if (closed || streams.get(s.id()) != s) {
+      // A removed stream's unconsumed bytes went back to the connection window at removal.
+      return;
+    }
+    int before = s.inbound().unconsumedBytes();
+    int update = s.inbound().consume(bytes);
+    returnConnectionBytes(before - s.inbound().unconsumedBytes());
+    if (update > 0 && !s.isRemoteClosed()) {
+      writer.enqueue(new ControlFrame.WindowUpdate(s.id(), update));
+      requestFlush();
+    }
+  }
+
+  /**
+   * Takes {@code s} out of the connection: what it received and nobody consumed goes back to the
+   * connection window, what it queued is dropped. Returns false if it was not registered.
+   */
+  final boolean unregister(H2Stream s) {
+    if (streams.get(s.id()) != s) {
+      return false;
+    }
+    streams.remove(s.id());
+    returnConnectionBytes(s.inbound().takeUnconsumed());
+    writer.cancel(s.outbound());
+    return true;
+  }
+
+  /** We reset {@code s}: its queued output is dropped and the peer gets RST_STREAM. */
+  final void resetLocally(H2Stream s, ErrorCode code) {
+    if (streams.get(s.id()) == s && !closed) {
+      writer.cancel(s.outbound());
+      sendRst(s.id(), code);
+    }
+  }
+
+  /** Queues RST_STREAM for {@code streamId} and flushes it with the loop's batch. */
+  final void sendRst(int streamId, ErrorCode code) {
+    writer.enqueue(new ControlFrame.RstStream(streamId, code));
+    requestFlush();
+  }
+
+  /**
+   * Whether the bytes queued behind the peer's flow-control windows passed
+   * {@code maxQueuedBytesPerConnection}: the write that did it fails its stream.
+   */
+  final boolean queuedBytesCapExceeded() {
+    return writer.queuedDataBytes > config.maxQueuedBytesPerConnection;
+  }
+
+  /** The status a stream fails with when {@link #queuedBytesCapExceeded}. */
+  final Status queuedBytesCapStatus(String peer) {
+    return Status.RESOURCE_EXHAUSTED.withDescription("more than "
+        + config.maxQueuedBytesPerConnection + " bytes queued behind the " + peer
+        + "'s flow-control windows (maxQueuedBytesPerConnection)");
+  }
+
+  /**
+   * A frame named {@code frameType} arrived for a stream that is not open: throws a connection
+   * error if the peer never opened it (idle, RFC 9113 §5.1); returns for a stream that was open
+   * before (frames may still be in flight after a reset or END_STREAM).
+   */
+  abstract void checkNotIdle(int streamId, String frameType) throws Http2ConnectionError;
+
+  /** DATA for a stream that is closed (not idle); its bytes are already returned. */
+  void onDataForClosedStream(int streamId) throws Http2StreamError {}
+
+  /** The peer's END_STREAM on {@code s} was delivered. */
+  void onRemoteEnd(H2Stream s) {}
+
+  /** The peer reset {@code s} (its output is dropped): report it and remove it. */
+  abstract void onPeerReset(H2Stream s, long errorCode) throws Http2ConnectionError;
+
+  /** A stream error failed {@code s} (its output is dropped; the base sends RST_STREAM). */
+  abstract void onStreamFailed(H2Stream s, Status status);
+
   // ---------------------------------------------------------------- connection frames
 
   @Override
@@ -541,7 +690,17 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
   }
 
   /** §6.9.2: a SETTINGS_INITIAL_WINDOW_SIZE change adjusts every open stream's send window. */
-  abstract void applyInitialWindowDelta(int delta) throws Http2ConnectionError;
+  private void applyInitialWindowDelta(int delta) throws Http2ConnectionError {
+    for (H2Stream s : streams.values()) {
+      if ((long) s.outbound().windowBytes + delta > FrameType.MAX_WINDOW) {
+        // RFC 9113 §6.9.2: a change that overflows any stream's window is a connection error.
+        throw new Http2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR,
+            "SETTINGS_INITIAL_WINDOW_SIZE overflows stream " + s.id());
+      }
+      writer.updateStreamWindow(s.outbound(), delta);
+    }
+    requestFlush();
+  }
 
   /** The peer's SETTINGS were applied and acknowledged. */
   abstract void onPeerSettingsApplied(boolean first) throws Http2ConnectionError;
@@ -606,11 +765,18 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
       requestFlush();
       return;
     }
-    onStreamWindowUpdate(streamId, increment);
+    H2Stream s = streams.get(streamId);
+    if (s == null) {
+      checkNotIdle(streamId, "WINDOW_UPDATE");
+      return;
+    }
+    if ((long) s.outbound().windowBytes + increment > FrameType.MAX_WINDOW) {
+      throw new Http2StreamError(streamId, ErrorCode.FLOW_CONTROL_ERROR,
+          "stream window overflow (RFC 9113 §6.9.1)");
+    }
+    writer.updateStreamWindow(s.outbound(), increment);
+    requestFlush();
   }
-
-  abstract void onStreamWindowUpdate(int streamId, int increment)
-      throws Http2ConnectionError, Http2StreamError;
 
   @Override
   public void onPriority(int streamId, int dependencyStreamId, int weight, boolean exclusive) {
@@ -710,10 +876,20 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     if (protector != null) {
       protector.release();
     }
-    onClosed(Preconditions.checkNotNull(status, "status"));
+    Preconditions.checkNotNull(status, "status");
+    H2Stream[] open = streams.values().toArray(new H2Stream[0]);
+    streams.clear();
+    for (H2Stream s : open) {
+      s.outbound().discard();
+      onStreamLost(s, status);
+    }
+    onClosed(status);
   }
 
-  /** The socket is closed and the writer's leases are released: fail streams, notify. */
+  /** The connection closed under open stream {@code s} (already unregistered): report it. */
+  abstract void onStreamLost(H2Stream s, Status status);
+
+  /** The socket is closed, the writer's leases are released and every stream is told: notify. */
   abstract void onClosed(Status status);
 
   @Override
