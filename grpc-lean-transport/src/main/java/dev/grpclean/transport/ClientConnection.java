@@ -16,7 +16,6 @@ import io.grpc.internal.KeepAliveManager;
 import io.grpc.internal.KeepAliveManager.ClientKeepAlivePinger;
 import io.grpc.internal.SimpleDisconnectError;
 import io.netty.handler.codec.http2.Http2Headers;
-import io.netty.util.collection.IntObjectHashMap;
 import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
@@ -89,7 +88,7 @@ final class ClientConnection extends Http2Connection {
       io.grpc.InternalChannelz.Security security) {
     transport.attributes = transport.attributes.toBuilder().setAll(securityAttrs).build();
     transport.security = security;
-    writer.enqueue(new ControlFrame.RawBytes(FrameType.CONNECTION_PREFACE));
+    sendControl(new ControlFrame.RawBytes(FrameType.CONNECTION_PREFACE));
     Settings settings = new Settings()
         .set(Settings.ENABLE_PUSH, 0)
         .set(Settings.INITIAL_WINDOW_SIZE, config.flowControlWindowBytes)

@@ -120,7 +120,7 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
 
   /** Queues our SETTINGS and the initial connection WINDOW_UPDATE. */
   final void sendInitialSettings(Settings settings) {
-    writer.enqueue(new ControlFrame.SendSettings(settings));
+    sendControl(new ControlFrame.SendSettings(settings));
     settingsAckTimer = scheduler().schedule(() -> {
       try {
         loop.execute(this::onSettingsAckTimeout);
@@ -132,9 +132,8 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     if (target > FrameType.DEFAULT_INITIAL_WINDOW) {
       int delta = target - FrameType.DEFAULT_INITIAL_WINDOW;
       connectionReceiveWindowBytes += delta;
-      writer.enqueue(new ControlFrame.WindowUpdate(0, delta));
+      sendControl(new ControlFrame.WindowUpdate(0, delta));
     }
-    requestFlush();
   }
 
   // ---------------------------------------------------------------- reading
@@ -450,12 +449,37 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     key.interestOps(on ? ops | SelectionKey.OP_WRITE : ops & ~SelectionKey.OP_WRITE);
   }
 
-  /** Queues a response frame; a flood of them closes the connection (CVE-2019-9512/9515). */
+  /**
+   * Queues a response frame from the read path; a flood of them closes the connection
+   * (CVE-2019-9512/9515) through the thrown error.
+   */
   final void enqueueResponse(ControlFrame frame) throws Http2ConnectionError {
     if (!writer.enqueue(frame)) {
-      throw new Http2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM,
-          "too many queued control frames: the peer is not reading our responses");
+      throw controlQueueFull();
     }
+  }
+
+  /**
+   * Queues a control frame and flushes it with the loop's batch: the one way to send one outside
+   * the read path. Responses (acks, RST_STREAM) are capped by
+   * {@link LoopyWriter#MAX_QUEUED_CONTROL_RESPONSES}; when the cap refuses one, the peer is not
+   * reading what we send, and the connection goes away with GOAWAY ENHANCE_YOUR_CALM rather than
+   * lose the frame silently (CVE-2019-9514: resets a peer provokes and never reads).
+   */
+  final void sendControl(ControlFrame frame) {
+    if (closed) {
+      return;
+    }
+    if (!writer.enqueue(frame)) {
+      onConnectionError(controlQueueFull());
+      return;
+    }
+    requestFlush();
+  }
+
+  private static Http2ConnectionError controlQueueFull() {
+    return new Http2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM,
+        "too many queued control frames: the peer is not reading our responses");
   }
 
   // ---------------------------------------------------------------- flow control
@@ -497,9 +521,9 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     connectionUnackedBytes += bytes;
     if (connectionUnackedBytes >= config.flowControlWindowBytes / 2) {
       connectionReceiveWindowBytes += connectionUnackedBytes;
-      writer.enqueue(new ControlFrame.WindowUpdate(0, connectionUnackedBytes));
+      int update = connectionUnackedBytes;
       connectionUnackedBytes = 0;
-      requestFlush();
+      sendControl(new ControlFrame.WindowUpdate(0, update));
     }
   }
 
@@ -591,8 +615,7 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     int update = s.inbound().consume(bytes);
     returnConnectionBytes(before - s.inbound().unconsumedBytes());
     if (update > 0 && !s.isRemoteClosed()) {
-      writer.enqueue(new ControlFrame.WindowUpdate(s.id(), update));
-      requestFlush();
+      sendControl(new ControlFrame.WindowUpdate(s.id(), update));
     }
   }
 
@@ -618,10 +641,9 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     }
   }
 
-  /** Queues RST_STREAM for {@code streamId} and flushes it with the loop's batch. */
+  /** Queues RST_STREAM for {@code streamId}; see {@link #sendControl}. */
   final void sendRst(int streamId, ErrorCode code) {
-    writer.enqueue(new ControlFrame.RstStream(streamId, code));
-    requestFlush();
+    sendControl(new ControlFrame.RstStream(streamId, code));
   }
 
   /**
@@ -790,7 +812,7 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     if (closed) {
       return;
     }
-    log.log(Level.FINE, "connection error on " + this, e);
+    log.log(Level.FINE, "connection error " + e.code() + " on " + this, e);
     Status status = statusForConnectionError(e);
     sendGoAwayAndClose(e.code(), e.getMessage(), status);
   }
@@ -824,7 +846,8 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     if (debugData.length > 256) {
       debugData = java.util.Arrays.copyOf(debugData, 256);
     }
-    writer.enqueue(new ControlFrame.GoAway(lastPeerStreamId(), code, debugData));
+    // GOAWAY is not a capped response: the queue always takes it.
+    sendControl(new ControlFrame.GoAway(lastPeerStreamId(), code, debugData));
     try {
       writer.flush();
     } catch (IOException ignored) {

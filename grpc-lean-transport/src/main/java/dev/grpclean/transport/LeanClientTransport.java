@@ -55,8 +55,6 @@ import java.util.logging.Logger;
 final class LeanClientTransport implements ConnectionClientTransport,
     ClientKeepAlivePinger.TransportWithDisconnectReason {
   private static final Logger log = Logger.getLogger(LeanClientTransport.class.getName());
-  /** RFC 9113 §5.1.1: stream ids are 31-bit; past this the connection must be replaced. */
-  private static final int MAX_STREAM_ID = Integer.MAX_VALUE;
   /**
    * Connect plus handshake (security and the server's first SETTINGS) must finish within this.
    * Kernel SYN retries can take minutes; fail faster, in the spirit of Netty's 30 s default.
@@ -171,11 +169,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
   }
 
   private void runOnLoop(Runnable r) {
-    try {
-      loop.execute(r);
-    } catch (RejectedExecutionException ignored) {
-      // Loop gone: the connection was closed with it.
-    }
+    loop.executeOrDrop(r);
   }
 
   @Override
@@ -213,8 +207,9 @@ final class LeanClientTransport implements ConnectionClientTransport,
   }
 
   private void allocate(LeanClientStream.State state) {
-    if (nextStreamId > MAX_STREAM_ID || nextStreamId < 0) {
-      // Ids exhausted: this stream goes to a new connection; this one drains.
+    if (nextStreamId < 0) {
+      // RFC 9113 §5.1.1: ids are 31-bit. Past 2^31-1 the next id wrapped negative: this stream
+      // goes to a new connection; this one drains.
       pendingStreams.addFirst(state);
       startGracefulShutdown(Status.UNAVAILABLE.withDescription("stream ids exhausted"));
       return;
@@ -367,11 +362,9 @@ final class LeanClientTransport implements ConnectionClientTransport,
         if (ping == null) {
           ping = new Http2Ping(ThreadLocalRandom.current().nextLong(),
               GrpcUtil.STOPWATCH_SUPPLIER.get());
-          ping.getClass();
           ping.addCallback(callback, executor);
-          connection.writer.enqueue(new ControlFrame.Ping(false, ping.payload()));
+          connection.sendControl(new ControlFrame.Ping(false, ping.payload()));
           transportTracer.reportKeepAliveSent();
-          connection.requestFlush();
         } else {
           ping.addCallback(callback, executor);
         }
@@ -482,11 +475,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
   @Override
   public ListenableFuture<SocketStats> getStats() {
     SettableFuture<SocketStats> future = SettableFuture.create();
-    try {
-      loop.execute(() -> future.set(socketStats()));
-    } catch (RejectedExecutionException e) {
-      future.set(socketStats());
-    }
+    loop.executeOrRunHere(() -> future.set(socketStats()));
     return future;
   }
 

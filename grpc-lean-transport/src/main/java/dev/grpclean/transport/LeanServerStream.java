@@ -78,11 +78,8 @@ final class LeanServerStream extends AbstractServerStream {
   }
 
   private void onLoop(Runnable task) {
-    try {
-      connection.loop.execute(task);
-    } catch (RejectedExecutionException e) {
-      // The poller stopped: the connection is gone with it; nothing left to do.
-    }
+    // Dropped if the poller stopped: the connection is gone with it; nothing left to do.
+    connection.loop.executeOrDrop(task);
   }
 
   final class Sink implements AbstractServerStream.Sink {
@@ -196,6 +193,12 @@ final class LeanServerStream extends AbstractServerStream {
       connection.failStream(this, Status.fromThrowable(cause));
     }
 
+    /**
+     * Unlike the client's (see {@link LeanClientStream.State#runOnTransportThread}), work is
+     * dropped once the loop is gone: a server's loops stop only after its transports closed, and
+     * closing reported every call's final status, after which grpc-core hands the application no
+     * more messages; there is no finished call whose buffered messages are still being read.
+     */
     @Override
     public void runOnTransportThread(Runnable r) {
       if (connection.loop.inEventLoop()) {

@@ -10,7 +10,6 @@ import io.grpc.Grpc;
 import io.grpc.InternalChannelz.SocketOptions;
 import io.grpc.InternalChannelz.SocketStats;
 import io.grpc.InternalLogId;
-import io.grpc.Metadata;
 import io.grpc.SecurityLevel;
 import io.grpc.Status;
 import io.grpc.internal.GrpcAttributes;
@@ -21,14 +20,10 @@ import io.grpc.internal.MaxConnectionIdleManager;
 import io.grpc.internal.ServerTransport;
 import io.grpc.internal.ServerTransportListener;
 import io.grpc.internal.TransportTracer;
-import io.netty.handler.codec.http2.Http2Headers;
 import java.io.IOException;
 import java.net.SocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
-import java.util.ArrayList;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -123,9 +118,8 @@ final class LeanServerTransport implements ServerTransport {
         public void ping() {
           runOnLoop(() -> {
             if (!connection.closed) {
-              connection.writer.enqueue(new ControlFrame.Ping(false, KEEPALIVE_PING));
+              connection.sendControl(new ControlFrame.Ping(false, KEEPALIVE_PING));
               transportTracer.reportKeepAliveSent();
-              connection.requestFlush();
             }
           });
         }
@@ -161,11 +155,7 @@ final class LeanServerTransport implements ServerTransport {
   }
 
   private void runOnLoop(Runnable r) {
-    try {
-      loop.execute(r);
-    } catch (RejectedExecutionException ignored) {
-      // The loop is gone and closed this connection on its way out.
-    }
+    loop.executeOrDrop(r);
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -186,10 +176,9 @@ final class LeanServerTransport implements ServerTransport {
       connection.closeNow(Status.UNAVAILABLE.withDescription("server shut down"));
       return;
     }
-    connection.writer.enqueue(new ControlFrame.GoAway(Integer.MAX_VALUE, ErrorCode.NO_ERROR,
+    connection.sendControl(new ControlFrame.GoAway(Integer.MAX_VALUE, ErrorCode.NO_ERROR,
         new byte[0]));
-    connection.writer.enqueue(new ControlFrame.Ping(false, GRACEFUL_SHUTDOWN_PING));
-    connection.requestFlush();
+    connection.sendControl(new ControlFrame.Ping(false, GRACEFUL_SHUTDOWN_PING));
     secondGoAwayTimer = serverConfig.scheduler.schedule(() -> runOnLoop(this::sendSecondGoAway),
         GRACEFUL_SHUTDOWN_PING_TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
   }
@@ -209,9 +198,8 @@ final class LeanServerTransport implements ServerTransport {
           Status.UNAVAILABLE.withDescription("server shut down"));
       return;
     }
-    connection.writer.enqueue(new ControlFrame.GoAway(connection.lastStreamId, ErrorCode.NO_ERROR,
+    connection.sendControl(new ControlFrame.GoAway(connection.lastStreamId, ErrorCode.NO_ERROR,
         new byte[0]));
-    connection.requestFlush();
     if (gracefulShutdownPeriodNanos != null) {
       forcefulCloseTimer = serverConfig.scheduler.schedule(
           () -> runOnLoop(() -> shutdownNowOnLoop(Status.UNAVAILABLE.withDescription(
@@ -246,15 +234,10 @@ final class LeanServerTransport implements ServerTransport {
   @Override
   public ListenableFuture<SocketStats> getStats() {
     SettableFuture<SocketStats> future = SettableFuture.create();
-    Runnable fill = () -> future.set(new SocketStats(transportTracer.getStats(),
+    loop.executeOrRunHere(() -> future.set(new SocketStats(transportTracer.getStats(),
         attributes.get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR),
         attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR),
-        new SocketOptions.Builder().build(), security));
-    try {
-      loop.execute(fill);
-    } catch (RejectedExecutionException e) {
-      fill.run();
-    }
+        new SocketOptions.Builder().build(), security)));
     return future;
   }
 

@@ -1,7 +1,6 @@
 package dev.grpclean.transport;
 
 import dev.grpclean.transport.frame.ErrorCode;
-import dev.grpclean.transport.frame.FrameType;
 import dev.grpclean.transport.frame.Http2ConnectionError;
 import dev.grpclean.transport.frame.Http2StreamError;
 import dev.grpclean.transport.frame.Settings;
@@ -13,10 +12,8 @@ import io.grpc.internal.StatsTraceContext;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.AsciiString;
-import io.netty.util.collection.IntObjectHashMap;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
-import java.util.ArrayList;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.logging.Level;
 import java.util.logging.Logger;
