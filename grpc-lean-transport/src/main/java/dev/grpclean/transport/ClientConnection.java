@@ -66,7 +66,7 @@ final class ClientConnection extends Http2Connection {
           + e.getMessage()).withCause(e));
       return;
     }
-    key.interestOps(SelectionKey.OP_READ);
+    socket.key.interestOps(SelectionKey.OP_READ);
     onConnected();
   }
 

@@ -11,13 +11,10 @@ import dev.grpclean.transport.frame.Http2ConnectionError;
 import dev.grpclean.transport.frame.Http2StreamError;
 import dev.grpclean.transport.frame.Settings;
 import dev.grpclean.transport.io.EventLoop;
-import dev.grpclean.transport.spi.Handshaker;
 import dev.grpclean.transport.spi.HandshakerFactory;
-import dev.grpclean.transport.spi.RecordProtector;
 import io.grpc.Status;
 import io.netty.util.collection.IntObjectHashMap;
 import java.io.IOException;
-import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
@@ -26,13 +23,14 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * What client and server connections share: the read-on-ready path, the frame reader, the loopy
- * writer, SETTINGS, PING, connection-level flow control and GOAWAY plumbing.
+ * What client and server connections share: the frame reader, the loopy writer, SETTINGS, PING,
+ * connection-level flow control, GOAWAY plumbing and the per-stream HTTP/2 rules over one map of
+ * {@link H2Stream}s. The subclasses hold policy only (stream creation, header rules, GOAWAY
+ * handling, pending streams).
  *
- * <p>Reading: when the poller reports the socket readable, one buffer is leased from the I/O
- * pool, the socket is read until it would block or {@link #MAX_READS_PER_TURN} reads are done,
- * every complete frame is parsed in place and dispatched, and the lease goes back. Between reads
- * the connection holds no buffer; only the frame reader may keep a partial frame's bytes.
+ * <p>Bytes come from and go to a {@link SecureSocket} (socket, handshake, record layer), which
+ * reads on readiness with a pooled lease and hands up plaintext: every complete frame is parsed
+ * in place and dispatched; between reads only the frame reader may keep a partial frame's bytes.
  *
  * <p>Confined to its {@link EventLoop}'s thread: every field below is touched only there, so none
  * needs a lock. Other threads reach the connection by {@link EventLoop#execute}.
@@ -40,13 +38,6 @@ import java.util.logging.Logger;
 abstract class Http2Connection implements FrameListener, EventLoop.Handler, LoopyWriter.Output {
   private static final Logger log = Logger.getLogger(Http2Connection.class.getName());
 
-  /**
-   * Read lease size. 64 KiB takes several max-size frames per syscall on bulk transfers; the
-   * lease lives only for one readiness event, so its size does not cost idle memory.
-   */
-  static final int READ_BUFFER_BYTES = 64 * 1024;
-  /** Reads per readiness event before yielding to other connections on the loop (fairness). */
-  static final int MAX_READS_PER_TURN = 16;
   /**
    * DATA frames in a row that carry no payload and do not end their stream. Such frames have no
    * use; Netty allows the same ten before it calls the peer abusive.
@@ -57,12 +48,13 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
 
   final EventLoop loop;
   final SocketChannel channel;
+  /** The socket and security layer under this connection. */
+  final SecureSocket socket;
   final TransportSettings config;
   final HeaderBlockDecoder decoder;
   final HeaderBlockEncoder encoder;
   final LoopyWriter writer;
   FrameReader reader;
-  SelectionKey key;
   /** Every open stream of either side, error streams included; the per-stream rules use it. */
   final IntObjectHashMap<H2Stream> streams = new IntObjectHashMap<>(4);
 
@@ -71,23 +63,15 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
   long peerMaxConcurrentStreams = Integer.MAX_VALUE;
   boolean peerSettingsReceived;
 
-  /** What the peer may still send on the connection (RFC 9113 §6.9). */
-  private int connectionReceiveWindowBytes = FrameType.DEFAULT_INITIAL_WINDOW;
-  /** Bytes the application consumed that we have not yet returned with WINDOW_UPDATE. */
-  private int connectionUnackedBytes;
+  /**
+   * The connection's receive window (RFC 9113 §6.9): what the peer may still send on the
+   * connection, with the same update rule as each stream's. It starts at 65,535 whatever our
+   * SETTINGS say (§6.9.2); {@link #sendInitialSettings} raises it to the configured window.
+   */
+  private final InboundFlow connectionFlow;
   private int emptyDataFrames;
   private long windowUpdatesReceived;
 
-  /** Non-null from connect until the security handshake completes. */
-  private Handshaker handshaker;
-  /** Non-null after a security handshake: seals writes, opens reads. */
-  private RecordProtector protector;
-  private final RecordProtector.PlaintextSink plaintextSink = plain -> reader.read(plain);
-  /**
-   * Bytes already sealed (or handshake bytes) that the socket did not take yet: a lease held
-   * only until the socket is writable again.
-   */
-  private ByteBuffer unsentRaw;
   private java.util.concurrent.ScheduledFuture<?> settingsAckTimer;
   private boolean flushScheduled;
   private final Runnable flushTask = this::flushNow;
@@ -99,13 +83,15 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
   /** Set once HTTP/2 may be spoken (after the security handshake, if any). */
   private boolean http2Ready;
   boolean closed;
-  long bytesRead;
 
   Http2Connection(EventLoop loop, SocketChannel channel, TransportSettings config,
       boolean isServer) {
     this.loop = loop;
     this.channel = channel;
+    this.socket = new SecureSocket(channel, new SocketEvents());
     this.config = config;
+    this.connectionFlow =
+        new InboundFlow(FrameType.DEFAULT_INITIAL_WINDOW, config.flowControlWindowBytes);
     this.decoder = new HeaderBlockDecoder(config.maxInboundMetadataBytes,
         TransportSettings.HEADER_TABLE_BYTES);
     this.encoder = new HeaderBlockEncoder();
@@ -114,6 +100,7 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
         config.maxHeaderBlockBytes());
   }
 
+  /** The thread rule of this class, checked where it is cheap (assertions are on in tests). */
   final void assertInLoop() {
     assert loop.inEventLoop() : "not on the connection's loop thread";
   }
@@ -131,7 +118,7 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     int target = config.flowControlWindowBytes;
     if (target > FrameType.DEFAULT_INITIAL_WINDOW) {
       int delta = target - FrameType.DEFAULT_INITIAL_WINDOW;
-      connectionReceiveWindowBytes += delta;
+      connectionFlow.grow(delta);
       sendControl(new ControlFrame.WindowUpdate(0, delta));
     }
   }
@@ -140,166 +127,77 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
 
   @Override
   public void onReady(SelectionKey key) {
-    if (!key.isValid()) {
-      return;
-    }
-    int ops = key.readyOps();
-    if ((ops & SelectionKey.OP_CONNECT) != 0) {
-      onConnectable();
-      if (closed || !key.isValid()) {
-        return;
-      }
-    }
-    if ((ops & SelectionKey.OP_WRITE) != 0) {
-      try {
-        if (unsentRaw == null || drainUnsentRaw()) {
-          writer.onWritable();
-        }
-      } catch (IOException e) {
-        onIoFailure(e);
-        return;
-      }
-    }
-    if ((ops & SelectionKey.OP_READ) != 0) {
-      onReadable();
-    }
+    socket.onReady(key);
+  }
+
+  /** Registers the socket with the loop for {@code ops}; loop thread. */
+  final void register(int ops) throws IOException {
+    assertInLoop();
+    socket.key = loop.register(channel, ops, this);
+  }
+
+  /** Starts the security handshake (if any) on a connected socket, else the HTTP/2 exchange. */
+  final void startSecurity(HandshakerFactory factory, String authority) {
+    assertInLoop();
+    socket.startSecurity(factory, authority);
   }
 
   /** Client only: the non-blocking connect finished (or failed). */
   void onConnectable() {}
 
-  private void onReadable() {
-    ByteBuffer buf = LeanBuffers.leaseIo(READ_BUFFER_BYTES);
-    try {
-      for (int i = 0; i < MAX_READS_PER_TURN && !closed; i++) {
-        buf.clear();
-        int n = channel.read(buf);
-        if (n < 0) {
-          onEndOfInput();
-          return;
-        }
-        if (n == 0) {
-          break;
-        }
-        bytesRead += n;
-        buf.flip();
-        onBytesRead();
-        consume(buf);
-        if (buf.limit() < buf.capacity()) {
-          // A short read means the socket is drained; skip the read that would return 0.
-          break;
-        }
-      }
-    } catch (Http2ConnectionError e) {
-      onConnectionError(e);
-    } catch (IOException e) {
-      onIoFailure(e);
-    } catch (SecurityFailure e) {
-      onSecurityFailure(e.getCause());
-    } catch (RuntimeException e) {
-      log.log(Level.WARNING, "bug while reading " + this, e);
-      onConnectionError(new Http2ConnectionError(ErrorCode.INTERNAL_ERROR, e.toString(), e));
-    } finally {
-      LeanBuffers.releaseIo(buf);
+  /** What the socket layer reports, routed to the HTTP/2 side. Loop thread. */
+  private final class SocketEvents implements SecureSocket.Upstream {
+    @Override
+    public void onConnectable() {
+      Http2Connection.this.onConnectable();
     }
-    requestFlush();
-  }
 
-  /** Routes freshly read bytes: handshake, then record layer, then the frame reader. */
-  private void consume(ByteBuffer buf) throws Http2ConnectionError, IOException, SecurityFailure {
-    if (handshaker != null) {
-      boolean done;
-      ByteBuffer out = LeanBuffers.leaseIo(handshaker.maxOutputBytes());
-      try {
-        try {
-          done = handshaker.onBytes(buf, out);
-        } catch (Exception e) {
-          sendFinalBytes(out);
-          throw new SecurityFailure(e);
-        }
-        out.flip();
-        writeRaw(out, false);
-      } finally {
-        if (out != unsentRaw) {
-          LeanBuffers.releaseIo(out);
-        }
-      }
-      if (!done) {
-        return;
-      }
-      completeHandshake();
-      if (closed) {
-        return;
-      }
+    @Override
+    public void onWritable() throws IOException {
+      writer.onWritable();
     }
-    if (protector == null) {
-      reader.read(buf);
-      return;
-    }
-    try {
-      protector.unprotect(buf, plaintextSink);
-    } catch (Http2ConnectionError | IOException e) {
-      throw e;
-    } catch (Exception e) {
-      throw new SecurityFailure(e);
-    }
-  }
 
-  /** Starts the security handshake (if any) on a connected socket, else the HTTP/2 exchange. */
-  final void startSecurity(HandshakerFactory factory, String authority) {
-    if (factory == null) {
+    @Override
+    public void onBytesRead() {
+      Http2Connection.this.onBytesRead();
+    }
+
+    @Override
+    public void onPlaintext(ByteBuffer plain) throws Http2ConnectionError {
+      reader.read(plain);
+    }
+
+    @Override
+    public void onSecured(io.grpc.Attributes securityAttrs,
+        io.grpc.InternalChannelz.Security security) {
       http2Ready = true;
-      onSecureChannelReady(io.grpc.Attributes.EMPTY, null);
-      return;
+      onSecureChannelReady(securityAttrs, security);
     }
-    SocketAddress remote = null;
-    try {
-      remote = channel.getRemoteAddress();
-    } catch (IOException ignored) {
-      // unknown
-    }
-    handshaker = factory.newHandshaker(authority, remote);
-    ByteBuffer out = LeanBuffers.leaseIo(handshaker.maxOutputBytes());
-    try {
-      try {
-        handshaker.start(out);
-      } catch (Exception e) {
-        sendFinalBytes(out);
-        onSecurityFailure(e);
-        return;
-      }
-      out.flip();
-      writeRaw(out, false);
-    } catch (IOException e) {
-      onIoFailure(e);
-    } finally {
-      if (out != unsentRaw) {
-        LeanBuffers.releaseIo(out);
-      }
-    }
-  }
 
-  /**
-   * A failing handshaker may have left a last flight in {@code out} (a TLS alert that tells the
-   * peer why): one best-effort, non-blocking write before the connection closes.
-   */
-  private void sendFinalBytes(ByteBuffer out) {
-    out.flip();
-    if (out.hasRemaining() && unsentRaw == null) {
-      try {
-        channel.write(out);
-      } catch (IOException ignored) {
-        // The connection is being closed for the handshake failure anyway.
-      }
+    @Override
+    public void onEndOfInput() {
+      Http2Connection.this.onEndOfInput();
     }
-  }
 
-  private void completeHandshake() {
-    Handshaker h = handshaker;
-    handshaker = null;
-    protector = h.protector();
-    http2Ready = true;
-    onSecureChannelReady(h.attributes(), h.security());
+    @Override
+    public void onConnectionError(Http2ConnectionError e) {
+      Http2Connection.this.onConnectionError(e);
+    }
+
+    @Override
+    public void onFailed(Status status) {
+      closeNow(status);
+    }
+
+    @Override
+    public void afterRead() {
+      requestFlush();
+    }
+
+    @Override
+    public String toString() {
+      return Http2Connection.this.toString();
+    }
   }
 
   /**
@@ -308,25 +206,6 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
    */
   abstract void onSecureChannelReady(io.grpc.Attributes securityAttrs,
       @javax.annotation.Nullable io.grpc.InternalChannelz.Security security);
-
-  /** The handshake or the record layer failed: close without HTTP/2 (no GOAWAY possible). */
-  final void onSecurityFailure(Throwable cause) {
-    if (closed) {
-      return;
-    }
-    log.log(Level.FINE, "security failure on " + this, cause);
-    String what = protector == null ? "security handshake failed: " : "record layer failure: ";
-    closeNow(Status.UNAVAILABLE.withDescription(what + cause.getMessage()).withCause(cause));
-  }
-
-  /** Wraps a handshake or record failure on its way out of the read path. */
-  private static final class SecurityFailure extends Exception {
-    private static final long serialVersionUID = 1L;
-
-    SecurityFailure(Throwable cause) {
-      super(cause);
-    }
-  }
 
   /** Called for every successful socket read (keepalive bookkeeping). */
   void onBytesRead() {}
@@ -371,82 +250,12 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
 
   @Override
   public boolean write(ByteBuffer buf) throws IOException {
-    if (unsentRaw != null && !drainUnsentRaw()) {
-      return false;
-    }
-    if (protector == null) {
-      return writeFully(buf);
-    }
-    if (!buf.hasRemaining()) {
-      return true;
-    }
-    ByteBuffer sealed = LeanBuffers.leaseIo(protector.maxProtectedBytes(buf.remaining()));
-    try {
-      protector.protect(buf, sealed);
-    } catch (java.security.GeneralSecurityException e) {
-      LeanBuffers.releaseIo(sealed);
-      throw new IOException("cannot seal record: " + e.getMessage(), e);
-    }
-    sealed.flip();
-    return writeRaw(sealed, true);
-  }
-
-  /**
-   * Writes bytes that need no (more) sealing. If the socket takes only part, {@code lease} is
-   * kept as {@link #unsentRaw} until writable and released then. Otherwise it is released here
-   * if {@code owned}, else left to the caller.
-   */
-  private boolean writeRaw(ByteBuffer lease, boolean owned) throws IOException {
-    if (unsentRaw != null) {
-      throw new IllegalStateException("raw bytes already pending");
-    }
-    boolean written;
-    try {
-      written = writeFully(lease);
-    } catch (IOException e) {
-      // Not kept as unsentRaw, so closeNow will not see it: release an owned lease here.
-      if (owned) {
-        LeanBuffers.releaseIo(lease);
-      }
-      throw e;
-    }
-    if (written) {
-      if (owned) {
-        LeanBuffers.releaseIo(lease);
-      }
-      return true;
-    }
-    unsentRaw = lease;
-    setWriteInterest(true);
-    return false;
-  }
-
-  /** Retries bytes the socket refused earlier. */
-  private boolean drainUnsentRaw() throws IOException {
-    if (!writeFully(unsentRaw)) {
-      return false;
-    }
-    LeanBuffers.releaseIo(unsentRaw);
-    unsentRaw = null;
-    return true;
-  }
-
-  private boolean writeFully(ByteBuffer buf) throws IOException {
-    while (buf.hasRemaining()) {
-      if (channel.write(buf) == 0) {
-        return false;
-      }
-    }
-    return true;
+    return socket.write(buf);
   }
 
   @Override
   public void setWriteInterest(boolean on) {
-    if (key == null || !key.isValid()) {
-      return;
-    }
-    int ops = key.interestOps();
-    key.interestOps(on ? ops | SelectionKey.OP_WRITE : ops & ~SelectionKey.OP_WRITE);
+    socket.setWriteInterest(on);
   }
 
   /**
@@ -470,6 +279,7 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     if (closed) {
       return;
     }
+    assertInLoop();
     if (!writer.enqueue(frame)) {
       onConnectionError(controlQueueFull());
       return;
@@ -502,27 +312,24 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
 
   /** Charges an inbound DATA frame to the connection window (RFC 9113 §6.9.1). */
   private void chargeConnectionWindow(int flowControlledBytes) throws Http2ConnectionError {
-    if (flowControlledBytes > connectionReceiveWindowBytes) {
+    int windowBytes = connectionFlow.windowBytes();
+    if (!connectionFlow.tryCharge(flowControlledBytes)) {
       throw new Http2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR,
-          "connection flow-control window exceeded by " 
-              + (flowControlledBytes - connectionReceiveWindowBytes) + " bytes");
+          "connection flow-control window exceeded by " + (flowControlledBytes - windowBytes)
+              + " bytes");
     }
-    connectionReceiveWindowBytes -= flowControlledBytes;
   }
 
   /**
-   * Returns consumed bytes to the connection window; sends WINDOW_UPDATE once half the window is
-   * consumed, so a slow application bounds what the peer can make us buffer.
+   * Returns consumed (or discarded) bytes to the connection window, with a WINDOW_UPDATE by
+   * {@link InboundFlow}'s rule, so a slow application bounds what the peer can make us buffer.
    */
   final void returnConnectionBytes(int bytes) {
     if (bytes <= 0 || closed) {
       return;
     }
-    connectionUnackedBytes += bytes;
-    if (connectionUnackedBytes >= config.flowControlWindowBytes / 2) {
-      connectionReceiveWindowBytes += connectionUnackedBytes;
-      int update = connectionUnackedBytes;
-      connectionUnackedBytes = 0;
+    int update = connectionFlow.consume(bytes);
+    if (update > 0) {
       sendControl(new ControlFrame.WindowUpdate(0, update));
     }
   }
@@ -533,7 +340,7 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
    */
   final io.grpc.internal.TransportTracer.FlowControlWindows flowControlWindows() {
     return new io.grpc.internal.TransportTracer.FlowControlWindows(
-        connectionReceiveWindowBytes, writer.connectionWindowBytes());
+        connectionFlow.windowBytes(), writer.connectionWindowBytes());
   }
 
   // ---------------------------------------------------------------- stream rules (both sides)
@@ -714,12 +521,11 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
   /** §6.9.2: a SETTINGS_INITIAL_WINDOW_SIZE change adjusts every open stream's send window. */
   private void applyInitialWindowDelta(int delta) throws Http2ConnectionError {
     for (H2Stream s : streams.values()) {
-      if ((long) s.outbound().windowBytes + delta > FrameType.MAX_WINDOW) {
+      if (!writer.updateStreamWindow(s.outbound(), delta)) {
         // RFC 9113 §6.9.2: a change that overflows any stream's window is a connection error.
         throw new Http2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR,
             "SETTINGS_INITIAL_WINDOW_SIZE overflows stream " + s.id());
       }
-      writer.updateStreamWindow(s.outbound(), delta);
     }
     requestFlush();
   }
@@ -777,13 +583,11 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
           + " DATA frames sent");
     }
     if (streamId == 0) {
-      long next = (long) writer.connectionWindowBytes() + increment;
-      if (next > FrameType.MAX_WINDOW) {
+      if (!writer.updateConnectionWindow(increment)) {
         // RFC 9113 §6.9.1: a window above 2^31-1 is a FLOW_CONTROL_ERROR.
         throw new Http2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR,
             "connection window overflow");
       }
-      writer.updateConnectionWindow(increment);
       requestFlush();
       return;
     }
@@ -792,11 +596,10 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
       checkNotIdle(streamId, "WINDOW_UPDATE");
       return;
     }
-    if ((long) s.outbound().windowBytes + increment > FrameType.MAX_WINDOW) {
+    if (!writer.updateStreamWindow(s.outbound(), increment)) {
       throw new Http2StreamError(streamId, ErrorCode.FLOW_CONTROL_ERROR,
           "stream window overflow (RFC 9113 §6.9.1)");
     }
-    writer.updateStreamWindow(s.outbound(), increment);
     requestFlush();
   }
 
@@ -864,8 +667,7 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
       return;
     }
     log.log(Level.FINE, "I/O failure on " + this, e);
-    closeNow(Status.UNAVAILABLE.withDescription("connection I/O failed: " + e.getMessage())
-        .withCause(e));
+    closeNow(SecureSocket.ioFailure(e));
   }
 
   /**
@@ -876,29 +678,12 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     if (closed) {
       return;
     }
+    assertInLoop();
     closed = true;
-    if (key != null) {
-      key.cancel();
-    }
-    try {
-      channel.close();
-    } catch (IOException e) {
-      log.log(Level.FINE, "close failed", e);
-    }
+    socket.close();
     cancelSettingsAckTimer();
     writer.close();
     reader.release();
-    if (unsentRaw != null) {
-      LeanBuffers.releaseIo(unsentRaw);
-      unsentRaw = null;
-    }
-    if (handshaker != null) {
-      handshaker.close();
-      handshaker = null;
-    }
-    if (protector != null) {
-      protector.release();
-    }
     Preconditions.checkNotNull(status, "status");
     H2Stream[] open = streams.values().toArray(new H2Stream[0]);
     streams.clear();

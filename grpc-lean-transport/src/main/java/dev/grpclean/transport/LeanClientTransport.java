@@ -142,8 +142,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
         return;
       }
       boolean connected = ch.connect(address);
-      connection.key = loop.register(ch, connected ? SelectionKey.OP_READ
-          : SelectionKey.OP_CONNECT, connection);
+      connection.register(connected ? SelectionKey.OP_READ : SelectionKey.OP_CONNECT);
       connectTimeout = factory.scheduler.schedule(
           () -> runOnLoop(this::onConnectTimeout), CONNECT_TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
       if (connected) {
@@ -184,6 +183,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
   // ------------------------------------------------------------------ loop-side stream ops
 
   void startStream(LeanClientStream.State state, Http2Headers headers) {
+    assert loop.inEventLoop() : "not on the transport's loop thread";
     if (state.cancelled) {
       return;
     }
@@ -243,6 +243,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
 
   void sendData(LeanClientStream.State state, ByteBuffer data, boolean endOfStream,
       int numMessages) {
+    assert loop.inEventLoop() : "not on the transport's loop thread";
     transportTracer.reportMessageSent(numMessages);
     if (state.cancelled || state.localClosed || state.done || connection == null
         || connection.closed) {

@@ -101,7 +101,7 @@ final class LeanServerTransport implements ServerTransport {
   void start(ServerTransportListener listener) {
     this.listener = listener;
     try {
-      connection.key = loop.register(connection.channel, SelectionKey.OP_READ, connection);
+      connection.register(SelectionKey.OP_READ);
     } catch (IOException e) {
       connection.closeNow(Status.UNAVAILABLE.withDescription("register failed").withCause(e));
       return;

@@ -373,6 +373,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
   // ------------------------------------------------------------------ call operations
 
   void sendHeaders(LeanServerStream.State s, Http2Headers headers) {
+    assertInLoop();
     if (s.cancelled || closed) {
       return;
     }
@@ -410,6 +411,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
   }
 
   void sendData(LeanServerStream.State s, ByteBuffer data, int numMessages) {
+    assertInLoop();
     transport.transportTracer.reportMessageSent(numMessages);
     if (s.cancelled || closed) {
       LeanBuffers.releaseHeap(data);
@@ -425,6 +427,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
   }
 
   void sendTrailers(LeanServerStream.State s, Http2Headers trailers) {
+    assertInLoop();
     if (s.cancelled || closed) {
       return;
     }
@@ -459,6 +462,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
   }
 
   void cancelStream(LeanServerStream.State s, Status status) {
+    assertInLoop();
     resetStream(s, ErrorCode.CANCEL, status);
   }
 
