@@ -35,7 +35,8 @@ import java.util.logging.Logger;
  * <p>Confined to its {@link EventLoop}'s thread: every field below is touched only there, so none
  * needs a lock. Other threads reach the connection by {@link EventLoop#execute}.
  */
-abstract class Http2Connection implements FrameListener, EventLoop.Handler, LoopyWriter.Output {
+abstract class Http2Connection
+    implements FrameListener, EventLoop.Handler, LoopyWriter.Output, SecureSocket.Upstream {
   private static final Logger log = Logger.getLogger(Http2Connection.class.getName());
 
   /**
@@ -88,7 +89,7 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
       boolean isServer) {
     this.loop = loop;
     this.channel = channel;
-    this.socket = new SecureSocket(channel, new SocketEvents());
+    this.socket = new SecureSocket(channel, this);
     this.config = config;
     this.connectionFlow =
         new InboundFlow(FrameType.DEFAULT_INITIAL_WINDOW, config.flowControlWindowBytes);
@@ -145,59 +146,53 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
   /** Client only: the non-blocking connect finished (or failed). */
   void onConnectable() {}
 
-  /** What the socket layer reports, routed to the HTTP/2 side. Loop thread. */
-  private final class SocketEvents implements SecureSocket.Upstream {
-    @Override
-    public void onConnectable() {
-      Http2Connection.this.onConnectable();
-    }
+  // What the socket layer reports (SecureSocket.Upstream), routed to the HTTP/2 side.
 
-    @Override
-    public void onWritable() throws IOException {
-      writer.onWritable();
-    }
+  @Override
+  public final void socketConnectable() {
+    onConnectable();
+  }
 
-    @Override
-    public void onBytesRead() {
-      Http2Connection.this.onBytesRead();
-    }
+  @Override
+  public final void socketWritable() throws IOException {
+    writer.onWritable();
+  }
 
-    @Override
-    public void onPlaintext(ByteBuffer plain) throws Http2ConnectionError {
-      reader.read(plain);
-    }
+  @Override
+  public final void socketBytesRead() {
+    onBytesRead();
+  }
 
-    @Override
-    public void onSecured(io.grpc.Attributes securityAttrs,
-        io.grpc.InternalChannelz.Security security) {
-      http2Ready = true;
-      onSecureChannelReady(securityAttrs, security);
-    }
+  @Override
+  public final void onPlaintext(ByteBuffer plain) throws Http2ConnectionError {
+    reader.read(plain);
+  }
 
-    @Override
-    public void onEndOfInput() {
-      Http2Connection.this.onEndOfInput();
-    }
+  @Override
+  public final void socketSecured(io.grpc.Attributes securityAttrs,
+      io.grpc.InternalChannelz.Security security) {
+    http2Ready = true;
+    onSecureChannelReady(securityAttrs, security);
+  }
 
-    @Override
-    public void onConnectionError(Http2ConnectionError e) {
-      Http2Connection.this.onConnectionError(e);
-    }
+  @Override
+  public final void socketEndOfInput() {
+    onEndOfInput();
+  }
 
-    @Override
-    public void onFailed(Status status) {
-      closeNow(status);
-    }
+  @Override
+  public final void socketConnectionError(Http2ConnectionError e) {
+    onConnectionError(e);
+  }
 
-    @Override
-    public void afterRead() {
-      requestFlush();
-    }
+  @Override
+  public final void socketFailed(Status status) {
+    closeNow(status);
+  }
 
-    @Override
-    public String toString() {
-      return Http2Connection.this.toString();
-    }
+  @Override
+  public final void socketReadDone() {
+    requestFlush();
   }
 
   /**

@@ -34,7 +34,11 @@ import javax.annotation.Nullable;
  * <p>Confined to the connection's loop thread.
  */
 final class SecureSocket {
-  private static final Logger log = Logger.getLogger(SecureSocket.class.getName());
+  /**
+   * The connection's logger, not one of its own: a connection's security failures and read-path
+   * bugs are logged where operators (and the ALTS-like tests) watch its HTTP/2 errors.
+   */
+  private static final Logger log = Logger.getLogger(Http2Connection.class.getName());
 
   /**
    * Read lease size. 64 KiB takes several max-size frames per syscall on bulk transfers; the
@@ -44,39 +48,42 @@ final class SecureSocket {
   /** Reads per readiness event before yielding to other connections on the loop (fairness). */
   static final int MAX_READS_PER_TURN = 16;
 
-  /** The HTTP/2 connection above the socket. Called on the loop thread. */
-  interface Upstream {
+  /**
+   * The HTTP/2 connection above the socket, also the record layer's plaintext sink. Called on the
+   * loop thread.
+   */
+  interface Upstream extends RecordProtector.PlaintextSink {
     /** Client only: the non-blocking connect finished (or failed). */
-    void onConnectable();
+    void socketConnectable();
 
     /** Pending raw bytes have left: the writer may go on. */
-    void onWritable() throws IOException;
+    void socketWritable() throws IOException;
 
     /** A socket read returned bytes (keepalive bookkeeping). */
-    void onBytesRead();
+    void socketBytesRead();
 
     /** Plaintext HTTP/2 bytes, borrowed for the call. */
+    @Override
     void onPlaintext(ByteBuffer plain) throws Http2ConnectionError;
 
     /** HTTP/2 may be spoken: after the handshake, or at once in plaintext. */
-    void onSecured(Attributes securityAttrs, @Nullable InternalChannelz.Security security);
+    void socketSecured(Attributes securityAttrs, @Nullable InternalChannelz.Security security);
 
     /** The peer closed its side: no more bytes will come. */
-    void onEndOfInput();
+    void socketEndOfInput();
 
     /** An HTTP/2 connection error while reading: GOAWAY, then close. */
-    void onConnectionError(Http2ConnectionError e);
+    void socketConnectionError(Http2ConnectionError e);
 
     /** The socket or the security layer failed: close without HTTP/2. */
-    void onFailed(Status status);
+    void socketFailed(Status status);
 
     /** A readiness event's reads are done: flush what they produced. */
-    void afterRead();
+    void socketReadDone();
   }
 
   final SocketChannel channel;
   private final Upstream upstream;
-  private final RecordProtector.PlaintextSink plaintextSink;
   SelectionKey key;
   /** Non-null from connect until the security handshake completes. */
   private Handshaker handshaker;
@@ -93,7 +100,6 @@ final class SecureSocket {
   SecureSocket(SocketChannel channel, Upstream upstream) {
     this.channel = channel;
     this.upstream = upstream;
-    this.plaintextSink = upstream::onPlaintext;
   }
 
   // ---------------------------------------------------------------- reading
@@ -105,7 +111,7 @@ final class SecureSocket {
     }
     int ops = key.readyOps();
     if ((ops & SelectionKey.OP_CONNECT) != 0) {
-      upstream.onConnectable();
+      upstream.socketConnectable();
       if (closed || !key.isValid()) {
         return;
       }
@@ -113,10 +119,10 @@ final class SecureSocket {
     if ((ops & SelectionKey.OP_WRITE) != 0) {
       try {
         if (unsentRaw == null || drainUnsentRaw()) {
-          upstream.onWritable();
+          upstream.socketWritable();
         }
       } catch (IOException e) {
-        upstream.onFailed(ioFailure(e));
+        upstream.socketFailed(ioFailure(e));
         return;
       }
     }
@@ -132,7 +138,7 @@ final class SecureSocket {
         buf.clear();
         int n = channel.read(buf);
         if (n < 0) {
-          upstream.onEndOfInput();
+          upstream.socketEndOfInput();
           return;
         }
         if (n == 0) {
@@ -140,7 +146,7 @@ final class SecureSocket {
         }
         bytesRead += n;
         buf.flip();
-        upstream.onBytesRead();
+        upstream.socketBytesRead();
         consume(buf);
         if (buf.limit() < buf.capacity()) {
           // A short read means the socket is drained; skip the read that would return 0.
@@ -148,19 +154,19 @@ final class SecureSocket {
         }
       }
     } catch (Http2ConnectionError e) {
-      upstream.onConnectionError(e);
+      upstream.socketConnectionError(e);
     } catch (IOException e) {
-      upstream.onFailed(ioFailure(e));
+      upstream.socketFailed(ioFailure(e));
     } catch (SecurityFailure e) {
       onSecurityFailure(e.getCause());
     } catch (RuntimeException e) {
       log.log(Level.WARNING, "bug while reading " + upstream, e);
-      upstream.onConnectionError(
+      upstream.socketConnectionError(
           new Http2ConnectionError(ErrorCode.INTERNAL_ERROR, e.toString(), e));
     } finally {
       LeanBuffers.releaseIo(buf);
     }
-    upstream.afterRead();
+    upstream.socketReadDone();
   }
 
   /** Routes freshly read bytes: handshake, then record layer, then upstream. */
@@ -195,7 +201,7 @@ final class SecureSocket {
       return;
     }
     try {
-      protector.unprotect(buf, plaintextSink);
+      protector.unprotect(buf, upstream);
     } catch (Http2ConnectionError | IOException e) {
       throw e;
     } catch (Exception e) {
@@ -208,7 +214,7 @@ final class SecureSocket {
   /** Starts the security handshake (if any) on a connected socket, else secures at once. */
   void startSecurity(@Nullable HandshakerFactory factory, @Nullable String authority) {
     if (factory == null) {
-      upstream.onSecured(Attributes.EMPTY, null);
+      upstream.socketSecured(Attributes.EMPTY, null);
       return;
     }
     SocketAddress remote = null;
@@ -230,7 +236,7 @@ final class SecureSocket {
       out.flip();
       writeRaw(out, false);
     } catch (IOException e) {
-      upstream.onFailed(ioFailure(e));
+      upstream.socketFailed(ioFailure(e));
     } finally {
       if (out != unsentRaw) {
         LeanBuffers.releaseIo(out);
@@ -257,7 +263,7 @@ final class SecureSocket {
     Handshaker h = handshaker;
     handshaker = null;
     protector = h.protector();
-    upstream.onSecured(h.attributes(), h.security());
+    upstream.socketSecured(h.attributes(), h.security());
   }
 
   /** The handshake or the record layer failed: close without HTTP/2 (no GOAWAY possible). */
@@ -267,7 +273,7 @@ final class SecureSocket {
     }
     log.log(Level.FINE, "security failure on " + upstream, cause);
     String what = protector == null ? "security handshake failed: " : "record layer failure: ";
-    upstream.onFailed(
+    upstream.socketFailed(
         Status.UNAVAILABLE.withDescription(what + cause.getMessage()).withCause(cause));
   }
 
