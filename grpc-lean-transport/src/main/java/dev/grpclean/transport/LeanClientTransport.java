@@ -47,7 +47,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
- * The client side of one HTTP/2 connection.
+ * The client side of one HTTP/2 connection, as grpc-core sees it: connect, keepalive, pings,
+ * shutdown, stats, and the calls' life before and around their stream ids (pending streams,
+ * in-use accounting). The HTTP/2 work is {@link ClientConnection}'s.
  *
  * <p>Public methods may be called from any thread; each hands its work to the connection's loop.
  * All fields not marked otherwise are confined to that loop thread.

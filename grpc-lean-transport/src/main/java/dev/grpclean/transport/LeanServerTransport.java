@@ -31,7 +31,9 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The server side of one accepted HTTP/2 connection.
+ * The server side of one accepted HTTP/2 connection, as grpc-core sees it: start, handshake and
+ * connection-age timers, keepalive, graceful (double GOAWAY) and forced shutdown, stats. The
+ * HTTP/2 work is {@link ServerConnection}'s.
  *
  * <p>Public methods may be called from any thread and hand their work to the connection's loop;
  * everything else is confined to that loop thread.
@@ -41,7 +43,7 @@ final class LeanServerTransport implements ServerTransport {
   /** Payload of the PING that times the double-GOAWAY graceful shutdown (RFC 9113 §6.8). */
   static final long GRACEFUL_SHUTDOWN_PING = 0x97ACEF001L;
   /** Upper bound on waiting for that PING's ack before the second GOAWAY. */
-  static final long GRACEFUL_SHUTDOWN_PING_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(1);
+  private static final long GRACEFUL_SHUTDOWN_PING_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(1);
   /** Payload of our keepalive PINGs. */
   private static final long KEEPALIVE_PING = 0xDEADL;
 
