@@ -105,8 +105,10 @@ public class LoopyWriterBenchmark {
   @Benchmark
   public long queueAndFlush(Counters counters) throws Exception {
     for (int c = 0; c < controlFrames; c++) {
-      writer.enqueue(c % 2 == 0 ? new ControlFrame.WindowUpdate(0, 1)
-          : new ControlFrame.RstStream(1_000_001 + 2 * c, ErrorCode.CANCEL));
+      if (!writer.enqueue(c % 2 == 0 ? new ControlFrame.WindowUpdate(0, 1)
+          : new ControlFrame.RstStream(1_000_001 + 2 * c, ErrorCode.CANCEL))) {
+        throw new IllegalStateException("control queue cap reached");
+      }
     }
     for (OutboundStream s : outbound) {
       int left = dataBytes;
@@ -117,11 +119,14 @@ public class LoopyWriterBenchmark {
         writer.enqueueData(s, chunk, false);
         left -= n;
       }
-      // Keep the stream window open: what is sent this turn is granted again.
-      writer.updateStreamWindow(s, dataBytes);
+      // Keep the stream window open: what is sent this turn is granted again. The writer
+      // refuses a grant past 2^31-1 (where the window starts), leaving the window at the cap.
+      var unused = writer.updateStreamWindow(s, dataBytes);
     }
     // The peer's WINDOW_UPDATE for exactly what this batch sends.
-    writer.updateConnectionWindow(streams * dataBytes);
+    if (!writer.updateConnectionWindow(streams * dataBytes)) {
+      throw new IllegalStateException("connection window overflow");
+    }
     long writesBefore = output.writes;
     writer.flush();
     counters.writes += output.writes - writesBefore;

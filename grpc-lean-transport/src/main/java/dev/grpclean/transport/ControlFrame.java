@@ -8,12 +8,12 @@ import java.nio.ByteBuffer;
 
 /**
  * A small command for the {@link LoopyWriter}'s control queue: one non-DATA frame, encoded only
- * when the writer drains it. Headers are a subclass of their own ({@link HeadersFrame}) because
- * HPACK encoding must happen in wire order.
+ * when the writer drains it. Headers are the queue's other kind of item
+ * ({@link LoopyWriter.HeadersFrame}) because HPACK encoding must happen in wire order.
  *
  * <p>Immutable; created on any thread, written on the connection's loop thread.
  */
-abstract class ControlFrame {
+abstract sealed class ControlFrame implements LoopyWriter.QueuedItem {
   /** Whether this frame answers the peer (an ack or a reset): those are capped against floods. */
   boolean isResponse() {
     return false;

@@ -11,12 +11,10 @@ import dev.grpclean.transport.frame.Http2ConnectionError;
 import dev.grpclean.transport.frame.Http2StreamError;
 import dev.grpclean.transport.frame.Settings;
 import dev.grpclean.transport.io.EventLoop;
-import dev.grpclean.transport.spi.Handshaker;
 import dev.grpclean.transport.spi.HandshakerFactory;
-import dev.grpclean.transport.spi.RecordProtector;
 import io.grpc.Status;
+import io.netty.util.collection.IntObjectHashMap;
 import java.io.IOException;
-import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
@@ -25,27 +23,22 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * What client and server connections share: the read-on-ready path, the frame reader, the loopy
- * writer, SETTINGS, PING, connection-level flow control and GOAWAY plumbing.
+ * What client and server connections share: the frame reader, the loopy writer, SETTINGS, PING,
+ * connection-level flow control, GOAWAY plumbing and the per-stream HTTP/2 rules over one map of
+ * {@link H2Stream}s. The subclasses hold policy only (stream creation, header rules, GOAWAY
+ * handling, pending streams).
  *
- * <p>Reading: when the poller reports the socket readable, one buffer is leased from the I/O
- * pool, the socket is read until it would block or {@link #MAX_READS_PER_TURN} reads are done,
- * every complete frame is parsed in place and dispatched, and the lease goes back. Between reads
- * the connection holds no buffer; only the frame reader may keep a partial frame's bytes.
+ * <p>Bytes come from and go to a {@link SecureSocket} (socket, handshake, record layer), which
+ * reads on readiness with a pooled lease and hands up plaintext: every complete frame is parsed
+ * in place and dispatched; between reads only the frame reader may keep a partial frame's bytes.
  *
  * <p>Confined to its {@link EventLoop}'s thread: every field below is touched only there, so none
  * needs a lock. Other threads reach the connection by {@link EventLoop#execute}.
  */
-abstract class Http2Connection implements FrameListener, EventLoop.Handler, LoopyWriter.Output {
+abstract class Http2Connection
+    implements FrameListener, EventLoop.Handler, LoopyWriter.Output, SecureSocket.Upstream {
   private static final Logger log = Logger.getLogger(Http2Connection.class.getName());
 
-  /**
-   * Read lease size. 64 KiB takes several max-size frames per syscall on bulk transfers; the
-   * lease lives only for one readiness event, so its size does not cost idle memory.
-   */
-  static final int READ_BUFFER_BYTES = 64 * 1024;
-  /** Reads per readiness event before yielding to other connections on the loop (fairness). */
-  static final int MAX_READS_PER_TURN = 16;
   /**
    * DATA frames in a row that carry no payload and do not end their stream. Such frames have no
    * use; Netty allows the same ten before it calls the peer abusive.
@@ -56,35 +49,30 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
 
   final EventLoop loop;
   final SocketChannel channel;
+  /** The socket and security layer under this connection. */
+  final SecureSocket socket;
   final TransportSettings config;
   final HeaderBlockDecoder decoder;
   final HeaderBlockEncoder encoder;
   final LoopyWriter writer;
   FrameReader reader;
-  SelectionKey key;
+  /** Every open stream of either side, error streams included; the per-stream rules use it. */
+  final IntObjectHashMap<H2Stream> streams = new IntObjectHashMap<>(4);
 
   /** Peer's SETTINGS_INITIAL_WINDOW_SIZE: the send window new streams start with. */
   int peerInitialWindowBytes = FrameType.DEFAULT_INITIAL_WINDOW;
   long peerMaxConcurrentStreams = Integer.MAX_VALUE;
   boolean peerSettingsReceived;
 
-  /** What the peer may still send on the connection (RFC 9113 §6.9). */
-  private int connectionReceiveWindowBytes = FrameType.DEFAULT_INITIAL_WINDOW;
-  /** Bytes the application consumed that we have not yet returned with WINDOW_UPDATE. */
-  private int connectionUnackedBytes;
+  /**
+   * The connection's receive window (RFC 9113 §6.9): what the peer may still send on the
+   * connection, with the same update rule as each stream's. It starts at 65,535 whatever our
+   * SETTINGS say (§6.9.2); {@link #sendInitialSettings} raises it to the configured window.
+   */
+  private final InboundFlow connectionFlow;
   private int emptyDataFrames;
   private long windowUpdatesReceived;
 
-  /** Non-null from connect until the security handshake completes. */
-  private Handshaker handshaker;
-  /** Non-null after a security handshake: seals writes, opens reads. */
-  private RecordProtector protector;
-  private final RecordProtector.PlaintextSink plaintextSink = plain -> reader.read(plain);
-  /**
-   * Bytes already sealed (or handshake bytes) that the socket did not take yet: a lease held
-   * only until the socket is writable again.
-   */
-  private ByteBuffer unsentRaw;
   private java.util.concurrent.ScheduledFuture<?> settingsAckTimer;
   private boolean flushScheduled;
   private final Runnable flushTask = this::flushNow;
@@ -96,13 +84,15 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
   /** Set once HTTP/2 may be spoken (after the security handshake, if any). */
   private boolean http2Ready;
   boolean closed;
-  long bytesRead;
 
   Http2Connection(EventLoop loop, SocketChannel channel, TransportSettings config,
       boolean isServer) {
     this.loop = loop;
     this.channel = channel;
+    this.socket = new SecureSocket(channel, this);
     this.config = config;
+    this.connectionFlow =
+        new InboundFlow(FrameType.DEFAULT_INITIAL_WINDOW, config.flowControlWindowBytes);
     this.decoder = new HeaderBlockDecoder(config.maxInboundMetadataBytes,
         TransportSettings.HEADER_TABLE_BYTES);
     this.encoder = new HeaderBlockEncoder();
@@ -111,13 +101,14 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
         config.maxHeaderBlockBytes(), LeanBuffers.heap());
   }
 
+  /** The thread rule of this class, checked where it is cheap (assertions are on in tests). */
   final void assertInLoop() {
     assert loop.inEventLoop() : "not on the connection's loop thread";
   }
 
   /** Queues our SETTINGS and the initial connection WINDOW_UPDATE. */
   final void sendInitialSettings(Settings settings) {
-    writer.enqueue(new ControlFrame.SendSettings(settings));
+    sendControl(new ControlFrame.SendSettings(settings));
     settingsAckTimer = scheduler().schedule(() -> {
       try {
         loop.execute(this::onSettingsAckTimeout);
@@ -128,176 +119,80 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     int target = config.flowControlWindowBytes;
     if (target > FrameType.DEFAULT_INITIAL_WINDOW) {
       int delta = target - FrameType.DEFAULT_INITIAL_WINDOW;
-      connectionReceiveWindowBytes += delta;
-      writer.enqueue(new ControlFrame.WindowUpdate(0, delta));
+      connectionFlow.grow(delta);
+      sendControl(new ControlFrame.WindowUpdate(0, delta));
     }
-    requestFlush();
   }
 
   // ---------------------------------------------------------------- reading
 
   @Override
   public void onReady(SelectionKey key) {
-    if (!key.isValid()) {
-      return;
-    }
-    int ops = key.readyOps();
-    if ((ops & SelectionKey.OP_CONNECT) != 0) {
-      onConnectable();
-      if (closed || !key.isValid()) {
-        return;
-      }
-    }
-    if ((ops & SelectionKey.OP_WRITE) != 0) {
-      try {
-        if (unsentRaw == null || drainUnsentRaw()) {
-          writer.onWritable();
-        }
-      } catch (IOException e) {
-        onIoFailure(e);
-        return;
-      }
-    }
-    if ((ops & SelectionKey.OP_READ) != 0) {
-      onReadable();
-    }
+    socket.onReady(key);
+  }
+
+  /** Registers the socket with the loop for {@code ops}; loop thread. */
+  final void register(int ops) throws IOException {
+    assertInLoop();
+    socket.key = loop.register(channel, ops, this);
+  }
+
+  /** Starts the security handshake (if any) on a connected socket, else the HTTP/2 exchange. */
+  final void startSecurity(HandshakerFactory factory, String authority) {
+    assertInLoop();
+    socket.startSecurity(factory, authority);
   }
 
   /** Client only: the non-blocking connect finished (or failed). */
   void onConnectable() {}
 
-  private void onReadable() {
-    ByteBuffer buf = LeanBuffers.leaseIo(READ_BUFFER_BYTES);
-    try {
-      for (int i = 0; i < MAX_READS_PER_TURN && !closed; i++) {
-        buf.clear();
-        int n = channel.read(buf);
-        if (n < 0) {
-          onEndOfInput();
-          return;
-        }
-        if (n == 0) {
-          break;
-        }
-        bytesRead += n;
-        buf.flip();
-        onBytesRead();
-        consume(buf);
-        if (buf.limit() < buf.capacity()) {
-          // A short read means the socket is drained; skip the read that would return 0.
-          break;
-        }
-      }
-    } catch (Http2ConnectionError e) {
-      onConnectionError(e);
-    } catch (IOException e) {
-      onIoFailure(e);
-    } catch (SecurityFailure e) {
-      onSecurityFailure(e.getCause());
-    } catch (RuntimeException e) {
-      log.log(Level.WARNING, "bug while reading " + this, e);
-      onConnectionError(new Http2ConnectionError(ErrorCode.INTERNAL_ERROR, e.toString(), e));
-    } finally {
-      LeanBuffers.releaseIo(buf);
-    }
-    requestFlush();
+  // What the socket layer reports (SecureSocket.Upstream), routed to the HTTP/2 side.
+
+  @Override
+  public final void socketConnectable() {
+    onConnectable();
   }
 
-  /** Routes freshly read bytes: handshake, then record layer, then the frame reader. */
-  private void consume(ByteBuffer buf) throws Http2ConnectionError, IOException, SecurityFailure {
-    if (handshaker != null) {
-      boolean done;
-      ByteBuffer out = LeanBuffers.leaseIo(handshaker.maxOutputBytes());
-      try {
-        try {
-          done = handshaker.onBytes(buf, out);
-        } catch (Exception e) {
-          sendFinalBytes(out);
-          throw new SecurityFailure(e);
-        }
-        out.flip();
-        writeRaw(out, false);
-      } finally {
-        if (out != unsentRaw) {
-          LeanBuffers.releaseIo(out);
-        }
-      }
-      if (!done) {
-        return;
-      }
-      completeHandshake();
-      if (closed) {
-        return;
-      }
-    }
-    if (protector == null) {
-      reader.read(buf);
-      return;
-    }
-    try {
-      protector.unprotect(buf, plaintextSink);
-    } catch (Http2ConnectionError | IOException e) {
-      throw e;
-    } catch (Exception e) {
-      throw new SecurityFailure(e);
-    }
+  @Override
+  public final void socketWritable() throws IOException {
+    writer.onWritable();
   }
 
-  /** Starts the security handshake (if any) on a connected socket, else the HTTP/2 exchange. */
-  final void startSecurity(HandshakerFactory factory, String authority) {
-    if (factory == null) {
-      http2Ready = true;
-      onSecureChannelReady(io.grpc.Attributes.EMPTY, null);
-      return;
-    }
-    SocketAddress remote = null;
-    try {
-      remote = channel.getRemoteAddress();
-    } catch (IOException ignored) {
-      // unknown
-    }
-    handshaker = factory.newHandshaker(authority, remote);
-    ByteBuffer out = LeanBuffers.leaseIo(handshaker.maxOutputBytes());
-    try {
-      try {
-        handshaker.start(out);
-      } catch (Exception e) {
-        sendFinalBytes(out);
-        onSecurityFailure(e);
-        return;
-      }
-      out.flip();
-      writeRaw(out, false);
-    } catch (IOException e) {
-      onIoFailure(e);
-    } finally {
-      if (out != unsentRaw) {
-        LeanBuffers.releaseIo(out);
-      }
-    }
+  @Override
+  public final void socketBytesRead() {
+    onBytesRead();
   }
 
-  /**
-   * A failing handshaker may have left a last flight in {@code out} (a TLS alert that tells the
-   * peer why): one best-effort, non-blocking write before the connection closes.
-   */
-  private void sendFinalBytes(ByteBuffer out) {
-    out.flip();
-    if (out.hasRemaining() && unsentRaw == null) {
-      try {
-        channel.write(out);
-      } catch (IOException ignored) {
-        // The connection is being closed for the handshake failure anyway.
-      }
-    }
+  @Override
+  public final void onPlaintext(ByteBuffer plain) throws Http2ConnectionError {
+    reader.read(plain);
   }
 
-  private void completeHandshake() {
-    Handshaker h = handshaker;
-    handshaker = null;
-    protector = h.protector();
+  @Override
+  public final void socketSecured(io.grpc.Attributes securityAttrs,
+      io.grpc.InternalChannelz.Security security) {
     http2Ready = true;
-    onSecureChannelReady(h.attributes(), h.security());
+    onSecureChannelReady(securityAttrs, security);
+  }
+
+  @Override
+  public final void socketEndOfInput() {
+    onEndOfInput();
+  }
+
+  @Override
+  public final void socketConnectionError(Http2ConnectionError e) {
+    onConnectionError(e);
+  }
+
+  @Override
+  public final void socketFailed(Status status) {
+    closeNow(status);
+  }
+
+  @Override
+  public final void socketReadDone() {
+    requestFlush();
   }
 
   /**
@@ -306,25 +201,6 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
    */
   abstract void onSecureChannelReady(io.grpc.Attributes securityAttrs,
       @javax.annotation.Nullable io.grpc.InternalChannelz.Security security);
-
-  /** The handshake or the record layer failed: close without HTTP/2 (no GOAWAY possible). */
-  final void onSecurityFailure(Throwable cause) {
-    if (closed) {
-      return;
-    }
-    log.log(Level.FINE, "security failure on " + this, cause);
-    String what = protector == null ? "security handshake failed: " : "record layer failure: ";
-    closeNow(Status.UNAVAILABLE.withDescription(what + cause.getMessage()).withCause(cause));
-  }
-
-  /** Wraps a handshake or record failure on its way out of the read path. */
-  private static final class SecurityFailure extends Exception {
-    private static final long serialVersionUID = 1L;
-
-    SecurityFailure(Throwable cause) {
-      super(cause);
-    }
-  }
 
   /** Called for every successful socket read (keepalive bookkeeping). */
   void onBytesRead() {}
@@ -369,90 +245,46 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
 
   @Override
   public boolean write(ByteBuffer buf) throws IOException {
-    if (unsentRaw != null && !drainUnsentRaw()) {
-      return false;
-    }
-    if (protector == null) {
-      return writeFully(buf);
-    }
-    if (!buf.hasRemaining()) {
-      return true;
-    }
-    ByteBuffer sealed = LeanBuffers.leaseIo(protector.maxProtectedBytes(buf.remaining()));
-    try {
-      protector.protect(buf, sealed);
-    } catch (java.security.GeneralSecurityException e) {
-      LeanBuffers.releaseIo(sealed);
-      throw new IOException("cannot seal record: " + e.getMessage(), e);
-    }
-    sealed.flip();
-    return writeRaw(sealed, true);
-  }
-
-  /**
-   * Writes bytes that need no (more) sealing. If the socket takes only part, {@code lease} is
-   * kept as {@link #unsentRaw} until writable and released then. Otherwise it is released here
-   * if {@code owned}, else left to the caller.
-   */
-  private boolean writeRaw(ByteBuffer lease, boolean owned) throws IOException {
-    if (unsentRaw != null) {
-      throw new IllegalStateException("raw bytes already pending");
-    }
-    boolean written;
-    try {
-      written = writeFully(lease);
-    } catch (IOException e) {
-      // Not kept as unsentRaw, so closeNow will not see it: release an owned lease here.
-      if (owned) {
-        LeanBuffers.releaseIo(lease);
-      }
-      throw e;
-    }
-    if (written) {
-      if (owned) {
-        LeanBuffers.releaseIo(lease);
-      }
-      return true;
-    }
-    unsentRaw = lease;
-    setWriteInterest(true);
-    return false;
-  }
-
-  /** Retries bytes the socket refused earlier. */
-  private boolean drainUnsentRaw() throws IOException {
-    if (!writeFully(unsentRaw)) {
-      return false;
-    }
-    LeanBuffers.releaseIo(unsentRaw);
-    unsentRaw = null;
-    return true;
-  }
-
-  private boolean writeFully(ByteBuffer buf) throws IOException {
-    while (buf.hasRemaining()) {
-      if (channel.write(buf) == 0) {
-        return false;
-      }
-    }
-    return true;
+    return socket.write(buf);
   }
 
   @Override
   public void setWriteInterest(boolean on) {
-    if (key == null || !key.isValid()) {
-      return;
-    }
-    int ops = key.interestOps();
-    key.interestOps(on ? ops | SelectionKey.OP_WRITE : ops & ~SelectionKey.OP_WRITE);
+    socket.setWriteInterest(on);
   }
 
-  /** Queues a response frame; a flood of them closes the connection (CVE-2019-9512/9515). */
+  /**
+   * Queues a response frame from the read path; a flood of them closes the connection
+   * (CVE-2019-9512/9515) through the thrown error.
+   */
   final void enqueueResponse(ControlFrame frame) throws Http2ConnectionError {
     if (!writer.enqueue(frame)) {
-      throw new Http2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM,
-          "too many queued control frames: the peer is not reading our responses");
+      throw controlQueueFull();
     }
+  }
+
+  /**
+   * Queues a control frame and flushes it with the loop's batch: the one way to send one outside
+   * the read path. Responses (acks, RST_STREAM) are capped by
+   * {@link LoopyWriter#MAX_QUEUED_CONTROL_RESPONSES}; when the cap refuses one, the peer is not
+   * reading what we send, and the connection goes away with GOAWAY ENHANCE_YOUR_CALM rather than
+   * lose the frame silently (CVE-2019-9514: resets a peer provokes and never reads).
+   */
+  final void sendControl(ControlFrame frame) {
+    if (closed) {
+      return;
+    }
+    assertInLoop();
+    if (!writer.enqueue(frame)) {
+      onConnectionError(controlQueueFull());
+      return;
+    }
+    requestFlush();
+  }
+
+  private static Http2ConnectionError controlQueueFull() {
+    return new Http2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM,
+        "too many queued control frames: the peer is not reading our responses");
   }
 
   // ---------------------------------------------------------------- flow control
@@ -475,28 +307,25 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
 
   /** Charges an inbound DATA frame to the connection window (RFC 9113 §6.9.1). */
   private void chargeConnectionWindow(int flowControlledBytes) throws Http2ConnectionError {
-    if (flowControlledBytes > connectionReceiveWindowBytes) {
+    int windowBytes = connectionFlow.windowBytes();
+    if (!connectionFlow.tryCharge(flowControlledBytes)) {
       throw new Http2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR,
-          "connection flow-control window exceeded by " 
-              + (flowControlledBytes - connectionReceiveWindowBytes) + " bytes");
+          "connection flow-control window exceeded by " + (flowControlledBytes - windowBytes)
+              + " bytes");
     }
-    connectionReceiveWindowBytes -= flowControlledBytes;
   }
 
   /**
-   * Returns consumed bytes to the connection window; sends WINDOW_UPDATE once half the window is
-   * consumed, so a slow application bounds what the peer can make us buffer.
+   * Returns consumed (or discarded) bytes to the connection window, with a WINDOW_UPDATE by
+   * {@link InboundFlow}'s rule, so a slow application bounds what the peer can make us buffer.
    */
   final void returnConnectionBytes(int bytes) {
     if (bytes <= 0 || closed) {
       return;
     }
-    connectionUnackedBytes += bytes;
-    if (connectionUnackedBytes >= config.flowControlWindowBytes / 2) {
-      connectionReceiveWindowBytes += connectionUnackedBytes;
-      writer.enqueue(new ControlFrame.WindowUpdate(0, connectionUnackedBytes));
-      connectionUnackedBytes = 0;
-      requestFlush();
+    int update = connectionFlow.consume(bytes);
+    if (update > 0) {
+      sendControl(new ControlFrame.WindowUpdate(0, update));
     }
   }
 
@@ -506,8 +335,152 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
    */
   final io.grpc.internal.TransportTracer.FlowControlWindows flowControlWindows() {
     return new io.grpc.internal.TransportTracer.FlowControlWindows(
-        connectionReceiveWindowBytes, writer.connectionWindowBytes());
+        connectionFlow.windowBytes(), writer.connectionWindowBytes());
   }
+
+  // ---------------------------------------------------------------- stream rules (both sides)
+
+  @Override
+  public final void onData(int streamId, ByteBuffer data, int flowControlledBytes,
+      boolean endStream) throws Http2ConnectionError, Http2StreamError {
+    onDataFrame(data.remaining(), flowControlledBytes, endStream);
+    H2Stream s = streams.get(streamId);
+    if (s == null || s.isRemoteClosed()) {
+      // Nobody will consume these bytes: they go back to the connection window at once.
+      returnConnectionBytes(flowControlledBytes);
+      if (s != null) {
+        throw new Http2StreamError(streamId, ErrorCode.STREAM_CLOSED,
+            "DATA after END_STREAM (RFC 9113 §5.1)");
+      }
+      checkNotIdle(streamId, "DATA");
+      onDataForClosedStream(streamId);
+      return;
+    }
+    try {
+      s.inbound().charge(streamId, flowControlledBytes);
+    } catch (Http2StreamError e) {
+      returnConnectionBytes(flowControlledBytes);
+      throw e;
+    }
+    // RFC 9113 §6.1: padding counts against flow control but reaches nobody: consumed now.
+    int padding = flowControlledBytes - data.remaining();
+    if (padding > 0) {
+      s.inbound().consume(padding);
+      returnConnectionBytes(padding);
+    }
+    if (endStream) {
+      s.markRemoteClosed();
+    }
+    int consumed = s.deliverData(data, endStream);
+    if (consumed > 0) {
+      returnConnectionBytes(consumed);
+    }
+    if (endStream) {
+      onRemoteEnd(s);
+    }
+  }
+
+  @Override
+  public final void onRstStream(int streamId, long errorCode) throws Http2ConnectionError {
+    H2Stream s = streams.get(streamId);
+    if (s == null) {
+      // RFC 9113 §6.4: RST_STREAM on an idle stream is a connection error; on a closed one, late.
+      checkNotIdle(streamId, "RST_STREAM");
+      return;
+    }
+    writer.cancel(s.outbound());
+    onPeerReset(s, errorCode);
+  }
+
+  /** A stream error (RFC 9113 §5.4.2): the stream fails, the peer gets RST_STREAM. */
+  @Override
+  public void onStreamError(Http2StreamError error) throws Http2ConnectionError {
+    H2Stream s = streams.get(error.streamId());
+    if (s != null) {
+      writer.cancel(s.outbound());
+      onStreamFailed(s, Status.INTERNAL.withDescription(
+          "HTTP/2 stream error " + error.code() + ": " + error.getMessage()));
+    }
+    sendRst(error.streamId(), error.code());
+  }
+
+  /**
+   * The application consumed {@code bytes} of {@code s}: they go back to the stream and the
+   * connection windows, with a WINDOW_UPDATE once half a window is consumed ({@link InboundFlow}).
+   */
+  final void onBytesConsumed(H2Stream s, int bytes) {
+    if (closed || streams.get(s.id()) != s) {
+      // A removed stream's unconsumed bytes went back to the connection window at removal.
+      return;
+    }
+    int before = s.inbound().unconsumedBytes();
+    int update = s.inbound().consume(bytes);
+    returnConnectionBytes(before - s.inbound().unconsumedBytes());
+    if (update > 0 && !s.isRemoteClosed()) {
+      sendControl(new ControlFrame.WindowUpdate(s.id(), update));
+    }
+  }
+
+  /**
+   * Takes {@code s} out of the connection: what it received and nobody consumed goes back to the
+   * connection window, what it queued is dropped. Returns false if it was not registered.
+   */
+  final boolean unregister(H2Stream s) {
+    if (streams.get(s.id()) != s) {
+      return false;
+    }
+    streams.remove(s.id());
+    returnConnectionBytes(s.inbound().takeUnconsumed());
+    writer.cancel(s.outbound());
+    return true;
+  }
+
+  /** We reset {@code s}: its queued output is dropped and the peer gets RST_STREAM. */
+  final void resetLocally(H2Stream s, ErrorCode code) {
+    if (streams.get(s.id()) == s && !closed) {
+      writer.cancel(s.outbound());
+      sendRst(s.id(), code);
+    }
+  }
+
+  /** Queues RST_STREAM for {@code streamId}; see {@link #sendControl}. */
+  final void sendRst(int streamId, ErrorCode code) {
+    sendControl(new ControlFrame.RstStream(streamId, code));
+  }
+
+  /**
+   * Whether the bytes queued behind the peer's flow-control windows passed
+   * {@code maxQueuedBytesPerConnection}: the write that did it fails its stream.
+   */
+  final boolean queuedBytesCapExceeded() {
+    return writer.queuedDataBytes > config.maxQueuedBytesPerConnection;
+  }
+
+  /** The status a stream fails with when {@link #queuedBytesCapExceeded}. */
+  final Status queuedBytesCapStatus(String peer) {
+    return Status.RESOURCE_EXHAUSTED.withDescription("more than "
+        + config.maxQueuedBytesPerConnection + " bytes queued behind the " + peer
+        + "'s flow-control windows (maxQueuedBytesPerConnection)");
+  }
+
+  /**
+   * A frame named {@code frameType} arrived for a stream that is not open: throws a connection
+   * error if the peer never opened it (idle, RFC 9113 §5.1); returns for a stream that was open
+   * before (frames may still be in flight after a reset or END_STREAM).
+   */
+  abstract void checkNotIdle(int streamId, String frameType) throws Http2ConnectionError;
+
+  /** DATA for a stream that is closed (not idle); its bytes are already returned. */
+  void onDataForClosedStream(int streamId) throws Http2StreamError {}
+
+  /** The peer's END_STREAM on {@code s} was delivered. */
+  void onRemoteEnd(H2Stream s) {}
+
+  /** The peer reset {@code s} (its output is dropped): report it and remove it. */
+  abstract void onPeerReset(H2Stream s, long errorCode) throws Http2ConnectionError;
+
+  /** A stream error failed {@code s} (its output is dropped; the base sends RST_STREAM). */
+  abstract void onStreamFailed(H2Stream s, Status status);
 
   // ---------------------------------------------------------------- connection frames
 
@@ -541,7 +514,16 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
   }
 
   /** §6.9.2: a SETTINGS_INITIAL_WINDOW_SIZE change adjusts every open stream's send window. */
-  abstract void applyInitialWindowDelta(int delta) throws Http2ConnectionError;
+  private void applyInitialWindowDelta(int delta) throws Http2ConnectionError {
+    for (H2Stream s : streams.values()) {
+      if (!writer.updateStreamWindow(s.outbound(), delta)) {
+        // RFC 9113 §6.9.2: a change that overflows any stream's window is a connection error.
+        throw new Http2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR,
+            "SETTINGS_INITIAL_WINDOW_SIZE overflows stream " + s.id());
+      }
+    }
+    requestFlush();
+  }
 
   /** The peer's SETTINGS were applied and acknowledged. */
   abstract void onPeerSettingsApplied(boolean first) throws Http2ConnectionError;
@@ -596,21 +578,25 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
           + " DATA frames sent");
     }
     if (streamId == 0) {
-      long next = (long) writer.connectionWindowBytes() + increment;
-      if (next > FrameType.MAX_WINDOW) {
+      if (!writer.updateConnectionWindow(increment)) {
         // RFC 9113 §6.9.1: a window above 2^31-1 is a FLOW_CONTROL_ERROR.
         throw new Http2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR,
             "connection window overflow");
       }
-      writer.updateConnectionWindow(increment);
       requestFlush();
       return;
     }
-    onStreamWindowUpdate(streamId, increment);
+    H2Stream s = streams.get(streamId);
+    if (s == null) {
+      checkNotIdle(streamId, "WINDOW_UPDATE");
+      return;
+    }
+    if (!writer.updateStreamWindow(s.outbound(), increment)) {
+      throw new Http2StreamError(streamId, ErrorCode.FLOW_CONTROL_ERROR,
+          "stream window overflow (RFC 9113 §6.9.1)");
+    }
+    requestFlush();
   }
-
-  abstract void onStreamWindowUpdate(int streamId, int increment)
-      throws Http2ConnectionError, Http2StreamError;
 
   @Override
   public void onPriority(int streamId, int dependencyStreamId, int weight, boolean exclusive) {
@@ -624,7 +610,7 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     if (closed) {
       return;
     }
-    log.log(Level.FINE, "connection error on " + this, e);
+    log.log(Level.FINE, "connection error " + e.code() + " on " + this, e);
     Status status = statusForConnectionError(e);
     sendGoAwayAndClose(e.code(), e.getMessage(), status);
   }
@@ -658,40 +644,17 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     if (debugData.length > 256) {
       debugData = java.util.Arrays.copyOf(debugData, 256);
     }
-    writer.enqueue(new ControlFrame.GoAway(lastPeerStreamId(), code, debugData));
+    // GOAWAY is not a capped response: the queue always takes it.
+    sendControl(new ControlFrame.GoAway(lastPeerStreamId(), code, debugData));
     try {
       writer.flush();
-      if (!writer.isBlocked() && unsentRaw == null) {
-        sendCloseNotify();
+      if (!writer.isBlocked()) {
+        socket.sendCloseNotifyIfDrained();
       }
     } catch (IOException ignored) {
       // Closing anyway.
     }
     closeNow(status);
-  }
-
-  /**
-   * After the final GOAWAY left in full: the record layer's end of stream (TLS close_notify,
-   * RFC 8446 §6.1), one best-effort, non-blocking write, so the peer can tell a close from a
-   * truncation.
-   */
-  private void sendCloseNotify() throws IOException {
-    int room = protector == null ? 0 : protector.maxCloseBytes();
-    if (room == 0) {
-      return;
-    }
-    ByteBuffer out = LeanBuffers.leaseIo(room);
-    try {
-      protector.closeOutbound(out);
-      out.flip();
-      if (out.hasRemaining()) {
-        channel.write(out);
-      }
-    } catch (java.security.GeneralSecurityException e) {
-      log.log(Level.FINE, "no close_notify on " + this, e);
-    } finally {
-      LeanBuffers.releaseIo(out);
-    }
   }
 
   /** The highest stream id the peer opened that we processed, for GOAWAY. */
@@ -702,8 +665,7 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
       return;
     }
     log.log(Level.FINE, "I/O failure on " + this, e);
-    closeNow(Status.UNAVAILABLE.withDescription("connection I/O failed: " + e.getMessage())
-        .withCause(e));
+    closeNow(SecureSocket.ioFailure(e));
   }
 
   /**
@@ -714,33 +676,26 @@ abstract class Http2Connection implements FrameListener, EventLoop.Handler, Loop
     if (closed) {
       return;
     }
+    assertInLoop();
     closed = true;
-    if (key != null) {
-      key.cancel();
-    }
-    try {
-      channel.close();
-    } catch (IOException e) {
-      log.log(Level.FINE, "close failed", e);
-    }
+    socket.close();
     cancelSettingsAckTimer();
     writer.close();
     reader.release();
-    if (unsentRaw != null) {
-      LeanBuffers.releaseIo(unsentRaw);
-      unsentRaw = null;
+    Preconditions.checkNotNull(status, "status");
+    H2Stream[] open = streams.values().toArray(new H2Stream[0]);
+    streams.clear();
+    for (H2Stream s : open) {
+      s.outbound().discard();
+      onStreamLost(s, status);
     }
-    if (handshaker != null) {
-      handshaker.close();
-      handshaker = null;
-    }
-    if (protector != null) {
-      protector.release();
-    }
-    onClosed(Preconditions.checkNotNull(status, "status"));
+    onClosed(status);
   }
 
-  /** The socket is closed and the writer's leases are released: fail streams, notify. */
+  /** The connection closed under open stream {@code s} (already unregistered): report it. */
+  abstract void onStreamLost(H2Stream s, Status status);
+
+  /** The socket is closed, the writer's leases are released and every stream is told: notify. */
   abstract void onClosed(Status status);
 
   @Override

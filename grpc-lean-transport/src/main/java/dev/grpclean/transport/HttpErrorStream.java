@@ -3,6 +3,7 @@ package dev.grpclean.transport;
 import dev.grpclean.transport.frame.ErrorCode;
 import dev.grpclean.transport.frame.Http2StreamError;
 import io.netty.handler.codec.http2.Http2Headers;
+import java.nio.ByteBuffer;
 
 /**
  * A request the server answers without gRPC (not a gRPC content type, wrong method, headers too
@@ -12,7 +13,7 @@ import io.netty.handler.codec.http2.Http2Headers;
  *
  * <p>Confined to the connection's loop thread.
  */
-final class HttpErrorStream implements OutboundStream.Listener {
+final class HttpErrorStream implements H2Stream, OutboundStream.Listener {
   /** Called when the response is complete. */
   interface Owner {
     void onErrorResponseSent(HttpErrorStream stream);
@@ -45,14 +46,37 @@ final class HttpErrorStream implements OutboundStream.Listener {
     owner.onErrorResponseSent(this);
   }
 
+  @Override
+  public int id() {
+    return id;
+  }
+
+  @Override
+  public InboundFlow inbound() {
+    return inbound;
+  }
+
+  @Override
+  public OutboundStream outbound() {
+    return outbound;
+  }
+
+  @Override
+  public boolean isRemoteClosed() {
+    return remoteClosed;
+  }
+
+  @Override
+  public void markRemoteClosed() {
+    remoteClosed = true;
+  }
+
   /** Request body bytes are discarded at once; only their accounting matters. */
-  void onData(int dataBytes, int flowControlledBytes, boolean endStream) throws Http2StreamError {
-    inbound.charge(id, flowControlledBytes);
-    inbound.consume(flowControlledBytes);
-    contentLength.onData(id, dataBytes, endStream);
-    if (endStream) {
-      remoteClosed = true;
-    }
+  @Override
+  public int deliverData(ByteBuffer data, boolean endStream) throws Http2StreamError {
+    contentLength.onData(id, data.remaining(), endStream);
+    inbound.consume(data.remaining());
+    return data.remaining();
   }
 
   static Http2StreamError protocolError(int id, String message) {

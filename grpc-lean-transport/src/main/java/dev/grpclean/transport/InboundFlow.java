@@ -1,35 +1,62 @@
 package dev.grpclean.transport;
 
+import com.google.errorprone.annotations.CheckReturnValue;
 import dev.grpclean.transport.frame.ErrorCode;
 import dev.grpclean.transport.frame.Http2StreamError;
 
 /**
- * One stream's receive window (RFC 9113 §6.9): what the peer may still send, what the
- * application has consumed but we have not yet announced, and what arrived but is unconsumed
- * (returned to the connection window when the stream closes, so closed streams never shrink it).
+ * One receive window (RFC 9113 §6.9), a stream's or the connection's (a second instance in
+ * {@link Http2Connection}): what the peer may still send, what was consumed but not yet
+ * announced, and what arrived but is unconsumed (a stream's is returned to the connection window
+ * when it closes, so closed streams never shrink it). Receive-side flow control lives here only.
  *
  * <p>Confined to the connection's loop thread.
  */
 final class InboundFlow {
+  /** The window the update rule is based on: WINDOW_UPDATE once half of it is consumed. */
   private final int initialWindowBytes;
   private int windowBytes;
   private int unackedBytes;
   private int unconsumedBytes;
 
   InboundFlow(int initialWindowBytes) {
-    this.initialWindowBytes = initialWindowBytes;
-    this.windowBytes = initialWindowBytes;
+    this(initialWindowBytes, initialWindowBytes);
+  }
+
+  /**
+   * A window that starts at {@code windowBytes} and is raised to {@code targetWindowBytes} by a
+   * WINDOW_UPDATE the owner sends ({@link #grow}): the connection's, which RFC 9113 §6.9.2
+   * starts at 65,535 whatever SETTINGS say. Updates follow the target.
+   */
+  InboundFlow(int windowBytes, int targetWindowBytes) {
+    this.initialWindowBytes = targetWindowBytes;
+    this.windowBytes = windowBytes;
+  }
+
+  /** Raises the window by {@code bytes}, announced by a WINDOW_UPDATE the caller sends. */
+  void grow(int bytes) {
+    windowBytes += bytes;
   }
 
   /** Charges a received DATA frame; RFC 9113 §6.9.1: overrun is a FLOW_CONTROL_ERROR. */
   void charge(int streamId, int flowControlledBytes) throws Http2StreamError {
-    if (flowControlledBytes > windowBytes) {
+    int before = windowBytes;
+    if (!tryCharge(flowControlledBytes)) {
       throw new Http2StreamError(streamId, ErrorCode.FLOW_CONTROL_ERROR,
-          "stream flow-control window exceeded by " + (flowControlledBytes - windowBytes)
+          "stream flow-control window exceeded by " + (flowControlledBytes - before)
               + " bytes");
+    }
+  }
+
+  /** Charges a received DATA frame; returns false, charging nothing, if it overruns the window. */
+  @CheckReturnValue
+  boolean tryCharge(int flowControlledBytes) {
+    if (flowControlledBytes > windowBytes) {
+      return false;
     }
     windowBytes -= flowControlledBytes;
     unconsumedBytes += flowControlledBytes;
+    return true;
   }
 
   /**

@@ -121,7 +121,8 @@ final class LeanClientStream extends AbstractClientStream {
   }
 
   /** Loop-thread side of the stream. Confined to the connection's loop thread. */
-  final class State extends Http2ClientStreamTransportState implements OutboundStream.Listener {
+  final class State extends Http2ClientStreamTransportState
+      implements H2Stream, OutboundStream.Listener {
     volatile String authority;
     int id = -1;
     OutboundStream outbound;
@@ -171,6 +172,37 @@ final class LeanClientStream extends AbstractClientStream {
 
     void dataReceived(ByteBuffer data, boolean endOfStream) {
       transportDataReceived(InboundData.copyOf(data), endOfStream);
+    }
+
+    @Override
+    public int id() {
+      return id;
+    }
+
+    @Override
+    public InboundFlow inbound() {
+      return inbound;
+    }
+
+    @Override
+    public OutboundStream outbound() {
+      return outbound;
+    }
+
+    @Override
+    public boolean isRemoteClosed() {
+      return remoteClosed;
+    }
+
+    @Override
+    public void markRemoteClosed() {
+      remoteClosed = true;
+    }
+
+    @Override
+    public int deliverData(ByteBuffer data, boolean endStream) {
+      dataReceived(data, endStream);
+      return 0;
     }
 
     void headersReceived(Metadata metadata, boolean endOfStream) {

@@ -4,10 +4,6 @@ import com.google.common.base.MoreObjects;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.SettableFuture;
 import dev.grpclean.transport.frame.ErrorCode;
-import dev.grpclean.transport.frame.FrameType;
-import dev.grpclean.transport.frame.Http2ConnectionError;
-import dev.grpclean.transport.frame.Http2StreamError;
-import dev.grpclean.transport.frame.Settings;
 import dev.grpclean.transport.io.EventLoop;
 import io.grpc.Attributes;
 import io.grpc.CallOptions;
@@ -25,7 +21,6 @@ import io.grpc.internal.ClientStreamListener.RpcProgress;
 import io.grpc.internal.ConnectionClientTransport;
 import io.grpc.internal.DisconnectError;
 import io.grpc.internal.FailingClientStream;
-import io.grpc.internal.GoAwayDisconnectError;
 import io.grpc.internal.GrpcAttributes;
 import io.grpc.internal.GrpcUtil;
 import io.grpc.internal.Http2Ping;
@@ -36,7 +31,6 @@ import io.grpc.internal.StatsTraceContext;
 import io.grpc.internal.TransportTracer;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.AsciiString;
-import io.netty.util.collection.IntObjectHashMap;
 import java.io.IOException;
 import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
@@ -45,21 +39,18 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The client side of one HTTP/2 connection.
+ * The client side of one HTTP/2 connection, as grpc-core sees it: connect, keepalive, pings,
+ * shutdown, stats, and the calls' life before and around their stream ids (pending streams,
+ * in-use accounting). The HTTP/2 work is {@link ClientConnection}'s.
  *
  * <p>Public methods may be called from any thread; each hands its work to the connection's loop.
  * All fields not marked otherwise are confined to that loop thread.
@@ -67,8 +58,6 @@ import java.util.logging.Logger;
 final class LeanClientTransport implements ConnectionClientTransport,
     ClientKeepAlivePinger.TransportWithDisconnectReason {
   private static final Logger log = Logger.getLogger(LeanClientTransport.class.getName());
-  /** RFC 9113 §5.1.1: stream ids are 31-bit; past this the connection must be replaced. */
-  private static final int MAX_STREAM_ID = Integer.MAX_VALUE;
   /**
    * Connect plus handshake (security and the server's first SETTINGS) must finish within this.
    * Kernel SYN retries can take minutes; fail faster, in the spirit of Netty's 30 s default.
@@ -79,28 +68,28 @@ final class LeanClientTransport implements ConnectionClientTransport,
   final String userAgent;
   final AsciiString scheme;
   /** Channelz security description once handshaken; loop thread writes, any thread reads. */
-  private volatile io.grpc.InternalChannelz.Security security;
-  private final SocketAddress address;
-  private final LeanTransportFactory factory;
+  volatile io.grpc.InternalChannelz.Security security;
+  final SocketAddress address;
+  final LeanTransportFactory factory;
   private final InternalLogId logId;
   private final TransportTracer transportTracer;
   private final Attributes eagAttributes;
   /** Written once on the loop before transportReady; read from any thread. */
-  private volatile Attributes attributes;
-  private Listener listener;
-  private Connection connection;
-  private int nextStreamId = 1;
-  private final ArrayDeque<LeanClientStream.State> pendingStreams = new ArrayDeque<>(0);
-  private int inUseStreams;
-  private Status shutdownStatus;
-  private boolean goAwayReceived;
+  volatile Attributes attributes;
+  Listener listener;
+  private ClientConnection connection;
+  int nextStreamId = 1;
+  final ArrayDeque<LeanClientStream.State> pendingStreams = new ArrayDeque<>(0);
+  int inUseStreams;
+  Status shutdownStatus;
+  boolean goAwayReceived;
   private boolean terminated;
-  private Http2Ping ping;
-  private KeepAliveManager keepAliveManager;
-  private ScheduledFuture<?> connectTimeout;
-  private final Runnable tooManyPingsRunnable;
+  Http2Ping ping;
+  KeepAliveManager keepAliveManager;
+  ScheduledFuture<?> connectTimeout;
+  final Runnable tooManyPingsRunnable;
   /** Per transport: grows when a server answers GOAWAY too_many_pings. */
-  private final long keepAliveTimeNanos;
+  final long keepAliveTimeNanos;
 
   LeanClientTransport(LeanTransportFactory factory, EventLoop loop, SocketAddress address,
       String authority, String userAgent, Attributes eagAttributes,
@@ -148,15 +137,14 @@ final class LeanClientTransport implements ConnectionClientTransport,
         ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
       }
       ch.configureBlocking(false);
-      connection = new Connection(ch);
+      connection = new ClientConnection(this, ch);
       transportTracer.setFlowControlWindowReader(connection::flowControlWindows);
       if (shutdownStatus != null) {
         connection.closeNow(shutdownStatus);
         return;
       }
       boolean connected = ch.connect(address);
-      connection.key = loop.register(ch, connected ? SelectionKey.OP_READ
-          : SelectionKey.OP_CONNECT, connection);
+      connection.register(connected ? SelectionKey.OP_READ : SelectionKey.OP_CONNECT);
       connectTimeout = factory.scheduler.schedule(
           () -> runOnLoop(this::onConnectTimeout), factory.connectTimeoutNanos,
           TimeUnit.NANOSECONDS);
@@ -183,11 +171,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
   }
 
   private void runOnLoop(Runnable r) {
-    try {
-      loop.execute(r);
-    } catch (RejectedExecutionException ignored) {
-      // Loop gone: the connection was closed with it.
-    }
+    loop.executeOrDrop(r);
   }
 
   @Override
@@ -206,6 +190,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
   // ------------------------------------------------------------------ loop-side stream ops
 
   void startStream(LeanClientStream.State state, Http2Headers headers) {
+    assert loop.inEventLoop() : "not on the transport's loop thread";
     if (state.cancelled) {
       return;
     }
@@ -229,8 +214,9 @@ final class LeanClientTransport implements ConnectionClientTransport,
   }
 
   private void allocate(LeanClientStream.State state) {
-    if (nextStreamId > MAX_STREAM_ID || nextStreamId < 0) {
-      // Ids exhausted: this stream goes to a new connection; this one drains.
+    if (nextStreamId < 0) {
+      // RFC 9113 §5.1.1: ids are 31-bit. Past 2^31-1 the next id wrapped negative: this stream
+      // goes to a new connection; this one drains.
       pendingStreams.addFirst(state);
       startGracefulShutdown(Status.UNAVAILABLE.withDescription("stream ids exhausted"));
       return;
@@ -252,7 +238,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
     connection.requestFlush();
   }
 
-  private void startPendingStreams() {
+  void startPendingStreams() {
     while (!pendingStreams.isEmpty()
         && connection.activeStreams() < connection.peerMaxConcurrentStreams) {
       allocate(pendingStreams.poll());
@@ -264,6 +250,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
 
   void sendData(LeanClientStream.State state, ByteBuffer data, boolean endOfStream,
       int numMessages) {
+    assert loop.inEventLoop() : "not on the transport's loop thread";
     transportTracer.reportMessageSent(numMessages);
     if (state.cancelled || state.localClosed || state.done || connection == null
         || connection.closed) {
@@ -285,12 +272,10 @@ final class LeanClientTransport implements ConnectionClientTransport,
     } else {
       connection.writer.enqueueData(state.outbound, data, endOfStream);
     }
-    if (connection.writer.queuedDataBytes > factory.settings.maxQueuedBytesPerConnection) {
+    if (connection.queuedBytesCapExceeded()) {
       // The server is not opening its windows (or streams) fast enough for what the application
       // writes: fail this call rather than buffer without bound.
-      cancelStream(state, Status.RESOURCE_EXHAUSTED.withDescription(
-          "more than " + factory.settings.maxQueuedBytesPerConnection + " bytes queued behind "
-              + "the server's flow-control windows (maxQueuedBytesPerConnection)"));
+      cancelStream(state, connection.queuedBytesCapStatus("server"));
       return;
     }
     if (state.id >= 0) {
@@ -323,27 +308,14 @@ final class LeanClientTransport implements ConnectionClientTransport,
       state.report(status, RpcProgress.PROCESSED, stopDelivery, trailers);
       return;
     }
-    if (connection.streams.get(state.id) == state && !connection.closed) {
-      connection.writer.cancel(state.outbound);
-      connection.writer.enqueue(new ControlFrame.RstStream(state.id, code));
-      connection.requestFlush();
-    }
+    connection.resetLocally(state, code);
     state.report(status, RpcProgress.PROCESSED, stopDelivery, trailers);
     removeStream(state);
   }
 
   void onBytesConsumed(LeanClientStream.State state, int bytes) {
-    if (connection == null || connection.closed || state.inbound == null
-        || connection.streams.get(state.id) != state) {
-      // A removed stream's unconsumed bytes went back to the connection window at removal.
-      return;
-    }
-    int before = state.inbound.unconsumedBytes();
-    int update = state.inbound.consume(bytes);
-    connection.returnConnectionBytes(before - state.inbound.unconsumedBytes());
-    if (update > 0 && !state.remoteClosed) {
-      connection.writer.enqueue(new ControlFrame.WindowUpdate(state.id, update));
-      connection.requestFlush();
+    if (connection != null) {
+      connection.onBytesConsumed(state, bytes);
     }
   }
 
@@ -354,17 +326,11 @@ final class LeanClientTransport implements ConnectionClientTransport,
     }
   }
 
-  private void removeStream(LeanClientStream.State state) {
-    if (connection.streams.remove(state.id) == null) {
+  void removeStream(LeanClientStream.State state) {
+    if (!connection.unregister(state)) {
       return;
     }
     state.markDone();
-    if (state.inbound != null) {
-      connection.returnConnectionBytes(state.inbound.takeUnconsumed());
-    }
-    if (state.outbound != null) {
-      connection.writer.cancel(state.outbound);
-    }
     if (state.countsForInUse()) {
       inUseChanged(-1);
     }
@@ -404,11 +370,9 @@ final class LeanClientTransport implements ConnectionClientTransport,
         if (ping == null) {
           ping = new Http2Ping(ThreadLocalRandom.current().nextLong(),
               GrpcUtil.STOPWATCH_SUPPLIER.get());
-          ping.getClass();
           ping.addCallback(callback, executor);
-          connection.writer.enqueue(new ControlFrame.Ping(false, ping.payload()));
+          connection.sendControl(new ControlFrame.Ping(false, ping.payload()));
           transportTracer.reportKeepAliveSent();
-          connection.requestFlush();
         } else {
           ping.addCallback(callback, executor);
         }
@@ -458,7 +422,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
     });
   }
 
-  private void failPending(Status status, RpcProgress progress) {
+  void failPending(Status status, RpcProgress progress) {
     LeanClientStream.State s;
     while ((s = pendingStreams.poll()) != null) {
       if (s.countsForInUse()) {
@@ -471,7 +435,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
     }
   }
 
-  private void maybeFinishShutdown() {
+  void maybeFinishShutdown() {
     if (connection == null) {
       return;
     }
@@ -483,7 +447,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
   }
 
   /** Called once the socket is closed (or never opened). */
-  private void terminate(Status status, DisconnectError error) {
+  void terminate(Status status, DisconnectError error) {
     if (terminated) {
       return;
     }
@@ -519,16 +483,12 @@ final class LeanClientTransport implements ConnectionClientTransport,
   @Override
   public ListenableFuture<SocketStats> getStats() {
     SettableFuture<SocketStats> future = SettableFuture.create();
-    try {
-      loop.execute(() -> future.set(socketStats()));
-    } catch (RejectedExecutionException e) {
-      future.set(socketStats());
-    }
+    loop.executeOrRunHere(() -> future.set(socketStats()));
     return future;
   }
 
   private SocketStats socketStats() {
-    Connection c = connection;
+    ClientConnection c = connection;
     SocketAddress local = null;
     if (c != null) {
       try {
@@ -557,319 +517,4 @@ final class LeanClientTransport implements ConnectionClientTransport,
     }
   }
 
-  /** The HTTP/2 connection. Confined to the loop thread. */
-  final class Connection extends Http2Connection {
-    final IntObjectHashMap<LeanClientStream.State> streams = new IntObjectHashMap<>(4);
-    boolean connected;
-    private boolean readySent;
-
-    Connection(SocketChannel channel) {
-      super(LeanClientTransport.this.loop, channel, factory.settings, false);
-    }
-
-    int activeStreams() {
-      return streams.size();
-    }
-
-    @Override
-    void onConnectable() {
-      try {
-        if (!channel.finishConnect()) {
-          return;
-        }
-      } catch (IOException e) {
-        closeNow(Status.UNAVAILABLE.withDescription("connect to " + address + " failed: "
-            + e.getMessage()).withCause(e));
-        return;
-      }
-      key.interestOps(SelectionKey.OP_READ);
-      onConnected();
-    }
-
-    void onConnected() {
-      connected = true;
-      SocketAddress local = null;
-      try {
-        local = channel.getLocalAddress();
-      } catch (IOException ignored) {
-        // reported as absent
-      }
-      attributes = attributes.toBuilder().set(Grpc.TRANSPORT_ATTR_LOCAL_ADDR, local).build();
-      // The connect timer keeps running through the handshake: it ends at the server's SETTINGS.
-      startSecurity(factory.handshakerFactory, authority);
-    }
-
-    @Override
-    void onSecureChannelReady(Attributes securityAttrs,
-        io.grpc.InternalChannelz.Security security) {
-      attributes = attributes.toBuilder().setAll(securityAttrs).build();
-      LeanClientTransport.this.security = security;
-      writer.enqueue(new ControlFrame.RawBytes(FrameType.CONNECTION_PREFACE));
-      Settings settings = new Settings()
-          .set(Settings.ENABLE_PUSH, 0)
-          .set(Settings.INITIAL_WINDOW_SIZE, config.flowControlWindowBytes)
-          .set(Settings.MAX_HEADER_LIST_SIZE, config.maxInboundMetadataBytes);
-      sendInitialSettings(settings);
-      if (keepAliveTimeNanos != GrpcUtil.KEEPALIVE_TIME_NANOS_DISABLED) {
-        keepAliveManager = new KeepAliveManager(new ClientKeepAlivePinger(
-            LeanClientTransport.this), factory.scheduler, keepAliveTimeNanos,
-            factory.keepAliveTimeoutNanos, factory.keepAliveWithoutCalls);
-        keepAliveManager.onTransportStarted();
-        if (inUseStreams > 0) {
-          keepAliveManager.onTransportActive();
-        }
-      }
-    }
-
-    @Override
-    java.util.concurrent.ScheduledExecutorService scheduler() {
-      return factory.scheduler;
-    }
-
-    @Override
-    void onBytesRead() {
-      if (keepAliveManager != null) {
-        keepAliveManager.onDataReceived();
-      }
-    }
-
-    @Override
-    void onPeerSettingsApplied(boolean first) {
-      if (first && !readySent) {
-        readySent = true;
-        if (connectTimeout != null) {
-          connectTimeout.cancel(false);
-          connectTimeout = null;
-        }
-        attributes = listener.filterTransport(attributes);
-        listener.transportReady();
-      }
-      if (shutdownStatus == null && !goAwayReceived) {
-        startPendingStreams();
-      }
-    }
-
-    @Override
-    void applyInitialWindowDelta(int delta) throws Http2ConnectionError {
-      for (LeanClientStream.State s : streams.values()) {
-        long next = (long) s.outbound.windowBytes + delta;
-        if (next > FrameType.MAX_WINDOW) {
-          throw new Http2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR,
-              "SETTINGS_INITIAL_WINDOW_SIZE overflows stream " + s.id);
-        }
-        writer.updateStreamWindow(s.outbound, delta);
-      }
-      requestFlush();
-    }
-
-    @Override
-    public void onHeaders(int streamId, ByteBuffer headerBlock, boolean endStream)
-        throws Http2ConnectionError, Http2StreamError {
-      // Decode first, always: HPACK state must follow every block even for dead streams.
-      Http2Headers headers = decoder.decode(streamId, headerBlock);
-      LeanClientStream.State s = streams.get(streamId);
-      if (s == null) {
-        checkKnownStream(streamId);
-        return;
-      }
-      if (s.remoteClosed) {
-        throw new Http2StreamError(streamId, ErrorCode.STREAM_CLOSED, "HEADERS after END_STREAM");
-      }
-      if (s.headersReceived && !endStream) {
-        resetStream(s, ErrorCode.PROTOCOL_ERROR, Status.INTERNAL.withDescription(
-            "received a second HEADERS without END_STREAM"), true, new Metadata());
-        return;
-      }
-      if (endStream) {
-        s.remoteClosed = true;
-      }
-      s.headersReceived(GrpcHeaders.toMetadata(headers, true), endStream);
-      if (endStream) {
-        finishRemote(s);
-      }
-    }
-
-    private void finishRemote(LeanClientStream.State s) {
-      if (!s.localClosed && streams.get(s.id) == s) {
-        // The server finished first (e.g. an early error): stop sending and tell it so.
-        writer.cancel(s.outbound);
-        writer.enqueue(new ControlFrame.RstStream(s.id, ErrorCode.CANCEL));
-        requestFlush();
-        s.localClosed = true;
-      }
-      maybeRemoveStream(s);
-    }
-
-    private void checkKnownStream(int streamId) throws Http2ConnectionError {
-      if ((streamId & 1) == 0 || streamId >= nextStreamId) {
-        // RFC 9113 §5.1: frames on idle streams, or server-initiated streams without push.
-        throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR,
-            "frame for stream " + streamId + " that was never opened");
-      }
-      // A stream we already closed (reset or finished): late frames are ignored.
-    }
-
-    @Override
-    public void onData(int streamId, ByteBuffer data, int flowControlledBytes, boolean endStream)
-        throws Http2ConnectionError, Http2StreamError {
-      onDataFrame(data.remaining(), flowControlledBytes, endStream);
-      LeanClientStream.State s = streams.get(streamId);
-      if (s == null) {
-        returnConnectionBytes(flowControlledBytes);
-        checkKnownStream(streamId);
-        return;
-      }
-      if (s.remoteClosed) {
-        returnConnectionBytes(flowControlledBytes);
-        throw new Http2StreamError(streamId, ErrorCode.STREAM_CLOSED, "DATA after END_STREAM");
-      }
-      try {
-        s.inbound.charge(streamId, flowControlledBytes);
-      } catch (Http2StreamError e) {
-        returnConnectionBytes(flowControlledBytes);
-        throw e;
-      }
-      int padding = flowControlledBytes - data.remaining();
-      if (padding > 0) {
-        s.inbound.consume(padding);
-        returnConnectionBytes(padding);
-      }
-      if (endStream) {
-        s.remoteClosed = true;
-      }
-      s.dataReceived(data, endStream);
-      if (endStream) {
-        finishRemote(s);
-      }
-    }
-
-    @Override
-    public void onRstStream(int streamId, long errorCode) throws Http2ConnectionError {
-      LeanClientStream.State s = streams.get(streamId);
-      if (s == null) {
-        checkKnownStream(streamId);
-        return;
-      }
-      Status status = GrpcUtil.Http2Error.statusForCode(errorCode)
-          .augmentDescription("Received Rst Stream");
-      RpcProgress progress = errorCode == ErrorCode.REFUSED_STREAM.code()
-          ? RpcProgress.REFUSED : RpcProgress.PROCESSED;
-      writer.cancel(s.outbound);
-      s.report(status, progress, true, new Metadata());
-      removeStream(s);
-    }
-
-    @Override
-    public void onStreamError(Http2StreamError error) {
-      LeanClientStream.State s = streams.get(error.streamId());
-      if (s != null) {
-        resetStream(s, error.code(), Status.INTERNAL.withDescription(
-            "HTTP/2 stream error " + error.code() + ": " + error.getMessage()), true,
-            new Metadata());
-      } else if (error.code() != ErrorCode.STREAM_CLOSED || error.streamId() != 0) {
-        writer.enqueue(new ControlFrame.RstStream(error.streamId(), error.code()));
-        requestFlush();
-      }
-    }
-
-    @Override
-    void onStreamWindowUpdate(int streamId, int increment)
-        throws Http2ConnectionError, Http2StreamError {
-      LeanClientStream.State s = streams.get(streamId);
-      if (s == null) {
-        checkKnownStream(streamId);
-        return;
-      }
-      if ((long) s.outbound.windowBytes + increment > FrameType.MAX_WINDOW) {
-        throw new Http2StreamError(streamId, ErrorCode.FLOW_CONTROL_ERROR,
-            "stream window overflow");
-      }
-      writer.updateStreamWindow(s.outbound, increment);
-      requestFlush();
-    }
-
-    @Override
-    public void onGoAway(int lastStreamId, long errorCode, ByteBuffer debugData) {
-      byte[] debug = new byte[debugData.remaining()];
-      debugData.get(debug);
-      String debugText = new String(debug, StandardCharsets.UTF_8);
-      if (errorCode == ErrorCode.ENHANCE_YOUR_CALM.code() && "too_many_pings".equals(debugText)) {
-        log.log(Level.WARNING, "Received GOAWAY too_many_pings from {0}; backing off keepalive",
-            address);
-        tooManyPingsRunnable.run();
-      }
-      Status status = GrpcUtil.Http2Error.statusForCode(errorCode)
-          .augmentDescription("Received Goaway");
-      if (!debugText.isEmpty()) {
-        status = status.augmentDescription(debugText);
-      }
-      if (!goAwayReceived) {
-        goAwayReceived = true;
-        if (shutdownStatus == null) {
-          shutdownStatus = status;
-          listener.transportShutdown(status,
-              new GoAwayDisconnectError(GrpcUtil.Http2Error.forCode(errorCode)));
-        }
-      }
-      // Streams above lastStreamId were never processed: they may be retried elsewhere.
-      List<LeanClientStream.State> refused = new ArrayList<>();
-      for (LeanClientStream.State s : streams.values()) {
-        if (s.id > lastStreamId) {
-          refused.add(s);
-        }
-      }
-      for (LeanClientStream.State s : refused) {
-        writer.cancel(s.outbound);
-        s.report(status, RpcProgress.REFUSED, true, new Metadata());
-        removeStream(s);
-      }
-      failPending(status, RpcProgress.MISCARRIED);
-      maybeFinishShutdown();
-    }
-
-    @Override
-    void onPingAck(long payload) {
-      if (ping != null && ping.payload() == payload) {
-        ping.complete();
-        ping = null;
-      }
-    }
-
-    @Override
-    int lastPeerStreamId() {
-      return 0;
-    }
-
-    @Override
-    void onEndOfInput() {
-      closeNow(Status.UNAVAILABLE.withDescription("connection closed by the server"));
-    }
-
-    @Override
-    void onOutboundHeadersFailed(int streamId, Status status) {
-      LeanClientStream.State s = streams.get(streamId);
-      if (s != null) {
-        resetStream(s, ErrorCode.INTERNAL_ERROR, status, true, new Metadata());
-      }
-    }
-
-    @Override
-    void onClosed(Status status) {
-      List<LeanClientStream.State> open = new ArrayList<>(streams.values());
-      streams.clear();
-      for (LeanClientStream.State s : open) {
-        if (s.outbound != null) {
-          s.outbound.discard();
-        }
-        s.report(status, RpcProgress.PROCESSED, true, new Metadata());
-      }
-      inUseStreams = Math.min(inUseStreams, pendingStreams.size());
-      terminate(status, SimpleDisconnectError.CONNECTION_RESET);
-    }
-
-    @Override
-    public String toString() {
-      return LeanClientTransport.this.toString();
-    }
-  }
 }

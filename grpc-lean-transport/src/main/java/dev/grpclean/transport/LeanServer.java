@@ -1,6 +1,7 @@
 package dev.grpclean.transport;
 
 import com.google.common.base.MoreObjects;
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.grpclean.transport.io.EventLoop;
 import dev.grpclean.transport.io.EventLoopGroup;
 import io.grpc.InternalChannelz.SocketStats;
@@ -26,7 +27,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import javax.annotation.Nullable;
-import javax.annotation.concurrent.GuardedBy;
 
 /**
  * A listening socket. Accepting runs on one loop of the group; each accepted connection is handed

@@ -1,5 +1,6 @@
 package dev.grpclean.transport;
 
+import dev.grpclean.transport.frame.Http2StreamError;
 import io.grpc.Attributes;
 import io.grpc.Metadata;
 import io.grpc.Status;
@@ -23,7 +24,7 @@ import java.util.logging.Logger;
  */
 final class LeanServerStream extends AbstractServerStream {
   private static final Logger log = Logger.getLogger(LeanServerStream.class.getName());
-  private final LeanServerTransport transport;
+  private final ServerConnection connection;
   private final State state;
   private final Sink sink = new Sink();
   private final Attributes attributes;
@@ -31,22 +32,22 @@ final class LeanServerStream extends AbstractServerStream {
 
   private final LeanWritableBuffer.StreamAllocator framerBuffers;
 
-  LeanServerStream(LeanServerTransport transport, int streamId, String authority,
+  LeanServerStream(ServerConnection connection, int streamId, String authority,
       StatsTraceContext statsTraceCtx, TransportTracer transportTracer, int maxMessageBytes,
       int receiveWindowBytes, int sendWindowBytes, LoopyWriter writer) {
-    this(new LeanWritableBuffer.StreamAllocator(), transport, streamId, authority, statsTraceCtx,
+    this(new LeanWritableBuffer.StreamAllocator(), connection, streamId, authority, statsTraceCtx,
         transportTracer, maxMessageBytes, receiveWindowBytes, sendWindowBytes, writer);
   }
 
   private LeanServerStream(LeanWritableBuffer.StreamAllocator framerBuffers,
-      LeanServerTransport transport, int streamId, String authority,
+      ServerConnection connection, int streamId, String authority,
       StatsTraceContext statsTraceCtx, TransportTracer transportTracer, int maxMessageBytes,
       int receiveWindowBytes, int sendWindowBytes, LoopyWriter writer) {
     super(framerBuffers, statsTraceCtx);
     this.framerBuffers = framerBuffers;
-    this.transport = transport;
+    this.connection = connection;
     this.authority = authority;
-    this.attributes = transport.attributes();
+    this.attributes = connection.transportAttributes();
     this.state = new State(streamId, maxMessageBytes, statsTraceCtx, transportTracer,
         receiveWindowBytes, sendWindowBytes, writer);
   }
@@ -77,18 +78,15 @@ final class LeanServerStream extends AbstractServerStream {
   }
 
   private void onLoop(Runnable task) {
-    try {
-      transport.loop.execute(task);
-    } catch (RejectedExecutionException e) {
-      // The poller stopped: the connection is gone with it; nothing left to do.
-    }
+    // Dropped if the poller stopped: the connection is gone with it; nothing left to do.
+    connection.loop.executeOrDrop(task);
   }
 
   final class Sink implements AbstractServerStream.Sink {
     @Override
     public void writeHeaders(Metadata metadata, boolean flush) {
       Http2Headers headers = GrpcHeaders.serverResponse(metadata);
-      onLoop(() -> transport.sendHeaders(state, headers));
+      onLoop(() -> connection.sendHeaders(state, headers));
     }
 
     @Override
@@ -101,7 +99,7 @@ final class LeanServerStream extends AbstractServerStream {
         onSendingBytes(bytes.remaining());
       }
       try {
-        transport.loop.execute(() -> transport.sendData(state, bytes, numMessages));
+        connection.loop.execute(() -> connection.sendData(state, bytes, numMessages));
       } catch (RejectedExecutionException e) {
         LeanBuffers.releaseHeap(bytes);
       }
@@ -110,18 +108,18 @@ final class LeanServerStream extends AbstractServerStream {
     @Override
     public void writeTrailers(Metadata trailers, boolean headersSent, Status status) {
       Http2Headers headers = GrpcHeaders.serverTrailers(trailers, headersSent);
-      onLoop(() -> transport.sendTrailers(state, headers));
+      onLoop(() -> connection.sendTrailers(state, headers));
     }
 
     @Override
     public void cancel(Status status) {
-      onLoop(() -> transport.cancelStream(state, status));
+      onLoop(() -> connection.cancelStream(state, status));
     }
   }
 
   /** Loop-thread side. Confined to the connection's loop thread. */
   final class State extends AbstractServerStream.TransportState
-      implements OutboundStream.Listener {
+      implements H2Stream, OutboundStream.Listener {
     final int id;
     final OutboundStream outbound;
     final InboundFlow inbound;
@@ -147,25 +145,63 @@ final class LeanServerStream extends AbstractServerStream {
       inboundDataReceived(InboundData.copyOf(data), endOfStream);
     }
 
+    @Override
+    public int id() {
+      return id;
+    }
+
+    @Override
+    public InboundFlow inbound() {
+      return inbound;
+    }
+
+    @Override
+    public OutboundStream outbound() {
+      return outbound;
+    }
+
+    @Override
+    public boolean isRemoteClosed() {
+      return remoteClosed;
+    }
+
+    @Override
+    public void markRemoteClosed() {
+      remoteClosed = true;
+    }
+
+    @Override
+    public int deliverData(ByteBuffer data, boolean endStream) throws Http2StreamError {
+      contentLength.onData(id, data.remaining(), endStream);
+      dataReceived(data, endStream);
+      return 0;
+    }
+
     void started() {
       onStreamAllocated();
     }
 
     @Override
     public void bytesRead(int processedBytes) {
-      transport.onBytesConsumed(this, processedBytes);
+      connection.onBytesConsumed(this, processedBytes);
     }
 
     @Override
     public void deframeFailed(Throwable cause) {
       // E.g. a request over maxInboundMessageSize: tell the client why (RESOURCE_EXHAUSTED)
       // with trailers when we still can, like grpc-netty, rather than a bare RST_STREAM.
-      transport.failStream(this, Status.fromThrowable(cause));
+      connection.failStream(this, Status.fromThrowable(cause));
     }
 
+    /**
+     * Unlike the client's (see {@link LeanClientStream.State#runOnTransportThread}), work is
+     * dropped once the loop is gone: a server's loops stop only after its transports closed, and
+     * closing reported every call's final status, after which grpc-core hands the application no
+     * more messages; there is no finished call whose buffered messages are still being read.
+     */
     @Override
     public void runOnTransportThread(Runnable r) {
-      if (transport.loop.inEventLoop()) {
+      if (connection.loop.inEventLoop()) {
         r.run();
       } else {
         onLoop(r);
@@ -180,7 +216,7 @@ final class LeanServerStream extends AbstractServerStream {
     @Override
     public void onOutboundClosed() {
       localClosed = true;
-      transport.onOutboundClosed(this);
+      connection.onOutboundClosed(this);
     }
 
     /** Whether grpc-core has attached its listener (it throws on some requests before). */

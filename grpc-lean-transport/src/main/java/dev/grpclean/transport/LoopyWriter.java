@@ -1,5 +1,6 @@
 package dev.grpclean.transport;
 
+import com.google.errorprone.annotations.CheckReturnValue;
 import dev.grpclean.transport.frame.FrameType;
 import dev.grpclean.transport.frame.FrameWriter;
 import dev.grpclean.transport.frame.HeaderBlockEncoder;
@@ -66,7 +67,7 @@ final class LoopyWriter {
 
   private final Output output;
   private final HeaderBlockEncoder encoder;
-  private final ArrayDeque<Object> control = new ArrayDeque<>(4);
+  private final ArrayDeque<QueuedItem> control = new ArrayDeque<>(4);
   private final ArrayDeque<OutboundStream> active = new ArrayDeque<>(4);
   private int queuedResponses;
   /**
@@ -90,7 +91,12 @@ final class LoopyWriter {
     this.encoder = encoder;
   }
 
-  /** Queues a control frame. Returns false when the response cap is exceeded (a flood). */
+  /**
+   * Queues a control frame. Returns false when the response cap is exceeded (a flood): the frame
+   * is not queued, and the caller must not carry on as if it were ({@link
+   * Http2Connection#sendControl} closes the connection).
+   */
+  @CheckReturnValue
   boolean enqueue(ControlFrame frame) {
     if (frame.isResponse()) {
       if (queuedResponses >= MAX_QUEUED_CONTROL_RESPONSES) {
@@ -145,18 +151,38 @@ final class LoopyWriter {
     }
   }
 
-  /** WINDOW_UPDATE (or a SETTINGS change) for one stream. */
-  void updateStreamWindow(OutboundStream stream, int delta) {
+  /**
+   * Applies a WINDOW_UPDATE or a SETTINGS_INITIAL_WINDOW_SIZE delta to one stream's send window;
+   * see {@link #updateConnectionWindow} for the rule. Returns false, changing nothing, on overflow.
+   */
+  @CheckReturnValue
+  boolean updateStreamWindow(OutboundStream stream, int delta) {
+    if ((long) stream.windowBytes + delta > FrameType.MAX_WINDOW) {
+      return false;
+    }
     stream.windowBytes += delta;
     activate(stream);
+    return true;
   }
 
   int connectionWindowBytes() {
     return connectionWindowBytes;
   }
 
-  void updateConnectionWindow(int delta) {
+  /**
+   * Applies a WINDOW_UPDATE to the connection's send window. Send-side flow control has one home:
+   * the writer owns the connection window and every stream's ({@link OutboundStream#windowBytes}),
+   * emits DATA only within both, and applies every change here. The rule: a change that would
+   * take a window above 2^31-1 is refused (false, nothing changes) and the caller raises the
+   * error RFC 9113 §6.9.1/§6.9.2 names; a decrease may take a stream window negative (§6.9.2).
+   */
+  @CheckReturnValue
+  boolean updateConnectionWindow(int delta) {
+    if ((long) connectionWindowBytes + delta > FrameType.MAX_WINDOW) {
+      return false;
+    }
     connectionWindowBytes += delta;
+    return true;
   }
 
   void setPeerMaxFrameBytes(int bytes) {
@@ -271,10 +297,10 @@ final class LoopyWriter {
 
   /** Fills {@link #out}. Returns true if it stopped because the buffer was full. */
   private boolean fill() throws IOException {
-    Object item;
+    QueuedItem item;
     while ((item = control.peek()) != null) {
-      if (item instanceof HeadersFrame) {
-        HeadersFrame h = (HeadersFrame) item;
+      // The item type is sealed: a header block or a control frame.
+      if (item instanceof HeadersFrame h) {
         writeHeaders(h.streamId, h.headers, h.endStream);
       } else {
         ControlFrame f = (ControlFrame) item;
@@ -306,8 +332,8 @@ final class LoopyWriter {
       for (int i = 0; i < n; i++) {
         OutboundStream s = active.poll();
         s.inActiveList = false;
-        int result = emit(s);
-        if (result == EMIT_FULL) {
+        Emit result = emit(s);
+        if (result == Emit.FULL) {
           activate(s);
           // Keep the round-robin order: s goes first next time.
           if (active.peekLast() == s) {
@@ -316,10 +342,10 @@ final class LoopyWriter {
           }
           return true;
         }
-        if (result == EMIT_PROGRESS) {
+        if (result == Emit.PROGRESS) {
           progress = true;
         }
-        if (result == EMIT_BLOCKED_ON_CONNECTION) {
+        if (result == Emit.BLOCKED_ON_CONNECTION) {
           s.inActiveList = true;
           active.add(s);
         } else {
@@ -330,21 +356,28 @@ final class LoopyWriter {
     return false;
   }
 
-  private static final int EMIT_PROGRESS = 0;
-  private static final int EMIT_FULL = 1;
-  private static final int EMIT_BLOCKED_ON_CONNECTION = 2;
-  private static final int EMIT_NOTHING = 3;
+  /** What one turn of {@link #emit} did for a stream. */
+  private enum Emit {
+    /** A frame (DATA, trailers or an empty END_STREAM) was written. */
+    PROGRESS,
+    /** The write buffer is too full for a useful frame: write it out, then come back. */
+    FULL,
+    /** Data is waiting for the connection window only: stays in the active list. */
+    BLOCKED_ON_CONNECTION,
+    /** Nothing to do now (closed, or waiting for the stream's own window). */
+    NOTHING
+  }
 
-  private int emit(OutboundStream s) throws IOException {
+  private Emit emit(OutboundStream s) throws IOException {
     if (s.closed) {
-      return EMIT_NOTHING;
+      return Emit.NOTHING;
     }
     if (s.queuedBytes > 0) {
       if (s.windowBytes <= 0) {
-        return EMIT_NOTHING;
+        return Emit.NOTHING;
       }
       if (connectionWindowBytes <= 0) {
-        return EMIT_BLOCKED_ON_CONNECTION;
+        return Emit.BLOCKED_ON_CONNECTION;
       }
       int n = Math.min(Math.min(s.queuedBytes, s.windowBytes),
           Math.min(connectionWindowBytes, peerMaxFrameBytes));
@@ -352,7 +385,7 @@ final class LoopyWriter {
       if (room < n) {
         // Split only if a useful amount fits; otherwise write what we have and come back.
         if (room < Math.min(n, 1024)) {
-          return EMIT_FULL;
+          return Emit.FULL;
         }
         n = room;
       }
@@ -367,22 +400,22 @@ final class LoopyWriter {
       if (endStream) {
         finish(s);
       }
-      return EMIT_PROGRESS;
+      return Emit.PROGRESS;
     }
     if (s.trailers != null) {
       writeHeaders(s.id, s.trailers, true);
       finish(s);
-      return EMIT_PROGRESS;
+      return Emit.PROGRESS;
     }
     if (s.endStreamAfterData) {
       if (out.remaining() < FrameType.FRAME_HEADER_BYTES) {
-        return EMIT_FULL;
+        return Emit.FULL;
       }
       FrameWriter.writeDataHeader(out, s.id, 0, true);
       finish(s);
-      return EMIT_PROGRESS;
+      return Emit.PROGRESS;
     }
-    return EMIT_NOTHING;
+    return Emit.NOTHING;
   }
 
   private void finish(OutboundStream s) {
@@ -433,8 +466,14 @@ final class LoopyWriter {
     out = LeanBuffers.leaseIo(size);
   }
 
+  /**
+   * What the control queue holds, in wire order: a control frame, or a header block that is
+   * HPACK-encoded only when written (the encoder's table must change in wire order).
+   */
+  sealed interface QueuedItem permits ControlFrame, HeadersFrame {}
+
   /** HEADERS waiting in the control queue. */
-  private static final class HeadersFrame {
+  static final class HeadersFrame implements QueuedItem {
     final int streamId;
     final Http2Headers headers;
     final boolean endStream;

@@ -1,5 +1,6 @@
 package dev.grpclean.transport;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.grpclean.transport.io.EventLoopGroup;
 import io.grpc.internal.ObjectPool;
 import io.grpc.internal.SharedResourceHolder;
@@ -43,6 +44,7 @@ final class SharedLoops {
   /** A group owned by one channel or server: created on first use, stopped on return. */
   private static final class Dedicated implements ObjectPool<EventLoopGroup> {
     private final int threads;
+    @GuardedBy("this")
     private EventLoopGroup group;
 
     Dedicated(int threads) {

@@ -1,5 +1,6 @@
 package dev.grpclean.interop;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import com.google.protobuf.ByteString;
 import dev.grpclean.transport.LeanChannelBuilder;
 import dev.grpclean.transport.LeanTransportStats;
@@ -642,8 +643,10 @@ public final class SoakClient {
     private final LongAdder unexpected = new LongAdder();
     /** How often each description of UNAVAILABLE(churned) came, for the report. */
     private final Map<String, LongAdder> churnStatuses = new ConcurrentHashMap<>();
-    private final List<String> failures = new ArrayList<>(); // @GuardedBy("this")
-    private long failuresDropped; // @GuardedBy("this")
+    @GuardedBy("this")
+    private final List<String> failures = new ArrayList<>();
+    @GuardedBy("this")
+    private long failuresDropped;
 
     Outcomes() {
       for (Op op : Op.values()) {

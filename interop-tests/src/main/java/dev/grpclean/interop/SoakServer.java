@@ -1,5 +1,6 @@
 package dev.grpclean.interop;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import com.sun.management.UnixOperatingSystemMXBean;
 import dev.grpclean.transport.LeanTransportStats;
 import io.grpc.Attributes;
@@ -245,8 +246,10 @@ public final class SoakServer {
     private static final Attributes.Key<Boolean> COUNTED =
         Attributes.Key.create("dev.grpclean.interop.soak.counted");
 
-    private long open; // @GuardedBy("this")
-    private long total; // @GuardedBy("this")
+    @GuardedBy("this")
+    private long open;
+    @GuardedBy("this")
+    private long total;
 
     @Override
     public synchronized Attributes transportReady(Attributes attributes) {

@@ -89,6 +89,30 @@ public final class EventLoop implements Executor {
   }
 
   /**
+   * Runs {@code task} on the loop, or drops it once the loop has stopped: the loop closed its
+   * connections on its way out, so work for them has nothing left to act on.
+   */
+  public void executeOrDrop(Runnable task) {
+    try {
+      execute(task);
+    } catch (RejectedExecutionException ignored) {
+      // Stopped: see above.
+    }
+  }
+
+  /**
+   * Runs {@code task} on the loop, or on the calling thread once the loop has stopped (for work
+   * that must complete, such as answering a stats request).
+   */
+  public void executeOrRunHere(Runnable task) {
+    try {
+      execute(task);
+    } catch (RejectedExecutionException e) {
+      task.run();
+    }
+  }
+
+  /**
    * Registers {@code channel} with this loop's selector. Loop thread only.
    *
    * @return the key; its attachment is {@code handler}
