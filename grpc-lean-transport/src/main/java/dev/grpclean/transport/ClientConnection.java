@@ -58,7 +58,7 @@ final class ClientConnection extends Http2Connection {
   @Override
   void onConnectable() {
     try {
-      if (!channel.finishConnect()) {
+      if (!socket.channel.finishConnect()) {
         return;
       }
     } catch (IOException e) {
@@ -74,7 +74,7 @@ final class ClientConnection extends Http2Connection {
     connected = true;
     SocketAddress local = null;
     try {
-      local = channel.getLocalAddress();
+      local = socket.channel.getLocalAddress();
     } catch (IOException ignored) {
       // reported as absent
     }

@@ -48,7 +48,6 @@ abstract class Http2Connection
   static final int WINDOW_UPDATE_ALLOWANCE = 1000;
 
   final EventLoop loop;
-  final SocketChannel channel;
   /** The socket and security layer under this connection. */
   final SecureSocket socket;
   final TransportSettings config;
@@ -88,7 +87,6 @@ abstract class Http2Connection
   Http2Connection(EventLoop loop, SocketChannel channel, TransportSettings config,
       boolean isServer) {
     this.loop = loop;
-    this.channel = channel;
     this.socket = new SecureSocket(channel, this);
     this.config = config;
     this.connectionFlow =
@@ -134,7 +132,7 @@ abstract class Http2Connection
   /** Registers the socket with the loop for {@code ops}; loop thread. */
   final void register(int ops) throws IOException {
     assertInLoop();
-    socket.key = loop.register(channel, ops, this);
+    socket.key = loop.register(socket.channel, ops, this);
   }
 
   /** Starts the security handshake (if any) on a connected socket, else the HTTP/2 exchange. */

@@ -492,7 +492,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
     SocketAddress local = null;
     if (c != null) {
       try {
-        local = c.channel.getLocalAddress();
+        local = c.socket.channel.getLocalAddress();
       } catch (IOException ignored) {
         // closed
       }

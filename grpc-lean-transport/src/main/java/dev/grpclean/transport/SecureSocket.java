@@ -95,7 +95,6 @@ final class SecureSocket {
    */
   private ByteBuffer unsentRaw;
   private boolean closed;
-  long bytesRead;
 
   SecureSocket(SocketChannel channel, Upstream upstream) {
     this.channel = channel;
@@ -144,7 +143,6 @@ final class SecureSocket {
         if (n == 0) {
           break;
         }
-        bytesRead += n;
         buf.flip();
         upstream.socketBytesRead();
         consume(buf);
