@@ -46,6 +46,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
+import javax.annotation.Nullable;
 
 /**
  * The client side of one HTTP/2 connection, as grpc-core sees it: connect, keepalive, pings,
@@ -313,10 +314,10 @@ final class LeanClientTransport implements ConnectionClientTransport,
     removeStream(state);
   }
 
-  void onBytesConsumed(LeanClientStream.State state, int bytes) {
-    if (connection != null) {
-      connection.onBytesConsumed(state, bytes);
-    }
+  /** Loop thread: the connection, null until {@code connect} opened its socket. */
+  @Nullable
+  ClientConnection connection() {
+    return connection;
   }
 
   /** Removes a stream once both directions are closed. */
