@@ -100,8 +100,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
   @Override
   void onSecureChannelReady(Attributes securityAttrs,
       io.grpc.InternalChannelz.Security security) {
-    transport.attributes = transport.attributes.toBuilder().setAll(securityAttrs).build();
-    transport.security = security;
+    transport.secured(securityAttrs, security);
     Settings settings = new Settings()
         .set(Settings.MAX_CONCURRENT_STREAMS, serverConfig.maxConcurrentStreams)
         .set(Settings.INITIAL_WINDOW_SIZE, serverConfig.settings.flowControlWindowBytes)
@@ -116,9 +115,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
 
   @Override
   void onBytesRead() {
-    if (transport.keepAliveManager != null) {
-      transport.keepAliveManager.onDataReceived();
-    }
+    transport.onBytesRead();
   }
 
   @Override
