@@ -1,17 +1,32 @@
-# Sourced by scripts/bench and scripts/jmh: builds the bench module (and what it depends on) with
-# its main classes only, and computes its runtime class path once per change of bench/pom.xml.
+# Sourced by scripts/bench and scripts/jmh: builds the bench module (and what it depends on)
+# without running tests, and computes its runtime class path once per change of bench/pom.xml or
+# of the local repository it points into.
 # shellcheck shell=bash
 # shellcheck source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # bench_build: builds, then sets BENCH_CLASSPATH (bench/target/classes and its runtime class path).
 bench_build() {
-  # Test sources are not compiled: the benchmarks need main classes only.
-  grpclean_quietly grpclean_mvn -q install -Dmaven.test.skip=true -pl bench -am
+  # Tests are compiled and packaged but not run: the benchmarks need main classes only, but
+  # alts-like-handshaker's test scope needs grpc-lean-transport's test jar, which
+  # -Dmaven.test.skip=true would not build (on a fresh local repository Maven then fails to
+  # resolve it).
+  grpclean_quietly grpclean_mvn -q install -DskipTests -pl bench -am
   local cp_file="$GRPCLEAN_ROOT/bench/target/runtime-classpath.txt"
-  if [[ ! -s $cp_file || $GRPCLEAN_ROOT/bench/pom.xml -nt $cp_file ]]; then
+  if [[ ! -s $cp_file || $GRPCLEAN_ROOT/bench/pom.xml -nt $cp_file ]] \
+      || ! bench_classpath_present "$cp_file"; then
     grpclean_quietly grpclean_mvn -q dependency:build-classpath -pl bench \
       -Dmdep.includeScope=runtime -Dmdep.outputFile="$cp_file"
   fi
   BENCH_CLASSPATH="$GRPCLEAN_ROOT/bench/target/classes:$(cat "$cp_file")"
+}
+
+# bench_classpath_present FILE: whether every jar FILE lists exists, so a class path computed
+# against another local repository (a different -Dmaven.repo.local) is computed again.
+bench_classpath_present() {
+  local entry entries
+  IFS=: read -r -a entries <"$1"
+  for entry in "${entries[@]}"; do
+    [[ -e $entry ]] || return 1
+  done
 }

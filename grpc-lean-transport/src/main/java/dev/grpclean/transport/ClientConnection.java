@@ -86,8 +86,7 @@ final class ClientConnection extends Http2Connection {
   @Override
   void onSecureChannelReady(Attributes securityAttrs,
       io.grpc.InternalChannelz.Security security) {
-    transport.attributes = transport.attributes.toBuilder().setAll(securityAttrs).build();
-    transport.security = security;
+    transport.secured(securityAttrs, security);
     sendControl(new ControlFrame.RawBytes(FrameType.CONNECTION_PREFACE));
     Settings settings = new Settings()
         .set(Settings.ENABLE_PUSH, 0)
@@ -112,9 +111,7 @@ final class ClientConnection extends Http2Connection {
 
   @Override
   void onBytesRead() {
-    if (transport.keepAliveManager != null) {
-      transport.keepAliveManager.onDataReceived();
-    }
+    transport.onBytesRead();
   }
 
   @Override

@@ -73,11 +73,12 @@ final class LeanClientStream extends AbstractClientStream {
     return attributes;
   }
 
-  /** Runs {@code task} on the loop, or fails the stream if the transport is gone. */
-  private void onLoop(Runnable task) {
-    try {
-      transport.loop.execute(task);
-    } catch (RejectedExecutionException e) {
+  /**
+   * Runs {@code task} on the loop, taking {@code data} (may be null) with it, or fails the stream
+   * if the transport is gone.
+   */
+  private void onLoop(Runnable task, @Nullable ByteBuffer data) {
+    if (!StreamBridge.runOnLoop(transport.loop, task, data)) {
       // The poller group is shut down: nothing will ever run for this stream.
       state.failFromOutside(Status.UNAVAILABLE.withDescription("transport event loop stopped"));
     }
@@ -90,33 +91,24 @@ final class LeanClientStream extends AbstractClientStream {
       String authority = state.authority != null ? state.authority : transport.authority;
       Http2Headers headers = GrpcHeaders.clientRequest(metadata, transport.scheme, path,
           authority, transport.userAgent);
-      onLoop(() -> transport.startStream(state, headers));
+      onLoop(() -> transport.startStream(state, headers), null);
     }
 
     @Override
     public void writeFrame(@Nullable WritableBuffer frame, boolean endOfStream, boolean flush,
         int numMessages) {
-      ByteBuffer bytes = null;
-      if (frame != null) {
-        bytes = ((LeanWritableBuffer) frame).detach();
-        if (bytes != null && bytes.hasRemaining()) {
-          onSendingBytes(bytes.remaining());
-        }
+      // No bytes still sends: endOfStream alone is a frame.
+      ByteBuffer data = StreamBridge.takeFrame(frame);
+      int sending = StreamBridge.sendingBytes(data);
+      if (sending > 0) {
+        onSendingBytes(sending);
       }
-      ByteBuffer data = bytes;
-      try {
-        transport.loop.execute(() -> transport.sendData(state, data, endOfStream, numMessages));
-      } catch (RejectedExecutionException e) {
-        if (data != null) {
-          LeanBuffers.releaseHeap(data);
-        }
-        state.failFromOutside(Status.UNAVAILABLE.withDescription("transport event loop stopped"));
-      }
+      onLoop(() -> transport.sendData(state, data, endOfStream, numMessages), data);
     }
 
     @Override
     public void cancel(Status status) {
-      onLoop(() -> transport.cancelStream(state, status));
+      onLoop(() -> transport.cancelStream(state, status), null);
     }
   }
 
@@ -170,10 +162,6 @@ final class LeanClientStream extends AbstractClientStream {
       return outbound;
     }
 
-    void dataReceived(ByteBuffer data, boolean endOfStream) {
-      transportDataReceived(InboundData.copyOf(data), endOfStream);
-    }
-
     @Override
     public int id() {
       return id;
@@ -201,7 +189,7 @@ final class LeanClientStream extends AbstractClientStream {
 
     @Override
     public int deliverData(ByteBuffer data, boolean endStream) {
-      dataReceived(data, endStream);
+      transportDataReceived(InboundData.copyOf(data), endStream);
       return 0;
     }
 
@@ -227,7 +215,7 @@ final class LeanClientStream extends AbstractClientStream {
 
     @Override
     public void bytesRead(int processedBytes) {
-      transport.onBytesConsumed(this, processedBytes);
+      StreamBridge.bytesRead(transport.connection(), this, processedBytes);
     }
 
     @Override

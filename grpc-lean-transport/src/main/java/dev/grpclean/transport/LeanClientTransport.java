@@ -1,16 +1,12 @@
 package dev.grpclean.transport;
 
 import com.google.common.base.MoreObjects;
-import com.google.common.util.concurrent.ListenableFuture;
-import com.google.common.util.concurrent.SettableFuture;
 import dev.grpclean.transport.frame.ErrorCode;
 import dev.grpclean.transport.io.EventLoop;
 import io.grpc.Attributes;
 import io.grpc.CallOptions;
 import io.grpc.ClientStreamTracer;
 import io.grpc.Grpc;
-import io.grpc.InternalChannelz.SocketOptions;
-import io.grpc.InternalChannelz.SocketStats;
 import io.grpc.InternalLogId;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
@@ -24,11 +20,9 @@ import io.grpc.internal.FailingClientStream;
 import io.grpc.internal.GrpcAttributes;
 import io.grpc.internal.GrpcUtil;
 import io.grpc.internal.Http2Ping;
-import io.grpc.internal.KeepAliveManager;
 import io.grpc.internal.KeepAliveManager.ClientKeepAlivePinger;
 import io.grpc.internal.SimpleDisconnectError;
 import io.grpc.internal.StatsTraceContext;
-import io.grpc.internal.TransportTracer;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.AsciiString;
 import java.io.IOException;
@@ -46,6 +40,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
+import javax.annotation.Nullable;
 
 /**
  * The client side of one HTTP/2 connection, as grpc-core sees it: connect, keepalive, pings,
@@ -55,7 +50,7 @@ import java.util.logging.Logger;
  * <p>Public methods may be called from any thread; each hands its work to the connection's loop.
  * All fields not marked otherwise are confined to that loop thread.
  */
-final class LeanClientTransport implements ConnectionClientTransport,
+final class LeanClientTransport extends LeanTransportBase implements ConnectionClientTransport,
     ClientKeepAlivePinger.TransportWithDisconnectReason {
   private static final Logger log = Logger.getLogger(LeanClientTransport.class.getName());
   /**
@@ -63,19 +58,12 @@ final class LeanClientTransport implements ConnectionClientTransport,
    * Kernel SYN retries can take minutes; fail faster, in the spirit of Netty's 30 s default.
    */
 
-  final EventLoop loop;
   final String authority;
   final String userAgent;
   final AsciiString scheme;
-  /** Channelz security description once handshaken; loop thread writes, any thread reads. */
-  volatile io.grpc.InternalChannelz.Security security;
   final SocketAddress address;
   final LeanTransportFactory factory;
-  private final InternalLogId logId;
-  private final TransportTracer transportTracer;
   private final Attributes eagAttributes;
-  /** Written once on the loop before transportReady; read from any thread. */
-  volatile Attributes attributes;
   Listener listener;
   private ClientConnection connection;
   int nextStreamId = 1;
@@ -85,7 +73,6 @@ final class LeanClientTransport implements ConnectionClientTransport,
   boolean goAwayReceived;
   private boolean terminated;
   Http2Ping ping;
-  KeepAliveManager keepAliveManager;
   ScheduledFuture<?> connectTimeout;
   final Runnable tooManyPingsRunnable;
   /** Per transport: grows when a server answers GOAWAY too_many_pings. */
@@ -94,22 +81,20 @@ final class LeanClientTransport implements ConnectionClientTransport,
   LeanClientTransport(LeanTransportFactory factory, EventLoop loop, SocketAddress address,
       String authority, String userAgent, Attributes eagAttributes,
       long keepAliveTimeNanos, Runnable tooManyPingsRunnable) {
+    super(loop, InternalLogId.allocate(LeanClientTransport.class, address.toString()),
+        factory.transportTracerFactory.create(), Attributes.newBuilder()
+            .set(GrpcAttributes.ATTR_CLIENT_EAG_ATTRS, eagAttributes)
+            .set(Grpc.TRANSPORT_ATTR_REMOTE_ADDR, address)
+            .set(GrpcAttributes.ATTR_SECURITY_LEVEL, SecurityLevel.NONE)
+            .build());
     this.keepAliveTimeNanos = keepAliveTimeNanos;
     this.factory = factory;
-    this.loop = loop;
     this.address = address;
     this.authority = authority;
     this.userAgent = userAgent;
     this.eagAttributes = eagAttributes;
     this.tooManyPingsRunnable = tooManyPingsRunnable;
-    this.logId = InternalLogId.allocate(getClass(), address.toString());
-    this.transportTracer = factory.transportTracerFactory.create();
     this.scheme = factory.handshakerFactory == null ? GrpcHeaders.HTTP : GrpcHeaders.HTTPS;
-    this.attributes = Attributes.newBuilder()
-        .set(GrpcAttributes.ATTR_CLIENT_EAG_ATTRS, eagAttributes)
-        .set(Grpc.TRANSPORT_ATTR_REMOTE_ADDR, address)
-        .set(GrpcAttributes.ATTR_SECURITY_LEVEL, SecurityLevel.NONE)
-        .build();
   }
 
   @Override
@@ -168,10 +153,6 @@ final class LeanClientTransport implements ConnectionClientTransport,
       connection.closeNow(Status.UNAVAILABLE.withDescription((connection.connected
           ? "HTTP/2 or security handshake with " : "connect to ") + address + " timed out"));
     }
-  }
-
-  private void runOnLoop(Runnable r) {
-    loop.executeOrDrop(r);
   }
 
   @Override
@@ -313,10 +294,10 @@ final class LeanClientTransport implements ConnectionClientTransport,
     removeStream(state);
   }
 
-  void onBytesConsumed(LeanClientStream.State state, int bytes) {
-    if (connection != null) {
-      connection.onBytesConsumed(state, bytes);
-    }
+  /** Loop thread: the connection, null until {@code connect} opened its socket. */
+  @Nullable
+  ClientConnection connection() {
+    return connection;
   }
 
   /** Removes a stream once both directions are closed. */
@@ -476,34 +457,27 @@ final class LeanClientTransport implements ConnectionClientTransport,
   }
 
   @Override
-  public InternalLogId getLogId() {
-    return logId;
-  }
-
-  @Override
-  public ListenableFuture<SocketStats> getStats() {
-    SettableFuture<SocketStats> future = SettableFuture.create();
-    loop.executeOrRunHere(() -> future.set(socketStats()));
-    return future;
-  }
-
-  private SocketStats socketStats() {
+  @Nullable
+  SocketAddress localAddress() {
     ClientConnection c = connection;
-    SocketAddress local = null;
     if (c != null) {
       try {
-        local = c.socket.channel.getLocalAddress();
+        return c.socket.channel.getLocalAddress();
       } catch (IOException ignored) {
         // closed
       }
     }
-    return new SocketStats(transportTracer.getStats(), local, address,
-        new SocketOptions.Builder().build(), security);
+    return null;
+  }
+
+  @Override
+  SocketAddress remoteAddress() {
+    return address;
   }
 
   @Override
   public String toString() {
-    return MoreObjects.toStringHelper(this).add("logId", logId.getId())
+    return MoreObjects.toStringHelper(this).add("logId", getLogId().getId())
         .add("address", address).toString();
   }
 

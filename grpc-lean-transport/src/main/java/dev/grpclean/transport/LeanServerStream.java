@@ -12,7 +12,6 @@ import io.grpc.internal.TransportTracer;
 import io.grpc.internal.WritableBuffer;
 import io.netty.handler.codec.http2.Http2Headers;
 import java.nio.ByteBuffer;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -91,18 +90,17 @@ final class LeanServerStream extends AbstractServerStream {
 
     @Override
     public void writeFrame(WritableBuffer frame, boolean flush, int numMessages) {
-      ByteBuffer bytes = ((LeanWritableBuffer) frame).detach();
+      ByteBuffer bytes = StreamBridge.takeFrame(frame);
       if (bytes == null) {
         return; // The stream is gone; its framer's buffer was disowned.
       }
-      if (bytes.hasRemaining()) {
-        onSendingBytes(bytes.remaining());
+      int sending = StreamBridge.sendingBytes(bytes);
+      if (sending > 0) {
+        onSendingBytes(sending);
       }
-      try {
-        connection.loop.execute(() -> connection.sendData(state, bytes, numMessages));
-      } catch (RejectedExecutionException e) {
-        LeanBuffers.releaseHeap(bytes);
-      }
+      // A stopped loop took the connection with it: the lease goes back, nothing else to do.
+      StreamBridge.runOnLoop(connection.loop, () -> connection.sendData(state, bytes, numMessages),
+          bytes);
     }
 
     @Override
@@ -141,10 +139,6 @@ final class LeanServerStream extends AbstractServerStream {
       this.inbound = new InboundFlow(receiveWindowBytes);
     }
 
-    void dataReceived(ByteBuffer data, boolean endOfStream) {
-      inboundDataReceived(InboundData.copyOf(data), endOfStream);
-    }
-
     @Override
     public int id() {
       return id;
@@ -173,7 +167,7 @@ final class LeanServerStream extends AbstractServerStream {
     @Override
     public int deliverData(ByteBuffer data, boolean endStream) throws Http2StreamError {
       contentLength.onData(id, data.remaining(), endStream);
-      dataReceived(data, endStream);
+      inboundDataReceived(InboundData.copyOf(data), endStream);
       return 0;
     }
 
@@ -183,7 +177,7 @@ final class LeanServerStream extends AbstractServerStream {
 
     @Override
     public void bytesRead(int processedBytes) {
-      connection.onBytesConsumed(this, processedBytes);
+      StreamBridge.bytesRead(connection, this, processedBytes);
     }
 
     @Override

@@ -1,14 +1,10 @@
 package dev.grpclean.transport;
 
 import com.google.common.base.MoreObjects;
-import com.google.common.util.concurrent.ListenableFuture;
-import com.google.common.util.concurrent.SettableFuture;
 import dev.grpclean.transport.frame.ErrorCode;
 import dev.grpclean.transport.io.EventLoop;
 import io.grpc.Attributes;
 import io.grpc.Grpc;
-import io.grpc.InternalChannelz.SocketOptions;
-import io.grpc.InternalChannelz.SocketStats;
 import io.grpc.InternalLogId;
 import io.grpc.SecurityLevel;
 import io.grpc.Status;
@@ -19,7 +15,6 @@ import io.grpc.internal.KeepAliveManager;
 import io.grpc.internal.MaxConnectionIdleManager;
 import io.grpc.internal.ServerTransport;
 import io.grpc.internal.ServerTransportListener;
-import io.grpc.internal.TransportTracer;
 import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.channels.SelectionKey;
@@ -38,7 +33,7 @@ import java.util.logging.Logger;
  * <p>Public methods may be called from any thread and hand their work to the connection's loop;
  * everything else is confined to that loop thread.
  */
-final class LeanServerTransport implements ServerTransport {
+final class LeanServerTransport extends LeanTransportBase implements ServerTransport {
   private static final Logger log = Logger.getLogger(LeanServerTransport.class.getName());
   /** Payload of the PING that times the double-GOAWAY graceful shutdown (RFC 9113 §6.8). */
   static final long GRACEFUL_SHUTDOWN_PING = 0x97ACEF001L;
@@ -47,14 +42,9 @@ final class LeanServerTransport implements ServerTransport {
   /** Payload of our keepalive PINGs. */
   private static final long KEEPALIVE_PING = 0xDEADL;
 
-  final EventLoop loop;
   private final LeanServer server;
   final ServerConfig serverConfig;
-  private final InternalLogId logId;
-  final TransportTracer transportTracer;
   private final ServerConnection connection;
-  volatile Attributes attributes;
-  volatile io.grpc.InternalChannelz.Security security;
   ServerTransportListener listener;
   /** Streams above this id are ignored: a GOAWAY said we will not process them. */
   int goAwayStreamId = Integer.MAX_VALUE;
@@ -67,13 +57,27 @@ final class LeanServerTransport implements ServerTransport {
   private ScheduledFuture<?> maxAgeTimer;
   private ScheduledFuture<?> forcefulCloseTimer;
   final KeepAliveEnforcer keepAliveEnforcer;
-  KeepAliveManager keepAliveManager;
   MaxConnectionIdleManager maxIdleManager;
 
   LeanServerTransport(LeanServer server, EventLoop loop, SocketChannel channel) {
+    this(server, loop, channel, initialAttributes(channel));
+  }
+
+  private LeanServerTransport(LeanServer server, EventLoop loop, SocketChannel channel,
+      Attributes initial) {
+    super(loop, InternalLogId.allocate(LeanServerTransport.class,
+        String.valueOf(initial.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR))),
+        server.config.transportTracerFactory.create(), initial);
     this.server = server;
     this.serverConfig = server.config;
-    this.loop = loop;
+    this.keepAliveEnforcer = new KeepAliveEnforcer(serverConfig.permitKeepAliveWithoutCalls,
+        serverConfig.permitKeepAliveTimeNanos, TimeUnit.NANOSECONDS);
+    this.connection = new ServerConnection(this, channel);
+    transportTracer.setFlowControlWindowReader(connection::flowControlWindows);
+  }
+
+  /** The socket's addresses as accepted (absent if it already failed); not yet secured. */
+  private static Attributes initialAttributes(SocketChannel channel) {
     SocketAddress remote = null;
     SocketAddress local = null;
     try {
@@ -82,17 +86,11 @@ final class LeanServerTransport implements ServerTransport {
     } catch (IOException ignored) {
       // reported as absent
     }
-    this.logId = InternalLogId.allocate(getClass(), String.valueOf(remote));
-    this.transportTracer = serverConfig.transportTracerFactory.create();
-    this.attributes = Attributes.newBuilder()
+    return Attributes.newBuilder()
         .set(Grpc.TRANSPORT_ATTR_REMOTE_ADDR, remote)
         .set(Grpc.TRANSPORT_ATTR_LOCAL_ADDR, local)
         .set(GrpcAttributes.ATTR_SECURITY_LEVEL, SecurityLevel.NONE)
         .build();
-    this.keepAliveEnforcer = new KeepAliveEnforcer(serverConfig.permitKeepAliveWithoutCalls,
-        serverConfig.permitKeepAliveTimeNanos, TimeUnit.NANOSECONDS);
-    this.connection = new ServerConnection(this, channel);
-    transportTracer.setFlowControlWindowReader(connection::flowControlWindows);
   }
 
   Attributes attributes() {
@@ -154,10 +152,6 @@ final class LeanServerTransport implements ServerTransport {
       connection.sendGoAwayAndClose(ErrorCode.PROTOCOL_ERROR, "handshake timeout",
           Status.UNAVAILABLE.withDescription("handshake timed out"));
     }
-  }
-
-  private void runOnLoop(Runnable r) {
-    loop.executeOrDrop(r);
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -229,23 +223,18 @@ final class LeanServerTransport implements ServerTransport {
   }
 
   @Override
-  public InternalLogId getLogId() {
-    return logId;
+  SocketAddress localAddress() {
+    return attributes.get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR);
   }
 
   @Override
-  public ListenableFuture<SocketStats> getStats() {
-    SettableFuture<SocketStats> future = SettableFuture.create();
-    loop.executeOrRunHere(() -> future.set(new SocketStats(transportTracer.getStats(),
-        attributes.get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR),
-        attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR),
-        new SocketOptions.Builder().build(), security)));
-    return future;
+  SocketAddress remoteAddress() {
+    return attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
   }
 
   @Override
   public String toString() {
-    return MoreObjects.toStringHelper(this).add("logId", logId.getId())
+    return MoreObjects.toStringHelper(this).add("logId", getLogId().getId())
         .add("remote", attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)).toString();
   }
 

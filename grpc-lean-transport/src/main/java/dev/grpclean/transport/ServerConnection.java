@@ -100,8 +100,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
   @Override
   void onSecureChannelReady(Attributes securityAttrs,
       io.grpc.InternalChannelz.Security security) {
-    transport.attributes = transport.attributes.toBuilder().setAll(securityAttrs).build();
-    transport.security = security;
+    transport.secured(securityAttrs, security);
     Settings settings = new Settings()
         .set(Settings.MAX_CONCURRENT_STREAMS, serverConfig.maxConcurrentStreams)
         .set(Settings.INITIAL_WINDOW_SIZE, serverConfig.settings.flowControlWindowBytes)
@@ -116,9 +115,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
 
   @Override
   void onBytesRead() {
-    if (transport.keepAliveManager != null) {
-      transport.keepAliveManager.onDataReceived();
-    }
+    transport.onBytesRead();
   }
 
   @Override
@@ -258,7 +255,6 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
       onStreamActive();
     }
     streams.put(streamId, s);
-    transport.transportTracer.reportRemoteStreamStarted();
     try {
       transport.listener.streamCreated(stream, fullMethod, metadata);
     } catch (RuntimeException e) {
@@ -270,7 +266,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
       if (!s.hasListener()) {
         // grpc-core threw before it listened to the stream (it parses grpc-timeout first, and
         // a malformed one throws): nobody can be told, so the stream just goes.
-        removeStream(s, false);
+        removeStream(s);
       }
       throw new Http2StreamError(streamId, ErrorCode.INTERNAL_ERROR,
           "call could not be started: " + e, e);
@@ -453,11 +449,11 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     }
     if (s.cancelled) {
       // failStream's trailers: the application already has its status.
-      removeStream(s, false);
+      removeStream(s);
       return;
     }
     s.complete();
-    removeStream(s, true);
+    removeStream(s);
     resetBudget.onStreamCompleted(System.nanoTime());
   }
 
@@ -474,14 +470,13 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     s.cancelled = true;
     resetLocally(s, code);
     s.transportReportStatus(status);
-    removeStream(s, false);
+    removeStream(s);
   }
 
-  private void removeStream(LeanServerStream.State s, boolean success) {
+  private void removeStream(LeanServerStream.State s) {
     if (!unregister(s)) {
       return;
     }
-    transport.transportTracer.reportStreamClosed(success);
     s.removed();
     if (s.failureOutbound != null) {
       writer.cancel(s.failureOutbound);
@@ -522,7 +517,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     s.cancelled = true;
     s.transportReportStatus(GrpcUtil.Http2Error.statusForCode(errorCode)
         .withDescription("RST_STREAM received with code " + errorCode));
-    removeStream(s, false);
+    removeStream(s);
     resetBudget.onStreamReset(System.nanoTime());
   }
 
@@ -535,7 +530,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     LeanServerStream.State s = (LeanServerStream.State) stream;
     s.cancelled = true;
     s.transportReportStatus(status);
-    removeStream(s, false);
+    removeStream(s);
   }
 
   /** Our resets count against the Rapid Reset budget too ("MadeYouReset"). */

@@ -38,10 +38,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Fuzzes the whole inbound side of a server connection ({@code LeanServerTransport.Connection}
- * over {@code Http2Connection}: read path, frame reader, HPACK, stream state machine, flow control,
- * GOAWAY and close paths, the echo application behind it) with arbitrary bytes after the client
- * preface, written in arbitrary pieces to a real lean server on 127.0.0.1.
+ * Fuzzes the whole inbound side of a server connection ({@code ServerConnection} over
+ * {@code Http2Connection} and {@code SecureSocket}: read path, frame reader, HPACK, stream state
+ * machine, flow control, GOAWAY and close paths, the echo application behind it) with arbitrary
+ * bytes after the client preface, written in arbitrary pieces to a real lean server on 127.0.0.1.
  *
  * <p>Why a socket: the connection reads only from the {@code SocketChannel} registered with its
  * poller's selector, and a selector accepts only the JDK's own channels, so there is no in-memory

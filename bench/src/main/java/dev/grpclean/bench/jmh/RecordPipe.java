@@ -32,9 +32,9 @@ import java.util.Random;
  * PassThroughProtector}.
  */
 final class RecordPipe implements AutoCloseable {
-  /** {@code Http2Connection.READ_BUFFER_BYTES}. */
+  /** {@code SecureSocket.READ_BUFFER_BYTES}. */
   static final int READ_BUFFER_BYTES = 64 * 1024;
-  /** {@code Http2Connection.MAX_READS_PER_TURN}. */
+  /** {@code SecureSocket.MAX_READS_PER_TURN}. */
   static final int MAX_READS_PER_TURN = 16;
   /** {@code LoopyWriter.WRITE_BUFFER_BYTES}. */
   static final int WRITE_BUFFER_BYTES = 64 * 1024;
@@ -136,7 +136,7 @@ final class RecordPipe implements AutoCloseable {
     }
   }
 
-  /** {@code Http2Connection.onReadable} + {@code consume}: one read turn. Returns bytes read. */
+  /** {@code SecureSocket.onReadable} + {@code consume}: one read turn. Returns bytes read. */
   int readAndOpen() throws Exception {
     ByteBuffer buf = io.lease(READ_BUFFER_BYTES);
     int total = 0;

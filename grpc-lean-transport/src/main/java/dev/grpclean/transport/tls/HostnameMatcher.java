@@ -39,6 +39,15 @@ public final class HostnameMatcher {
    * @throws IllegalArgumentException if there is no host
    */
   public static String hostOf(String authority) {
+    String host = hostOrEmpty(authority);
+    if (host.isEmpty()) {
+      throw new IllegalArgumentException("authority " + authority + " names no host");
+    }
+    return host;
+  }
+
+  /** The host of {@code host[:port]}, IPv6 brackets removed; empty if it names none. */
+  static String hostOrEmpty(String authority) {
     String host = null;
     try {
       host = new URI(null, authority, null, null, null).getHost();
@@ -52,9 +61,6 @@ public final class HostnameMatcher {
     }
     if (host.startsWith("[") && host.endsWith("]")) {
       host = host.substring(1, host.length() - 1);
-    }
-    if (host.isEmpty()) {
-      throw new IllegalArgumentException("authority " + authority + " names no host");
     }
     return host;
   }

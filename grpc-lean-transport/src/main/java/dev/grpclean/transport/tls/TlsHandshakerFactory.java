@@ -82,7 +82,7 @@ final class TlsHandshakerFactory implements HandshakerFactory {
     if (authority == null) {
       throw new IllegalArgumentException("a TLS client needs the server's authority");
     }
-    String host = hostOf(authority);
+    String host = HostnameMatcher.hostOrEmpty(authority);
     int port = portOf(authority);
     SSLEngine engine = context.createSSLEngine(host, port);
     engine.setUseClientMode(true);
@@ -147,21 +147,6 @@ final class TlsHandshakerFactory implements HandshakerFactory {
       }
     }
     return suites.toArray(new String[0]);
-  }
-
-  /** The host of {@code host[:port]}, IPv6 brackets removed. */
-  static String hostOf(String authority) {
-    URI uri = authorityUri(authority);
-    String host = uri == null ? null : uri.getHost();
-    if (host == null) {
-      int colon = authority.lastIndexOf(':');
-      host = colon > 0 && authority.indexOf(':') == colon
-          ? authority.substring(0, colon) : authority;
-    }
-    if (host.startsWith("[") && host.endsWith("]")) {
-      host = host.substring(1, host.length() - 1);
-    }
-    return host;
   }
 
   /** The port of {@code host[:port]}, or -1. */

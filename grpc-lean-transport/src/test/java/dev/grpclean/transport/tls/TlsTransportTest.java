@@ -208,7 +208,7 @@ public class TlsTransportTest {
 
   /**
    * The server's write of sealed bytes fails (connection reset) while its sealed lease is out;
-   * Http2Connection.writeRaw must still return that lease.
+   * SecureSocket.writeRaw must still return that lease.
    */
   @Test
   public void clientVanishingMidResponseLeavesNoLease() throws Exception {

@@ -1,0 +1,84 @@
+package dev.grpclean.transport;
+
+import com.google.common.util.concurrent.ListenableFuture;
+import com.google.common.util.concurrent.SettableFuture;
+import dev.grpclean.transport.io.EventLoop;
+import io.grpc.Attributes;
+import io.grpc.InternalChannelz.Security;
+import io.grpc.InternalChannelz.SocketOptions;
+import io.grpc.InternalChannelz.SocketStats;
+import io.grpc.InternalInstrumented;
+import io.grpc.InternalLogId;
+import io.grpc.internal.KeepAliveManager;
+import io.grpc.internal.TransportTracer;
+import java.net.SocketAddress;
+import javax.annotation.Nullable;
+
+/**
+ * What the client and the server transport keep alike for grpc-core: the loop their connection
+ * runs on, the log id and channelz stats, the attributes and security the handshake fills in, and
+ * the keepalive manager that socket reads feed. {@link LeanClientTransport} and {@link
+ * LeanServerTransport} add their side's lifecycle.
+ *
+ * <p>Fields not marked otherwise are confined to the connection's loop thread; {@link #getStats}
+ * and {@link #getLogId} may be called from any thread.
+ */
+abstract class LeanTransportBase implements InternalInstrumented<SocketStats> {
+  final EventLoop loop;
+  final TransportTracer transportTracer;
+  private final InternalLogId logId;
+  /** Loop thread writes (connect, handshake, ready); any thread reads. */
+  volatile Attributes attributes;
+  /** Channelz security description once handshaken; loop thread writes, any thread reads. */
+  @Nullable volatile Security security;
+  /** Null while keepalive is off (or, on the client, until the handshake finished). */
+  @Nullable KeepAliveManager keepAliveManager;
+
+  LeanTransportBase(EventLoop loop, InternalLogId logId, TransportTracer transportTracer,
+      Attributes attributes) {
+    this.loop = loop;
+    this.logId = logId;
+    this.transportTracer = transportTracer;
+    this.attributes = attributes;
+  }
+
+  /** Loop thread: the security handshake (or plaintext) finished with these attributes. */
+  final void secured(Attributes securityAttrs, @Nullable Security security) {
+    attributes = attributes.toBuilder().setAll(securityAttrs).build();
+    this.security = security;
+  }
+
+  /** Loop thread: bytes came in on the socket, which is what keepalive watches for. */
+  final void onBytesRead() {
+    if (keepAliveManager != null) {
+      keepAliveManager.onDataReceived();
+    }
+  }
+
+  /** Runs {@code r} on the loop, or drops it once the loop stopped (it closed the connection). */
+  final void runOnLoop(Runnable r) {
+    loop.executeOrDrop(r);
+  }
+
+  @Override
+  public final InternalLogId getLogId() {
+    return logId;
+  }
+
+  /** Read on the loop, or on the caller once the loop stopped, so a stats request completes. */
+  @Override
+  public final ListenableFuture<SocketStats> getStats() {
+    SettableFuture<SocketStats> future = SettableFuture.create();
+    loop.executeOrRunHere(() -> future.set(new SocketStats(transportTracer.getStats(),
+        localAddress(), remoteAddress(), new SocketOptions.Builder().build(), security)));
+    return future;
+  }
+
+  /** Loop thread (or any once the loop stopped): this end's address, null if unknown. */
+  @Nullable
+  abstract SocketAddress localAddress();
+
+  /** Loop thread (or any once the loop stopped): the peer's address, null if unknown. */
+  @Nullable
+  abstract SocketAddress remoteAddress();
+}

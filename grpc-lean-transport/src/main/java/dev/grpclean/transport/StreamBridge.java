@@ -1,0 +1,64 @@
+package dev.grpclean.transport;
+
+import dev.grpclean.transport.io.EventLoop;
+import io.grpc.internal.WritableBuffer;
+import java.nio.ByteBuffer;
+import java.util.concurrent.RejectedExecutionException;
+import javax.annotation.Nullable;
+
+/**
+ * What a client and a server stream do alike between grpc-core and the connection's loop:
+ * taking a framed message out of grpc-core's buffer, handing it to the loop (and getting the
+ * lease back when the loop is gone), and returning consumed bytes to the flow-control windows.
+ * {@link LeanClientStream} and {@link LeanServerStream} extend different grpc-core classes, so
+ * they share this by delegation, not by a common base; their policies stay with them (what a
+ * stopped loop means for the call, see their {@code runOnTransportThread}).
+ *
+ * <p>Stateless; each method says which thread calls it.
+ */
+final class StreamBridge {
+  private StreamBridge() {}
+
+  /**
+   * Application thread, from the sink's {@code writeFrame}: takes the framed bytes out of
+   * {@code frame}; the caller owns them from here on. Null when there is no frame or the
+   * stream's framer buffer was already disowned (the stream is gone, nothing to send).
+   */
+  @Nullable
+  static ByteBuffer takeFrame(@Nullable WritableBuffer frame) {
+    return frame == null ? null : ((LeanWritableBuffer) frame).detach();
+  }
+
+  /** The bytes grpc-core is told are being sent ({@code onSendingBytes}): 0 for no payload. */
+  static int sendingBytes(@Nullable ByteBuffer data) {
+    return data == null ? 0 : data.remaining();
+  }
+
+  /**
+   * Any thread: runs {@code task} on {@code loop}, which takes ownership of {@code data} (may be
+   * null) with it. If the loop has stopped, {@code data} goes back to the pool here and the result
+   * is false: the caller decides what a stopped loop means for its call.
+   */
+  static boolean runOnLoop(EventLoop loop, Runnable task, @Nullable ByteBuffer data) {
+    try {
+      loop.execute(task);
+      return true;
+    } catch (RejectedExecutionException e) {
+      if (data != null) {
+        LeanBuffers.releaseHeap(data);
+      }
+      return false;
+    }
+  }
+
+  /**
+   * Loop thread, from grpc-core's {@code bytesRead}: the application consumed {@code bytes} of
+   * {@code stream}, which go back to the stream and connection receive windows. Nothing to do
+   * without a connection (a client stream whose transport never connected).
+   */
+  static void bytesRead(@Nullable Http2Connection connection, H2Stream stream, int bytes) {
+    if (connection != null) {
+      connection.onBytesConsumed(stream, bytes);
+    }
+  }
+}
