@@ -33,6 +33,13 @@ final class LeanClientStream extends AbstractClientStream {
   private final Attributes attributes;
 
   private final LeanWritableBuffer.StreamAllocator framerBuffers;
+  /**
+   * Phantom bytes that make grpc-core's isReady() false while the memory budget is under
+   * pressure: far above its 32 KiB onReady threshold, far below int overflow.
+   */
+  static final int BUDGET_HOLD_BYTES = 1 << 30;
+  /** The transport's memory budget, or null. */
+  @Nullable final LeanMemoryBudget budget;
 
   LeanClientStream(LeanClientTransport transport, MethodDescriptor<?, ?> method,
       Metadata headers, CallOptions callOptions, StatsTraceContext statsTraceCtx,
@@ -48,6 +55,7 @@ final class LeanClientStream extends AbstractClientStream {
     super(framerBuffers, statsTraceCtx, transportTracer, headers, callOptions, false);
     this.framerBuffers = framerBuffers;
     this.transport = transport;
+    this.budget = transport.factory.settings.memoryBudget;
     this.method = method;
     this.attributes = transport.getAttributes();
     this.state = new State(maxInboundMessageBytes, statsTraceCtx, transportTracer, callOptions);
@@ -99,6 +107,17 @@ final class LeanClientStream extends AbstractClientStream {
       ByteBuffer bytes = null;
       if (frame != null) {
         bytes = ((LeanWritableBuffer) frame).detach();
+        if (bytes != null && budget != null && !budget.tryReserveMessage(bytes.capacity())) {
+          // Past the limit (written although isReady() was false, or a race for the last
+          // bytes): fail this call rather than hold more than the budget.
+          LeanBuffers.releaseHeap(bytes);
+          budget.writeRefused();
+          Status status = Status.RESOURCE_EXHAUSTED.withDescription("grpc-lean memory budget of "
+              + budget.limitBytes() + " bytes exhausted (memoryBudget / -D"
+              + LeanMemoryBudget.PROPERTY + ")");
+          onLoop(() -> transport.cancelStream(state, status));
+          return;
+        }
         if (bytes != null && bytes.hasRemaining()) {
           onSendingBytes(bytes.remaining());
         }
@@ -108,7 +127,7 @@ final class LeanClientStream extends AbstractClientStream {
         transport.loop.execute(() -> transport.sendData(state, data, endOfStream, numMessages));
       } catch (RejectedExecutionException e) {
         if (data != null) {
-          LeanBuffers.releaseHeap(data);
+          OutboundStream.releaseChunk(data, budget);
         }
         state.failFromOutside(Status.UNAVAILABLE.withDescription("transport event loop stopped"));
       }
@@ -139,6 +158,10 @@ final class LeanClientStream extends AbstractClientStream {
      * Volatile: also read by application threads once the loop is gone (runOnTransportThread).
      */
     volatile boolean done;
+    /** {@link #holdForBudget} holds phantom bytes in grpc-core's onReady accounting. */
+    boolean budgetHold;
+    /** Inbound bytes this call holds under the budget; null without one. Set once on the loop. */
+    @javax.annotation.Nullable BudgetAccount inboundAccount;
 
     State(int maxMessageSize, StatsTraceContext statsTraceCtx, TransportTracer transportTracer,
         CallOptions callOptions) {
@@ -153,7 +176,7 @@ final class LeanClientStream extends AbstractClientStream {
         LoopyWriter writer) {
       id = streamId;
       OutboundStream early = outbound;
-      outbound = new OutboundStream(streamId, sendWindowBytes, this, writer);
+      outbound = new OutboundStream(streamId, sendWindowBytes, this, writer, budget);
       if (early != null) {
         // Data written before the stream had an id moves to the allocated stream.
         early.moveTo(outbound);
@@ -165,18 +188,45 @@ final class LeanClientStream extends AbstractClientStream {
     /** Before allocation, data waits in a placeholder that the writer does not see. */
     OutboundStream earlyOutbound(LoopyWriter writer) {
       if (outbound == null) {
-        outbound = new OutboundStream(0, 0, this, writer);
+        outbound = new OutboundStream(0, 0, this, writer, budget);
       }
       return outbound;
     }
 
     void dataReceived(ByteBuffer data, boolean endOfStream) {
-      transportDataReceived(InboundData.copyOf(data), endOfStream);
+      transportDataReceived(InboundData.copyOf(data, inboundAccount), endOfStream);
+    }
+
+    /**
+     * Loop thread, after the application handed this stream a message: while the memory budget
+     * is under pressure, grpc-core's {@code isReady()} turns false for this writer. isReady() is
+     * final in grpc-core, so this holds {@link #BUDGET_HOLD_BYTES} phantom "queued" bytes in its
+     * onReady accounting, and {@link #budgetAvailable} gives them back, which fires onReady.
+     */
+    void holdForBudget() {
+      if (budget != null && !budgetHold && budget.isUnderPressure()) {
+        budgetHold = true;
+        LeanClientStream.this.onSendingBytes(BUDGET_HOLD_BYTES);
+        transport.awaitBudget();
+      }
+    }
+
+    @Override
+    public void budgetAvailable() {
+      if (budgetHold) {
+        budgetHold = false;
+        onSentBytes(BUDGET_HOLD_BYTES);
+      }
     }
 
     @Override
     public int id() {
       return id;
+    }
+
+    @Override
+    public BudgetAccount inboundAccount() {
+      return inboundAccount;
     }
 
     @Override

@@ -227,6 +227,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
     state.pendingHeaders = null;
     state.allocated(id, connection.peerInitialWindowBytes, factory.settings.flowControlWindowBytes,
         connection.writer);
+    state.inboundAccount = BudgetAccount.forStream(connection.inboundAccount);
     connection.streams.put(id, state);
     transportTracer.reportLocalStreamStarted();
     connection.writer.enqueueHeaders(id, headers, false);
@@ -248,6 +249,13 @@ final class LeanClientTransport implements ConnectionClientTransport,
     }
   }
 
+  /** Loop thread: queues the connection's memory-budget waker (none before it is connected). */
+  void awaitBudget() {
+    if (connection != null && !connection.closed) {
+      connection.awaitBudget();
+    }
+  }
+
   void sendData(LeanClientStream.State state, ByteBuffer data, boolean endOfStream,
       int numMessages) {
     assert loop.inEventLoop() : "not on the transport's loop thread";
@@ -255,7 +263,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
     if (state.cancelled || state.localClosed || state.done || connection == null
         || connection.closed) {
       if (data != null) {
-        LeanBuffers.releaseHeap(data);
+        OutboundStream.releaseChunk(data, factory.settings.memoryBudget);
       }
       return;
     }
@@ -265,7 +273,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
         if (data.hasRemaining()) {
           early.enqueue(data);
         } else {
-          LeanBuffers.releaseHeap(data);
+          early.releaseChunk(data);
         }
       }
       early.endStreamAfterData |= endOfStream;
@@ -279,6 +287,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
       return;
     }
     if (state.id >= 0) {
+      state.holdForBudget();
       connection.requestFlush();
     }
   }

@@ -31,6 +31,13 @@ final class LeanServerStream extends AbstractServerStream {
   private final String authority;
 
   private final LeanWritableBuffer.StreamAllocator framerBuffers;
+  /**
+   * Phantom bytes that make grpc-core's isReady() false while the memory budget is under
+   * pressure: far above its 32 KiB onReady threshold, far below int overflow.
+   */
+  static final int BUDGET_HOLD_BYTES = 1 << 30;
+  /** The connection's memory budget, or null. */
+  @javax.annotation.Nullable private final LeanMemoryBudget budget;
 
   LeanServerStream(ServerConnection connection, int streamId, String authority,
       StatsTraceContext statsTraceCtx, TransportTracer transportTracer, int maxMessageBytes,
@@ -46,6 +53,7 @@ final class LeanServerStream extends AbstractServerStream {
     super(framerBuffers, statsTraceCtx);
     this.framerBuffers = framerBuffers;
     this.connection = connection;
+    this.budget = connection.budget;
     this.authority = authority;
     this.attributes = connection.transportAttributes();
     this.state = new State(streamId, maxMessageBytes, statsTraceCtx, transportTracer,
@@ -95,13 +103,24 @@ final class LeanServerStream extends AbstractServerStream {
       if (bytes == null) {
         return; // The stream is gone; its framer's buffer was disowned.
       }
+      if (budget != null && !budget.tryReserveMessage(bytes.capacity())) {
+        // Past the limit (the application wrote although isReady() was false, or raced others
+        // for the last bytes): fail this call rather than hold more than the budget.
+        LeanBuffers.releaseHeap(bytes);
+        budget.writeRefused();
+        Status status = Status.RESOURCE_EXHAUSTED.withDescription("grpc-lean memory budget of "
+            + budget.limitBytes() + " bytes exhausted (memoryBudget / -D"
+            + LeanMemoryBudget.PROPERTY + ")");
+        onLoop(() -> connection.cancelStream(state, status));
+        return;
+      }
       if (bytes.hasRemaining()) {
         onSendingBytes(bytes.remaining());
       }
       try {
         connection.loop.execute(() -> connection.sendData(state, bytes, numMessages));
       } catch (RejectedExecutionException e) {
-        LeanBuffers.releaseHeap(bytes);
+        state.outbound.releaseChunk(bytes);
       }
     }
 
@@ -131,23 +150,54 @@ final class LeanServerStream extends AbstractServerStream {
     ContentLength contentLength;
     /** Carries failStream's trailers after the regular outbound state was cancelled. */
     OutboundStream failureOutbound;
+    /** {@link #holdForBudget} holds phantom bytes in grpc-core's onReady accounting. */
+    boolean budgetHold;
+    /** Inbound bytes this call holds under the budget; null without one. Set once on the loop. */
+    @javax.annotation.Nullable BudgetAccount inboundAccount;
 
     State(int id, int maxMessageBytes, StatsTraceContext statsTraceCtx,
         TransportTracer transportTracer, int receiveWindowBytes, int sendWindowBytes,
         LoopyWriter writer) {
       super(maxMessageBytes, statsTraceCtx, transportTracer);
       this.id = id;
-      this.outbound = new OutboundStream(id, sendWindowBytes, this, writer);
+      this.outbound = new OutboundStream(id, sendWindowBytes, this, writer, budget);
       this.inbound = new InboundFlow(receiveWindowBytes);
     }
 
     void dataReceived(ByteBuffer data, boolean endOfStream) {
-      inboundDataReceived(InboundData.copyOf(data), endOfStream);
+      inboundDataReceived(InboundData.copyOf(data, inboundAccount), endOfStream);
+    }
+
+    /**
+     * Loop thread, after the application handed this stream a message: while the memory budget
+     * is under pressure, grpc-core's {@code isReady()} turns false for this writer. isReady() is
+     * final in grpc-core, so this holds {@link #BUDGET_HOLD_BYTES} phantom "queued" bytes in its
+     * onReady accounting, and {@link #budgetAvailable} gives them back, which fires onReady.
+     */
+    void holdForBudget() {
+      if (budget != null && !budgetHold && budget.isUnderPressure()) {
+        budgetHold = true;
+        LeanServerStream.this.onSendingBytes(BUDGET_HOLD_BYTES);
+        connection.awaitBudget();
+      }
+    }
+
+    @Override
+    public void budgetAvailable() {
+      if (budgetHold) {
+        budgetHold = false;
+        onSentBytes(BUDGET_HOLD_BYTES);
+      }
     }
 
     @Override
     public int id() {
       return id;
+    }
+
+    @Override
+    public BudgetAccount inboundAccount() {
+      return inboundAccount;
     }
 
     @Override
