@@ -98,6 +98,8 @@ abstract class Http2Connection
    */
   private volatile boolean readsPausedForBudget;
   private java.util.concurrent.ScheduledFuture<?> budgetStallTimer;
+  /** The budget's released total when the stall timer was set: progress shows as a rise. */
+  private long releasedAtStallCheck;
   /** A waker is queued on the budget; set by any thread, cleared by the waker. */
   private final java.util.concurrent.atomic.AtomicBoolean budgetWaiterQueued =
       new java.util.concurrent.atomic.AtomicBoolean();
@@ -451,12 +453,14 @@ abstract class Http2Connection
   static final long BUDGET_STALL_NANOS = 250_000_000L;
 
   private void scheduleBudgetStallCheck() {
+    releasedAtStallCheck = budget.releasedTotalBytes();
     budgetStallTimer = scheduler().schedule(() -> loop.executeOrDrop(this::onBudgetStallCheck),
         BUDGET_STALL_NANOS, java.util.concurrent.TimeUnit.NANOSECONDS);
   }
 
   /**
-   * Still paused, the budget still under pressure: the memory is not coming back by itself. Fail
+   * Still paused, the budget still under pressure, and less than a sixteenth of it released since
+   * the last check: the memory is not coming back by itself. Fail
    * the stream that holds the most received bytes with RESOURCE_EXHAUSTED (RST_STREAM CANCEL to
    * the peer), which gives its bytes back, and check again later. Loop thread.
    */
@@ -467,6 +471,11 @@ abstract class Http2Connection
     }
     if (!budget.isUnderPressure() || inboundAccount.heldBytes() == 0) {
       onBudgetAvailable();
+      return;
+    }
+    if (budget.releasedTotalBytes() - releasedAtStallCheck >= budget.limitBytes() / 16) {
+      // Memory is coming back, only slowly (others' calls complete): not a stall.
+      scheduleBudgetStallCheck();
       return;
     }
     H2Stream largest = null;

@@ -38,6 +38,12 @@ final class LeanClientStream extends AbstractClientStream {
    * pressure: far above its 32 KiB onReady threshold, far below int overflow.
    */
   static final int BUDGET_HOLD_BYTES = 1 << 30;
+  /**
+   * The framer's last buffer ended inside a message (it completed none): the next one continues a
+   * message that is not small. Touched by the thread writing this stream's messages only
+   * (grpc-core calls writeFrame for a stream from one thread at a time).
+   */
+  private boolean midMessage;
   /** The transport's memory budget, or null. */
   @Nullable final LeanMemoryBudget budget;
 
@@ -81,6 +87,17 @@ final class LeanClientStream extends AbstractClientStream {
     return attributes;
   }
 
+  /**
+   * Charges a framer buffer to the budget (see {@link LeanMemoryBudget#tryReserveOutbound}): a
+   * buffer of whole messages only may use the budget up to its limit, part of a larger message
+   * only below the pressure mark. Writing thread.
+   */
+  private boolean reserveOutbound(ByteBuffer bytes, int numMessages) {
+    boolean wholeMessages = numMessages > 0 && !midMessage;
+    midMessage = numMessages == 0;
+    return budget.tryReserveOutbound(bytes.capacity(), wholeMessages);
+  }
+
   /** Runs {@code task} on the loop, or fails the stream if the transport is gone. */
   private void onLoop(Runnable task) {
     try {
@@ -107,7 +124,7 @@ final class LeanClientStream extends AbstractClientStream {
       ByteBuffer bytes = null;
       if (frame != null) {
         bytes = ((LeanWritableBuffer) frame).detach();
-        if (bytes != null && budget != null && !budget.tryReserveMessage(bytes.capacity())) {
+        if (bytes != null && budget != null && !reserveOutbound(bytes, numMessages)) {
           // Past the limit (written although isReady() was false, or a race for the last
           // bytes): fail this call rather than hold more than the budget.
           LeanBuffers.releaseHeap(bytes);

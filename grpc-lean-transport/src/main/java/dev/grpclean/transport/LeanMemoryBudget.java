@@ -49,13 +49,16 @@ import javax.annotation.Nullable;
  *   <li>control frames (SETTINGS and PING acks, WINDOW_UPDATE, RST_STREAM, GOAWAY) are never
  *       charged nor held back.</li>
  * </ul>
- * An outbound message larger than 64 KiB is taken only below the pressure mark, a smaller one
- * up to the limit; one that is not taken fails its stream with RESOURCE_EXHAUSTED
+ * Outbound bytes arrive in framer buffers of at most 64 KiB: one that holds only whole messages
+ * (a unary response, a small streaming message) is taken up to the limit, any other (part of a
+ * larger message) only below the pressure mark; one that is not taken fails its stream with
+ * RESOURCE_EXHAUSTED
  * ({@link #writesRefused()}), so an application that ignores {@code isReady()} cannot push the
  * transport past the limit, and bulk writers leave a quarter of the budget for small calls. At
  * the limit itself a server refuses new streams with REFUSED_STREAM (grpc-java retries such a
  * call once, transparently; {@link #streamsRefused()}). A connection that stays paused for
- * 250 ms with the budget still under pressure fails its stream holding the most received bytes
+ * 250 ms with the budget still under pressure and less than a sixteenth of the limit released
+ * meanwhile (a stall, not slow progress) fails its stream holding the most received bytes
  * with RESOURCE_EXHAUSTED ({@link #streamsReclaimed()}): without that, connections whose streams
  * each hold part of a message (grpc-core frees a message's bytes only once it is whole) would
  * wait on each other forever. An inbound DATA frame is always
@@ -75,12 +78,6 @@ public final class LeanMemoryBudget {
   /** The pressure log line is written at most once per this period (60 s, in nanos). */
   private static final long LOG_PERIOD_NANOS = 60_000_000_000L;
 
-  /**
-   * Outbound messages up to this size (64 KiB: a unary response, a streaming chunk) may use the
-   * budget up to its limit; larger ones only below the pressure mark.
-   */
-  static final int SMALL_MESSAGE_BYTES = 64 * 1024;
-
   private final long limitBytes;
   /** Three quarters of the limit: where reads pause, isReady turns false and waiters wake. */
   private final long pressureBytes;
@@ -91,6 +88,8 @@ public final class LeanMemoryBudget {
   private final AtomicLong streamsRefused = new AtomicLong();
   private final AtomicLong writesRefused = new AtomicLong();
   private final AtomicLong streamsReclaimed = new AtomicLong();
+  /** Bytes ever released (monotonic): how a paused connection tells progress from a stall. */
+  private final AtomicLong releasedTotal = new AtomicLong();
   /** {@link System#nanoTime()} of the last pressure log line; 0 = never. */
   private final AtomicLong lastLogNanos = new AtomicLong();
   /** Run once each when usage falls below {@link #pressureBytes}. */
@@ -231,17 +230,18 @@ public final class LeanMemoryBudget {
   }
 
   /**
-   * Charges an outbound message of {@code bytes}: one of at most {@link #SMALL_MESSAGE_BYTES} if
-   * it fits under the limit, a larger one only while usage is below the pressure mark (it may
-   * pass the mark by itself). Bulk writers racing past the mark therefore stop at the mark plus
-   * one message, and the rest of the budget stays for small calls (unary responses).
+   * Charges an outbound buffer of {@code bytes} from grpc-core's framer (at most 64 KiB each). A
+   * buffer that holds only whole messages ({@code wholeMessages}: a unary response, a small
+   * streaming message) is taken up to the limit; any other (part of a larger message) only while
+   * usage is below the pressure mark. Bulk writers racing past the mark therefore stop at the
+   * mark plus one buffer, and the rest of the budget stays for small calls.
    */
   @CheckReturnValue
-  boolean tryReserveMessage(long bytes) {
+  boolean tryReserveOutbound(long bytes, boolean wholeMessages) {
     while (true) {
       long u = used.get();
       long next = u + bytes;
-      if (next > limitBytes || (bytes > SMALL_MESSAGE_BYTES && u >= pressureBytes)) {
+      if (next > limitBytes || (!wholeMessages && u >= pressureBytes)) {
         logPressure(u);
         return false;
       }
@@ -261,6 +261,7 @@ public final class LeanMemoryBudget {
   /** Returns {@code bytes} charged before; wakes the waiters once usage is below pressure. */
   public void release(long bytes) {
     long next = used.addAndGet(-bytes);
+    releasedTotal.addAndGet(bytes);
     if (next < 0) {
       throw new IllegalStateException("memory budget released more than charged: " + next);
     }
@@ -312,6 +313,11 @@ public final class LeanMemoryBudget {
   void streamRefused() {
     streamsRefused.incrementAndGet();
     logPressure(used.get());
+  }
+
+  /** Bytes released since this budget was made (monotonic). */
+  long releasedTotalBytes() {
+    return releasedTotal.get();
   }
 
   void streamReclaimed() {

@@ -36,6 +36,12 @@ final class LeanServerStream extends AbstractServerStream {
    * pressure: far above its 32 KiB onReady threshold, far below int overflow.
    */
   static final int BUDGET_HOLD_BYTES = 1 << 30;
+  /**
+   * The framer's last buffer ended inside a message (it completed none): the next one continues a
+   * message that is not small. Touched by the thread writing this stream's messages only
+   * (grpc-core calls writeFrame for a stream from one thread at a time).
+   */
+  private boolean midMessage;
   /** The connection's memory budget, or null. */
   @javax.annotation.Nullable private final LeanMemoryBudget budget;
 
@@ -85,6 +91,17 @@ final class LeanServerStream extends AbstractServerStream {
     return attributes;
   }
 
+  /**
+   * Charges a framer buffer to the budget (see {@link LeanMemoryBudget#tryReserveOutbound}): a
+   * buffer of whole messages only may use the budget up to its limit, part of a larger message
+   * only below the pressure mark. Writing thread.
+   */
+  private boolean reserveOutbound(ByteBuffer bytes, int numMessages) {
+    boolean wholeMessages = numMessages > 0 && !midMessage;
+    midMessage = numMessages == 0;
+    return budget.tryReserveOutbound(bytes.capacity(), wholeMessages);
+  }
+
   private void onLoop(Runnable task) {
     // Dropped if the poller stopped: the connection is gone with it; nothing left to do.
     connection.loop.executeOrDrop(task);
@@ -103,7 +120,7 @@ final class LeanServerStream extends AbstractServerStream {
       if (bytes == null) {
         return; // The stream is gone; its framer's buffer was disowned.
       }
-      if (budget != null && !budget.tryReserveMessage(bytes.capacity())) {
+      if (budget != null && !reserveOutbound(bytes, numMessages)) {
         // Past the limit (the application wrote although isReady() was false, or raced others
         // for the last bytes): fail this call rather than hold more than the budget.
         LeanBuffers.releaseHeap(bytes);

@@ -67,24 +67,25 @@ public class LeanMemoryBudgetTest {
   }
 
   @Test
-  public void largeMessagesStopAtPressureSmallOnesAtTheLimit() {
+  public void partsOfLargeMessagesStopAtPressureWholeSmallOnesAtTheLimit() {
     long limit = 1L << 20;
     LeanMemoryBudget b = LeanMemoryBudget.of(limit);
-    int big = LeanMemoryBudget.SMALL_MESSAGE_BYTES + 1;
-    int reservedBig = 0;
-    while (b.tryReserveMessage(big)) {
-      reservedBig++;
+    int chunk = 64 * 1024;
+    int parts = 0;
+    while (b.tryReserveOutbound(chunk, false)) {
+      parts++;
     }
-    // The last big message that started below the mark may pass it; none starts above it.
+    // The part that started below the mark may pass it; none starts above it.
     assertTrue(b.isUnderPressure());
-    assertTrue(b.usedBytes() < b.pressureBytes() + big);
-    assertEquals((b.pressureBytes() + big - 1) / big, reservedBig);
+    assertTrue(b.usedBytes() < b.pressureBytes() + chunk);
+    assertEquals((b.pressureBytes() + chunk - 1) / chunk, parts);
     long small = 0;
-    while (b.tryReserveMessage(1024)) {
+    while (b.tryReserveOutbound(1024, true)) {
       small += 1024;
     }
-    assertTrue("small messages fill up to the limit", limit - b.usedBytes() < 1024);
+    assertTrue("whole small messages fill up to the limit", limit - b.usedBytes() < 1024);
     assertTrue(small > 0);
+    assertFalse(b.tryReserveOutbound(1, true));
   }
 
   @Test
