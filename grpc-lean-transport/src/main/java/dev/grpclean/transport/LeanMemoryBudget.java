@@ -108,10 +108,14 @@ public final class LeanMemoryBudget {
 
   /**
    * The process-wide budget from {@value #PROPERTY}, or null when the property is unset. Read
-   * once, on first use; an unparsable value fails that first build with a message naming it.
+   * once, on first use; with an unparsable value every call (so every lean server and channel
+   * build) throws an {@link IllegalArgumentException} naming the property.
    */
   @Nullable
   public static LeanMemoryBudget processDefault() {
+    if (ProcessDefault.ERROR != null) {
+      throw new IllegalArgumentException(ProcessDefault.ERROR.getMessage(), ProcessDefault.ERROR);
+    }
     return ProcessDefault.BUDGET;
   }
 
@@ -121,8 +125,22 @@ public final class LeanMemoryBudget {
     return explicit != null ? explicit : processDefault();
   }
 
+  /** Holder: the property is read on first use, and a bad value is kept to report each time. */
   private static final class ProcessDefault {
-    static final LeanMemoryBudget BUDGET = fromProperty(System.getProperty(PROPERTY));
+    @Nullable static final LeanMemoryBudget BUDGET;
+    @Nullable static final IllegalArgumentException ERROR;
+
+    static {
+      LeanMemoryBudget budget = null;
+      IllegalArgumentException error = null;
+      try {
+        budget = fromProperty(System.getProperty(PROPERTY));
+      } catch (IllegalArgumentException e) {
+        error = e;
+      }
+      BUDGET = budget;
+      ERROR = error;
+    }
   }
 
   @Nullable
