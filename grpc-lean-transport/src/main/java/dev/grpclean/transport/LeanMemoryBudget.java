@@ -61,7 +61,12 @@ import javax.annotation.Nullable;
  * meanwhile (a stall, not slow progress) fails its stream holding the most received bytes
  * with RESOURCE_EXHAUSTED ({@link #streamsReclaimed()}): without that, connections whose streams
  * each hold part of a message (grpc-core frees a message's bytes only once it is whole) would
- * wait on each other forever. An inbound DATA frame is always
+ * wait on each other forever. So a budget should hold the partial messages a connection
+ * interleaves (streams in flight times message size): under a smaller one, calls fail with
+ * RESOURCE_EXHAUSTED instead of waiting (in MemoryBudgetTest, 64 concurrent 1 MiB uploads under
+ * 16 MiB: about 24 complete, 40 are failed this way; 8 downloads of 64 KiB messages under
+ * 1 MiB: all complete, with pauses). An application that blocks on one call while not consuming
+ * the others on the same connection can make the same stall. An inbound DATA frame is always
  * taken, even one larger than what is left: its bytes are already read, and refusing them would
  * fail a well-behaved stream for another connection's load; the connection is paused instead. So
  * inbound charges may pass the limit by at most what one socket read (64 KiB of frames, at most

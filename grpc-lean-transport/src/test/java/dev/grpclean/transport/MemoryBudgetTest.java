@@ -63,6 +63,8 @@ public class MemoryBudgetTest {
       ByteMethods.method(MethodType.SERVER_STREAMING, "budget.Flood", "Polite");
   private static final MethodDescriptor<byte[], byte[]> CARELESS =
       ByteMethods.method(MethodType.SERVER_STREAMING, "budget.Flood", "Careless");
+  private static final MethodDescriptor<byte[], byte[]> DOWNLOAD =
+      ByteMethods.method(MethodType.SERVER_STREAMING, "budget.Flood", "Download");
   private static final MethodDescriptor<byte[], byte[]> UPLOAD =
       ByteMethods.method(MethodType.UNARY, "budget.Flood", "Upload");
 
@@ -112,6 +114,21 @@ public class MemoryBudgetTest {
           } finally {
             carelessDone.incrementAndGet();
           }
+        }))
+        .addMethod(DOWNLOAD, ServerCalls.asyncServerStreamingCall((req, observer) -> {
+          // req[0] messages of req[1] KiB, honouring isReady().
+          ServerCallStreamObserver<byte[]> obs = (ServerCallStreamObserver<byte[]>) observer;
+          AtomicInteger sent = new AtomicInteger();
+          AtomicBoolean completed = new AtomicBoolean();
+          obs.setOnReadyHandler(() -> {
+            while (obs.isReady() && sent.get() < req[0]) {
+              sent.incrementAndGet();
+              obs.onNext(new byte[req[1] << 10]);
+            }
+            if (sent.get() == req[0] && completed.compareAndSet(false, true)) {
+              obs.onCompleted();
+            }
+          });
         }))
         .addMethod(UPLOAD, ServerCalls.asyncUnaryCall((req, observer) -> {
           observer.onNext(new byte[] {(byte) (req.length >> 20)});
@@ -260,6 +277,62 @@ public class MemoryBudgetTest {
       for (ManagedChannel ch : channels) {
         ch.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
       }
+    }
+    Conditions.await(() -> budget.usedBytes() == 0 && budget.pausedConnections() == 0, WAIT,
+        budget::toString);
+  }
+
+  @Test
+  public void channelUnderBudgetPausesDownloadsAndResumesAsTheyAreConsumed() throws Exception {
+    server = LeanServerBuilder.forPort(0).addService(floodService()).build().start();
+    // 8 downloads of 64 x 64 KiB under a 1 MiB budget: each stream's 1 MiB window lets the
+    // server send far more than the budget, and a partial message is at most 64 KiB per stream,
+    // so consumers always have whole messages to take while the connection is paused.
+    long limit = 1L << 20;
+    LeanMemoryBudget budget = LeanMemoryBudget.of(limit);
+    ManagedChannel channel = LeanChannelBuilder.forAddress("127.0.0.1", server.getPort())
+        .usePlaintext().memoryBudget(budget).build();
+    int downloads = 8;
+    int messages = 64;
+    int messageKib = 64;
+    try {
+      List<java.util.Iterator<byte[]>> streams = new ArrayList<>();
+      for (int i = 0; i < downloads; i++) {
+        streams.add(ClientCalls.blockingServerStreamingCall(channel, DOWNLOAD,
+            CallOptions.DEFAULT.withDeadlineAfter(60, TimeUnit.SECONDS),
+            new byte[] {(byte) messages, (byte) messageKib}));
+      }
+      // Each download is consumed by its own thread, at its own pace: every byte the
+      // connection holds is being consumed, so a pause always ends without failing a call.
+      List<Thread> consumers = new ArrayList<>();
+      AtomicInteger messagesRead = new AtomicInteger();
+      List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+      for (java.util.Iterator<byte[]> it : streams) {
+        Thread t = new Thread(() -> {
+          try {
+            while (it.hasNext()) {
+              assertEquals(messageKib << 10, it.next().length);
+              messagesRead.incrementAndGet();
+            }
+          } catch (Throwable e) {
+            failures.add(e);
+          }
+        });
+        t.start();
+        consumers.add(t);
+      }
+      for (Thread t : consumers) {
+        t.join(WAIT.toMillis());
+      }
+      assertTrue(failures.toString(), failures.isEmpty());
+      assertEquals(downloads * messages, messagesRead.get());
+      System.out.printf("downloads: %s%n", budget);
+      assertTrue("the channel paused its connection: " + budget, budget.pauses() > 0);
+      assertTrue(budget.toString(),
+          budget.peakBytes() <= limit + INBOUND_SLACK_PER_CONNECTION);
+      assertEquals(0, budget.streamsReclaimed());
+    } finally {
+      channel.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
     }
     Conditions.await(() -> budget.usedBytes() == 0 && budget.pausedConnections() == 0, WAIT,
         budget::toString);
