@@ -429,6 +429,10 @@ abstract class Http2Connection
     budget.connectionPaused();
     scheduleBudgetStallCheck();
     awaitBudget();
+    if (inboundAccount.heldBytes() == 0) {
+      // Released on another thread before it could see the pause: nothing will call back.
+      loop.executeOrDrop(this::onBudgetAvailable);
+    }
   }
 
   private void resumeReadsForBudget() {
