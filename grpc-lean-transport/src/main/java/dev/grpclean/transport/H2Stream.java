@@ -36,4 +36,16 @@ interface H2Stream {
    * window; 0 when the application consumes them later ({@link Http2Connection#onBytesConsumed}).
    */
   int deliverData(ByteBuffer data, boolean endStream) throws Http2StreamError;
+
+  /**
+   * The connection's memory budget fell below its pressure mark: a stream that reported
+   * {@code isReady() == false} because of it tells its listener it is ready again.
+   */
+  default void budgetAvailable() {}
+
+  /** Inbound bytes this stream holds under the memory budget; null without a budget. */
+  @javax.annotation.Nullable
+  default BudgetAccount inboundAccount() {
+    return null;
+  }
 }

@@ -1,6 +1,7 @@
 package dev.grpclean.transport;
 
 import io.grpc.internal.AbstractReadableBuffer;
+import io.grpc.internal.ForwardingReadableBuffer;
 import io.grpc.internal.ReadableBuffer;
 import io.grpc.internal.ReadableBuffers;
 import java.io.IOException;
@@ -8,6 +9,7 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.InvalidMarkException;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import javax.annotation.Nullable;
 
 /**
  * Hands a DATA payload to grpc-core's deframer in a buffer the stream owns, never as a slice of
@@ -38,15 +40,59 @@ final class InboundData {
 
   /** Copies {@code payload} (borrowed) into a buffer owned by the returned object. */
   static ReadableBuffer copyOf(ByteBuffer payload) {
+    return copyOf(payload, null);
+  }
+
+  /**
+   * Copies {@code payload} (borrowed) into a buffer owned by the returned object and, with a
+   * budget account, charges what that buffer holds (the lease's capacity, or the small copy's
+   * length) until grpc-core closes it. The charge is unconditional: the bytes were already read;
+   * the connection pauses its reads instead.
+   */
+  static ReadableBuffer copyOf(ByteBuffer payload, @Nullable BudgetAccount budget) {
     int n = payload.remaining();
     if (n < MIN_POOLED_BYTES) {
       byte[] copy = new byte[n];
       payload.get(copy);
-      return ReadableBuffers.wrap(copy);
+      ReadableBuffer wrapped = ReadableBuffers.wrap(copy);
+      if (budget == null || n == 0) {
+        return wrapped;
+      }
+      budget.charge(n);
+      return new Charged(wrapped, budget, n);
     }
     ByteBuffer lease = LeanBuffers.leaseHeap(n);
     lease.put(payload);
-    return new Pooled(lease, n);
+    if (budget != null) {
+      budget.charge(lease.capacity());
+    }
+    return new Pooled(lease, n, budget);
+  }
+
+  /**
+   * A small copy whose charge goes back when grpc-core closes it. Slices taken from it are plain
+   * views of the same array and are not charged: the deframer closes the whole buffer once it has
+   * read it, so the charge lasts until its bytes are consumed.
+   */
+  private static final class Charged extends ForwardingReadableBuffer {
+    private final BudgetAccount budget;
+    private final int chargedBytes;
+    private boolean closed;
+
+    Charged(ReadableBuffer buf, BudgetAccount budget, int chargedBytes) {
+      super(buf);
+      this.budget = budget;
+      this.chargedBytes = chargedBytes;
+    }
+
+    @Override
+    public void close() {
+      if (!closed) {
+        closed = true;
+        budget.release(chargedBytes);
+      }
+      super.close();
+    }
   }
 
   /**
@@ -61,6 +107,8 @@ final class InboundData {
     /** The pool lease; array-backed with offset 0 (a heap pool allocates with allocate()). */
     private final ByteBuffer lease;
     private final byte[] array;
+    /** Charged for the lease (root only), or null. */
+    @Nullable private final BudgetAccount budget;
     /** Readable window of {@link #array}: position..limit. */
     private int position;
     private final int limit;
@@ -70,8 +118,9 @@ final class InboundData {
     private volatile int refs;
 
     /** A root over {@code lease}'s first {@code length} bytes; takes ownership of the lease. */
-    Pooled(ByteBuffer lease, int length) {
+    Pooled(ByteBuffer lease, int length, @Nullable BudgetAccount budget) {
       this.root = this;
+      this.budget = budget;
       this.lease = lease;
       this.array = lease.array();
       this.position = lease.arrayOffset();
@@ -84,6 +133,7 @@ final class InboundData {
       this.root = root;
       this.lease = root.lease;
       this.array = root.array;
+      this.budget = null;
       this.position = position;
       this.limit = limit;
     }
@@ -103,7 +153,11 @@ final class InboundData {
     private void releaseRoot() {
       int n = REFS.decrementAndGet(root);
       if (n == 0) {
+        int capacity = lease.capacity();
         LeanBuffers.releaseHeap(lease);
+        if (root.budget != null) {
+          root.budget.release(capacity);
+        }
       } else if (n < 0) {
         throw new IllegalStateException("inbound buffer released more often than retained");
       }

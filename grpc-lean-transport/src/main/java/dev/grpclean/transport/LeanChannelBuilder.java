@@ -47,6 +47,7 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
   int maxInboundMetadataBytes = GrpcUtil.DEFAULT_MAX_HEADER_LIST_SIZE;
   int maxInboundMessageBytes = GrpcUtil.DEFAULT_MAX_MESSAGE_SIZE;
   long maxQueuedBytesPerConnection = TransportSettings.DEFAULT_MAX_QUEUED_BYTES_PER_CONNECTION;
+  @javax.annotation.Nullable LeanMemoryBudget memoryBudget;
   long keepAliveTimeNanos = GrpcUtil.KEEPALIVE_TIME_NANOS_DISABLED;
   long keepAliveTimeoutNanos = GrpcUtil.DEFAULT_KEEPALIVE_TIMEOUT_NANOS;
   /**
@@ -159,6 +160,17 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
   public LeanChannelBuilder flowControlWindow(int bytes) {
     checkArgument(bytes > 0, "flowControlWindow must be positive");
     flowControlWindowBytes = bytes;
+    return this;
+  }
+
+  /**
+   * The memory budget this channel's transports charge (see {@link LeanMemoryBudget} for what is
+   * charged and how the transport degrades under it). One budget may be shared by several
+   * servers and channels. Without one, the process-wide default from
+   * {@code -Dgrpclean.memoryBudget} applies, and without that there is no budget.
+   */
+  public LeanChannelBuilder memoryBudget(LeanMemoryBudget budget) {
+    this.memoryBudget = com.google.common.base.Preconditions.checkNotNull(budget, "budget");
     return this;
   }
 

@@ -33,6 +33,19 @@ final class LeanClientStream extends AbstractClientStream {
   private final Attributes attributes;
 
   private final LeanWritableBuffer.StreamAllocator framerBuffers;
+  /**
+   * Phantom bytes that make grpc-core's isReady() false while the memory budget is under
+   * pressure: far above its 32 KiB onReady threshold, far below int overflow.
+   */
+  static final int BUDGET_HOLD_BYTES = 1 << 30;
+  /**
+   * The framer's last buffer ended inside a message (it completed none): the next one continues a
+   * message that is not small. Touched by the thread writing this stream's messages only
+   * (grpc-core calls writeFrame for a stream from one thread at a time).
+   */
+  private boolean midMessage;
+  /** The transport's memory budget, or null. */
+  @Nullable final LeanMemoryBudget budget;
 
   LeanClientStream(LeanClientTransport transport, MethodDescriptor<?, ?> method,
       Metadata headers, CallOptions callOptions, StatsTraceContext statsTraceCtx,
@@ -48,6 +61,7 @@ final class LeanClientStream extends AbstractClientStream {
     super(framerBuffers, statsTraceCtx, transportTracer, headers, callOptions, false);
     this.framerBuffers = framerBuffers;
     this.transport = transport;
+    this.budget = transport.factory.settings.memoryBudget;
     this.method = method;
     this.attributes = transport.getAttributes();
     this.state = new State(maxInboundMessageBytes, statsTraceCtx, transportTracer, callOptions);
@@ -71,6 +85,17 @@ final class LeanClientStream extends AbstractClientStream {
   @Override
   public Attributes getAttributes() {
     return attributes;
+  }
+
+  /**
+   * Charges a framer buffer to the budget (see {@link LeanMemoryBudget#tryReserveOutbound}): a
+   * buffer of whole messages only may use the budget up to its limit, part of a larger message
+   * only below the pressure mark. Writing thread.
+   */
+  private boolean reserveOutbound(ByteBuffer bytes, int numMessages) {
+    boolean wholeMessages = numMessages > 0 && !midMessage;
+    midMessage = numMessages == 0;
+    return budget.tryReserveOutbound(bytes.capacity(), wholeMessages);
   }
 
   /**
@@ -99,11 +124,30 @@ final class LeanClientStream extends AbstractClientStream {
         int numMessages) {
       // No bytes still sends: endOfStream alone is a frame.
       ByteBuffer data = StreamBridge.takeFrame(frame);
+      if (data != null && budget != null && !reserveOutbound(data, numMessages)) {
+        // Past the limit (written although isReady() was false, or a race for the last
+        // bytes): fail this call rather than hold more than the budget.
+        LeanBuffers.releaseHeap(data);
+        budget.writeRefused();
+        Status status = Status.RESOURCE_EXHAUSTED.withDescription("grpc-lean memory budget of "
+            + budget.limitBytes() + " bytes exhausted (memoryBudget / -D"
+            + LeanMemoryBudget.PROPERTY + ")");
+        onLoop(() -> transport.cancelStream(state, status), null);
+        return;
+      }
       int sending = StreamBridge.sendingBytes(data);
       if (sending > 0) {
         onSendingBytes(sending);
       }
-      onLoop(() -> transport.sendData(state, data, endOfStream, numMessages), data);
+      if (!StreamBridge.runOnLoop(transport.loop,
+          () -> transport.sendData(state, data, endOfStream, numMessages), null)) {
+        // The poller group is shut down: the chunk and its budget charge go back, and nothing
+        // will ever run for this stream.
+        if (data != null) {
+          OutboundStream.releaseChunk(data, budget);
+        }
+        state.failFromOutside(Status.UNAVAILABLE.withDescription("transport event loop stopped"));
+      }
     }
 
     @Override
@@ -131,6 +175,10 @@ final class LeanClientStream extends AbstractClientStream {
      * Volatile: also read by application threads once the loop is gone (runOnTransportThread).
      */
     volatile boolean done;
+    /** {@link #holdForBudget} holds phantom bytes in grpc-core's onReady accounting. */
+    boolean budgetHold;
+    /** Inbound bytes this call holds under the budget; null without one. Set once on the loop. */
+    @javax.annotation.Nullable BudgetAccount inboundAccount;
 
     State(int maxMessageSize, StatsTraceContext statsTraceCtx, TransportTracer transportTracer,
         CallOptions callOptions) {
@@ -145,7 +193,7 @@ final class LeanClientStream extends AbstractClientStream {
         LoopyWriter writer) {
       id = streamId;
       OutboundStream early = outbound;
-      outbound = new OutboundStream(streamId, sendWindowBytes, this, writer);
+      outbound = new OutboundStream(streamId, sendWindowBytes, this, writer, budget);
       if (early != null) {
         // Data written before the stream had an id moves to the allocated stream.
         early.moveTo(outbound);
@@ -157,14 +205,41 @@ final class LeanClientStream extends AbstractClientStream {
     /** Before allocation, data waits in a placeholder that the writer does not see. */
     OutboundStream earlyOutbound(LoopyWriter writer) {
       if (outbound == null) {
-        outbound = new OutboundStream(0, 0, this, writer);
+        outbound = new OutboundStream(0, 0, this, writer, budget);
       }
       return outbound;
+    }
+
+    /**
+     * Loop thread, after the application handed this stream a message: while the memory budget
+     * is under pressure, grpc-core's {@code isReady()} turns false for this writer. isReady() is
+     * final in grpc-core, so this holds {@link #BUDGET_HOLD_BYTES} phantom "queued" bytes in its
+     * onReady accounting, and {@link #budgetAvailable} gives them back, which fires onReady.
+     */
+    void holdForBudget() {
+      if (budget != null && !budgetHold && budget.isUnderPressure()) {
+        budgetHold = true;
+        LeanClientStream.this.onSendingBytes(BUDGET_HOLD_BYTES);
+        transport.awaitBudget();
+      }
+    }
+
+    @Override
+    public void budgetAvailable() {
+      if (budgetHold) {
+        budgetHold = false;
+        onSentBytes(BUDGET_HOLD_BYTES);
+      }
     }
 
     @Override
     public int id() {
       return id;
+    }
+
+    @Override
+    public BudgetAccount inboundAccount() {
+      return inboundAccount;
     }
 
     @Override
@@ -189,7 +264,7 @@ final class LeanClientStream extends AbstractClientStream {
 
     @Override
     public int deliverData(ByteBuffer data, boolean endStream) {
-      transportDataReceived(InboundData.copyOf(data), endStream);
+      transportDataReceived(InboundData.copyOf(data, inboundAccount), endStream);
       return 0;
     }
 

@@ -208,6 +208,7 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     state.pendingHeaders = null;
     state.allocated(id, connection.peerInitialWindowBytes, factory.settings.flowControlWindowBytes,
         connection.writer);
+    state.inboundAccount = BudgetAccount.forStream(connection.inboundAccount);
     connection.streams.put(id, state);
     transportTracer.reportLocalStreamStarted();
     connection.writer.enqueueHeaders(id, headers, false);
@@ -229,6 +230,13 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     }
   }
 
+  /** Loop thread: queues the connection's memory-budget waker (none before it is connected). */
+  void awaitBudget() {
+    if (connection != null && !connection.closed) {
+      connection.awaitBudget();
+    }
+  }
+
   void sendData(LeanClientStream.State state, ByteBuffer data, boolean endOfStream,
       int numMessages) {
     assert loop.inEventLoop() : "not on the transport's loop thread";
@@ -236,7 +244,7 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     if (state.cancelled || state.localClosed || state.done || connection == null
         || connection.closed) {
       if (data != null) {
-        LeanBuffers.releaseHeap(data);
+        OutboundStream.releaseChunk(data, factory.settings.memoryBudget);
       }
       return;
     }
@@ -246,7 +254,7 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
         if (data.hasRemaining()) {
           early.enqueue(data);
         } else {
-          LeanBuffers.releaseHeap(data);
+          early.releaseChunk(data);
         }
       }
       early.endStreamAfterData |= endOfStream;
@@ -260,6 +268,7 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
       return;
     }
     if (state.id >= 0) {
+      state.holdForBudget();
       connection.requestFlush();
     }
   }

@@ -45,6 +45,7 @@ public final class LeanServerBuilder extends ForwardingServerBuilder<LeanServerB
   int maxInboundMetadataBytes = GrpcUtil.DEFAULT_MAX_HEADER_LIST_SIZE;
   int maxInboundMessageBytes = GrpcUtil.DEFAULT_MAX_MESSAGE_SIZE;
   long maxQueuedBytesPerConnection = TransportSettings.DEFAULT_MAX_QUEUED_BYTES_PER_CONNECTION;
+  @javax.annotation.Nullable LeanMemoryBudget memoryBudget;
   int maxRstStreams = ResetBudget.DEFAULT_MAX_RESETS;
   int maxConnections = Integer.MAX_VALUE;
   long maxRstWindowNanos = ResetBudget.DEFAULT_WINDOW_NANOS;
@@ -109,6 +110,17 @@ public final class LeanServerBuilder extends ForwardingServerBuilder<LeanServerB
   public LeanServerBuilder flowControlWindow(int bytes) {
     checkArgument(bytes > 0, "flowControlWindow must be positive");
     this.flowControlWindowBytes = bytes;
+    return this;
+  }
+
+  /**
+   * The memory budget this server's transports charge (see {@link LeanMemoryBudget} for what is
+   * charged and how the transport degrades under it). One budget may be shared by several
+   * servers and channels. Without one, the process-wide default from
+   * {@code -Dgrpclean.memoryBudget} applies, and without that there is no budget.
+   */
+  public LeanServerBuilder memoryBudget(LeanMemoryBudget budget) {
+    this.memoryBudget = com.google.common.base.Preconditions.checkNotNull(budget, "budget");
     return this;
   }
 

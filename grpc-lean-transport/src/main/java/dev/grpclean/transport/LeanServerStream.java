@@ -30,6 +30,19 @@ final class LeanServerStream extends AbstractServerStream {
   private final String authority;
 
   private final LeanWritableBuffer.StreamAllocator framerBuffers;
+  /**
+   * Phantom bytes that make grpc-core's isReady() false while the memory budget is under
+   * pressure: far above its 32 KiB onReady threshold, far below int overflow.
+   */
+  static final int BUDGET_HOLD_BYTES = 1 << 30;
+  /**
+   * The framer's last buffer ended inside a message (it completed none): the next one continues a
+   * message that is not small. Touched by the thread writing this stream's messages only
+   * (grpc-core calls writeFrame for a stream from one thread at a time).
+   */
+  private boolean midMessage;
+  /** The connection's memory budget, or null. */
+  @javax.annotation.Nullable private final LeanMemoryBudget budget;
 
   LeanServerStream(ServerConnection connection, int streamId, String authority,
       StatsTraceContext statsTraceCtx, TransportTracer transportTracer, int maxMessageBytes,
@@ -45,6 +58,7 @@ final class LeanServerStream extends AbstractServerStream {
     super(framerBuffers, statsTraceCtx);
     this.framerBuffers = framerBuffers;
     this.connection = connection;
+    this.budget = connection.budget;
     this.authority = authority;
     this.attributes = connection.transportAttributes();
     this.state = new State(streamId, maxMessageBytes, statsTraceCtx, transportTracer,
@@ -76,6 +90,17 @@ final class LeanServerStream extends AbstractServerStream {
     return attributes;
   }
 
+  /**
+   * Charges a framer buffer to the budget (see {@link LeanMemoryBudget#tryReserveOutbound}): a
+   * buffer of whole messages only may use the budget up to its limit, part of a larger message
+   * only below the pressure mark. Writing thread.
+   */
+  private boolean reserveOutbound(ByteBuffer bytes, int numMessages) {
+    boolean wholeMessages = numMessages > 0 && !midMessage;
+    midMessage = numMessages == 0;
+    return budget.tryReserveOutbound(bytes.capacity(), wholeMessages);
+  }
+
   private void onLoop(Runnable task) {
     // Dropped if the poller stopped: the connection is gone with it; nothing left to do.
     connection.loop.executeOrDrop(task);
@@ -94,13 +119,27 @@ final class LeanServerStream extends AbstractServerStream {
       if (bytes == null) {
         return; // The stream is gone; its framer's buffer was disowned.
       }
+      if (budget != null && !reserveOutbound(bytes, numMessages)) {
+        // Past the limit (the application wrote although isReady() was false, or raced others
+        // for the last bytes): fail this call rather than hold more than the budget.
+        LeanBuffers.releaseHeap(bytes);
+        budget.writeRefused();
+        Status status = Status.RESOURCE_EXHAUSTED.withDescription("grpc-lean memory budget of "
+            + budget.limitBytes() + " bytes exhausted (memoryBudget / -D"
+            + LeanMemoryBudget.PROPERTY + ")");
+        onLoop(() -> connection.cancelStream(state, status));
+        return;
+      }
       int sending = StreamBridge.sendingBytes(bytes);
       if (sending > 0) {
         onSendingBytes(sending);
       }
-      // A stopped loop took the connection with it: the lease goes back, nothing else to do.
-      StreamBridge.runOnLoop(connection.loop, () -> connection.sendData(state, bytes, numMessages),
-          bytes);
+      // A stopped loop took the connection with it: the chunk and its budget charge go back,
+      // nothing else to do.
+      if (!StreamBridge.runOnLoop(connection.loop,
+          () -> connection.sendData(state, bytes, numMessages), null)) {
+        state.outbound.releaseChunk(bytes);
+      }
     }
 
     @Override
@@ -129,19 +168,50 @@ final class LeanServerStream extends AbstractServerStream {
     ContentLength contentLength;
     /** Carries failStream's trailers after the regular outbound state was cancelled. */
     OutboundStream failureOutbound;
+    /** {@link #holdForBudget} holds phantom bytes in grpc-core's onReady accounting. */
+    boolean budgetHold;
+    /** Inbound bytes this call holds under the budget; null without one. Set once on the loop. */
+    @javax.annotation.Nullable BudgetAccount inboundAccount;
 
     State(int id, int maxMessageBytes, StatsTraceContext statsTraceCtx,
         TransportTracer transportTracer, int receiveWindowBytes, int sendWindowBytes,
         LoopyWriter writer) {
       super(maxMessageBytes, statsTraceCtx, transportTracer);
       this.id = id;
-      this.outbound = new OutboundStream(id, sendWindowBytes, this, writer);
+      this.outbound = new OutboundStream(id, sendWindowBytes, this, writer, budget);
       this.inbound = new InboundFlow(receiveWindowBytes);
+    }
+
+    /**
+     * Loop thread, after the application handed this stream a message: while the memory budget
+     * is under pressure, grpc-core's {@code isReady()} turns false for this writer. isReady() is
+     * final in grpc-core, so this holds {@link #BUDGET_HOLD_BYTES} phantom "queued" bytes in its
+     * onReady accounting, and {@link #budgetAvailable} gives them back, which fires onReady.
+     */
+    void holdForBudget() {
+      if (budget != null && !budgetHold && budget.isUnderPressure()) {
+        budgetHold = true;
+        LeanServerStream.this.onSendingBytes(BUDGET_HOLD_BYTES);
+        connection.awaitBudget();
+      }
+    }
+
+    @Override
+    public void budgetAvailable() {
+      if (budgetHold) {
+        budgetHold = false;
+        onSentBytes(BUDGET_HOLD_BYTES);
+      }
     }
 
     @Override
     public int id() {
       return id;
+    }
+
+    @Override
+    public BudgetAccount inboundAccount() {
+      return inboundAccount;
     }
 
     @Override
@@ -167,7 +237,7 @@ final class LeanServerStream extends AbstractServerStream {
     @Override
     public int deliverData(ByteBuffer data, boolean endStream) throws Http2StreamError {
       contentLength.onData(id, data.remaining(), endStream);
-      inboundDataReceived(InboundData.copyOf(data), endStream);
+      inboundDataReceived(InboundData.copyOf(data, inboundAccount), endStream);
       return 0;
     }
 

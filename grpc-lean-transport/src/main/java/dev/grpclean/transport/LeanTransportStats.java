@@ -56,6 +56,16 @@ public final class LeanTransportStats {
     return Pools.heap().stats();
   }
 
+  /**
+   * The process-wide memory budget from {@code -Dgrpclean.memoryBudget}, shared by every lean
+   * server and channel built without their own, or null when the property is unset. Its
+   * getters report the limit, bytes used, the peak, connections paused and streams refused.
+   */
+  @javax.annotation.Nullable
+  public static LeanMemoryBudget memoryBudget() {
+    return LeanMemoryBudget.processDefault();
+  }
+
   public static String describe() {
     return "io[" + ioPool() + "] heap[" + heapPool() + "]";
   }

@@ -116,7 +116,7 @@ final class LoopyWriter {
   void enqueueData(OutboundStream stream, ByteBuffer chunk, boolean endStream) {
     if (stream.closed) {
       if (chunk != null) {
-        LeanBuffers.releaseHeap(chunk);
+        stream.releaseChunk(chunk);
       }
       return;
     }
@@ -124,7 +124,7 @@ final class LoopyWriter {
       if (chunk.hasRemaining()) {
         stream.enqueue(chunk);
       } else {
-        LeanBuffers.releaseHeap(chunk);
+        stream.releaseChunk(chunk);
       }
     }
     if (endStream) {

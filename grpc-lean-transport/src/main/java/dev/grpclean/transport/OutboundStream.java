@@ -31,6 +31,11 @@ final class OutboundStream {
   final Listener listener;
   /** The connection's writer, keeper of the total queued across its streams. */
   private final LoopyWriter writer;
+  /**
+   * The budget every queued chunk was charged to by its capacity when the application handed it
+   * over, or null (no budget, or a stream whose chunks come from the transport itself).
+   */
+  @javax.annotation.Nullable final LeanMemoryBudget budget;
   /** Send window (RFC 9113 §6.9.1); may go negative after a SETTINGS decrease (§6.9.2). */
   int windowBytes;
   /** Created on first data, so a stream that never sends holds no deque. */
@@ -42,6 +47,12 @@ final class OutboundStream {
   boolean closed;
 
   OutboundStream(int id, int initialWindowBytes, Listener listener, LoopyWriter writer) {
+    this(id, initialWindowBytes, listener, writer, null);
+  }
+
+  OutboundStream(int id, int initialWindowBytes, Listener listener, LoopyWriter writer,
+      @javax.annotation.Nullable LeanMemoryBudget budget) {
+    this.budget = budget;
     this.id = id;
     this.windowBytes = initialWindowBytes;
     this.listener = listener;
@@ -96,11 +107,28 @@ final class OutboundStream {
       writer.queuedDataBytes -= take;
       if (!head.hasRemaining()) {
         chunks.poll();
-        LeanBuffers.releaseHeap(head);
+        releaseChunk(head);
       }
     }
     if (queuedBytes == 0) {
       chunks = null;
+    }
+  }
+
+  /**
+   * Returns a chunk that was (or would have been) queued here to the pool, and its charge to the
+   * budget: every chunk an application handed to this stream goes back this way.
+   */
+  void releaseChunk(ByteBuffer chunk) {
+    releaseChunk(chunk, budget);
+  }
+
+  /** Returns {@code chunk} to the heap pool and its capacity to {@code budget}, if any. */
+  static void releaseChunk(ByteBuffer chunk, @javax.annotation.Nullable LeanMemoryBudget budget) {
+    int capacity = chunk.capacity();
+    LeanBuffers.releaseHeap(chunk);
+    if (budget != null) {
+      budget.release(capacity);
     }
   }
 
@@ -110,7 +138,7 @@ final class OutboundStream {
     if (chunks != null) {
       ByteBuffer b;
       while ((b = chunks.poll()) != null) {
-        LeanBuffers.releaseHeap(b);
+        releaseChunk(b);
       }
       chunks = null;
     }

@@ -95,6 +95,8 @@ final class SecureSocket {
    */
   private ByteBuffer unsentRaw;
   private boolean closed;
+  /** Reads are paused ({@link #setReadInterest}); checked between the reads of one event. */
+  private boolean readsOff;
 
   SecureSocket(SocketChannel channel, Upstream upstream) {
     this.channel = channel;
@@ -133,7 +135,7 @@ final class SecureSocket {
   private void onReadable() {
     ByteBuffer buf = LeanBuffers.leaseIo(READ_BUFFER_BYTES);
     try {
-      for (int i = 0; i < MAX_READS_PER_TURN && !closed; i++) {
+      for (int i = 0; i < MAX_READS_PER_TURN && !closed && !readsOff; i++) {
         buf.clear();
         int n = channel.read(buf);
         if (n < 0) {
@@ -366,6 +368,19 @@ final class SecureSocket {
   }
 
   /** Turns interest in writability on or off. */
+  /**
+   * Turns interest in readability on or off (the memory budget pauses a connection's reads). While
+   * off, a readiness event in progress stops after the read it is on.
+   */
+  void setReadInterest(boolean on) {
+    readsOff = !on;
+    if (key == null || !key.isValid()) {
+      return;
+    }
+    int ops = key.interestOps();
+    key.interestOps(on ? ops | SelectionKey.OP_READ : ops & ~SelectionKey.OP_READ);
+  }
+
   void setWriteInterest(boolean on) {
     if (key == null || !key.isValid()) {
       return;

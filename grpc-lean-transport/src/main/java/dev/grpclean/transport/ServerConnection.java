@@ -189,6 +189,13 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
       throw new Http2StreamError(streamId, ErrorCode.REFUSED_STREAM,
           "max concurrent streams (" + serverConfig.maxConcurrentStreams + ") reached");
     }
+    if (budget != null && budget.isExhausted()) {
+      // The memory budget is spent: REFUSED_STREAM tells the client nothing was processed, so
+      // grpc-java retries transparently (RFC 9113 §8.7).
+      budget.streamRefused();
+      throw new Http2StreamError(streamId, ErrorCode.REFUSED_STREAM,
+          "grpc-lean memory budget exhausted");
+    }
     createStream(streamId, headers, endStream);
   }
 
@@ -251,6 +258,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
         peerInitialWindowBytes, writer);
     LeanServerStream.State s = stream.transportState();
     s.contentLength = contentLength;
+    s.inboundAccount = BudgetAccount.forStream(inboundAccount);
     if (openStreams() == 0) {
       onStreamActive();
     }
@@ -406,11 +414,21 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     requestFlush();
   }
 
+  /** Trailers carry the RESOURCE_EXHAUSTED status to the client when no headers went out. */
+  @Override
+  void failForBudget(H2Stream stream, Status status) {
+    if (stream instanceof LeanServerStream.State s) {
+      failStream(s, status);
+    } else {
+      super.failForBudget(stream, status);
+    }
+  }
+
   void sendData(LeanServerStream.State s, ByteBuffer data, int numMessages) {
     assertInLoop();
     transport.transportTracer.reportMessageSent(numMessages);
     if (s.cancelled || closed) {
-      LeanBuffers.releaseHeap(data);
+      s.outbound.releaseChunk(data);
       return;
     }
     writer.enqueueData(s.outbound, data, false);
@@ -419,6 +437,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
       resetStream(s, ErrorCode.ENHANCE_YOUR_CALM, queuedBytesCapStatus("client"));
       return;
     }
+    s.holdForBudget();
     requestFlush();
   }
 

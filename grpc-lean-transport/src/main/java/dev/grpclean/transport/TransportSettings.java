@@ -44,6 +44,8 @@ final class TransportSettings {
   final int maxInboundMetadataBytes;
   final int maxInboundMessageBytes;
   final long maxQueuedBytesPerConnection;
+  /** The memory budget this transport charges, or null: no budget, no accounting at all. */
+  @javax.annotation.Nullable final LeanMemoryBudget memoryBudget;
 
   TransportSettings(int flowControlWindowBytes, int maxInboundMetadataBytes,
       int maxInboundMessageBytes, long maxQueuedBytesPerConnection) {
@@ -54,6 +56,14 @@ final class TransportSettings {
   TransportSettings(int flowControlWindowBytes, int maxInboundMetadataBytes,
       int maxInboundMessageBytes, long maxQueuedBytesPerConnection,
       long settingsAckTimeoutNanos) {
+    this(flowControlWindowBytes, maxInboundMetadataBytes, maxInboundMessageBytes,
+        maxQueuedBytesPerConnection, settingsAckTimeoutNanos, null);
+  }
+
+  TransportSettings(int flowControlWindowBytes, int maxInboundMetadataBytes,
+      int maxInboundMessageBytes, long maxQueuedBytesPerConnection,
+      long settingsAckTimeoutNanos, @javax.annotation.Nullable LeanMemoryBudget memoryBudget) {
+    this.memoryBudget = memoryBudget;
     this.settingsAckTimeoutNanos = settingsAckTimeoutNanos;
     this.flowControlWindowBytes = flowControlWindowBytes;
     this.maxInboundMetadataBytes = maxInboundMetadataBytes;

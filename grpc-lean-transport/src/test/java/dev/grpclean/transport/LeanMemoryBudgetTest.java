@@ -1,0 +1,233 @@
+package dev.grpclean.transport;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import io.grpc.internal.ReadableBuffer;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.Timeout;
+
+/** The budget's counters, its parsing, its wake-ups, and reserve/release races on real threads. */
+public class LeanMemoryBudgetTest {
+  @Rule public final Timeout timeout = Timeout.seconds(60);
+
+  @Test
+  public void parsesPlainBytesAndBinaryUnits() {
+    assertEquals(123, LeanMemoryBudget.parseBytes("123"));
+    assertEquals(512L << 10, LeanMemoryBudget.parseBytes("512k"));
+    assertEquals(32L << 20, LeanMemoryBudget.parseBytes("32m"));
+    assertEquals(32L << 20, LeanMemoryBudget.parseBytes(" 32M "));
+    assertEquals(1L << 30, LeanMemoryBudget.parseBytes("1g"));
+    assertNull(LeanMemoryBudget.fromProperty(null));
+    assertNull(LeanMemoryBudget.fromProperty(" "));
+    assertEquals(64L << 20, LeanMemoryBudget.fromProperty("64m").limitBytes());
+  }
+
+  @Test
+  public void badPropertyValuesNameTheProperty() {
+    for (String bad : new String[] {"", "m", "-1", "0", "12x", "1.5g", "99999999999g"}) {
+      IllegalArgumentException e =
+          assertThrows(bad, IllegalArgumentException.class, () -> LeanMemoryBudget.parseBytes(bad));
+      assertTrue(e.getMessage(), e.getMessage().contains("grpclean.memoryBudget"));
+    }
+    assertThrows(IllegalArgumentException.class, () -> LeanMemoryBudget.of(0));
+  }
+
+  @Test
+  public void tryReserveStopsAtTheLimitAndPeakRemembersTheMost() {
+    LeanMemoryBudget b = LeanMemoryBudget.of(1000);
+    assertEquals(750, b.pressureBytes());
+    assertTrue(b.tryReserve(600));
+    assertFalse(b.isUnderPressure());
+    assertTrue(b.tryReserve(400));
+    assertTrue(b.isExhausted());
+    assertFalse(b.tryReserve(1));
+    assertEquals(1000, b.usedBytes());
+    b.release(700);
+    assertEquals(300, b.usedBytes());
+    assertEquals(1000, b.peakBytes());
+    b.reserve(900); // bytes already held are charged even past the limit
+    assertEquals(1200, b.usedBytes());
+    assertEquals(1200, b.peakBytes());
+    b.release(1200);
+    assertEquals(0, b.usedBytes());
+    assertThrows(IllegalStateException.class, () -> b.release(1));
+  }
+
+  @Test
+  public void partsOfLargeMessagesStopAtPressureWholeSmallOnesAtTheLimit() {
+    long limit = 1L << 20;
+    LeanMemoryBudget b = LeanMemoryBudget.of(limit);
+    int chunk = 64 * 1024;
+    int parts = 0;
+    while (b.tryReserveOutbound(chunk, false)) {
+      parts++;
+    }
+    // The part that started below the mark may pass it; none starts above it.
+    assertTrue(b.isUnderPressure());
+    assertTrue(b.usedBytes() < b.pressureBytes() + chunk);
+    assertEquals((b.pressureBytes() + chunk - 1) / chunk, parts);
+    long small = 0;
+    while (b.tryReserveOutbound(1024, true)) {
+      small += 1024;
+    }
+    assertTrue("whole small messages fill up to the limit", limit - b.usedBytes() < 1024);
+    assertTrue(small > 0);
+    assertFalse(b.tryReserveOutbound(1, true));
+  }
+
+  @Test
+  public void waiterRunsWhenUsageFallsBelowPressureNotBefore() {
+    LeanMemoryBudget b = LeanMemoryBudget.of(1000);
+    AtomicInteger runs = new AtomicInteger();
+    b.runWhenBelowPressure(runs::incrementAndGet);
+    assertEquals("below pressure: runs at once", 1, runs.get());
+    b.reserve(900);
+    b.runWhenBelowPressure(runs::incrementAndGet);
+    assertEquals(1, runs.get());
+    b.release(100); // 800: still under pressure
+    assertEquals(1, runs.get());
+    b.release(100); // 700: below the mark
+    assertEquals(2, runs.get());
+    b.release(700);
+    assertEquals("a waiter runs once", 2, runs.get());
+  }
+
+  @Test
+  public void concurrentReserveAndReleaseNeverPassTheLimitAndBalance() throws Exception {
+    long limit = 100_000;
+    LeanMemoryBudget b = LeanMemoryBudget.of(limit);
+    int threads = 4;
+    int rounds = 200_000;
+    AtomicLong overLimit = new AtomicLong();
+    AtomicLong granted = new AtomicLong();
+    AtomicBoolean stop = new AtomicBoolean();
+    CountDownLatch start = new CountDownLatch(1);
+    Thread watcher = new Thread(() -> {
+      while (!stop.get()) {
+        if (b.usedBytes() > limit) {
+          overLimit.incrementAndGet();
+        }
+      }
+    });
+    List<Thread> workers = new ArrayList<>();
+    for (int t = 0; t < threads; t++) {
+      workers.add(new Thread(() -> {
+        try {
+          start.await();
+        } catch (InterruptedException e) {
+          return;
+        }
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        List<Integer> held = new ArrayList<>();
+        for (int i = 0; i < rounds; i++) {
+          int n = 1 + r.nextInt(20_000);
+          if (b.tryReserve(n)) {
+            granted.incrementAndGet();
+            held.add(n);
+          }
+          if (held.size() > 3 || (!held.isEmpty() && r.nextBoolean())) {
+            b.release(held.remove(held.size() - 1));
+          }
+        }
+        for (int n : held) {
+          b.release(n);
+        }
+      }));
+    }
+    watcher.start();
+    workers.forEach(Thread::start);
+    start.countDown();
+    for (Thread w : workers) {
+      w.join();
+    }
+    stop.set(true);
+    watcher.join();
+    assertEquals(0, overLimit.get());
+    assertEquals(0, b.usedBytes());
+    assertTrue(b.peakBytes() <= limit);
+    assertTrue("the race really contended for the limit", b.peakBytes() > limit - 20_000);
+    assertTrue(granted.get() > 0);
+  }
+
+  @Test
+  public void noWakeUpIsLostBetweenWaitersAndReleasers() throws Exception {
+    LeanMemoryBudget b = LeanMemoryBudget.of(1000);
+    int waiters = 20_000;
+    AtomicInteger registered = new AtomicInteger();
+    AtomicInteger ran = new AtomicInteger();
+    AtomicBoolean stop = new AtomicBoolean();
+    Thread churn = new Thread(() -> {
+      // Crosses the pressure mark up and down as fast as it can.
+      while (!stop.get()) {
+        b.reserve(900);
+        b.release(900);
+      }
+    });
+    Thread waiting = new Thread(() -> {
+      for (int i = 0; i < waiters; i++) {
+        registered.incrementAndGet();
+        b.runWhenBelowPressure(ran::incrementAndGet);
+      }
+    });
+    churn.start();
+    waiting.start();
+    waiting.join();
+    stop.set(true);
+    churn.join();
+    assertEquals(0, b.usedBytes());
+    // Below pressure now: every waiter registered must have run, each exactly once.
+    assertEquals(registered.get(), ran.get());
+  }
+
+  @Test
+  public void accountsRollUpToTheConnectionAndSayWhenEmpty() {
+    LeanMemoryBudget b = LeanMemoryBudget.of(1 << 20);
+    AtomicInteger empties = new AtomicInteger();
+    BudgetAccount connection = BudgetAccount.forConnection(b, empties::incrementAndGet);
+    BudgetAccount s1 = BudgetAccount.forStream(connection);
+    BudgetAccount s2 = BudgetAccount.forStream(connection);
+    assertNull(BudgetAccount.forStream(null));
+    s1.charge(100);
+    s2.charge(50);
+    assertEquals(150, connection.heldBytes());
+    assertEquals(150, b.usedBytes());
+    s1.release(100);
+    assertEquals(0, empties.get());
+    s2.release(50);
+    assertEquals(1, empties.get());
+    assertEquals(0, b.usedBytes());
+  }
+
+  @Test
+  public void inboundCopiesChargeWhatTheyHoldUntilClosed() {
+    LeanMemoryBudget b = LeanMemoryBudget.of(1 << 20);
+    BudgetAccount connection = BudgetAccount.forConnection(b, () -> { });
+    BudgetAccount stream = BudgetAccount.forStream(connection);
+    ReadableBuffer small = InboundData.copyOf(ByteBuffer.allocate(100), stream);
+    assertEquals(100, b.usedBytes());
+    ReadableBuffer large = InboundData.copyOf(ByteBuffer.allocate(5000), stream);
+    // 5,000 bytes live in an 8 KiB pool class: the class is what is held.
+    assertEquals(100 + 8192, b.usedBytes());
+    ReadableBuffer slice = large.readBytes(1000);
+    large.close();
+    assertEquals("a slice keeps the lease", 100 + 8192, b.usedBytes());
+    slice.close();
+    small.close();
+    small.close();
+    assertEquals(0, b.usedBytes());
+    assertEquals(0, stream.heldBytes());
+  }
+}
