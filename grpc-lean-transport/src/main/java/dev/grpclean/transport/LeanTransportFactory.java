@@ -41,7 +41,8 @@ final class LeanTransportFactory implements ClientTransportFactory {
 
   LeanTransportFactory(LeanChannelBuilder b, HandshakerFactory handshakerFactory) {
     this.settings = new TransportSettings(b.flowControlWindowBytes, b.maxInboundMetadataBytes,
-        b.maxInboundMessageBytes, b.maxQueuedBytesPerConnection);
+        b.maxInboundMessageBytes, b.maxQueuedBytesPerConnection,
+        TransportSettings.DEFAULT_SETTINGS_ACK_TIMEOUT_NANOS, b.statsGroup);
     this.scheduler = schedulerPool.getObject();
     this.handshakerFactory = handshakerFactory;
     this.transportTracerFactory = b.transportTracerFactory;

@@ -37,7 +37,8 @@ final class ServerConfig {
   ServerConfig(LeanServerBuilder b, ScheduledExecutorService scheduler,
       List<? extends ServerStreamTracer.Factory> streamTracerFactories) {
     this.settings = new TransportSettings(b.flowControlWindowBytes, b.maxInboundMetadataBytes,
-        b.maxInboundMessageBytes, b.maxQueuedBytesPerConnection, b.settingsAckTimeoutNanos);
+        b.maxInboundMessageBytes, b.maxQueuedBytesPerConnection, b.settingsAckTimeoutNanos,
+        b.statsGroup);
     this.scheduler = scheduler;
     this.transportTracerFactory = b.transportTracerFactory;
     this.streamTracerFactories = streamTracerFactories;

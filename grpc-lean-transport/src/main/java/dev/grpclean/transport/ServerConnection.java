@@ -340,6 +340,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
 
   @Override
   public void onGoAway(int lastStreamId, long errorCode, ByteBuffer debugData) {
+    counters.goAwayReceived(errorCode);
     if (errorCode != ErrorCode.NO_ERROR.code()) {
       log.log(Level.FINE, "{0}: client sent GOAWAY with error {1}",
           new Object[] {transport, errorCode});

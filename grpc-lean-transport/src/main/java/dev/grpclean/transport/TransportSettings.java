@@ -44,16 +44,20 @@ final class TransportSettings {
   final int maxInboundMetadataBytes;
   final int maxInboundMessageBytes;
   final long maxQueuedBytesPerConnection;
+  /** Where the connections built with these settings sum their counters. */
+  final ConnectionStatsGroup statsGroup;
 
   TransportSettings(int flowControlWindowBytes, int maxInboundMetadataBytes,
       int maxInboundMessageBytes, long maxQueuedBytesPerConnection) {
     this(flowControlWindowBytes, maxInboundMetadataBytes, maxInboundMessageBytes,
-        maxQueuedBytesPerConnection, DEFAULT_SETTINGS_ACK_TIMEOUT_NANOS);
+        maxQueuedBytesPerConnection, DEFAULT_SETTINGS_ACK_TIMEOUT_NANOS,
+        new ConnectionStatsGroup());
   }
 
   TransportSettings(int flowControlWindowBytes, int maxInboundMetadataBytes,
       int maxInboundMessageBytes, long maxQueuedBytesPerConnection,
-      long settingsAckTimeoutNanos) {
+      long settingsAckTimeoutNanos, ConnectionStatsGroup statsGroup) {
+    this.statsGroup = statsGroup;
     this.settingsAckTimeoutNanos = settingsAckTimeoutNanos;
     this.flowControlWindowBytes = flowControlWindowBytes;
     this.maxInboundMetadataBytes = maxInboundMetadataBytes;
