@@ -9,7 +9,6 @@ import io.grpc.Attributes;
 import io.grpc.CallOptions;
 import io.grpc.ClientStreamTracer;
 import io.grpc.Grpc;
-import io.grpc.InternalChannelz.SocketOptions;
 import io.grpc.InternalChannelz.SocketStats;
 import io.grpc.InternalLogId;
 import io.grpc.Metadata;
@@ -498,7 +497,7 @@ final class LeanClientTransport implements ConnectionClientTransport,
       }
     }
     return new SocketStats(transportTracer.getStats(), local, address,
-        new SocketOptions.Builder().build(), security);
+        ChannelzSocketOptions.of(c == null ? null : c.channel), security);
   }
 
   @Override

@@ -7,7 +7,6 @@ import dev.grpclean.transport.frame.ErrorCode;
 import dev.grpclean.transport.io.EventLoop;
 import io.grpc.Attributes;
 import io.grpc.Grpc;
-import io.grpc.InternalChannelz.SocketOptions;
 import io.grpc.InternalChannelz.SocketStats;
 import io.grpc.InternalLogId;
 import io.grpc.SecurityLevel;
@@ -239,7 +238,7 @@ final class LeanServerTransport implements ServerTransport {
     loop.executeOrRunHere(() -> future.set(new SocketStats(transportTracer.getStats(),
         attributes.get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR),
         attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR),
-        new SocketOptions.Builder().build(), security)));
+        ChannelzSocketOptions.of(connection.channel), security)));
     return future;
   }
 

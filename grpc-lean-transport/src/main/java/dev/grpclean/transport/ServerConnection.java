@@ -258,7 +258,8 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
       onStreamActive();
     }
     streams.put(streamId, s);
-    transport.transportTracer.reportRemoteStreamStarted();
+    // Channelz's stream counts: grpc-core's TransportState reports the start (onStreamAllocated)
+    // and the end (closeListener) itself; counting here too doubled them.
     try {
       transport.listener.streamCreated(stream, fullMethod, metadata);
     } catch (RuntimeException e) {
@@ -270,7 +271,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
       if (!s.hasListener()) {
         // grpc-core threw before it listened to the stream (it parses grpc-timeout first, and
         // a malformed one throws): nobody can be told, so the stream just goes.
-        removeStream(s, false);
+        removeStream(s);
       }
       throw new Http2StreamError(streamId, ErrorCode.INTERNAL_ERROR,
           "call could not be started: " + e, e);
@@ -454,11 +455,11 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     }
     if (s.cancelled) {
       // failStream's trailers: the application already has its status.
-      removeStream(s, false);
+      removeStream(s);
       return;
     }
     s.complete();
-    removeStream(s, true);
+    removeStream(s);
     resetBudget.onStreamCompleted(System.nanoTime());
   }
 
@@ -475,14 +476,13 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     s.cancelled = true;
     resetLocally(s, code);
     s.transportReportStatus(status);
-    removeStream(s, false);
+    removeStream(s);
   }
 
-  private void removeStream(LeanServerStream.State s, boolean success) {
+  private void removeStream(LeanServerStream.State s) {
     if (!unregister(s)) {
       return;
     }
-    transport.transportTracer.reportStreamClosed(success);
     s.removed();
     if (s.failureOutbound != null) {
       writer.cancel(s.failureOutbound);
@@ -523,7 +523,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     s.cancelled = true;
     s.transportReportStatus(GrpcUtil.Http2Error.statusForCode(errorCode)
         .withDescription("RST_STREAM received with code " + errorCode));
-    removeStream(s, false);
+    removeStream(s);
     resetBudget.onStreamReset(System.nanoTime());
   }
 
@@ -536,7 +536,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     LeanServerStream.State s = (LeanServerStream.State) stream;
     s.cancelled = true;
     s.transportReportStatus(status);
-    removeStream(s, false);
+    removeStream(s);
   }
 
   /** Our resets count against the Rapid Reset budget too ("MadeYouReset"). */
