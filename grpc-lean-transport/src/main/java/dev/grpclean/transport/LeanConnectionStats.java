@@ -213,6 +213,12 @@ public final class LeanConnectionStats {
       return this;
     }
 
+    /** Adds {@code count} frames read of {@code type} (0x0 to 0x9). */
+    public Builder addFramesIn(int type, long count) {
+      framesIn[type] += count;
+      return this;
+    }
+
     Builder addFrames(long[] in, long[] out) {
       for (int i = 0; i < FRAME_TYPES; i++) {
         framesIn[i] += in[i];
