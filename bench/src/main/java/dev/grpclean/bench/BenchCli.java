@@ -28,7 +28,8 @@ import picocli.CommandLine.Spec;
             + "separate JVMs.",
         "With no arguments: a quick compare of lean and netty (idle, unary, download), ~2 min."},
     subcommands = {IdleScenario.class, UnaryScenario.class, DownloadScenario.class,
-        StreamScenario.class, LargeScenario.class, TrickleScenario.class, AttackCommand.class})
+        StreamScenario.class, LargeScenario.class, TrickleScenario.class, AttackCommand.class,
+        DoctorCommand.class})
 public final class BenchCli implements Callable<Integer> {
   /** Every scenario by name, for {@code compare} and the quick comparison. */
   private static final Map<String, Supplier<Scenario>> SCENARIOS = new LinkedHashMap<>();

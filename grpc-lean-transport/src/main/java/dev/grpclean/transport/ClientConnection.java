@@ -206,6 +206,7 @@ final class ClientConnection extends Http2Connection {
 
   @Override
   public void onGoAway(int lastStreamId, long errorCode, ByteBuffer debugData) {
+    counters.goAwayReceived(errorCode);
     byte[] debug = new byte[debugData.remaining()];
     debugData.get(debug);
     String debugText = new String(debug, StandardCharsets.UTF_8);

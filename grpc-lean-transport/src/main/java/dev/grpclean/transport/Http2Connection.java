@@ -55,6 +55,8 @@ abstract class Http2Connection
   final HeaderBlockEncoder encoder;
   final LoopyWriter writer;
   FrameReader reader;
+  /** Always-on counters; written on the loop thread by the code they count. */
+  final ConnectionCounters counters = new ConnectionCounters();
   /** Every open stream of either side, error streams included; the per-stream rules use it. */
   final IntObjectHashMap<H2Stream> streams = new IntObjectHashMap<>(4);
 
@@ -107,7 +109,7 @@ abstract class Http2Connection
   Http2Connection(EventLoop loop, SocketChannel channel, TransportSettings config,
       boolean isServer) {
     this.loop = loop;
-    this.socket = new SecureSocket(channel, this);
+    this.socket = new SecureSocket(channel, this, counters);
     this.config = config;
     this.budget = config.memoryBudget;
     this.inboundAccount = budget == null ? null : BudgetAccount.forConnection(budget, () -> {
@@ -124,9 +126,18 @@ abstract class Http2Connection
     this.decoder = new HeaderBlockDecoder(config.maxInboundMetadataBytes,
         TransportSettings.HEADER_TABLE_BYTES);
     this.encoder = new HeaderBlockEncoder();
-    this.writer = new LoopyWriter(this, encoder);
+    this.writer = new LoopyWriter(this, encoder, counters);
     this.reader = new FrameReader(this, isServer, FrameType.DEFAULT_MAX_FRAME_SIZE,
         config.maxHeaderBlockBytes(), LeanBuffers.heap());
+    reader.countFramesInto(counters.framesIn);
+    config.statsGroup.register(this);
+  }
+
+  /** This connection's counters as a snapshot; loop thread (or after close). */
+  final LeanConnectionStats statsNow(long nowNanos) {
+    LeanConnectionStats.Builder b = LeanConnectionStats.builder(nowNanos);
+    counters.addTo(b, nowNanos, closed ? 0 : writer.controlQueueDepth(), !closed);
+    return b.build();
   }
 
   /** The thread rule of this class, checked where it is cheap (assertions are on in tests). */
@@ -331,6 +342,9 @@ abstract class Http2Connection
           + MAX_CONSECUTIVE_EMPTY_DATA_FRAMES + " consecutive DATA frames without payload");
     }
     chargeConnectionWindow(flowControlledBytes);
+    if (flowControlledBytes > 0 && connectionFlow.windowBytes() == 0) {
+      counters.peerFilledConnectionWindow++;
+    }
   }
 
   /** Charges an inbound DATA frame to the connection window (RFC 9113 §6.9.1). */
@@ -386,6 +400,9 @@ abstract class Http2Connection
     }
     try {
       s.inbound().charge(streamId, flowControlledBytes);
+      if (flowControlledBytes > 0 && s.inbound().windowBytes() == 0) {
+        counters.peerFilledStreamWindow++;
+      }
     } catch (Http2StreamError e) {
       returnConnectionBytes(flowControlledBytes);
       throw e;
@@ -546,6 +563,7 @@ abstract class Http2Connection
 
   @Override
   public final void onRstStream(int streamId, long errorCode) throws Http2ConnectionError {
+    counters.rstStreamReceived(errorCode);
     H2Stream s = streams.get(streamId);
     if (s == null) {
       // RFC 9113 §6.4: RST_STREAM on an idle stream is a connection error; on a closed one, late.
@@ -719,6 +737,7 @@ abstract class Http2Connection
   @Override
   public void onPing(long payload, boolean ack) throws Http2ConnectionError {
     if (ack) {
+      counters.pingAckReceived();
       onPingAck(payload);
       return;
     }
@@ -842,6 +861,8 @@ abstract class Http2Connection
     }
     assertInLoop();
     closed = true;
+    counters.connectionWindowOpened();
+    config.statsGroup.retire(this);
     socket.close();
     if (readsPausedForBudget) {
       readsPausedForBudget = false;

@@ -44,6 +44,8 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
   /** Without credentials: plaintext only after usePlaintext(), TLS otherwise (as grpc-netty). */
   private boolean plaintext;
   int flowControlWindowBytes = TransportSettings.DEFAULT_FLOW_CONTROL_WINDOW_BYTES;
+  /** Shared by every channel this builder builds. */
+  final ConnectionStatsGroup statsGroup = new ConnectionStatsGroup();
   int maxInboundMetadataBytes = GrpcUtil.DEFAULT_MAX_HEADER_LIST_SIZE;
   int maxInboundMessageBytes = GrpcUtil.DEFAULT_MAX_MESSAGE_SIZE;
   long maxQueuedBytesPerConnection = TransportSettings.DEFAULT_MAX_QUEUED_BYTES_PER_CONNECTION;
@@ -154,6 +156,15 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
     checkState(!credentialsFixed, "cannot call useTransportSecurity() after credentials");
     plaintext = false;
     return this;
+  }
+
+  /**
+   * The always-on counters of every connection of the channel(s) this builder builds, summed
+   * ({@link ConnectionStatsGroup#snapshot()}): reads, writes, the writer queue, flow-control
+   * stalls and frames. Available before {@code build()}; the figures start once connections do.
+   */
+  public ConnectionStatsGroup connectionStats() {
+    return statsGroup;
   }
 
   /** Per-stream and connection receive window in bytes (default 1 MiB). */

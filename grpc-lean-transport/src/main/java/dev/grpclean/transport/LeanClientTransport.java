@@ -467,6 +467,13 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
 
   @Override
   @Nullable
+  java.nio.channels.SocketChannel socketChannel() {
+    ClientConnection c = connection;
+    return c == null ? null : c.socket.channel;
+  }
+
+  @Override
+  @Nullable
   SocketAddress localAddress() {
     ClientConnection c = connection;
     if (c != null) {

@@ -42,6 +42,8 @@ public final class LeanServerBuilder extends ForwardingServerBuilder<LeanServerB
   /** Null for plaintext. */
   final HandshakerFactory handshakerFactory;
   int flowControlWindowBytes = TransportSettings.DEFAULT_FLOW_CONTROL_WINDOW_BYTES;
+  /** Shared by every server this builder builds. */
+  final ConnectionStatsGroup statsGroup = new ConnectionStatsGroup();
   int maxInboundMetadataBytes = GrpcUtil.DEFAULT_MAX_HEADER_LIST_SIZE;
   int maxInboundMessageBytes = GrpcUtil.DEFAULT_MAX_MESSAGE_SIZE;
   long maxQueuedBytesPerConnection = TransportSettings.DEFAULT_MAX_QUEUED_BYTES_PER_CONNECTION;
@@ -104,6 +106,15 @@ public final class LeanServerBuilder extends ForwardingServerBuilder<LeanServerB
         SharedResourcePool.forResource(GrpcUtil.TIMER_SERVICE).getObject();
     ServerConfig config = new ServerConfig(this, scheduler, streamTracerFactories);
     return new LeanServer(config, address, SharedLoops.pool(pollerThreads));
+  }
+
+  /**
+   * The always-on counters of every connection of the server(s) this builder builds, summed
+   * ({@link ConnectionStatsGroup#snapshot()}): reads, writes, the writer queue, flow-control
+   * stalls and frames. Available before {@code build()}; the figures start once connections do.
+   */
+  public ConnectionStatsGroup connectionStats() {
+    return statsGroup;
   }
 
   /** Per-stream and connection receive window in bytes (default 1 MiB). */

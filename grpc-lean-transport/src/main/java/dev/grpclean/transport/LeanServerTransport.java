@@ -223,6 +223,11 @@ final class LeanServerTransport extends LeanTransportBase implements ServerTrans
   }
 
   @Override
+  java.nio.channels.SocketChannel socketChannel() {
+    return connection.socket.channel;
+  }
+
+  @Override
   SocketAddress localAddress() {
     return attributes.get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR);
   }

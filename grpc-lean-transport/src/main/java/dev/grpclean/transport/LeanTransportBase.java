@@ -5,7 +5,6 @@ import com.google.common.util.concurrent.SettableFuture;
 import dev.grpclean.transport.io.EventLoop;
 import io.grpc.Attributes;
 import io.grpc.InternalChannelz.Security;
-import io.grpc.InternalChannelz.SocketOptions;
 import io.grpc.InternalChannelz.SocketStats;
 import io.grpc.InternalInstrumented;
 import io.grpc.InternalLogId;
@@ -70,9 +69,13 @@ abstract class LeanTransportBase implements InternalInstrumented<SocketStats> {
   public final ListenableFuture<SocketStats> getStats() {
     SettableFuture<SocketStats> future = SettableFuture.create();
     loop.executeOrRunHere(() -> future.set(new SocketStats(transportTracer.getStats(),
-        localAddress(), remoteAddress(), new SocketOptions.Builder().build(), security)));
+        localAddress(), remoteAddress(), ChannelzSocketOptions.of(socketChannel()), security)));
     return future;
   }
+
+  /** Loop thread (or any once the loop stopped): the connection's socket, null before it has one. */
+  @Nullable
+  abstract java.nio.channels.SocketChannel socketChannel();
 
   /** Loop thread (or any once the loop stopped): this end's address, null if unknown. */
   @Nullable

@@ -42,7 +42,7 @@ final class LeanTransportFactory implements ClientTransportFactory {
   LeanTransportFactory(LeanChannelBuilder b, HandshakerFactory handshakerFactory) {
     this.settings = new TransportSettings(b.flowControlWindowBytes, b.maxInboundMetadataBytes,
         b.maxInboundMessageBytes, b.maxQueuedBytesPerConnection,
-        TransportSettings.DEFAULT_SETTINGS_ACK_TIMEOUT_NANOS,
+        TransportSettings.DEFAULT_SETTINGS_ACK_TIMEOUT_NANOS, b.statsGroup,
         LeanMemoryBudget.resolve(b.memoryBudget));
     this.scheduler = schedulerPool.getObject();
     this.handshakerFactory = handshakerFactory;

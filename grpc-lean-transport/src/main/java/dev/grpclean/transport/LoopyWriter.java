@@ -67,6 +67,8 @@ final class LoopyWriter {
 
   private final Output output;
   private final HeaderBlockEncoder encoder;
+  /** The connection's counters: queue depth, DATA turns, flushes, frames out, window stalls. */
+  private final ConnectionCounters counters;
   private final ArrayDeque<QueuedItem> control = new ArrayDeque<>(4);
   private final ArrayDeque<OutboundStream> active = new ArrayDeque<>(4);
   private int queuedResponses;
@@ -87,8 +89,13 @@ final class LoopyWriter {
   private boolean failed;
 
   LoopyWriter(Output output, HeaderBlockEncoder encoder) {
+    this(output, encoder, new ConnectionCounters());
+  }
+
+  LoopyWriter(Output output, HeaderBlockEncoder encoder, ConnectionCounters counters) {
     this.output = output;
     this.encoder = encoder;
+    this.counters = counters;
   }
 
   /**
@@ -105,11 +112,18 @@ final class LoopyWriter {
       queuedResponses++;
     }
     control.add(frame);
+    counters.maxQueueDepth = Math.max(counters.maxQueueDepth, control.size());
     return true;
   }
 
   void enqueueHeaders(int streamId, Http2Headers headers, boolean endStream) {
     control.add(new HeadersFrame(streamId, headers, endStream));
+    counters.maxQueueDepth = Math.max(counters.maxQueueDepth, control.size());
+  }
+
+  /** Items in the control queue now (control frames and header blocks). */
+  int controlQueueDepth() {
+    return control.size();
   }
 
   /** Queues DATA for {@code stream}; takes ownership of {@code chunk} (a heap-pool lease). */
@@ -145,6 +159,7 @@ final class LoopyWriter {
   /** The stream was reset: drop its queued bytes. */
   void cancel(OutboundStream stream) {
     stream.discard();
+    trackWindowStall(stream);
     if (stream.inActiveList) {
       active.remove(stream);
       stream.inActiveList = false;
@@ -182,6 +197,9 @@ final class LoopyWriter {
       return false;
     }
     connectionWindowBytes += delta;
+    if (connectionWindowBytes > 0) {
+      counters.connectionWindowOpened();
+    }
     return true;
   }
 
@@ -208,9 +226,26 @@ final class LoopyWriter {
   }
 
   private void activate(OutboundStream stream) {
+    trackWindowStall(stream);
     if (!stream.inActiveList && stream.hasWork()) {
       stream.inActiveList = true;
       active.add(stream);
+    }
+  }
+
+  /**
+   * Keeps {@link ConnectionCounters#streamsBlockedOnWindow} in step with the streams that have
+   * bytes queued and no send window; called wherever a stream's queue or window changes.
+   */
+  private void trackWindowStall(OutboundStream s) {
+    boolean blocked = !s.closed && s.queuedBytes > 0 && s.windowBytes <= 0;
+    if (blocked != s.blockedOnWindow) {
+      s.blockedOnWindow = blocked;
+      if (blocked) {
+        counters.streamBlockedOnWindow(s.queuedBytes);
+      } else {
+        counters.streamUnblocked();
+      }
     }
   }
 
@@ -242,6 +277,7 @@ final class LoopyWriter {
     if (control.isEmpty() && active.isEmpty()) {
       return;
     }
+    counters.flushes++;
     out = LeanBuffers.leaseIo(WRITE_BUFFER_BYTES);
     try {
       while (true) {
@@ -311,7 +347,9 @@ final class LoopyWriter {
           }
           growOut(size);
         }
+        int start = out.position();
         f.write(out);
+        counters.controlFrameWritten(out, start);
         if (f.isResponse()) {
           queuedResponses--;
         }
@@ -377,6 +415,7 @@ final class LoopyWriter {
         return Emit.NOTHING;
       }
       if (connectionWindowBytes <= 0) {
+        counters.connectionWindowBlocked();
         return Emit.BLOCKED_ON_CONNECTION;
       }
       int n = Math.min(Math.min(s.queuedBytes, s.windowBytes),
@@ -393,6 +432,8 @@ final class LoopyWriter {
       FrameWriter.writeDataHeader(out, s.id, n, endStream);
       s.copyTo(out, n);
       dataFramesWritten++;
+      counters.dataTurns++;
+      counters.framesOut[FrameType.DATA]++;
       output.onStreamFrameWritten();
       s.windowBytes -= n;
       connectionWindowBytes -= n;
@@ -412,6 +453,7 @@ final class LoopyWriter {
         return Emit.FULL;
       }
       FrameWriter.writeDataHeader(out, s.id, 0, true);
+      counters.framesOut[FrameType.DATA]++;
       finish(s);
       return Emit.PROGRESS;
     }
@@ -455,6 +497,7 @@ final class LoopyWriter {
       }
     }
     FrameWriter.writeHeaders(out, streamId, scratch.nioBuffer(), endStream, peerMaxFrameBytes);
+    counters.framesOut[FrameType.HEADERS]++;
     output.onStreamFrameWritten();
     if (scratch.capacity() > MAX_RETAINED_SCRATCH_BYTES) {
       HPACK_SCRATCH.set(Unpooled.buffer(1024));

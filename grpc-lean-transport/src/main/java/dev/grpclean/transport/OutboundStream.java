@@ -44,6 +44,8 @@ final class OutboundStream {
   boolean endStreamAfterData;
   Http2Headers trailers;
   boolean inActiveList;
+  /** Counted in the connection's window stalls (bytes queued, no window); writer-maintained. */
+  boolean blockedOnWindow;
   boolean closed;
 
   OutboundStream(int id, int initialWindowBytes, Listener listener, LoopyWriter writer) {

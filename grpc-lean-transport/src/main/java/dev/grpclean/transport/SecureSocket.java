@@ -84,6 +84,8 @@ final class SecureSocket {
 
   final SocketChannel channel;
   private final Upstream upstream;
+  /** The connection's counters: reads, writes and the time the socket refused bytes. */
+  private final ConnectionCounters counters;
   SelectionKey key;
   /** Non-null from connect until the security handshake completes. */
   private Handshaker handshaker;
@@ -98,9 +100,10 @@ final class SecureSocket {
   /** Reads are paused ({@link #setReadInterest}); checked between the reads of one event. */
   private boolean readsOff;
 
-  SecureSocket(SocketChannel channel, Upstream upstream) {
+  SecureSocket(SocketChannel channel, Upstream upstream, ConnectionCounters counters) {
     this.channel = channel;
     this.upstream = upstream;
+    this.counters = counters;
   }
 
   // ---------------------------------------------------------------- reading
@@ -133,11 +136,13 @@ final class SecureSocket {
   }
 
   private void onReadable() {
+    counters.readableEvents++;
     ByteBuffer buf = LeanBuffers.leaseIo(READ_BUFFER_BYTES);
     try {
       for (int i = 0; i < MAX_READS_PER_TURN && !closed && !readsOff; i++) {
         buf.clear();
         int n = channel.read(buf);
+        counters.readSyscalls++;
         if (n < 0) {
           upstream.socketEndOfInput();
           return;
@@ -145,6 +150,7 @@ final class SecureSocket {
         if (n == 0) {
           break;
         }
+        counters.bytesRead += n;
         buf.flip();
         upstream.socketBytesRead();
         consume(buf);
@@ -360,7 +366,11 @@ final class SecureSocket {
 
   private boolean writeFully(ByteBuffer buf) throws IOException {
     while (buf.hasRemaining()) {
-      if (channel.write(buf) == 0) {
+      int n = channel.write(buf);
+      counters.writeSyscalls++;
+      counters.bytesWritten += n;
+      if (n == 0) {
+        counters.shortWrites++;
         return false;
       }
     }
@@ -385,6 +395,7 @@ final class SecureSocket {
     if (key == null || !key.isValid()) {
       return;
     }
+    counters.writeInterest(on);
     int ops = key.interestOps();
     key.interestOps(on ? ops | SelectionKey.OP_WRITE : ops & ~SelectionKey.OP_WRITE);
   }

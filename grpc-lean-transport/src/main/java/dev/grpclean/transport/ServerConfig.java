@@ -38,7 +38,7 @@ final class ServerConfig {
       List<? extends ServerStreamTracer.Factory> streamTracerFactories) {
     this.settings = new TransportSettings(b.flowControlWindowBytes, b.maxInboundMetadataBytes,
         b.maxInboundMessageBytes, b.maxQueuedBytesPerConnection, b.settingsAckTimeoutNanos,
-        LeanMemoryBudget.resolve(b.memoryBudget));
+        b.statsGroup, LeanMemoryBudget.resolve(b.memoryBudget));
     this.scheduler = scheduler;
     this.transportTracerFactory = b.transportTracerFactory;
     this.streamTracerFactories = streamTracerFactories;

@@ -263,6 +263,8 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
       onStreamActive();
     }
     streams.put(streamId, s);
+    // Channelz's stream counts: grpc-core's TransportState reports the start (onStreamAllocated)
+    // and the end (closeListener) itself; counting here too doubled them.
     try {
       transport.listener.streamCreated(stream, fullMethod, metadata);
     } catch (RuntimeException e) {
@@ -344,6 +346,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
 
   @Override
   public void onGoAway(int lastStreamId, long errorCode, ByteBuffer debugData) {
+    counters.goAwayReceived(errorCode);
     if (errorCode != ErrorCode.NO_ERROR.code()) {
       log.log(Level.FINE, "{0}: client sent GOAWAY with error {1}",
           new Object[] {transport, errorCode});

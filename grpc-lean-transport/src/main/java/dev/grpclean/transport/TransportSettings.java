@@ -46,24 +46,29 @@ final class TransportSettings {
   final long maxQueuedBytesPerConnection;
   /** The memory budget this transport charges, or null: no budget, no accounting at all. */
   @javax.annotation.Nullable final LeanMemoryBudget memoryBudget;
+  /** Where the connections built with these settings sum their counters. */
+  final ConnectionStatsGroup statsGroup;
 
   TransportSettings(int flowControlWindowBytes, int maxInboundMetadataBytes,
       int maxInboundMessageBytes, long maxQueuedBytesPerConnection) {
     this(flowControlWindowBytes, maxInboundMetadataBytes, maxInboundMessageBytes,
-        maxQueuedBytesPerConnection, DEFAULT_SETTINGS_ACK_TIMEOUT_NANOS);
+        maxQueuedBytesPerConnection, DEFAULT_SETTINGS_ACK_TIMEOUT_NANOS,
+        new ConnectionStatsGroup());
   }
 
   TransportSettings(int flowControlWindowBytes, int maxInboundMetadataBytes,
       int maxInboundMessageBytes, long maxQueuedBytesPerConnection,
-      long settingsAckTimeoutNanos) {
+      long settingsAckTimeoutNanos, ConnectionStatsGroup statsGroup) {
     this(flowControlWindowBytes, maxInboundMetadataBytes, maxInboundMessageBytes,
-        maxQueuedBytesPerConnection, settingsAckTimeoutNanos, null);
+        maxQueuedBytesPerConnection, settingsAckTimeoutNanos, statsGroup, null);
   }
 
   TransportSettings(int flowControlWindowBytes, int maxInboundMetadataBytes,
       int maxInboundMessageBytes, long maxQueuedBytesPerConnection,
-      long settingsAckTimeoutNanos, @javax.annotation.Nullable LeanMemoryBudget memoryBudget) {
+      long settingsAckTimeoutNanos, ConnectionStatsGroup statsGroup,
+      @javax.annotation.Nullable LeanMemoryBudget memoryBudget) {
     this.memoryBudget = memoryBudget;
+    this.statsGroup = statsGroup;
     this.settingsAckTimeoutNanos = settingsAckTimeoutNanos;
     this.flowControlWindowBytes = flowControlWindowBytes;
     this.maxInboundMetadataBytes = maxInboundMetadataBytes;

@@ -49,6 +49,8 @@ public final class FrameReader {
   private final HeaderBlockAssembler assembler;
   private final FrameDispatcher dispatcher;
   private int maxFrameSize;
+  /** Frames read by type, or null when nobody counts; see {@link #countFramesInto}. */
+  private long[] framesByType;
   /** Bytes of the client preface matched so far; starts at the end when none is expected. */
   private int prefaceMatched;
   /** RFC 9113 §3.4: true until the peer's first frame, which must be SETTINGS, has arrived. */
@@ -106,6 +108,17 @@ public final class FrameReader {
     this.dispatcher = new FrameDispatcher(listener, assembler, expectClientPreface);
     this.maxFrameSize = maxFrameSizeBytes;
     this.prefaceMatched = expectClientPreface ? 0 : PREFACE.length;
+  }
+
+  /**
+   * Counts every frame of a known type (DATA to CONTINUATION) into {@code byType[type]} once its
+   * header passed the checks: the connection's counters, written on the reading thread.
+   */
+  public void countFramesInto(long[] byType) {
+    if (byType.length <= FrameType.CONTINUATION) {
+      throw new IllegalArgumentException("need a slot per frame type, got " + byType.length);
+    }
+    framesByType = byType;
   }
 
   /** Sets the largest payload accepted: what we advertised and the peer acknowledged. */
@@ -197,6 +210,9 @@ public final class FrameReader {
     headerKnown = true;
     // RFC 9113 §4.1, §5.5: frames of unknown type are ignored and discarded.
     skipRemaining = type > FrameType.CONTINUATION ? length : -1;
+    if (skipRemaining < 0 && framesByType != null) {
+      framesByType[type]++;
+    }
     return true;
   }
 

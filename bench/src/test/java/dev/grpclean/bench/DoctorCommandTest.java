@@ -1,0 +1,54 @@
+package dev.grpclean.bench;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.nio.file.Path;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+import org.junit.rules.Timeout;
+
+/** {@code bench doctor} names a client window far below the transfer's needs, as JSON and text. */
+public class DoctorCommandTest {
+  @Rule public final Timeout timeout = Timeout.seconds(120);
+  @Rule public final TemporaryFolder tmp = new TemporaryFolder();
+
+  @Test
+  public void tinyWindowDownloadIsNamedInJson() throws Exception {
+    Path dir = tmp.getRoot().toPath();
+    CliRun run = CliRun.raw(dir, "doctor", "--window", "16384", "--concurrency", "1",
+        "--warmup", "1", "--duration", "1", "--json");
+    assertEquals(run.toString(), 0, run.exitCode);
+    JsonObject o = JsonParser.parseString(run.out).getAsJsonObject();
+    JsonArray server = o.getAsJsonObject("server").getAsJsonArray("verdicts");
+    assertTrue(run.toString(), server.size() > 0);
+    assertEquals(run.toString(), "PEER_STREAM_WINDOW",
+        server.get(0).getAsJsonObject().get("bottleneck").getAsString());
+    JsonArray client = o.getAsJsonObject("client").getAsJsonArray("verdicts");
+    assertEquals(run.toString(), "OUR_RECEIVE_WINDOW",
+        client.get(0).getAsJsonObject().get("bottleneck").getAsString());
+    assertTrue(run.toString(), o.getAsJsonObject("server").getAsJsonObject("figures")
+        .get("STREAM_WINDOW_BLOCKED_EVENTS").getAsLong() > 0);
+  }
+
+  @Test
+  public void textReportHasBothSides() {
+    CliRun run = CliRun.raw(tmp.getRoot().toPath(), "doctor", "--workload", "unary",
+        "--message-bytes", "100", "--concurrency", "2", "--warmup", "0.5", "--duration", "0.5");
+    assertEquals(run.toString(), 0, run.exitCode);
+    assertTrue(run.toString(), run.out.startsWith("qps-doctor: unary, 2 in flight"));
+    assertTrue(run.toString(), run.out.contains("\nserver side:\n  "));
+    assertTrue(run.toString(), run.out.contains("\nclient side:\n  "));
+  }
+
+  @Test
+  public void unknownWorkloadIsAUsageError() {
+    CliRun run = CliRun.raw(tmp.getRoot().toPath(), "doctor", "--workload", "upload");
+    assertEquals(run.toString(), 2, run.exitCode);
+    assertTrue(run.err, run.err.contains("--workload must be download or unary"));
+  }
+}

@@ -1,0 +1,208 @@
+package dev.grpclean.transport;
+
+import dev.grpclean.transport.LeanConnectionStats.Figure;
+import dev.grpclean.transport.frame.FrameType;
+import java.nio.ByteBuffer;
+
+/**
+ * Always-on counters of one HTTP/2 connection: what its reads, writes, writer queue, flow control
+ * and frames did since it opened. Each write site in the loop code is a one-liner on a plain
+ * field; nothing is allocated per event (the error-code tables are allocated on the first
+ * RST_STREAM or GOAWAY, once per connection). Time figures come from {@link System#nanoTime} read
+ * only at state changes (a window closing or opening, the socket refusing or taking bytes), never
+ * per frame.
+ *
+ * <p>Units: counts are events, {@code *Bytes} are bytes, {@code *Nanos} are nanoseconds. The
+ * figures and their meaning are listed in {@link Figure}.
+ *
+ * <p>Confined to the connection's loop thread: written there only, and read there only, by {@link
+ * #addTo} when a {@link ConnectionStatsGroup} takes a snapshot on the loop. Other threads never
+ * read these fields.
+ */
+final class ConnectionCounters {
+  /** Codes past the last RFC 9113 §7 code share the last slot of the by-code tables. */
+  static final int ERROR_CODE_SLOTS = LeanConnectionStats.ERROR_CODE_SLOTS;
+  /** Frame types DATA (0) to CONTINUATION (9); unknown types are not counted by type. */
+  static final int FRAME_TYPES = LeanConnectionStats.FRAME_TYPES;
+
+  // reads
+  long readableEvents;
+  long readSyscalls;
+  long bytesRead;
+  // writes
+  long writeSyscalls;
+  long bytesWritten;
+  long shortWrites;
+  long flushes;
+  long socketNotWritableNanos;
+  /** When the socket last refused bytes (write interest on); 0 while it takes everything. */
+  long notWritableSinceNanos;
+  // the loopy writer
+  long maxQueueDepth;
+  long dataTurns;
+  // flow control, outbound (the peer's windows)
+  /** Streams that have bytes queued and no send window left, now. */
+  int streamsBlockedOnWindow;
+  long streamWindowBlockedSinceNanos;
+  long streamWindowBlockedNanos;
+  long streamWindowBlockedEvents;
+  long streamWindowBlockedBytes;
+  long connectionWindowBlockedSinceNanos;
+  long connectionWindowBlockedNanos;
+  long connectionWindowBlockedEvents;
+  // flow control, inbound (our windows)
+  long peerFilledStreamWindow;
+  long peerFilledConnectionWindow;
+  // protocol
+  /** Frames read, by type: written by the {@link dev.grpclean.transport.frame.FrameReader}. */
+  final long[] framesIn = new long[FRAME_TYPES];
+  final long[] framesOut = new long[FRAME_TYPES];
+  /** Inbound RST_STREAM, inbound GOAWAY, outbound RST_STREAM, outbound GOAWAY, by code. */
+  private long[] errorCodes;
+  long pingsSent;
+  long pingAcksReceived;
+  long pingRttNanosTotal;
+  long pingRttNanosLast;
+  /** When our last PING left; 0 when no ack is awaited. */
+  private long pingSentAtNanos;
+
+  // ------------------------------------------------------------ write sites with some logic
+
+  /** A stream has queued bytes and no window: starts the blocked interval if it is the first. */
+  void streamBlockedOnWindow(int queuedBytes) {
+    streamWindowBlockedEvents++;
+    streamWindowBlockedBytes += queuedBytes;
+    if (streamsBlockedOnWindow++ == 0) {
+      streamWindowBlockedSinceNanos = System.nanoTime();
+    }
+  }
+
+  /** A blocked stream got window, sent its last byte, or went away. */
+  void streamUnblocked() {
+    if (--streamsBlockedOnWindow == 0) {
+      streamWindowBlockedNanos += System.nanoTime() - streamWindowBlockedSinceNanos;
+    }
+  }
+
+  /** DATA waits for the connection window only (called once per blocked spell). */
+  void connectionWindowBlocked() {
+    if (connectionWindowBlockedSinceNanos == 0) {
+      connectionWindowBlockedEvents++;
+      connectionWindowBlockedSinceNanos = nonZeroNanoTime();
+    }
+  }
+
+  /** The connection window opened. */
+  void connectionWindowOpened() {
+    if (connectionWindowBlockedSinceNanos != 0) {
+      connectionWindowBlockedNanos += System.nanoTime() - connectionWindowBlockedSinceNanos;
+      connectionWindowBlockedSinceNanos = 0;
+    }
+  }
+
+  /** Write interest was turned on (the socket refused bytes) or off (it took them). */
+  void writeInterest(boolean on) {
+    if (on) {
+      if (notWritableSinceNanos == 0) {
+        notWritableSinceNanos = nonZeroNanoTime();
+      }
+    } else if (notWritableSinceNanos != 0) {
+      socketNotWritableNanos += System.nanoTime() - notWritableSinceNanos;
+      notWritableSinceNanos = 0;
+    }
+  }
+
+  /**
+   * A control frame was just written into {@code out} at {@code start}: counts it by type, RST_STREAM
+   * and GOAWAY by code, and notes when a PING (not an ack) left for the RTT.
+   */
+  void controlFrameWritten(ByteBuffer out, int start) {
+    int type = out.get(start + 3) & 0xFF;
+    if (type >= FRAME_TYPES) {
+      return;
+    }
+    framesOut[type]++;
+    int payload = start + FrameType.FRAME_HEADER_BYTES;
+    if (type == FrameType.RST_STREAM) {
+      countCode(2, out.getInt(payload) & 0xFFFF_FFFFL);
+    } else if (type == FrameType.GOAWAY) {
+      countCode(3, out.getInt(payload + 4) & 0xFFFF_FFFFL);
+    } else if (type == FrameType.PING && (out.get(start + 4) & FrameType.ACK) == 0) {
+      pingsSent++;
+      pingSentAtNanos = nonZeroNanoTime();
+    }
+  }
+
+  void rstStreamReceived(long code) {
+    countCode(0, code);
+  }
+
+  void goAwayReceived(long code) {
+    countCode(1, code);
+  }
+
+  /** A PING ack arrived: the round trip since our last PING left (one outstanding at a time). */
+  void pingAckReceived() {
+    pingAcksReceived++;
+    if (pingSentAtNanos != 0) {
+      pingRttNanosLast = System.nanoTime() - pingSentAtNanos;
+      pingRttNanosTotal += pingRttNanosLast;
+      pingSentAtNanos = 0;
+    }
+  }
+
+  private void countCode(int table, long code) {
+    if (errorCodes == null) {
+      errorCodes = new long[4 * ERROR_CODE_SLOTS];
+    }
+    int slot = code < ERROR_CODE_SLOTS - 1 ? (int) code : ERROR_CODE_SLOTS - 1;
+    errorCodes[table * ERROR_CODE_SLOTS + slot]++;
+  }
+
+  /** {@link System#nanoTime} never 0, so 0 can mean "not in that state". */
+  private static long nonZeroNanoTime() {
+    long now = System.nanoTime();
+    return now == 0 ? 1 : now;
+  }
+
+  // ------------------------------------------------------------ reading (loop thread)
+
+  /**
+   * Adds these counters to {@code sum}, with the intervals still open counted up to {@code
+   * nowNanos}. {@code queueDepth} is the writer's control-queue depth now; the "now" figures
+   * count only while the connection is {@code open}.
+   */
+  void addTo(LeanConnectionStats.Builder sum, long nowNanos, int queueDepth, boolean open) {
+    sum.add(Figure.READABLE_EVENTS, readableEvents);
+    sum.add(Figure.READ_SYSCALLS, readSyscalls);
+    sum.add(Figure.BYTES_READ, bytesRead);
+    sum.add(Figure.WRITE_SYSCALLS, writeSyscalls);
+    sum.add(Figure.BYTES_WRITTEN, bytesWritten);
+    sum.add(Figure.SHORT_WRITES, shortWrites);
+    sum.add(Figure.FLUSHES, flushes);
+    sum.add(Figure.SOCKET_NOT_WRITABLE_NANOS, socketNotWritableNanos
+        + (notWritableSinceNanos == 0 ? 0 : nowNanos - notWritableSinceNanos));
+    sum.add(Figure.QUEUE_DEPTH, queueDepth);
+    sum.max(Figure.MAX_QUEUE_DEPTH, Math.max(maxQueueDepth, queueDepth));
+    sum.add(Figure.DATA_TURNS, dataTurns);
+    sum.add(Figure.STREAMS_BLOCKED_ON_WINDOW, open ? streamsBlockedOnWindow : 0);
+    sum.add(Figure.STREAM_WINDOW_BLOCKED_NANOS, streamWindowBlockedNanos
+        + (streamsBlockedOnWindow == 0 ? 0 : nowNanos - streamWindowBlockedSinceNanos));
+    sum.add(Figure.STREAM_WINDOW_BLOCKED_EVENTS, streamWindowBlockedEvents);
+    sum.add(Figure.STREAM_WINDOW_BLOCKED_BYTES, streamWindowBlockedBytes);
+    sum.add(Figure.CONNECTION_WINDOW_BLOCKED_NANOS, connectionWindowBlockedNanos
+        + (connectionWindowBlockedSinceNanos == 0 ? 0
+            : nowNanos - connectionWindowBlockedSinceNanos));
+    sum.add(Figure.CONNECTION_WINDOW_BLOCKED_EVENTS, connectionWindowBlockedEvents);
+    sum.add(Figure.PEER_FILLED_STREAM_WINDOW, peerFilledStreamWindow);
+    sum.add(Figure.PEER_FILLED_CONNECTION_WINDOW, peerFilledConnectionWindow);
+    sum.add(Figure.PINGS_SENT, pingsSent);
+    sum.add(Figure.PING_ACKS_RECEIVED, pingAcksReceived);
+    sum.add(Figure.PING_RTT_NANOS_TOTAL, pingRttNanosTotal);
+    sum.max(Figure.PING_RTT_NANOS_LAST, pingRttNanosLast);
+    sum.addFrames(framesIn, framesOut);
+    if (errorCodes != null) {
+      sum.addErrorCodes(errorCodes);
+    }
+  }
+}

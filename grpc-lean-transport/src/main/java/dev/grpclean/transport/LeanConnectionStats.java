@@ -1,0 +1,255 @@
+package dev.grpclean.transport;
+
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * What the connections of one server or channel did, summed: an immutable snapshot taken by
+ * {@link ConnectionStatsGroup#snapshot()}. Figures are cumulative since the server or channel was
+ * built (closed connections included) unless {@link Figure} says "now"; two snapshots give rates
+ * ({@link #minus}).
+ *
+ * <p>Immutable; thread-safe.
+ */
+public final class LeanConnectionStats {
+  /** HTTP/2 frame types DATA (0x0) to CONTINUATION (0x9). */
+  public static final int FRAME_TYPES = 10;
+  /** RFC 9113 §7 codes 0x0 to 0xd, then one slot for every other code. */
+  public static final int ERROR_CODE_SLOTS = 15;
+
+  /** One figure; the unit is in the name (events unless it ends in bytes or nanos). */
+  public enum Figure {
+    /** Connections open now. */
+    CONNECTIONS_OPEN,
+    /** Connections opened since start. */
+    CONNECTIONS_OPENED,
+    /** Readiness events that found the socket readable. */
+    READABLE_EVENTS,
+    /** {@code read} calls on the socket (including the one that finds it drained). */
+    READ_SYSCALLS,
+    /** Bytes read from the socket (records included, before decryption). */
+    BYTES_READ,
+    /** {@code write} calls on the socket. */
+    WRITE_SYSCALLS,
+    /** Bytes the socket took. */
+    BYTES_WRITTEN,
+    /** Writes the socket took none of (its send buffer was full). */
+    SHORT_WRITES,
+    /** Writer drains that had something to write. */
+    FLUSHES,
+    /** Time with bytes waiting for the socket to become writable (our send buffer full). */
+    SOCKET_NOT_WRITABLE_NANOS,
+    /** Items in the writers' control queues now (control frames and header blocks). */
+    QUEUE_DEPTH,
+    /** The deepest control queue seen (largest over the connections). */
+    MAX_QUEUE_DEPTH,
+    /** DATA frames the writers' round robin emitted (one per stream per turn at most). */
+    DATA_TURNS,
+    /** Streams that have bytes queued and no send window now. */
+    STREAMS_BLOCKED_ON_WINDOW,
+    /** Time at least one stream had bytes queued and no send window (per connection, summed). */
+    STREAM_WINDOW_BLOCKED_NANOS,
+    /** Times a stream ran out of the peer's stream window with bytes queued. */
+    STREAM_WINDOW_BLOCKED_EVENTS,
+    /** Bytes queued on a stream each time it ran out of its window. */
+    STREAM_WINDOW_BLOCKED_BYTES,
+    /** Time DATA waited for the peer's connection window (per connection, summed). */
+    CONNECTION_WINDOW_BLOCKED_NANOS,
+    /** Times DATA started waiting for the peer's connection window. */
+    CONNECTION_WINDOW_BLOCKED_EVENTS,
+    /** Times the peer sent a stream's whole receive window (our window closed to 0). */
+    PEER_FILLED_STREAM_WINDOW,
+    /** Times the peer sent the connection's whole receive window. */
+    PEER_FILLED_CONNECTION_WINDOW,
+    /** PINGs we sent (keepalive, BDP probes, graceful shutdown). */
+    PINGS_SENT,
+    /** PING acks received. */
+    PING_ACKS_RECEIVED,
+    /** Round trips of acknowledged PINGs, summed. */
+    PING_RTT_NANOS_TOTAL,
+    /** The latest PING round trip (the largest among connections). */
+    PING_RTT_NANOS_LAST
+  }
+
+  private static final Figure[] FIGURES = Figure.values();
+  /** Figures that are states "now" or maxima: {@link #minus} keeps the later value. */
+  private static boolean isGauge(Figure f) {
+    return f == Figure.CONNECTIONS_OPEN || f == Figure.QUEUE_DEPTH
+        || f == Figure.MAX_QUEUE_DEPTH || f == Figure.STREAMS_BLOCKED_ON_WINDOW
+        || f == Figure.PING_RTT_NANOS_LAST;
+  }
+
+  private final long takenAtNanos;
+  private final long[] figures;
+  private final long[] framesIn;
+  private final long[] framesOut;
+  /** Inbound RST_STREAM, inbound GOAWAY, outbound RST_STREAM, outbound GOAWAY, by code slot. */
+  private final long[] errorCodes;
+
+  private LeanConnectionStats(long takenAtNanos, long[] figures, long[] framesIn,
+      long[] framesOut, long[] errorCodes) {
+    this.takenAtNanos = takenAtNanos;
+    this.figures = figures;
+    this.framesIn = framesIn;
+    this.framesOut = framesOut;
+    this.errorCodes = errorCodes;
+  }
+
+  /** When the snapshot was taken, on the {@link System#nanoTime} clock. */
+  public long takenAtNanos() {
+    return takenAtNanos;
+  }
+
+  public long get(Figure figure) {
+    return figures[figure.ordinal()];
+  }
+
+  /** Frames read of {@code type} (0x0 to 0x9). */
+  public long framesIn(int type) {
+    return framesIn[type];
+  }
+
+  /** Frames written of {@code type} (0x0 to 0x9); a header block counts as one HEADERS. */
+  public long framesOut(int type) {
+    return framesOut[type];
+  }
+
+  public long rstStreamIn(long code) {
+    return errorCodes[slot(code)];
+  }
+
+  public long goAwayIn(long code) {
+    return errorCodes[ERROR_CODE_SLOTS + slot(code)];
+  }
+
+  public long rstStreamOut(long code) {
+    return errorCodes[2 * ERROR_CODE_SLOTS + slot(code)];
+  }
+
+  public long goAwayOut(long code) {
+    return errorCodes[3 * ERROR_CODE_SLOTS + slot(code)];
+  }
+
+  private static int slot(long code) {
+    return code >= 0 && code < ERROR_CODE_SLOTS - 1 ? (int) code : ERROR_CODE_SLOTS - 1;
+  }
+
+  /** Frames read per {@code read} call; 0 before any read. */
+  public double framesPerRead() {
+    long reads = get(Figure.READ_SYSCALLS);
+    return reads == 0 ? 0 : (double) Arrays.stream(framesIn).sum() / reads;
+  }
+
+  /** Mean PING round trip in nanoseconds; 0 before any ack. */
+  public long meanPingRttNanos() {
+    long acks = get(Figure.PING_ACKS_RECEIVED);
+    return acks == 0 ? 0 : get(Figure.PING_RTT_NANOS_TOTAL) / acks;
+  }
+
+  /**
+   * What happened between {@code earlier} and this snapshot: counters subtract; figures that are
+   * states "now" or maxima keep this snapshot's value.
+   */
+  public LeanConnectionStats minus(LeanConnectionStats earlier) {
+    long[] f = figures.clone();
+    for (Figure fig : FIGURES) {
+      if (!isGauge(fig)) {
+        f[fig.ordinal()] -= earlier.figures[fig.ordinal()];
+      }
+    }
+    return new LeanConnectionStats(takenAtNanos, f, subtract(framesIn, earlier.framesIn),
+        subtract(framesOut, earlier.framesOut), subtract(errorCodes, earlier.errorCodes));
+  }
+
+  private static long[] subtract(long[] a, long[] b) {
+    long[] r = a.clone();
+    for (int i = 0; i < r.length; i++) {
+      r[i] -= b[i];
+    }
+    return r;
+  }
+
+  /** The figures by name, for printing and JSON. */
+  public Map<Figure, Long> asMap() {
+    Map<Figure, Long> m = new EnumMap<>(Figure.class);
+    for (Figure fig : FIGURES) {
+      m.put(fig, figures[fig.ordinal()]);
+    }
+    return m;
+  }
+
+  @Override
+  public String toString() {
+    return "LeanConnectionStats" + asMap() + " framesIn=" + Arrays.toString(framesIn)
+        + " framesOut=" + Arrays.toString(framesOut);
+  }
+
+  /** Starts a sum taken at {@code takenAtNanos}; for snapshots and for tests' samples. */
+  public static Builder builder(long takenAtNanos) {
+    return new Builder(takenAtNanos);
+  }
+
+  /** Sums figures into a snapshot. Thread-compatible. */
+  public static final class Builder {
+    private final long takenAtNanos;
+    private final long[] figures = new long[FIGURES.length];
+    private final long[] framesIn = new long[FRAME_TYPES];
+    private final long[] framesOut = new long[FRAME_TYPES];
+    private final long[] errorCodes = new long[4 * ERROR_CODE_SLOTS];
+
+    private Builder(long takenAtNanos) {
+      this.takenAtNanos = takenAtNanos;
+    }
+
+    public Builder add(Figure figure, long value) {
+      figures[figure.ordinal()] += value;
+      return this;
+    }
+
+    /** Keeps the larger of the current value and {@code value}. */
+    public Builder max(Figure figure, long value) {
+      figures[figure.ordinal()] = Math.max(figures[figure.ordinal()], value);
+      return this;
+    }
+
+    /** Adds {@code count} frames read of {@code type} (0x0 to 0x9). */
+    public Builder addFramesIn(int type, long count) {
+      framesIn[type] += count;
+      return this;
+    }
+
+    Builder addFrames(long[] in, long[] out) {
+      for (int i = 0; i < FRAME_TYPES; i++) {
+        framesIn[i] += in[i];
+        framesOut[i] += out[i];
+      }
+      return this;
+    }
+
+    Builder addErrorCodes(long[] codes) {
+      for (int i = 0; i < codes.length; i++) {
+        errorCodes[i] += codes[i];
+      }
+      return this;
+    }
+
+    /** Adds everything in {@code other} (a closed connection's final figures, say). */
+    Builder addAll(LeanConnectionStats other) {
+      for (Figure fig : FIGURES) {
+        if (fig == Figure.MAX_QUEUE_DEPTH || fig == Figure.PING_RTT_NANOS_LAST) {
+          max(fig, other.get(fig));
+        } else {
+          add(fig, other.get(fig));
+        }
+      }
+      addFrames(other.framesIn, other.framesOut);
+      return addErrorCodes(other.errorCodes);
+    }
+
+    public LeanConnectionStats build() {
+      return new LeanConnectionStats(takenAtNanos, figures.clone(), framesIn.clone(),
+          framesOut.clone(), errorCodes.clone());
+    }
+  }
+}

@@ -1,0 +1,172 @@
+package dev.grpclean.transport;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertTrue;
+
+import dev.grpclean.transport.LeanConnectionStats.Figure;
+import dev.grpclean.transport.frame.ErrorCode;
+import dev.grpclean.transport.frame.FrameType;
+import dev.grpclean.transport.frame.HeaderBlockEncoder;
+import java.nio.ByteBuffer;
+import org.junit.After;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.Timeout;
+
+/**
+ * The writer-side counters against a recording fake socket: window stalls start and end where the
+ * windows close and open, frames are counted by type and resets/GOAWAYs by code, the control
+ * queue's depth is tracked. Pools are back at their baseline after each test.
+ */
+public class ConnectionCountersTest {
+  @Rule public final Timeout timeout = Timeout.seconds(30);
+
+  private final long heapBaseline = LeanBuffers.heap().leasedBytes();
+  private final long ioBaseline = LeanBuffers.io().leasedBytes();
+  private final RecordingOutput output = new RecordingOutput();
+  private final ConnectionCounters counters = new ConnectionCounters();
+  private final LoopyWriter writer =
+      new LoopyWriter(output, new HeaderBlockEncoder(), counters);
+
+  @After
+  public void poolsBackToBaseline() {
+    writer.close();
+    assertEquals(heapBaseline, LeanBuffers.heap().leasedBytes());
+    assertEquals(ioBaseline, LeanBuffers.io().leasedBytes());
+  }
+
+  @Test
+  public void streamWindowStallStartsWhenWindowClosesAndEndsWhenItOpens() throws Exception {
+    OutboundStream s = new OutboundStream(1, 1000, new Sink(), writer);
+    writer.enqueueData(s, chunk(3000), false);
+    assertEquals("window still open before the drain", 0, counters.streamsBlockedOnWindow);
+    writer.flush();
+    assertEquals(1, counters.streamsBlockedOnWindow);
+    assertEquals(1, counters.streamWindowBlockedEvents);
+    assertEquals(2000, counters.streamWindowBlockedBytes);
+    assertNotEquals(0, snapshot().get(Figure.STREAMS_BLOCKED_ON_WINDOW));
+
+    assertTrue(writer.updateStreamWindow(s, 500));
+    writer.flush();
+    assertEquals("stalled again after 500 more bytes", 1, counters.streamsBlockedOnWindow);
+    assertEquals(2, counters.streamWindowBlockedEvents);
+    assertEquals(2000 + 1500, counters.streamWindowBlockedBytes);
+
+    assertTrue(writer.updateStreamWindow(s, 10_000));
+    assertEquals(0, counters.streamsBlockedOnWindow);
+    long stalled = counters.streamWindowBlockedNanos;
+    writer.flush();
+    assertEquals("no stall once every byte has left", stalled, counters.streamWindowBlockedNanos);
+    assertEquals(3, counters.dataTurns);
+    assertEquals(3, counters.framesOut[FrameType.DATA]);
+  }
+
+  @Test
+  public void cancelledStreamEndsItsStall() throws Exception {
+    OutboundStream s = new OutboundStream(1, 0, new Sink(), writer);
+    writer.enqueueData(s, chunk(100), false);
+    assertEquals(1, counters.streamsBlockedOnWindow);
+    writer.cancel(s);
+    assertEquals(0, counters.streamsBlockedOnWindow);
+    assertEquals(0, snapshot().get(Figure.STREAMS_BLOCKED_ON_WINDOW));
+  }
+
+  @Test
+  public void connectionWindowStallIsOneSpellUntilTheWindowOpens() throws Exception {
+    assertTrue(writer.updateConnectionWindow(-FrameType.DEFAULT_INITIAL_WINDOW));
+    OutboundStream a = new OutboundStream(1, 1 << 20, new Sink(), writer);
+    OutboundStream b = new OutboundStream(3, 1 << 20, new Sink(), writer);
+    writer.enqueueData(a, chunk(100), false);
+    writer.enqueueData(b, chunk(100), false);
+    writer.flush();
+    writer.flush();
+    assertEquals("both streams wait in one spell", 1, counters.connectionWindowBlockedEvents);
+    assertNotEquals(0, counters.connectionWindowBlockedSinceNanos);
+    assertEquals(0, counters.streamsBlockedOnWindow);
+
+    assertTrue(writer.updateConnectionWindow(1000));
+    assertEquals(0, counters.connectionWindowBlockedSinceNanos);
+    writer.flush();
+    assertEquals(2, counters.framesOut[FrameType.DATA]);
+    assertEquals(1, counters.connectionWindowBlockedEvents);
+  }
+
+  @Test
+  public void controlFramesCountedByTypeAndCode() throws Exception {
+    assertTrue(writer.enqueue(new ControlFrame.Ping(false, 7)));
+    assertTrue(writer.enqueue(new ControlFrame.Ping(true, 8)));
+    assertTrue(writer.enqueue(new ControlFrame.RstStream(5, ErrorCode.CANCEL)));
+    assertTrue(writer.enqueue(new ControlFrame.RstStream(7, ErrorCode.CANCEL)));
+    assertTrue(writer.enqueue(new ControlFrame.RstStream(9, ErrorCode.REFUSED_STREAM)));
+    assertTrue(writer.enqueue(new ControlFrame.GoAway(9, ErrorCode.ENHANCE_YOUR_CALM,
+        new byte[] {1, 2, 3})));
+    assertTrue(writer.enqueue(new ControlFrame.WindowUpdate(0, 1000)));
+    assertEquals(7, writer.controlQueueDepth());
+    writer.flush();
+
+    LeanConnectionStats s = snapshot();
+    assertEquals(2, s.framesOut(FrameType.PING));
+    assertEquals(3, s.framesOut(FrameType.RST_STREAM));
+    assertEquals(1, s.framesOut(FrameType.GOAWAY));
+    assertEquals(1, s.framesOut(FrameType.WINDOW_UPDATE));
+    assertEquals(2, s.rstStreamOut(ErrorCode.CANCEL.code()));
+    assertEquals(1, s.rstStreamOut(ErrorCode.REFUSED_STREAM.code()));
+    assertEquals(1, s.goAwayOut(ErrorCode.ENHANCE_YOUR_CALM.code()));
+    assertEquals(0, s.goAwayOut(ErrorCode.NO_ERROR.code()));
+    assertEquals("only the PING that is not an ack", 1, s.get(Figure.PINGS_SENT));
+    assertEquals(7, s.get(Figure.MAX_QUEUE_DEPTH));
+    assertEquals(0, s.get(Figure.QUEUE_DEPTH));
+    assertEquals(1, s.get(Figure.FLUSHES));
+
+    counters.pingAckReceived();
+    assertEquals(1, counters.pingAcksReceived);
+    assertEquals(counters.pingRttNanosLast, counters.pingRttNanosTotal);
+    counters.pingAckReceived();
+    assertEquals("an ack with no PING outstanding times nothing",
+        counters.pingRttNanosLast, counters.pingRttNanosTotal);
+  }
+
+  @Test
+  public void unknownErrorCodesShareTheLastSlot() {
+    counters.rstStreamReceived(0xdead_beefL);
+    counters.rstStreamReceived(ErrorCode.HTTP_1_1_REQUIRED.code() + 1);
+    counters.goAwayReceived(ErrorCode.NO_ERROR.code());
+    LeanConnectionStats s = snapshot();
+    assertEquals(2, s.rstStreamIn(0xdead_beefL));
+    assertEquals(0, s.rstStreamIn(ErrorCode.HTTP_1_1_REQUIRED.code()));
+    assertEquals(1, s.goAwayIn(ErrorCode.NO_ERROR.code()));
+  }
+
+  @Test
+  public void minusSubtractsCountersAndKeepsGauges() {
+    LeanConnectionStats a = LeanConnectionStats.builder(100)
+        .add(Figure.BYTES_READ, 10).add(Figure.QUEUE_DEPTH, 4).build();
+    LeanConnectionStats b = LeanConnectionStats.builder(300)
+        .add(Figure.BYTES_READ, 25).add(Figure.QUEUE_DEPTH, 2).build();
+    LeanConnectionStats d = b.minus(a);
+    assertEquals(15, d.get(Figure.BYTES_READ));
+    assertEquals(2, d.get(Figure.QUEUE_DEPTH));
+    assertEquals(300, d.takenAtNanos());
+  }
+
+  private LeanConnectionStats snapshot() {
+    LeanConnectionStats.Builder b = LeanConnectionStats.builder(System.nanoTime());
+    counters.addTo(b, System.nanoTime(), writer.controlQueueDepth(), true);
+    return b.build();
+  }
+
+  private static ByteBuffer chunk(int bytes) {
+    ByteBuffer b = LeanBuffers.leaseHeap(bytes);
+    b.put(new byte[bytes]).flip();
+    return b;
+  }
+
+  private static final class Sink implements OutboundStream.Listener {
+    @Override
+    public void onDataSent(int bytes) {}
+
+    @Override
+    public void onOutboundClosed() {}
+  }
+}
