@@ -90,7 +90,13 @@ final class LeanClientStream extends AbstractClientStream {
       String authority = state.authority != null ? state.authority : transport.authority;
       Http2Headers headers = GrpcHeaders.clientRequest(metadata, transport.scheme, path,
           authority, transport.userAgent);
-      onLoop(() -> transport.startStream(state, headers));
+      onLoop(() -> {
+        try {
+          transport.startStream(state, headers);
+        } catch (Throwable t) {
+          transport.onLoopFailure(t);
+        }
+      });
     }
 
     @Override
@@ -105,7 +111,13 @@ final class LeanClientStream extends AbstractClientStream {
       }
       ByteBuffer data = bytes;
       try {
-        transport.loop.execute(() -> transport.sendData(state, data, endOfStream, numMessages));
+        transport.loop.execute(() -> {
+          try {
+            transport.sendData(state, data, endOfStream, numMessages);
+          } catch (Throwable t) {
+            transport.onLoopFailure(t);
+          }
+        });
       } catch (RejectedExecutionException e) {
         if (data != null) {
           LeanBuffers.releaseHeap(data);
@@ -116,7 +128,13 @@ final class LeanClientStream extends AbstractClientStream {
 
     @Override
     public void cancel(Status status) {
-      onLoop(() -> transport.cancelStream(state, status));
+      onLoop(() -> {
+        try {
+          transport.cancelStream(state, status);
+        } catch (Throwable t) {
+          transport.onLoopFailure(t);
+        }
+      });
     }
   }
 

@@ -86,7 +86,13 @@ final class LeanServerStream extends AbstractServerStream {
     @Override
     public void writeHeaders(Metadata metadata, boolean flush) {
       Http2Headers headers = GrpcHeaders.serverResponse(metadata);
-      onLoop(() -> connection.sendHeaders(state, headers));
+      onLoop(() -> {
+        try {
+          connection.sendHeaders(state, headers);
+        } catch (Throwable t) {
+          connection.onLoopFailure(t);
+        }
+      });
     }
 
     @Override
@@ -99,7 +105,13 @@ final class LeanServerStream extends AbstractServerStream {
         onSendingBytes(bytes.remaining());
       }
       try {
-        connection.loop.execute(() -> connection.sendData(state, bytes, numMessages));
+        connection.loop.execute(() -> {
+          try {
+            connection.sendData(state, bytes, numMessages);
+          } catch (Throwable t) {
+            connection.onLoopFailure(t);
+          }
+        });
       } catch (RejectedExecutionException e) {
         LeanBuffers.releaseHeap(bytes);
       }
@@ -108,12 +120,24 @@ final class LeanServerStream extends AbstractServerStream {
     @Override
     public void writeTrailers(Metadata trailers, boolean headersSent, Status status) {
       Http2Headers headers = GrpcHeaders.serverTrailers(trailers, headersSent);
-      onLoop(() -> connection.sendTrailers(state, headers));
+      onLoop(() -> {
+        try {
+          connection.sendTrailers(state, headers);
+        } catch (Throwable t) {
+          connection.onLoopFailure(t);
+        }
+      });
     }
 
     @Override
     public void cancel(Status status) {
-      onLoop(() -> connection.cancelStream(state, status));
+      onLoop(() -> {
+        try {
+          connection.cancelStream(state, status);
+        } catch (Throwable t) {
+          connection.onLoopFailure(t);
+        }
+      });
     }
   }
 
