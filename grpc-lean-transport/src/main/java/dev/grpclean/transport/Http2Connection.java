@@ -695,8 +695,9 @@ abstract class Http2Connection
     try {
       sendGoAwayAndClose(ErrorCode.INTERNAL_ERROR, t.toString(), status);
     } catch (Throwable again) {
-      // The GOAWAY's write path is what failed (e.g. the header encoder): a bare close.
-      t.addSuppressed(again);
+      // The GOAWAY's write path is what failed (e.g. the header encoder): a bare close. Not
+      // added as suppressed: the JVM may throw one preallocated instance twice.
+      log.log(Level.FINE, "no GOAWAY after the transport failure on " + this, again);
     }
     // sendGoAwayAndClose may defer while the writer is flushing; a broken connection does not
     // wait for that.
