@@ -88,7 +88,9 @@ final class Report {
     }
     b.append(" security=").append(scenario.security().id());
     return b.append("  reps=").append(scenario.reps())
-        .append("  jvm: ").append(String.join(" ", scenario.jvmFlags())).append(" ==").toString();
+        // The child JVMs run the bench's own java (ChildJvm), so its version is theirs.
+        .append("  jvm: java ").append(Runtime.version().feature()).append(' ')
+        .append(String.join(" ", scenario.jvmFlags())).append(" ==").toString();
   }
 
   void printTable(PrintWriter out) {

@@ -167,7 +167,11 @@ abstract class Http2Connection
 
   @Override
   public void onReady(SelectionKey key) {
-    socket.onReady(key);
+    try {
+      socket.onReady(key);
+    } catch (Throwable t) {
+      onLoopFailure(t);
+    }
   }
 
   /** Registers the socket with the loop for {@code ops}; loop thread. */
@@ -264,18 +268,23 @@ abstract class Http2Connection
     }
     try {
       writer.flush();
+      afterFlush();
     } catch (IOException e) {
       onIoFailure(e);
-      return;
+    } catch (Throwable t) {
+      onLoopFailure(t);
     }
-    afterFlush();
   }
 
   private void runDeferredClose() {
     Runnable r = deferredClose;
     deferredClose = null;
     if (r != null && !closed) {
-      r.run();
+      try {
+        r.run();
+      } catch (Throwable t) {
+        onLoopFailure(t);
+      }
     }
   }
 
@@ -852,8 +861,38 @@ abstract class Http2Connection
   }
 
   /**
+   * A throwable the transport did not expect escaped its code on the loop thread: a bug, a
+   * {@link LinkageError} from a mismatched library (e.g. an older Netty on the class path), a
+   * {@link StackOverflowError}... The connection's state is unknown from here, so it fails as a
+   * whole and at once (a GOAWAY if HTTP/2 is up and can still be written, then close): its
+   * streams end INTERNAL naming the throwable instead of waiting for their deadlines, its leases
+   * return, and the loop thread goes on serving its other connections. A
+   * {@link VirtualMachineError} is logged SEVERE like the rest, never swallowed silently.
+   */
+  final void onLoopFailure(Throwable t) {
+    log.log(Level.SEVERE, "transport failure on " + this + "; closing the connection", t);
+    if (closed) {
+      return;
+    }
+    Status status = Status.INTERNAL
+        .withDescription("transport failure on the connection's loop thread: " + t)
+        .withCause(t);
+    try {
+      sendGoAwayAndClose(ErrorCode.INTERNAL_ERROR, t.toString(), status);
+    } catch (Throwable again) {
+      // The GOAWAY's write path is what failed (e.g. the header encoder): a bare close. Not
+      // added as suppressed: the JVM may throw one preallocated instance twice.
+      log.log(Level.FINE, "no GOAWAY after the transport failure on " + this, again);
+    }
+    // sendGoAwayAndClose may defer while the writer is flushing; a broken connection does not
+    // wait for that.
+    closeNow(status);
+  }
+
+  /**
    * Closes the socket now, releases every lease and notifies the subclass, which fails its
-   * streams with {@code status}. Idempotent.
+   * streams with {@code status}. Idempotent. A step that throws does not stop the others: the
+   * streams are always told.
    */
   final void closeNow(Status status) {
     if (closed) {
@@ -863,7 +902,11 @@ abstract class Http2Connection
     closed = true;
     counters.connectionWindowOpened();
     config.statsGroup.retire(this);
-    socket.close();
+    try {
+      socket.close();
+    } catch (Throwable t) {
+      log.log(Level.SEVERE, "socket close failed on " + this, t);
+    }
     if (readsPausedForBudget) {
       readsPausedForBudget = false;
       budget.connectionResumed();
@@ -872,9 +915,17 @@ abstract class Http2Connection
       budgetStallTimer.cancel(false);
       budgetStallTimer = null;
     }
-    cancelSettingsAckTimer();
-    writer.close();
-    reader.release();
+    try {
+      cancelSettingsAckTimer();
+      writer.close();
+    } catch (Throwable t) {
+      log.log(Level.SEVERE, "writer close failed on " + this, t);
+    }
+    try {
+      reader.release();
+    } catch (Throwable t) {
+      log.log(Level.SEVERE, "reader release failed on " + this, t);
+    }
     Preconditions.checkNotNull(status, "status");
     H2Stream[] open = streams.values().toArray(new H2Stream[0]);
     streams.clear();

@@ -116,7 +116,13 @@ final class LeanClientStream extends AbstractClientStream {
       String authority = state.authority != null ? state.authority : transport.authority;
       Http2Headers headers = GrpcHeaders.clientRequest(metadata, transport.scheme, path,
           authority, transport.userAgent);
-      onLoop(() -> transport.startStream(state, headers), null);
+      onLoop(() -> {
+        try {
+          transport.startStream(state, headers);
+        } catch (Throwable t) {
+          transport.onLoopFailure(t);
+        }
+      }, null);
     }
 
     @Override
@@ -140,7 +146,13 @@ final class LeanClientStream extends AbstractClientStream {
         onSendingBytes(sending);
       }
       if (!StreamBridge.runOnLoop(transport.loop,
-          () -> transport.sendData(state, data, endOfStream, numMessages), null)) {
+          () -> {
+            try {
+              transport.sendData(state, data, endOfStream, numMessages);
+            } catch (Throwable t) {
+              transport.onLoopFailure(t);
+            }
+          }, null)) {
         // The poller group is shut down: the chunk and its budget charge go back, and nothing
         // will ever run for this stream.
         if (data != null) {
@@ -152,7 +164,13 @@ final class LeanClientStream extends AbstractClientStream {
 
     @Override
     public void cancel(Status status) {
-      onLoop(() -> transport.cancelStream(state, status), null);
+      onLoop(() -> {
+        try {
+          transport.cancelStream(state, status);
+        } catch (Throwable t) {
+          transport.onLoopFailure(t);
+        }
+      }, null);
     }
   }
 

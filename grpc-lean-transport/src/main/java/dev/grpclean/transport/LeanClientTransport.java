@@ -39,6 +39,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 import javax.annotation.Nullable;
 
@@ -136,9 +137,14 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
       if (connected) {
         connection.onConnected();
       }
-    } catch (IOException | RuntimeException e) {
-      Status status = Status.UNAVAILABLE.withDescription("connect to " + address + " failed")
-          .withCause(e);
+    } catch (Throwable e) {
+      // An Error too (e.g. a LinkageError from a mismatched library): the transport must end,
+      // or its streams would wait for their deadlines.
+      if (!(e instanceof IOException)) {
+        log.log(Level.SEVERE, "transport failure connecting to " + address, e);
+      }
+      Status status = (e instanceof IOException ? Status.UNAVAILABLE : Status.INTERNAL)
+          .withDescription("connect to " + address + " failed: " + e).withCause(e);
       if (connection != null) {
         connection.closeNow(status);
       } else {
@@ -169,6 +175,20 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
   }
 
   // ------------------------------------------------------------------ loop-side stream ops
+
+  /**
+   * Loop thread: a stream task threw (see {@link Http2Connection#onLoopFailure}); the connection
+   * fails as a whole, its streams with it.
+   */
+  void onLoopFailure(Throwable t) {
+    if (connection != null) {
+      connection.onLoopFailure(t);
+    } else {
+      log.log(Level.SEVERE, "transport failure before connecting to " + address, t);
+      terminate(Status.INTERNAL.withDescription("transport failure: " + t).withCause(t),
+          SimpleDisconnectError.UNKNOWN);
+    }
+  }
 
   void startStream(LeanClientStream.State state, Http2Headers headers) {
     assert loop.inEventLoop() : "not on the transport's loop thread";

@@ -129,8 +129,14 @@ final class LeanServer implements InternalServer {
       transports.add(transport);
       try {
         loop.execute(() -> {
-          ServerTransportListener transportListener = listener.transportCreated(transport);
-          transport.start(transportListener);
+          try {
+            ServerTransportListener transportListener = listener.transportCreated(transport);
+            transport.start(transportListener);
+          } catch (Throwable t) {
+            // E.g. the handshaker's first flight threw: the connection closes (and leaves the
+            // server's set) rather than sitting registered with nobody serving it.
+            transport.onLoopFailure(t);
+          }
         });
       } catch (RejectedExecutionException e) {
         transports.remove(transport);

@@ -110,7 +110,13 @@ final class LeanServerStream extends AbstractServerStream {
     @Override
     public void writeHeaders(Metadata metadata, boolean flush) {
       Http2Headers headers = GrpcHeaders.serverResponse(metadata);
-      onLoop(() -> connection.sendHeaders(state, headers));
+      onLoop(() -> {
+        try {
+          connection.sendHeaders(state, headers);
+        } catch (Throwable t) {
+          connection.onLoopFailure(t);
+        }
+      });
     }
 
     @Override
@@ -136,8 +142,13 @@ final class LeanServerStream extends AbstractServerStream {
       }
       // A stopped loop took the connection with it: the chunk and its budget charge go back,
       // nothing else to do.
-      if (!StreamBridge.runOnLoop(connection.loop,
-          () -> connection.sendData(state, bytes, numMessages), null)) {
+      if (!StreamBridge.runOnLoop(connection.loop, () -> {
+        try {
+          connection.sendData(state, bytes, numMessages);
+        } catch (Throwable t) {
+          connection.onLoopFailure(t);
+        }
+      }, null)) {
         state.outbound.releaseChunk(bytes);
       }
     }
@@ -145,12 +156,24 @@ final class LeanServerStream extends AbstractServerStream {
     @Override
     public void writeTrailers(Metadata trailers, boolean headersSent, Status status) {
       Http2Headers headers = GrpcHeaders.serverTrailers(trailers, headersSent);
-      onLoop(() -> connection.sendTrailers(state, headers));
+      onLoop(() -> {
+        try {
+          connection.sendTrailers(state, headers);
+        } catch (Throwable t) {
+          connection.onLoopFailure(t);
+        }
+      });
     }
 
     @Override
     public void cancel(Status status) {
-      onLoop(() -> connection.cancelStream(state, status));
+      onLoop(() -> {
+        try {
+          connection.cancelStream(state, status);
+        } catch (Throwable t) {
+          connection.onLoopFailure(t);
+        }
+      });
     }
   }
 

@@ -97,6 +97,11 @@ final class LeanServerTransport extends LeanTransportBase implements ServerTrans
     return attributes;
   }
 
+  /** Loop thread: a task of this connection threw; the connection fails as a whole. */
+  void onLoopFailure(Throwable t) {
+    connection.onLoopFailure(t);
+  }
+
   /** Loop thread: registers the socket and starts the HTTP/2 exchange. */
   void start(ServerTransportListener listener) {
     this.listener = listener;

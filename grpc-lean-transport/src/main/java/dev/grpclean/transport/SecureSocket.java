@@ -319,6 +319,10 @@ final class SecureSocket {
     } catch (GeneralSecurityException e) {
       LeanBuffers.releaseIo(sealed);
       throw new IOException("cannot seal record: " + e.getMessage(), e);
+    } catch (RuntimeException | Error e) {
+      // A record layer bug (or a LinkageError): the connection fails above; the lease returns.
+      LeanBuffers.releaseIo(sealed);
+      throw e;
     }
     sealed.flip();
     return writeRaw(sealed, true);
