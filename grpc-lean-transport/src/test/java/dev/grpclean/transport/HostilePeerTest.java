@@ -92,13 +92,16 @@ public class HostilePeerTest {
       Frame goAway = c.awaitGoAway();
       assertEquals(goAway.toString(), ErrorCode.ENHANCE_YOUR_CALM, goAway.errorCode());
       assertTrue(goAway.toString(), goAway.debugData().contains("maxRstFramesPerWindow"));
+      // The budget (100) was spent before the answer: more than 100 of the streams 1, 3, 5, ...
+      // were taken. Read from GOAWAY's last stream id, not from handlers started: grpc-core never
+      // starts the handler of a stream cancelled before its call began (a busy executor).
+      assertTrue("the server stopped early: " + goAway, goAway.lastStreamId() >= 201);
       c.awaitClosed(WAIT);
       assertTrue(c.closedByPeer());
     }
     // Every call the flood started has ended: nothing left running for a peer that is gone.
     Conditions.await(() -> callsStarted.get() == callsEnded.get(), WAIT,
         () -> callsStarted + " calls started, " + callsEnded + " ended");
-    assertTrue("the server stopped early: " + callsStarted, callsStarted.get() > 100);
     BadInputTest.assertEchoWorks(server);
   }
 
