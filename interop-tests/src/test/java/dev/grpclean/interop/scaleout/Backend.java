@@ -1,9 +1,9 @@
 package dev.grpclean.interop.scaleout;
 
 import dev.grpclean.transport.LeanServerBuilder;
+import dev.grpclean.transport.testing.ByteMethods;
 import io.grpc.Attributes;
 import io.grpc.EquivalentAddressGroup;
-import io.grpc.KnownLength;
 import io.grpc.MethodDescriptor;
 import io.grpc.MethodDescriptor.MethodType;
 import io.grpc.Server;
@@ -15,10 +15,7 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -40,8 +37,8 @@ final class Backend {
       MethodDescriptor.<byte[], byte[]>newBuilder()
           .setType(MethodType.UNARY)
           .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, "Call"))
-          .setRequestMarshaller(BytesMarshaller.INSTANCE)
-          .setResponseMarshaller(BytesMarshaller.INSTANCE)
+          .setRequestMarshaller(ByteMethods.MARSHALLER)
+          .setResponseMarshaller(ByteMethods.MARSHALLER)
           .build();
 
   /** What the backend does with a call. */
@@ -171,31 +168,6 @@ final class Backend {
     public Attributes transportReady(Attributes attributes) {
       count.incrementAndGet();
       return attributes;
-    }
-  }
-
-  /** Passes bytes through; its stream tells grpc-core the length up front. */
-  private enum BytesMarshaller implements MethodDescriptor.Marshaller<byte[]> {
-    INSTANCE;
-
-    @Override
-    public InputStream stream(byte[] value) {
-      return new KnownLengthStream(value);
-    }
-
-    @Override
-    public byte[] parse(InputStream stream) {
-      try {
-        return stream.readAllBytes();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
-  }
-
-  private static final class KnownLengthStream extends ByteArrayInputStream implements KnownLength {
-    KnownLengthStream(byte[] bytes) {
-      super(bytes);
     }
   }
 }

@@ -6,8 +6,8 @@ import static org.junit.Assume.assumeTrue;
 
 import dev.grpclean.transport.LeanChannelBuilder;
 import dev.grpclean.transport.LeanServerBuilder;
+import dev.grpclean.transport.testing.ByteMethods;
 import io.grpc.CallOptions;
-import io.grpc.KnownLength;
 import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.MethodDescriptor.MethodType;
@@ -17,10 +17,6 @@ import io.grpc.Status;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -85,8 +81,8 @@ public class VirtualThreadStreamingTest {
       MethodDescriptor.<byte[], byte[]>newBuilder()
           .setType(MethodType.BIDI_STREAMING)
           .setFullMethodName("grpclean.vthreads.Echo/Echo")
-          .setRequestMarshaller(BytesMarshaller.INSTANCE)
-          .setResponseMarshaller(BytesMarshaller.INSTANCE)
+          .setRequestMarshaller(ByteMethods.MARSHALLER)
+          .setResponseMarshaller(ByteMethods.MARSHALLER)
           .build();
 
   /** Marks the end of a call's replies in its inbox. */
@@ -274,31 +270,6 @@ public class VirtualThreadStreamingTest {
     Object end = inbox.poll(WAIT_SECONDS, TimeUnit.SECONDS);
     if (end != END) {
       throw new AssertionError("call " + id + " end: " + end);
-    }
-  }
-
-  /** Passes bytes through; its stream tells grpc-core the length up front. */
-  private enum BytesMarshaller implements MethodDescriptor.Marshaller<byte[]> {
-    INSTANCE;
-
-    @Override
-    public InputStream stream(byte[] value) {
-      return new KnownLengthStream(value);
-    }
-
-    @Override
-    public byte[] parse(InputStream stream) {
-      try {
-        return stream.readAllBytes();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
-  }
-
-  private static final class KnownLengthStream extends ByteArrayInputStream implements KnownLength {
-    KnownLengthStream(byte[] bytes) {
-      super(bytes);
     }
   }
 }
