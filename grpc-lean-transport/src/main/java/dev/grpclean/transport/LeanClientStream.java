@@ -34,11 +34,6 @@ final class LeanClientStream extends AbstractClientStream {
 
   private final LeanWritableBuffer.StreamAllocator framerBuffers;
   /**
-   * Phantom bytes that make grpc-core's isReady() false while the memory budget is under
-   * pressure: far above its 32 KiB onReady threshold, far below int overflow.
-   */
-  static final int BUDGET_HOLD_BYTES = 1 << 30;
-  /**
    * The framer's last buffer ended inside a message (it completed none): the next one continues a
    * message that is not small. Touched by the thread writing this stream's messages only
    * (grpc-core calls writeFrame for a stream from one thread at a time).
@@ -231,13 +226,14 @@ final class LeanClientStream extends AbstractClientStream {
     /**
      * Loop thread, after the application handed this stream a message: while the memory budget
      * is under pressure, grpc-core's {@code isReady()} turns false for this writer. isReady() is
-     * final in grpc-core, so this holds {@link #BUDGET_HOLD_BYTES} phantom "queued" bytes in its
-     * onReady accounting, and {@link #budgetAvailable} gives them back, which fires onReady.
+     * final in grpc-core, so this holds {@link StreamBridge#BUDGET_HOLD_BYTES} phantom "queued"
+     * bytes in its onReady accounting, and {@link #budgetAvailable} gives them back, which fires
+     * onReady.
      */
     void holdForBudget() {
       if (budget != null && !budgetHold && budget.isUnderPressure()) {
         budgetHold = true;
-        LeanClientStream.this.onSendingBytes(BUDGET_HOLD_BYTES);
+        LeanClientStream.this.onSendingBytes(StreamBridge.BUDGET_HOLD_BYTES);
         transport.awaitBudget();
       }
     }
@@ -246,7 +242,7 @@ final class LeanClientStream extends AbstractClientStream {
     public void budgetAvailable() {
       if (budgetHold) {
         budgetHold = false;
-        onSentBytes(BUDGET_HOLD_BYTES);
+        onSentBytes(StreamBridge.BUDGET_HOLD_BYTES);
       }
     }
 
