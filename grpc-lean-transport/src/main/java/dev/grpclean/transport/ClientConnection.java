@@ -160,7 +160,7 @@ final class ClientConnection extends Http2Connection {
   private void finishRemote(LeanClientStream.State s) {
     if (!s.localClosed && streams.get(s.id) == s) {
       // The server finished first (e.g. an early error): stop sending and tell it so.
-      resetLocally(s, ErrorCode.CANCEL);
+      StreamRules.resetLocally(this, s, ErrorCode.CANCEL);
       s.localClosed = true;
     }
     transport.maybeRemoveStream(s);

@@ -33,7 +33,7 @@ interface H2Stream {
    * Takes a DATA payload that passed flow control: the stream window is charged and padding is
    * already consumed. Borrows {@code data} for the call only. Returns how many of its bytes were
    * consumed at once (a stream that discards its body): the connection returns those to its
-   * window; 0 when the application consumes them later ({@link Http2Connection#onBytesConsumed}).
+   * window; 0 when the application consumes them later ({@link StreamRules#onBytesConsumed}).
    */
   int deliverData(ByteBuffer data, boolean endStream) throws Http2StreamError;
 

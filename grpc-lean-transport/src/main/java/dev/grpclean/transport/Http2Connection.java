@@ -18,15 +18,17 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * What client and server connections share: the frame reader, the loopy writer, SETTINGS, PING,
- * connection-level flow control, GOAWAY plumbing and the per-stream HTTP/2 rules over one map of
- * {@link H2Stream}s. The subclasses hold policy only (stream creation, header rules, GOAWAY
- * handling, pending streams).
+ * What client and server connections share: the frame reader and its dispatch, the loopy writer
+ * and flush scheduling, control frames out, DATA in, PING, the memory budget's read pause, and
+ * the close that releases everything; over one map of {@link H2Stream}s. Its parts live beside
+ * it: {@link StreamRules} (the per-stream HTTP/2 rules), {@link ConnectionFlow} (connection-level
+ * flow control and its flood rules), {@link SettingsExchange} (SETTINGS both ways) and
+ * {@link ConnectionClosing} (GOAWAY, connection errors, I/O and loop-thread failures). The
+ * subclasses hold policy only (stream creation, header rules, GOAWAY handling, pending streams).
  *
  * <p>Bytes come from and go to a {@link SecureSocket} (socket, handshake, record layer), which
  * reads on readiness with a pooled lease and hands up plaintext: every complete frame is parsed
@@ -38,14 +40,6 @@ import java.util.logging.Logger;
 abstract class Http2Connection
     implements FrameListener, EventLoop.Handler, LoopyWriter.Output, SecureSocket.Upstream {
   private static final Logger log = Logger.getLogger(Http2Connection.class.getName());
-
-  /**
-   * DATA frames in a row that carry no payload and do not end their stream. Such frames have no
-   * use; Netty allows the same ten before it calls the peer abusive.
-   */
-  static final int MAX_CONSECUTIVE_EMPTY_DATA_FRAMES = 10;
-  /** WINDOW_UPDATE frames allowed beyond two per DATA frame we sent (initial window raises). */
-  static final int WINDOW_UPDATE_ALLOWANCE = 1000;
 
   final EventLoop loop;
   /** The socket and security layer under this connection. */
@@ -59,31 +53,17 @@ abstract class Http2Connection
   final ConnectionCounters counters = new ConnectionCounters();
   /** Every open stream of either side, error streams included; the per-stream rules use it. */
   final IntObjectHashMap<H2Stream> streams = new IntObjectHashMap<>(4);
+  /** The SETTINGS exchange: ours out, the peer's applied, and the peer's values. */
+  final SettingsExchange settings = new SettingsExchange(this);
+  /** Connection-level flow control (RFC 9113 §6.9) and its flood rules. */
+  final ConnectionFlow connectionFlow;
+  /** GOAWAY and close, and what each kind of failure turns into. */
+  final ConnectionClosing closing = new ConnectionClosing(this);
 
-  /** Peer's SETTINGS_INITIAL_WINDOW_SIZE: the send window new streams start with. */
-  int peerInitialWindowBytes = FrameType.DEFAULT_INITIAL_WINDOW;
-  long peerMaxConcurrentStreams = Integer.MAX_VALUE;
-  boolean peerSettingsReceived;
-
-  /**
-   * The connection's receive window (RFC 9113 §6.9): what the peer may still send on the
-   * connection, with the same update rule as each stream's. It starts at 65,535 whatever our
-   * SETTINGS say (§6.9.2); {@link #sendInitialSettings} raises it to the configured window.
-   */
-  private final InboundFlow connectionFlow;
-  private int emptyDataFrames;
-  private long windowUpdatesReceived;
-
-  private java.util.concurrent.ScheduledFuture<?> settingsAckTimer;
   private boolean flushScheduled;
   private final Runnable flushTask = this::flushNow;
-  /**
-   * A close requested from inside a writer callback (e.g. the last stream finished while its
-   * trailers were being framed). It runs once the flush returns, so those frames go out first.
-   */
-  private Runnable deferredClose;
   /** Set once HTTP/2 may be spoken (after the security handshake, if any). */
-  private boolean http2Ready;
+  boolean http2Ready;
   boolean closed;
 
   /** The memory budget this connection charges, or null (none: no check on any path). */
@@ -122,7 +102,7 @@ abstract class Http2Connection
       loop.executeOrDrop(this::onBudgetAvailable);
     };
     this.connectionFlow =
-        new InboundFlow(FrameType.DEFAULT_INITIAL_WINDOW, config.flowControlWindowBytes);
+        new ConnectionFlow(this, config.flowControlWindowBytes);
     this.decoder = new HeaderBlockDecoder(config.maxInboundMetadataBytes,
         TransportSettings.HEADER_TABLE_BYTES);
     this.encoder = new HeaderBlockEncoder();
@@ -146,21 +126,9 @@ abstract class Http2Connection
   }
 
   /** Queues our SETTINGS and the initial connection WINDOW_UPDATE. */
-  final void sendInitialSettings(Settings settings) {
-    sendControl(new ControlFrame.SendSettings(settings));
-    settingsAckTimer = scheduler().schedule(() -> {
-      try {
-        loop.execute(this::onSettingsAckTimeout);
-      } catch (java.util.concurrent.RejectedExecutionException ignored) {
-        // The loop is gone, and the connection with it.
-      }
-    }, config.settingsAckTimeoutNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
-    int target = config.flowControlWindowBytes;
-    if (target > FrameType.DEFAULT_INITIAL_WINDOW) {
-      int delta = target - FrameType.DEFAULT_INITIAL_WINDOW;
-      connectionFlow.grow(delta);
-      sendControl(new ControlFrame.WindowUpdate(0, delta));
-    }
+  final void sendInitialSettings(Settings ours) {
+    settings.sendOurs(ours);
+    connectionFlow.openInitialWindow(config.flowControlWindowBytes);
   }
 
   // ---------------------------------------------------------------- reading
@@ -225,7 +193,7 @@ abstract class Http2Connection
 
   @Override
   public final void socketConnectionError(Http2ConnectionError e) {
-    onConnectionError(e);
+    closing.onConnectionError(e);
   }
 
   @Override
@@ -270,21 +238,9 @@ abstract class Http2Connection
       writer.flush();
       afterFlush();
     } catch (IOException e) {
-      onIoFailure(e);
+      closing.onIoFailure(e);
     } catch (Throwable t) {
       onLoopFailure(t);
-    }
-  }
-
-  private void runDeferredClose() {
-    Runnable r = deferredClose;
-    deferredClose = null;
-    if (r != null && !closed) {
-      try {
-        r.run();
-      } catch (Throwable t) {
-        onLoopFailure(t);
-      }
     }
   }
 
@@ -324,7 +280,7 @@ abstract class Http2Connection
     }
     assertInLoop();
     if (!writer.enqueue(frame)) {
-      onConnectionError(controlQueueFull());
+      closing.onConnectionError(controlQueueFull());
       return;
     }
     requestFlush();
@@ -337,56 +293,9 @@ abstract class Http2Connection
 
   // ---------------------------------------------------------------- flow control
 
-  /**
-   * Accounts an inbound DATA frame before its stream sees it: the empty-frame flood rule, then
-   * the connection window.
-   */
-  final void onDataFrame(int payloadBytes, int flowControlledBytes, boolean endStream)
-      throws Http2ConnectionError {
-    if (payloadBytes > 0) {
-      emptyDataFrames = 0;
-    } else if (!endStream && ++emptyDataFrames > MAX_CONSECUTIVE_EMPTY_DATA_FRAMES) {
-      // CVE-2019-9518: frames that carry nothing cost us a dispatch each and the peer nothing.
-      throw new Http2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "more than "
-          + MAX_CONSECUTIVE_EMPTY_DATA_FRAMES + " consecutive DATA frames without payload");
-    }
-    chargeConnectionWindow(flowControlledBytes);
-    if (flowControlledBytes > 0 && connectionFlow.windowBytes() == 0) {
-      counters.peerFilledConnectionWindow++;
-    }
-  }
-
-  /** Charges an inbound DATA frame to the connection window (RFC 9113 §6.9.1). */
-  private void chargeConnectionWindow(int flowControlledBytes) throws Http2ConnectionError {
-    int windowBytes = connectionFlow.windowBytes();
-    if (!connectionFlow.tryCharge(flowControlledBytes)) {
-      throw new Http2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR,
-          "connection flow-control window exceeded by " + (flowControlledBytes - windowBytes)
-              + " bytes");
-    }
-  }
-
-  /**
-   * Returns consumed (or discarded) bytes to the connection window, with a WINDOW_UPDATE by
-   * {@link InboundFlow}'s rule, so a slow application bounds what the peer can make us buffer.
-   */
+  /** See {@link ConnectionFlow#returnBytes}. */
   final void returnConnectionBytes(int bytes) {
-    if (bytes <= 0 || closed) {
-      return;
-    }
-    int update = connectionFlow.consume(bytes);
-    if (update > 0) {
-      sendControl(new ControlFrame.WindowUpdate(0, update));
-    }
-  }
-
-  /**
-   * Channelz's view of the connection windows. Read through {@code getStats()}, which runs on
-   * the loop thread, so the plain fields are safe to read here.
-   */
-  final io.grpc.internal.TransportTracer.FlowControlWindows flowControlWindows() {
-    return new io.grpc.internal.TransportTracer.FlowControlWindows(
-        connectionFlow.windowBytes(), writer.connectionWindowBytes());
+    connectionFlow.returnBytes(bytes);
   }
 
   // ---------------------------------------------------------------- stream rules (both sides)
@@ -394,7 +303,7 @@ abstract class Http2Connection
   @Override
   public final void onData(int streamId, ByteBuffer data, int flowControlledBytes,
       boolean endStream) throws Http2ConnectionError, Http2StreamError {
-    onDataFrame(data.remaining(), flowControlledBytes, endStream);
+    connectionFlow.onDataFrame(data.remaining(), flowControlledBytes, endStream);
     H2Stream s = streams.get(streamId);
     if (s == null || s.isRemoteClosed()) {
       // Nobody will consume these bytes: they go back to the connection window at once.
@@ -572,66 +481,13 @@ abstract class Http2Connection
 
   @Override
   public final void onRstStream(int streamId, long errorCode) throws Http2ConnectionError {
-    counters.rstStreamReceived(errorCode);
-    H2Stream s = streams.get(streamId);
-    if (s == null) {
-      // RFC 9113 §6.4: RST_STREAM on an idle stream is a connection error; on a closed one, late.
-      checkNotIdle(streamId, "RST_STREAM");
-      return;
-    }
-    writer.cancel(s.outbound());
-    onPeerReset(s, errorCode);
+    StreamRules.onRstStream(this, streamId, errorCode);
   }
 
   /** A stream error (RFC 9113 §5.4.2): the stream fails, the peer gets RST_STREAM. */
   @Override
   public void onStreamError(Http2StreamError error) throws Http2ConnectionError {
-    H2Stream s = streams.get(error.streamId());
-    if (s != null) {
-      writer.cancel(s.outbound());
-      onStreamFailed(s, Status.INTERNAL.withDescription(
-          "HTTP/2 stream error " + error.code() + ": " + error.getMessage()));
-    }
-    sendRst(error.streamId(), error.code());
-  }
-
-  /**
-   * The application consumed {@code bytes} of {@code s}: they go back to the stream and the
-   * connection windows, with a WINDOW_UPDATE once half a window is consumed ({@link InboundFlow}).
-   */
-  final void onBytesConsumed(H2Stream s, int bytes) {
-    if (closed || streams.get(s.id()) != s) {
-      // A removed stream's unconsumed bytes went back to the connection window at removal.
-      return;
-    }
-    int before = s.inbound().unconsumedBytes();
-    int update = s.inbound().consume(bytes);
-    returnConnectionBytes(before - s.inbound().unconsumedBytes());
-    if (update > 0 && !s.isRemoteClosed()) {
-      sendControl(new ControlFrame.WindowUpdate(s.id(), update));
-    }
-  }
-
-  /**
-   * Takes {@code s} out of the connection: what it received and nobody consumed goes back to the
-   * connection window, what it queued is dropped. Returns false if it was not registered.
-   */
-  final boolean unregister(H2Stream s) {
-    if (streams.get(s.id()) != s) {
-      return false;
-    }
-    streams.remove(s.id());
-    returnConnectionBytes(s.inbound().takeUnconsumed());
-    writer.cancel(s.outbound());
-    return true;
-  }
-
-  /** We reset {@code s}: its queued output is dropped and the peer gets RST_STREAM. */
-  final void resetLocally(H2Stream s, ErrorCode code) {
-    if (streams.get(s.id()) == s && !closed) {
-      writer.cancel(s.outbound());
-      sendRst(s.id(), code);
-    }
+    StreamRules.onStreamError(this, error);
   }
 
   /** Queues RST_STREAM for {@code streamId}; see {@link #sendControl}. */
@@ -676,44 +532,8 @@ abstract class Http2Connection
   // ---------------------------------------------------------------- connection frames
 
   @Override
-  public void onSettings(Settings settings) throws Http2ConnectionError {
-    if (settings.isSet(Settings.HEADER_TABLE_SIZE)) {
-      encoder.setMaxHeaderTableSize(settings.get(Settings.HEADER_TABLE_SIZE));
-    }
-    if (settings.isSet(Settings.MAX_HEADER_LIST_SIZE)) {
-      encoder.setMaxHeaderListSize(settings.get(Settings.MAX_HEADER_LIST_SIZE));
-    }
-    if (settings.isSet(Settings.MAX_FRAME_SIZE)) {
-      writer.setPeerMaxFrameBytes((int) settings.get(Settings.MAX_FRAME_SIZE));
-    }
-    if (settings.isSet(Settings.INITIAL_WINDOW_SIZE)) {
-      int newWindow = (int) settings.get(Settings.INITIAL_WINDOW_SIZE);
-      int delta = newWindow - peerInitialWindowBytes;
-      peerInitialWindowBytes = newWindow;
-      if (delta != 0) {
-        applyInitialWindowDelta(delta);
-      }
-    }
-    if (settings.isSet(Settings.MAX_CONCURRENT_STREAMS)) {
-      peerMaxConcurrentStreams = settings.get(Settings.MAX_CONCURRENT_STREAMS);
-    }
-    // RFC 9113 §6.5.3: acknowledge after applying.
-    enqueueResponse(ControlFrame.SettingsAck.INSTANCE);
-    boolean first = !peerSettingsReceived;
-    peerSettingsReceived = true;
-    onPeerSettingsApplied(first);
-  }
-
-  /** §6.9.2: a SETTINGS_INITIAL_WINDOW_SIZE change adjusts every open stream's send window. */
-  private void applyInitialWindowDelta(int delta) throws Http2ConnectionError {
-    for (H2Stream s : streams.values()) {
-      if (!writer.updateStreamWindow(s.outbound(), delta)) {
-        // RFC 9113 §6.9.2: a change that overflows any stream's window is a connection error.
-        throw new Http2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR,
-            "SETTINGS_INITIAL_WINDOW_SIZE overflows stream " + s.id());
-      }
-    }
-    requestFlush();
+  public void onSettings(Settings peerSettings) throws Http2ConnectionError {
+    settings.onSettings(peerSettings);
   }
 
   /** The peer's SETTINGS were applied and acknowledged. */
@@ -722,25 +542,9 @@ abstract class Http2Connection
   /** Timers for this connection (grpc's shared timer service). */
   abstract java.util.concurrent.ScheduledExecutorService scheduler();
 
-  private void cancelSettingsAckTimer() {
-    if (settingsAckTimer != null) {
-      settingsAckTimer.cancel(false);
-      settingsAckTimer = null;
-    }
-  }
-
-  private void onSettingsAckTimeout() {
-    if (settingsAckTimer != null && !closed) {
-      sendGoAwayAndClose(ErrorCode.SETTINGS_TIMEOUT, "SETTINGS not acknowledged in time",
-          Status.UNAVAILABLE.withDescription("peer did not acknowledge our SETTINGS"));
-    }
-  }
-
   @Override
   public void onSettingsAck() {
-    cancelSettingsAckTimer();
-    // RFC 7541 §4.2: our smaller header table applies once the peer has seen it.
-    decoder.onLocalSettingsAcked();
+    settings.onSettingsAck();
   }
 
   @Override
@@ -762,32 +566,7 @@ abstract class Http2Connection
   @Override
   public void onWindowUpdate(int streamId, int increment)
       throws Http2ConnectionError, Http2StreamError {
-    if (++windowUpdatesReceived > 2 * writer.dataFramesWritten() + WINDOW_UPDATE_ALLOWANCE) {
-      // A peer acknowledges our DATA with at most a stream and a connection update per frame;
-      // a stream of updates answering nothing is a flood that only costs us.
-      throw new Http2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "WINDOW_UPDATE flood: "
-          + windowUpdatesReceived + " frames for " + writer.dataFramesWritten()
-          + " DATA frames sent");
-    }
-    if (streamId == 0) {
-      if (!writer.updateConnectionWindow(increment)) {
-        // RFC 9113 §6.9.1: a window above 2^31-1 is a FLOW_CONTROL_ERROR.
-        throw new Http2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR,
-            "connection window overflow");
-      }
-      requestFlush();
-      return;
-    }
-    H2Stream s = streams.get(streamId);
-    if (s == null) {
-      checkNotIdle(streamId, "WINDOW_UPDATE");
-      return;
-    }
-    if (!writer.updateStreamWindow(s.outbound(), increment)) {
-      throw new Http2StreamError(streamId, ErrorCode.FLOW_CONTROL_ERROR,
-          "stream window overflow (RFC 9113 §6.9.1)");
-    }
-    requestFlush();
+    connectionFlow.onWindowUpdate(streamId, increment);
   }
 
   @Override
@@ -797,96 +576,17 @@ abstract class Http2Connection
 
   // ---------------------------------------------------------------- errors and closing
 
-  /** A connection error: GOAWAY with its code, then close (§5.4.1). */
-  final void onConnectionError(Http2ConnectionError e) {
-    if (closed) {
-      return;
-    }
-    log.log(Level.FINE, "connection error " + e.code() + " on " + this, e);
-    Status status = statusForConnectionError(e);
-    sendGoAwayAndClose(e.code(), e.getMessage(), status);
-  }
-
-  static Status statusForConnectionError(Http2ConnectionError e) {
-    Status status = e.code() == ErrorCode.NO_ERROR
-        ? Status.UNAVAILABLE
-        : io.grpc.internal.GrpcUtil.Http2Error.statusForCode(e.code().code());
-    return status.withDescription("HTTP/2 connection error " + e.code() + ": " + e.getMessage())
-        .withCause(e.getCause());
-  }
-
-  /** Writes a final GOAWAY (best effort, one write) and closes the socket. */
+  /** See {@link ConnectionClosing#sendGoAwayAndClose}. */
   final void sendGoAwayAndClose(ErrorCode code, String debug, Status status) {
-    if (closed) {
-      return;
-    }
-    if (!http2Ready) {
-      // Before (or during) the security handshake no HTTP/2 frame may be sent: a bare close.
-      closeNow(status);
-      return;
-    }
-    if (writer.isFlushing()) {
-      if (deferredClose == null) {
-        deferredClose = () -> sendGoAwayAndClose(code, debug, status);
-        loop.runAtEndOfBatch(this::runDeferredClose);
-      }
-      return;
-    }
-    byte[] debugData = debug == null ? new byte[0] : debug.getBytes(StandardCharsets.UTF_8);
-    if (debugData.length > 256) {
-      debugData = java.util.Arrays.copyOf(debugData, 256);
-    }
-    // GOAWAY is not a capped response: the queue always takes it.
-    sendControl(new ControlFrame.GoAway(lastPeerStreamId(), code, debugData));
-    try {
-      writer.flush();
-      if (!writer.isBlocked()) {
-        socket.sendCloseNotifyIfDrained();
-      }
-    } catch (IOException ignored) {
-      // Closing anyway.
-    }
-    closeNow(status);
+    closing.sendGoAwayAndClose(code, debug, status);
   }
 
   /** The highest stream id the peer opened that we processed, for GOAWAY. */
   abstract int lastPeerStreamId();
 
-  final void onIoFailure(IOException e) {
-    if (closed) {
-      return;
-    }
-    log.log(Level.FINE, "I/O failure on " + this, e);
-    closeNow(SecureSocket.ioFailure(e));
-  }
-
-  /**
-   * A throwable the transport did not expect escaped its code on the loop thread: a bug, a
-   * {@link LinkageError} from a mismatched library (e.g. an older Netty on the class path), a
-   * {@link StackOverflowError}... The connection's state is unknown from here, so it fails as a
-   * whole and at once (a GOAWAY if HTTP/2 is up and can still be written, then close): its
-   * streams end INTERNAL naming the throwable instead of waiting for their deadlines, its leases
-   * return, and the loop thread goes on serving its other connections. A
-   * {@link VirtualMachineError} is logged SEVERE like the rest, never swallowed silently.
-   */
+  /** A throwable escaped transport code on the loop thread: see {@link ConnectionClosing}. */
   final void onLoopFailure(Throwable t) {
-    log.log(Level.SEVERE, "transport failure on " + this + "; closing the connection", t);
-    if (closed) {
-      return;
-    }
-    Status status = Status.INTERNAL
-        .withDescription("transport failure on the connection's loop thread: " + t)
-        .withCause(t);
-    try {
-      sendGoAwayAndClose(ErrorCode.INTERNAL_ERROR, t.toString(), status);
-    } catch (Throwable again) {
-      // The GOAWAY's write path is what failed (e.g. the header encoder): a bare close. Not
-      // added as suppressed: the JVM may throw one preallocated instance twice.
-      log.log(Level.FINE, "no GOAWAY after the transport failure on " + this, again);
-    }
-    // sendGoAwayAndClose may defer while the writer is flushing; a broken connection does not
-    // wait for that.
-    closeNow(status);
+    closing.onLoopFailure(t);
   }
 
   /**
@@ -916,7 +616,7 @@ abstract class Http2Connection
       budgetStallTimer = null;
     }
     try {
-      cancelSettingsAckTimer();
+      settings.cancelSettingsAckTimer();
       writer.close();
     } catch (Throwable t) {
       log.log(Level.SEVERE, "writer close failed on " + this, t);

@@ -124,7 +124,7 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
       }
       ch.configureBlocking(false);
       connection = new ClientConnection(this, ch);
-      transportTracer.setFlowControlWindowReader(connection::flowControlWindows);
+      transportTracer.setFlowControlWindowReader(connection.connectionFlow::flowControlWindows);
       if (shutdownStatus != null) {
         connection.closeNow(shutdownStatus);
         return;
@@ -155,7 +155,7 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
   }
 
   private void onConnectTimeout() {
-    if (connection != null && !connection.peerSettingsReceived && !connection.closed) {
+    if (connection != null && !connection.settings.peerSettingsReceived && !connection.closed) {
       connection.closeNow(Status.UNAVAILABLE.withDescription((connection.connected
           ? "HTTP/2 or security handshake with " : "connect to ") + address + " timed out"));
     }
@@ -206,8 +206,8 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     if (state.countsForInUse()) {
       inUseChanged(+1);
     }
-    if (!connection.connected || !connection.peerSettingsReceived
-        || connection.activeStreams() >= connection.peerMaxConcurrentStreams) {
+    if (!connection.connected || !connection.settings.peerSettingsReceived
+        || connection.activeStreams() >= connection.settings.peerMaxConcurrentStreams) {
       pendingStreams.add(state);
       return;
     }
@@ -226,8 +226,8 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     nextStreamId += 2;
     Http2Headers headers = state.pendingHeaders;
     state.pendingHeaders = null;
-    state.allocated(id, connection.peerInitialWindowBytes, factory.settings.flowControlWindowBytes,
-        connection.writer);
+    state.allocated(id, connection.settings.peerInitialWindowBytes,
+        factory.settings.flowControlWindowBytes, connection.writer);
     state.inboundAccount = BudgetAccount.forStream(connection.inboundAccount);
     connection.streams.put(id, state);
     transportTracer.reportLocalStreamStarted();
@@ -242,7 +242,7 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
 
   void startPendingStreams() {
     while (!pendingStreams.isEmpty()
-        && connection.activeStreams() < connection.peerMaxConcurrentStreams) {
+        && connection.activeStreams() < connection.settings.peerMaxConcurrentStreams) {
       allocate(pendingStreams.poll());
       if (shutdownStatus != null) {
         return;
@@ -318,7 +318,7 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
       state.report(status, RpcProgress.PROCESSED, stopDelivery, trailers);
       return;
     }
-    connection.resetLocally(state, code);
+    StreamRules.resetLocally(connection, state, code);
     state.report(status, RpcProgress.PROCESSED, stopDelivery, trailers);
     removeStream(state);
   }
@@ -337,7 +337,7 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
   }
 
   void removeStream(LeanClientStream.State state) {
-    if (!connection.unregister(state)) {
+    if (!StreamRules.unregister(connection, state)) {
       return;
     }
     state.markDone();

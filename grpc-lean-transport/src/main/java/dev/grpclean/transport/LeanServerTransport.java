@@ -73,7 +73,7 @@ final class LeanServerTransport extends LeanTransportBase implements ServerTrans
     this.keepAliveEnforcer = new KeepAliveEnforcer(serverConfig.permitKeepAliveWithoutCalls,
         serverConfig.permitKeepAliveTimeNanos, TimeUnit.NANOSECONDS);
     this.connection = new ServerConnection(this, channel);
-    transportTracer.setFlowControlWindowReader(connection::flowControlWindows);
+    transportTracer.setFlowControlWindowReader(connection.connectionFlow::flowControlWindows);
   }
 
   /** The socket's addresses as accepted (absent if it already failed); not yet secured. */
@@ -151,7 +151,7 @@ final class LeanServerTransport extends LeanTransportBase implements ServerTrans
   }
 
   private void onHandshakeTimeout() {
-    if (!connection.peerSettingsReceived && !connection.closed) {
+    if (!connection.settings.peerSettingsReceived && !connection.closed) {
       log.log(Level.FINE, "{0}: no HTTP/2 preface and SETTINGS within the handshake timeout",
           this);
       connection.sendGoAwayAndClose(ErrorCode.PROTOCOL_ERROR, "handshake timeout",
@@ -173,7 +173,7 @@ final class LeanServerTransport extends LeanTransportBase implements ServerTrans
     }
     gracefulShutdown = true;
     gracefulShutdownPeriodNanos = gracePeriodNanos;
-    if (!connection.peerSettingsReceived) {
+    if (!connection.settings.peerSettingsReceived) {
       connection.closeNow(Status.UNAVAILABLE.withDescription("server shut down"));
       return;
     }

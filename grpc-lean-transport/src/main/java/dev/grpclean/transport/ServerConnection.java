@@ -85,7 +85,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
   }
 
   private void removeErrorStream(HttpErrorStream e) {
-    if (unregister(e)) {
+    if (StreamRules.unregister(this, e)) {
       onStreamGone();
     }
   }
@@ -255,7 +255,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     LeanServerStream stream = new LeanServerStream(this, streamId,
         authority == null ? null : authority.toString(), statsTraceCtx, transport.transportTracer,
         serverConfig.settings.maxInboundMessageBytes, serverConfig.settings.flowControlWindowBytes,
-        peerInitialWindowBytes, writer);
+        settings.peerInitialWindowBytes, writer);
     LeanServerStream.State s = stream.transportState();
     s.contentLength = contentLength;
     s.inboundAccount = BudgetAccount.forStream(inboundAccount);
@@ -310,7 +310,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
       sendRst(streamId, e.code());
       return;
     }
-    HttpErrorStream e = new HttpErrorStream(streamId, peerInitialWindowBytes,
+    HttpErrorStream e = new HttpErrorStream(streamId, settings.peerInitialWindowBytes,
         serverConfig.settings.flowControlWindowBytes, length, request, this, writer);
     e.remoteClosed = endStream;
     if (openStreams() == 0) {
@@ -457,7 +457,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
   void resetCalls(ErrorCode code) {
     for (H2Stream s : streams.values().toArray(new H2Stream[0])) {
       if (s instanceof LeanServerStream.State) {
-        resetLocally(s, code);
+        StreamRules.resetLocally(this, s, code);
       }
     }
   }
@@ -490,13 +490,13 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
       return;
     }
     s.cancelled = true;
-    resetLocally(s, code);
+    StreamRules.resetLocally(this, s, code);
     s.transportReportStatus(status);
     removeStream(s);
   }
 
   private void removeStream(LeanServerStream.State s) {
-    if (!unregister(s)) {
+    if (!StreamRules.unregister(this, s)) {
       return;
     }
     s.removed();

@@ -64,7 +64,7 @@ final class StreamBridge {
    */
   static void bytesRead(@Nullable Http2Connection connection, H2Stream stream, int bytes) {
     if (connection != null) {
-      connection.onBytesConsumed(stream, bytes);
+      StreamRules.onBytesConsumed(connection, stream, bytes);
     }
   }
 }

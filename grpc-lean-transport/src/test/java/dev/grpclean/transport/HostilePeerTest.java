@@ -152,7 +152,7 @@ public class HostilePeerTest {
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       out.writeBytes(c.headers(1, RawFrames.grpcRequestHeaders(HOLD.getFullMethodName()),
           false));
-      for (int i = 0; i < Http2Connection.MAX_CONSECUTIVE_EMPTY_DATA_FRAMES; i++) {
+      for (int i = 0; i < ConnectionFlow.MAX_CONSECUTIVE_EMPTY_DATA_FRAMES; i++) {
         out.writeBytes(RawFrames.data(1, new byte[0], false));
       }
       c.send(out.toByteArray());
@@ -228,7 +228,7 @@ public class HostilePeerTest {
     server = start(LeanServerBuilder.forPort(0));
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
       ByteArrayOutputStream out = new ByteArrayOutputStream();
-      for (int i = 0; i <= Http2Connection.WINDOW_UPDATE_ALLOWANCE; i++) {
+      for (int i = 0; i <= ConnectionFlow.WINDOW_UPDATE_ALLOWANCE; i++) {
         out.writeBytes(RawFrames.windowUpdate(0, 1));
       }
       c.send(out.toByteArray());
@@ -254,7 +254,7 @@ public class HostilePeerTest {
   @Test
   public void settingsFloodFromAPeerThatDoesNotReadIsCut() throws Exception {
     server = start(LeanServerBuilder.forPort(0));
-    LogCapture errors = LogCapture.of(Http2Connection.class);
+    LogCapture errors = LogCapture.of(ConnectionClosing.class);
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort(), 4096)) {
       c.send(RawFrames.preface(), RawFrames.settings());
       byte[] chunk = repeat(RawFrames.settings(), 7000);

@@ -62,7 +62,7 @@ public class HostileServerTest {
   public void emptyDataFloodFromTheServerIsEnhanceYourCalm() throws Exception {
     try (RawHttp2Client server = acceptAndRespond()) {
       ByteArrayOutputStream flood = new ByteArrayOutputStream();
-      for (int i = 0; i <= Http2Connection.MAX_CONSECUTIVE_EMPTY_DATA_FRAMES; i++) {
+      for (int i = 0; i <= ConnectionFlow.MAX_CONSECUTIVE_EMPTY_DATA_FRAMES; i++) {
         flood.writeBytes(RawFrames.data(1, new byte[0], false));
       }
       server.send(flood.toByteArray());
@@ -76,7 +76,7 @@ public class HostileServerTest {
     try (RawHttp2Client server = acceptAndRespond()) {
       ByteArrayOutputStream flood = new ByteArrayOutputStream();
       // The allowance, two for each DATA frame the client wrote (its request), and then some.
-      for (int i = 0; i <= Http2Connection.WINDOW_UPDATE_ALLOWANCE + 10; i++) {
+      for (int i = 0; i <= ConnectionFlow.WINDOW_UPDATE_ALLOWANCE + 10; i++) {
         flood.writeBytes(RawFrames.windowUpdate(0, 1));
       }
       server.send(flood.toByteArray());

@@ -30,7 +30,7 @@ class ResetQueueCapTest {
         .addService(Echo.service())
         .build()
         .start();
-    HostilePeerTest.LogCapture errors = HostilePeerTest.LogCapture.of(Http2Connection.class);
+    HostilePeerTest.LogCapture errors = HostilePeerTest.LogCapture.of(ConnectionClosing.class);
     long sent = 0;
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort(), 4096).handshake()) {
       // Stream 1 is opened and reset by the peer: from now on it is closed.
