@@ -38,7 +38,8 @@ import java.util.logging.Logger;
  * needs a lock. Other threads reach the connection by {@link EventLoop#execute}.
  */
 abstract class Http2Connection
-    implements FrameListener, EventLoop.Handler, LoopyWriter.Output, SecureSocket.Upstream {
+    implements FrameListener, EventLoop.Handler, LoopyWriter.Output, SecureSocket.Upstream,
+    StreamBridge.LoopFailures {
   private static final Logger log = Logger.getLogger(Http2Connection.class.getName());
 
   final EventLoop loop;
@@ -585,7 +586,8 @@ abstract class Http2Connection
   abstract int lastPeerStreamId();
 
   /** A throwable escaped transport code on the loop thread: see {@link ConnectionClosing}. */
-  final void onLoopFailure(Throwable t) {
+  @Override
+  public final void onLoopFailure(Throwable t) {
     closing.onLoopFailure(t);
   }
 

@@ -94,11 +94,11 @@ final class LeanClientStream extends AbstractClientStream {
   }
 
   /**
-   * Runs {@code task} on the loop, taking {@code data} (may be null) with it, or fails the stream
-   * if the transport is gone.
+   * Runs {@code task} on the loop (a throwable escaping it fails the connection, see
+   * {@link StreamBridge#runOnLoop}), or fails the stream if the transport is gone.
    */
-  private void onLoop(Runnable task, @Nullable ByteBuffer data) {
-    if (!StreamBridge.runOnLoop(transport.loop, task, data)) {
+  private void onLoop(Runnable task) {
+    if (!StreamBridge.runOnLoop(transport.loop, task, transport)) {
       // The poller group is shut down: nothing will ever run for this stream.
       state.failFromOutside(Status.UNAVAILABLE.withDescription("transport event loop stopped"));
     }
@@ -111,13 +111,7 @@ final class LeanClientStream extends AbstractClientStream {
       String authority = state.authority != null ? state.authority : transport.authority;
       Http2Headers headers = GrpcHeaders.clientRequest(metadata, transport.scheme, path,
           authority, transport.userAgent);
-      onLoop(() -> {
-        try {
-          transport.startStream(state, headers);
-        } catch (Throwable t) {
-          transport.onLoopFailure(t);
-        }
-      }, null);
+      onLoop(() -> transport.startStream(state, headers));
     }
 
     @Override
@@ -133,7 +127,7 @@ final class LeanClientStream extends AbstractClientStream {
         Status status = Status.RESOURCE_EXHAUSTED.withDescription("grpc-lean memory budget of "
             + budget.limitBytes() + " bytes exhausted (memoryBudget / -D"
             + LeanMemoryBudget.PROPERTY + ")");
-        onLoop(() -> transport.cancelStream(state, status), null);
+        onLoop(() -> transport.cancelStream(state, status));
         return;
       }
       int sending = StreamBridge.sendingBytes(data);
@@ -141,13 +135,7 @@ final class LeanClientStream extends AbstractClientStream {
         onSendingBytes(sending);
       }
       if (!StreamBridge.runOnLoop(transport.loop,
-          () -> {
-            try {
-              transport.sendData(state, data, endOfStream, numMessages);
-            } catch (Throwable t) {
-              transport.onLoopFailure(t);
-            }
-          }, null)) {
+          () -> transport.sendData(state, data, endOfStream, numMessages), transport)) {
         // The poller group is shut down: the chunk and its budget charge go back, and nothing
         // will ever run for this stream.
         if (data != null) {
@@ -159,13 +147,7 @@ final class LeanClientStream extends AbstractClientStream {
 
     @Override
     public void cancel(Status status) {
-      onLoop(() -> {
-        try {
-          transport.cancelStream(state, status);
-        } catch (Throwable t) {
-          transport.onLoopFailure(t);
-        }
-      }, null);
+      onLoop(() -> transport.cancelStream(state, status));
     }
   }
 

@@ -52,7 +52,7 @@ import javax.annotation.Nullable;
  * All fields not marked otherwise are confined to that loop thread.
  */
 final class LeanClientTransport extends LeanTransportBase implements ConnectionClientTransport,
-    ClientKeepAlivePinger.TransportWithDisconnectReason {
+    ClientKeepAlivePinger.TransportWithDisconnectReason, StreamBridge.LoopFailures {
   private static final Logger log = Logger.getLogger(LeanClientTransport.class.getName());
   /**
    * Connect plus handshake (security and the server's first SETTINGS) must finish within this.
@@ -180,7 +180,8 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
    * Loop thread: a stream task threw (see {@link Http2Connection#onLoopFailure}); the connection
    * fails as a whole, its streams with it.
    */
-  void onLoopFailure(Throwable t) {
+  @Override
+  public void onLoopFailure(Throwable t) {
     if (connection != null) {
       connection.onLoopFailure(t);
     } else {

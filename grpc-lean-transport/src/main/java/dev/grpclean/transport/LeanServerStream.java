@@ -96,22 +96,20 @@ final class LeanServerStream extends AbstractServerStream {
     return budget.tryReserveOutbound(bytes.capacity(), wholeMessages);
   }
 
+  /**
+   * Runs {@code task} on the loop (a throwable escaping it fails the connection, see
+   * {@link StreamBridge#runOnLoop}). Dropped if the poller stopped: the connection is gone with
+   * it; nothing left to do.
+   */
   private void onLoop(Runnable task) {
-    // Dropped if the poller stopped: the connection is gone with it; nothing left to do.
-    connection.loop.executeOrDrop(task);
+    StreamBridge.runOnLoop(connection.loop, task, connection);
   }
 
   final class Sink implements AbstractServerStream.Sink {
     @Override
     public void writeHeaders(Metadata metadata, boolean flush) {
       Http2Headers headers = GrpcHeaders.serverResponse(metadata);
-      onLoop(() -> {
-        try {
-          connection.sendHeaders(state, headers);
-        } catch (Throwable t) {
-          connection.onLoopFailure(t);
-        }
-      });
+      onLoop(() -> connection.sendHeaders(state, headers));
     }
 
     @Override
@@ -137,13 +135,8 @@ final class LeanServerStream extends AbstractServerStream {
       }
       // A stopped loop took the connection with it: the chunk and its budget charge go back,
       // nothing else to do.
-      if (!StreamBridge.runOnLoop(connection.loop, () -> {
-        try {
-          connection.sendData(state, bytes, numMessages);
-        } catch (Throwable t) {
-          connection.onLoopFailure(t);
-        }
-      }, null)) {
+      if (!StreamBridge.runOnLoop(connection.loop,
+          () -> connection.sendData(state, bytes, numMessages), connection)) {
         state.outbound.releaseChunk(bytes);
       }
     }
@@ -151,24 +144,12 @@ final class LeanServerStream extends AbstractServerStream {
     @Override
     public void writeTrailers(Metadata trailers, boolean headersSent, Status status) {
       Http2Headers headers = GrpcHeaders.serverTrailers(trailers, headersSent);
-      onLoop(() -> {
-        try {
-          connection.sendTrailers(state, headers);
-        } catch (Throwable t) {
-          connection.onLoopFailure(t);
-        }
-      });
+      onLoop(() -> connection.sendTrailers(state, headers));
     }
 
     @Override
     public void cancel(Status status) {
-      onLoop(() -> {
-        try {
-          connection.cancelStream(state, status);
-        } catch (Throwable t) {
-          connection.onLoopFailure(t);
-        }
-      });
+      onLoop(() -> connection.cancelStream(state, status));
     }
   }
 
@@ -287,7 +268,9 @@ final class LeanServerStream extends AbstractServerStream {
       if (connection.loop.inEventLoop()) {
         r.run();
       } else {
-        onLoop(r);
+        // grpc-core's own work (deframing, request()): not a transport operation, so not guarded
+        // like the sink's; it fails its stream through deframeFailed.
+        connection.loop.executeOrDrop(r);
       }
     }
 

@@ -8,8 +8,9 @@ import javax.annotation.Nullable;
 
 /**
  * What a client and a server stream do alike between grpc-core and the connection's loop:
- * taking a framed message out of grpc-core's buffer, handing it to the loop (and getting the
- * lease back when the loop is gone), and returning consumed bytes to the flow-control windows.
+ * taking a framed message out of grpc-core's buffer, handing each operation to the loop with the
+ * one guard that turns a throwable escaping it into a connection failure, and returning consumed
+ * bytes to the flow-control windows.
  * {@link LeanClientStream} and {@link LeanServerStream} extend different grpc-core classes, so
  * they share this by delegation, not by a common base; their policies stay with them (what a
  * stopped loop means for the call, see their {@code runOnTransportThread}).
@@ -41,18 +42,31 @@ final class StreamBridge {
   }
 
   /**
-   * Any thread: runs {@code task} on {@code loop}, which takes ownership of {@code data} (may be
-   * null) with it. If the loop has stopped, {@code data} goes back to the pool here and the result
-   * is false: the caller decides what a stopped loop means for its call.
+   * Where a throwable escaping a stream operation on the loop thread goes: the connection fails
+   * as a whole, at once ({@link Http2Connection#onLoopFailure}). Loop thread.
    */
-  static boolean runOnLoop(EventLoop loop, Runnable task, @Nullable ByteBuffer data) {
+  interface LoopFailures {
+    void onLoopFailure(Throwable t);
+  }
+
+  /**
+   * Any thread: runs the stream operation {@code task} on {@code loop}. A throwable escaping it
+   * there goes to {@code failures} rather than to the loop's catch-all, which would only log it
+   * and leave the connection in an unknown state: this is the guard of every stream operation.
+   * Returns false if the loop has stopped (the task will never run): the caller decides what that
+   * means for its call and releases what the task would have taken.
+   */
+  static boolean runOnLoop(EventLoop loop, Runnable task, LoopFailures failures) {
     try {
-      loop.execute(task);
+      loop.execute(() -> {
+        try {
+          task.run();
+        } catch (Throwable t) {
+          failures.onLoopFailure(t);
+        }
+      });
       return true;
     } catch (RejectedExecutionException e) {
-      if (data != null) {
-        LeanBuffers.releaseHeap(data);
-      }
       return false;
     }
   }
