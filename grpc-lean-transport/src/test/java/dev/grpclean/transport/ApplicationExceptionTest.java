@@ -12,6 +12,7 @@ import dev.grpclean.transport.FaultFixtures.ServerStreamCloses;
 import dev.grpclean.transport.contract.ServerTransportCounter;
 import dev.grpclean.transport.testing.Echo;
 import dev.grpclean.transport.testing.LeanLeases;
+import dev.grpclean.transport.testing.Observers;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
@@ -210,22 +211,7 @@ public class ApplicationExceptionTest {
 
   private static StreamObserver<byte[]> recordingObserver(CompletableFuture<byte[]> first,
       CompletableFuture<Status> end) {
-    return new StreamObserver<byte[]>() {
-      @Override
-      public void onNext(byte[] value) {
-        first.complete(value);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        end.complete(Status.fromThrowable(t));
-      }
-
-      @Override
-      public void onCompleted() {
-        end.complete(Status.OK);
-      }
-    };
+    return Observers.endingIn(end, first::complete);
   }
 
   /** A BIDI request with this content asks for an endless download instead of an echo. */

@@ -1,18 +1,15 @@
 package dev.grpclean.transport;
 
 import static dev.grpclean.transport.FaultFixtures.await;
-import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertTrue;
 
 import dev.grpclean.transport.frame.FrameType;
 import dev.grpclean.transport.frame.Settings;
-import dev.grpclean.transport.testing.Conditions;
 import dev.grpclean.transport.testing.LeanLeases;
+import dev.grpclean.transport.testing.Observers;
 import dev.grpclean.transport.testing.RawFrames;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
-import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
@@ -29,7 +26,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Logger;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Rule;
@@ -47,8 +43,6 @@ import org.junit.rules.Timeout;
  * the call's callbacks run on grpc-core's executor and reach the test through futures and latches.
  */
 public class ClientPeerLossTest {
-  private static final Logger log = Logger.getLogger(ClientPeerLossTest.class.getName());
-
   /** Bytes of each message the flooding upload sends. */
   private static final int FLOOD_MESSAGE_BYTES = 32 * 1024;
   /** Bytes; a small server receive buffer, so the client's socket fills quickly. */
@@ -145,13 +139,7 @@ public class ClientPeerLossTest {
 
   /** UNAVAILABLE for the call, the channel no longer READY, every lease back. */
   private void assertClientSawConnectionLoss() throws Exception {
-    Status status = await(callStatus, "the call's end");
-    log.info("client call ended with " + status);
-    assertEquals(status.toString(), Status.Code.UNAVAILABLE, status.getCode());
-    ConnectivityState state =
-        Conditions.awaitState(channel, s -> s != ConnectivityState.READY, FaultFixtures.WAIT);
-    assertNotEquals(ConnectivityState.READY, state);
-    LeanLeases.assertBackTo(baseline);
+    FaultFixtures.assertConnectionLost(callStatus, "the call's end", channel, baseline);
   }
 
   /**
@@ -177,22 +165,7 @@ public class ClientPeerLossTest {
   }
 
   private StreamObserver<byte[]> recordingObserver() {
-    return new StreamObserver<byte[]>() {
-      @Override
-      public void onNext(byte[] value) {
-        firstResponse.countDown();
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        callStatus.complete(Status.fromThrowable(t));
-      }
-
-      @Override
-      public void onCompleted() {
-        callStatus.complete(Status.OK);
-      }
-    };
+    return Observers.endingIn(callStatus, response -> firstResponse.countDown());
   }
 
   /** Sends request messages as fast as the call is ready, until the call ends. */

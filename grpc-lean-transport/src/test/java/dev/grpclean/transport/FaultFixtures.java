@@ -1,6 +1,8 @@
 package dev.grpclean.transport;
 
 import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertTrue;
 
 import dev.grpclean.transport.io.EventLoop;
@@ -10,11 +12,12 @@ import dev.grpclean.transport.testing.Conditions;
 import dev.grpclean.transport.testing.Echo;
 import dev.grpclean.transport.testing.LeanLeases;
 import io.grpc.CallOptions;
+import io.grpc.ConnectivityState;
 import io.grpc.Context;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
-import io.grpc.MethodDescriptor;
 import io.grpc.MethodDescriptor.MethodType;
+import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.ServerStreamTracer;
 import io.grpc.Status;
@@ -32,6 +35,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.logging.Logger;
 
 /**
  * What the fault-scenario tests share: their methods, waits with a bound, and a probe that
@@ -41,6 +45,8 @@ import java.util.concurrent.TimeoutException;
  * <p>Thread-safe (stateless; each {@link ServerCallProbe} is thread-safe on its own).
  */
 final class FaultFixtures {
+  private static final Logger log = Logger.getLogger(FaultFixtures.class.getName());
+
   /** Bound on any single wait for an event; the test's Timeout rule bounds the whole test. */
   static final Duration WAIT = Duration.ofSeconds(20);
 
@@ -182,6 +188,22 @@ final class FaultFixtures {
     } catch (ExecutionException e) {
       throw new AssertionError(what + " failed", e.getCause());
     }
+  }
+
+  /**
+   * The client learned that its connection is gone: {@code callStatus} (a call on it, named
+   * {@code what}) ends UNAVAILABLE, the channel leaves READY, and every lease is back to
+   * {@code leaseBaseline}.
+   */
+  static void assertConnectionLost(Future<Status> callStatus, String what,
+      ManagedChannel channel, long leaseBaseline) throws InterruptedException {
+    Status status = await(callStatus, what);
+    log.info("client call ended with " + status);
+    assertEquals(status.toString(), Status.Code.UNAVAILABLE, status.getCode());
+    ConnectivityState state =
+        Conditions.awaitState(channel, s -> s != ConnectivityState.READY, WAIT);
+    assertNotEquals(ConnectivityState.READY, state);
+    LeanLeases.assertBackTo(leaseBaseline);
   }
 
   /** The status a client-side observer ended with (OK for onCompleted). */

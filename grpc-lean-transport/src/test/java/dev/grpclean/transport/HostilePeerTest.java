@@ -7,7 +7,6 @@ import static org.junit.Assert.fail;
 import dev.grpclean.transport.RawHttp2Client.Frame;
 import dev.grpclean.transport.frame.ErrorCode;
 import dev.grpclean.transport.frame.FrameType;
-import dev.grpclean.transport.frame.Settings;
 import dev.grpclean.transport.testing.Conditions;
 import dev.grpclean.transport.testing.Echo;
 import dev.grpclean.transport.testing.LeanLeases;
@@ -345,18 +344,12 @@ public class HostilePeerTest {
 
   /** Handshakes with SETTINGS_INITIAL_WINDOW_SIZE 0: the server can send no DATA at all. */
   private RawHttp2Client openWithClosedWindows() throws IOException {
-    RawHttp2Client c = RawHttp2Client.connect(server.getPort());
-    c.send(RawFrames.preface(), RawFrames.settings(Settings.INITIAL_WINDOW_SIZE, 0));
-    c.awaitFrame(f -> f.type == FrameType.SETTINGS && !f.ack(), WAIT);
-    c.send(RawFrames.settingsAck());
-    c.awaitFrame(f -> f.type == FrameType.SETTINGS && f.ack(), WAIT);
-    return c;
+    return RawHttp2Client.connect(server.getPort()).handshakeWithClosedWindows(WAIT);
   }
 
   private static void requestStream(RawHttp2Client c, int id, MethodDescriptor<?, ?> method)
       throws IOException {
-    c.send(c.headers(id, RawFrames.grpcRequestHeaders(method.getFullMethodName()), false),
-        RawFrames.data(id, RawFrames.grpcMessage(new byte[] {1}), true));
+    c.sendRequest(id, method, new byte[] {1});
   }
 
   @Test

@@ -7,13 +7,13 @@ import dev.grpclean.transport.RawHttp2Client.Frame;
 import dev.grpclean.transport.frame.ErrorCode;
 import dev.grpclean.transport.frame.FrameType;
 import dev.grpclean.transport.testing.LeanLeases;
+import dev.grpclean.transport.testing.Observers;
 import dev.grpclean.transport.testing.RawFrames;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.stub.ClientCalls;
-import io.grpc.stub.StreamObserver;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -106,20 +106,7 @@ public class HostileServerTest {
         channel.newCall(FaultFixtures.DOWNLOAD,
             CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS)),
         new byte[] {1},
-        new StreamObserver<byte[]>() {
-          @Override
-          public void onNext(byte[] value) {}
-
-          @Override
-          public void onError(Throwable t) {
-            callStatus.complete(Status.fromThrowable(t));
-          }
-
-          @Override
-          public void onCompleted() {
-            callStatus.complete(Status.OK);
-          }
-        });
+        Observers.endingIn(callStatus, response -> {}));
     RawHttp2Client server = RawHttp2Client.accepted(listener.accept());
     server.readClientPreface();
     server.send(RawFrames.settings());

@@ -2,17 +2,15 @@ package dev.grpclean.transport;
 
 import static dev.grpclean.transport.FaultFixtures.await;
 import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertTrue;
 
 import dev.grpclean.transport.FaultFixtures.ServerCallProbe;
 import dev.grpclean.transport.FaultFixtures.ServerStreamCloses;
 import dev.grpclean.transport.contract.ServerTransportCounter;
-import dev.grpclean.transport.testing.Conditions;
 import dev.grpclean.transport.testing.Echo;
 import dev.grpclean.transport.testing.LeanLeases;
+import dev.grpclean.transport.testing.Observers;
 import io.grpc.CallOptions;
-import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
@@ -128,33 +126,12 @@ public class KilledPeerProcessTest {
     CompletableFuture<Status> callStatus = new CompletableFuture<>();
     ClientCalls.asyncServerStreamingCall(
         channel.newCall(FaultFixtures.DOWNLOAD, CallOptions.DEFAULT), new byte[] {1},
-        new StreamObserver<byte[]>() {
-          @Override
-          public void onNext(byte[] value) {
-            downloadFlowing.countDown();
-          }
-
-          @Override
-          public void onError(Throwable t) {
-            callStatus.complete(Status.fromThrowable(t));
-          }
-
-          @Override
-          public void onCompleted() {
-            callStatus.complete(Status.OK);
-          }
-        });
+        Observers.endingIn(callStatus, response -> downloadFlowing.countDown()));
     awaitWithChildLog(downloadFlowing, "messages from the peer's download");
 
     killChild();
 
-    Status status = await(callStatus, "the download's end");
-    log.info("client call ended with " + status);
-    assertEquals(status.toString(), Status.Code.UNAVAILABLE, status.getCode());
-    ConnectivityState state =
-        Conditions.awaitState(channel, s -> s != ConnectivityState.READY, FaultFixtures.WAIT);
-    assertNotEquals(ConnectivityState.READY, state);
-    LeanLeases.assertBackTo(baseline);
+    FaultFixtures.assertConnectionLost(callStatus, "the download's end", channel, baseline);
   }
 
   private void killChild() throws InterruptedException {

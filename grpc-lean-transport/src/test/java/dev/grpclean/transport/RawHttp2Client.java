@@ -6,7 +6,9 @@ import dev.grpclean.transport.frame.HeaderBlockDecoder;
 import dev.grpclean.transport.frame.HeaderBlockEncoder;
 import dev.grpclean.transport.frame.Http2ConnectionError;
 import dev.grpclean.transport.frame.Http2StreamError;
+import dev.grpclean.transport.frame.Settings;
 import dev.grpclean.transport.testing.RawFrames;
+import io.grpc.MethodDescriptor;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -121,11 +123,30 @@ final class RawHttp2Client implements Closeable {
    * ack of ours: afterwards the server has finished the HTTP/2 handshake.
    */
   RawHttp2Client handshake() throws IOException {
-    send(RawFrames.preface(), RawFrames.settings());
-    awaitFrame(f -> f.type == FrameType.SETTINGS && !f.ack(), DEFAULT_WAIT);
+    return handshake(RawFrames.settings(), DEFAULT_WAIT);
+  }
+
+  /**
+   * {@link #handshake} with SETTINGS_INITIAL_WINDOW_SIZE 0 in our SETTINGS: the server can send
+   * no DATA at all until we open a window. Waits up to {@code wait} for each SETTINGS frame.
+   */
+  RawHttp2Client handshakeWithClosedWindows(Duration wait) throws IOException {
+    return handshake(RawFrames.settings(Settings.INITIAL_WINDOW_SIZE, 0), wait);
+  }
+
+  private RawHttp2Client handshake(byte[] ourSettings, Duration wait) throws IOException {
+    send(RawFrames.preface(), ourSettings);
+    awaitFrame(f -> f.type == FrameType.SETTINGS && !f.ack(), wait);
     send(RawFrames.settingsAck());
-    awaitFrame(f -> f.type == FrameType.SETTINGS && f.ack(), DEFAULT_WAIT);
+    awaitFrame(f -> f.type == FrameType.SETTINGS && f.ack(), wait);
     return this;
+  }
+
+  /** Sends a whole gRPC request for {@code method}: HEADERS, then one message ending the stream. */
+  RawHttp2Client sendRequest(int streamId, MethodDescriptor<?, ?> method, byte[] message)
+      throws IOException {
+    return send(headers(streamId, RawFrames.grpcRequestHeaders(method.getFullMethodName()), false),
+        RawFrames.data(streamId, RawFrames.grpcMessage(message), true));
   }
 
   /** HPACK-encodes {@code headers} with this connection's encoder (its state advances). */

@@ -9,6 +9,7 @@ import static org.junit.Assert.assertTrue;
 import dev.grpclean.transport.contract.ServerTransportCounter;
 import dev.grpclean.transport.testing.Conditions;
 import dev.grpclean.transport.testing.LeanLeases;
+import dev.grpclean.transport.testing.Observers;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.ConnectivityState;
@@ -323,20 +324,7 @@ public class ShutdownUnderLoadTest {
             }))
         .addMethod(FaultFixtures.BIDI, ServerCalls.asyncBidiStreamingCall(responses -> {
           enter(responses);
-          return new StreamObserver<byte[]>() {
-            @Override
-            public void onNext(byte[] value) {
-              responses.onNext(value);
-            }
-
-            @Override
-            public void onError(Throwable t) {}
-
-            @Override
-            public void onCompleted() {
-              responses.onCompleted();
-            }
-          };
+          return Observers.echoingTo(responses);
         }))
         .build();
   }

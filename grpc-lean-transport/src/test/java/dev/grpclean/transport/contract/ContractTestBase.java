@@ -5,6 +5,7 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
+import dev.grpclean.transport.testing.Observers;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -231,20 +232,7 @@ public abstract class ContractTestBase {
   }
 
   protected static StreamObserver<byte[]> echoingObserver(StreamObserver<byte[]> responses) {
-    return new StreamObserver<byte[]>() {
-      @Override
-      public void onNext(byte[] value) {
-        responses.onNext(value);
-      }
-
-      @Override
-      public void onError(Throwable t) {}
-
-      @Override
-      public void onCompleted() {
-        responses.onCompleted();
-      }
-    };
+    return Observers.echoingTo(responses);
   }
 
   /** Asserts the channel's one connection still serves calls. */

@@ -1,5 +1,6 @@
 package dev.grpclean.transport.contract;
 
+import dev.grpclean.transport.testing.Observers;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
@@ -37,22 +38,7 @@ public final class EchoService {
             ServerCalls.asyncServerStreamingCall(EchoService::generate))
         .addMethod(
             ContractMethods.BIDI_STREAMING,
-            ServerCalls.asyncBidiStreamingCall(
-                responses ->
-                    new StreamObserver<byte[]>() {
-                      @Override
-                      public void onNext(byte[] request) {
-                        responses.onNext(request);
-                      }
-
-                      @Override
-                      public void onError(Throwable t) {}
-
-                      @Override
-                      public void onCompleted() {
-                        responses.onCompleted();
-                      }
-                    }))
+            ServerCalls.asyncBidiStreamingCall(Observers::echoingTo))
         .build();
   }
 
