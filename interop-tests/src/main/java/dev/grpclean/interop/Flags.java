@@ -76,5 +76,19 @@ final class Flags {
     UsageException(String message) {
       super(message);
     }
+
+    /**
+     * Ends the command with {@code usage}: for a null message (help asked for) on stdout with exit
+     * status 0, else after the message on stderr with {@link InteropServer#EXIT_USAGE}.
+     */
+    void exitWithUsage(String usage) {
+      if (getMessage() == null) {
+        System.out.print(usage);
+        System.exit(0);
+      }
+      System.err.println(getMessage());
+      System.err.print(usage);
+      System.exit(InteropServer.EXIT_USAGE);
+    }
   }
 }

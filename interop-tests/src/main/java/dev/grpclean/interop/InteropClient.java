@@ -36,13 +36,7 @@ public final class InteropClient {
       config = ClientConfig.parse(args);
       cases = CaseRunner.parse(config.testCases);
     } catch (Flags.UsageException e) {
-      if (e.getMessage() == null) {
-        System.out.print(ClientConfig.USAGE);
-        System.exit(0);
-      }
-      System.err.println(e.getMessage());
-      System.err.print(ClientConfig.USAGE);
-      System.exit(InteropServer.EXIT_USAGE);
+      e.exitWithUsage(ClientConfig.USAGE);
       return;
     }
     System.exit(run(config, cases));

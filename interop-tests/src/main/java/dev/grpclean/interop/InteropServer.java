@@ -41,13 +41,7 @@ public final class InteropServer {
       security = SecurityOptions.fromFlags(flags);
       port = flags.integer("port", 8080);
     } catch (Flags.UsageException e) {
-      if (e.getMessage() == null) {
-        System.out.print(USAGE);
-        System.exit(0);
-      }
-      System.err.println(e.getMessage());
-      System.err.print(USAGE);
-      System.exit(EXIT_USAGE);
+      e.exitWithUsage(USAGE);
       return;
     }
     TestServiceHost host;

@@ -1,13 +1,10 @@
 package dev.grpclean.interop;
 
-import com.google.errorprone.annotations.concurrent.GuardedBy;
 import com.google.protobuf.ByteString;
 import dev.grpclean.transport.LeanChannelBuilder;
 import dev.grpclean.transport.LeanTransportStats;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import io.grpc.testing.integration.Messages.EchoStatus;
 import io.grpc.testing.integration.Messages.Payload;
 import io.grpc.testing.integration.Messages.ResponseParameters;
@@ -18,15 +15,10 @@ import io.grpc.testing.integration.Messages.StreamingOutputCallResponse;
 import io.grpc.testing.integration.TestServiceGrpc;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -36,9 +28,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiConsumer;
-import javax.annotation.Nullable;
 
 /**
  * The soak client command: a mixed workload on lean channels against grpc's test service for a
@@ -75,13 +65,12 @@ public final class SoakClient {
   private static final long HANG_MARGIN_MILLIS = 15_000;
   private static final long TERMINATION_WAIT_SECONDS = 30;
   private static final long LEASE_RETURN_WAIT_MILLIS = 5_000;
-  private static final int MAX_REPORTED_FAILURES = 20;
   /**
    * How grpc-core words the status of calls on a channel being shut down: "Channel shutdown
    * invoked" for calls started after shutdown, "Channel shutdownNow invoked" for those it kills.
    */
-  private static final String CHURN_DESCRIPTION = "Channel shutdown";
-  private static final String ECHOED_MESSAGE = "soak: status echoed on request";
+  static final String CHURN_DESCRIPTION = "Channel shutdown";
+  static final String ECHOED_MESSAGE = "soak: status echoed on request";
   private static final ByteString ONE_MIB = ByteString.copyFrom(new byte[MIB]);
 
   private static final Set<String> FLAGS =
@@ -136,7 +125,7 @@ public final class SoakClient {
   private final AtomicReferenceArray<Slot> slots;
   private final ScheduledExecutorService cancels =
       Executors.newSingleThreadScheduledExecutor(daemon("soak-cancels"));
-  private final Outcomes outcomes = new Outcomes();
+  private final SoakOutcomes outcomes = new SoakOutcomes();
   private final AtomicLong churned = new AtomicLong();
   private volatile boolean stopping;
 
@@ -181,13 +170,7 @@ public final class SoakClient {
                 + " positive, --churn_seconds at least 0");
       }
     } catch (Flags.UsageException e) {
-      if (e.getMessage() == null) {
-        System.out.print(USAGE);
-        System.exit(0);
-      }
-      System.err.println(e.getMessage());
-      System.err.print(USAGE);
-      System.exit(InteropServer.EXIT_USAGE);
+      e.exitWithUsage(USAGE);
       return;
     }
     SoakClient client = new SoakClient(host, port, channels, workers);
@@ -261,7 +244,7 @@ public final class SoakClient {
 
   private void runOne(Op op, Slot slot, ThreadLocalRandom random) throws InterruptedException {
     TestServiceGrpc.TestServiceStub stub = slot.stub;
-    Call<?, ?> call;
+    SoakCall<?, ?> call;
     long deadlineMillis = OK_DEADLINE_MILLIS;
     switch (op) {
       case UNARY: {
@@ -288,7 +271,7 @@ public final class SoakClient {
       }
       case BIDI_PING_PONG: {
         List<Integer> sizes = randomSizes(random, 1 + random.nextInt(8), 16 * KIB);
-        Call<StreamingOutputCallRequest, StreamingOutputCallResponse> pingPong =
+        SoakCall<StreamingOutputCallRequest, StreamingOutputCallResponse> pingPong =
             duplex(stub, deadlineMillis, sizes.size(), (c, response) -> {
               c.checkSize(response.getPayload(), sizes.get(c.responses - 1));
               if (c.responses < sizes.size()) {
@@ -311,17 +294,17 @@ public final class SoakClient {
       case CANCEL_MID_STREAM: {
         // 2 MiB on its way; cancelled on the first, second or third response.
         int cancelAt = 1 + random.nextInt(3);
-        BiConsumer<Call<StreamingOutputCallRequest, StreamingOutputCallResponse>,
+        BiConsumer<SoakCall<StreamingOutputCallRequest, StreamingOutputCallResponse>,
             StreamingOutputCallResponse> onResponse = (c, r) -> {
               if (c.responses == cancelAt) {
-                c.requests.cancel("soak: cancelled mid-stream", null);
+                c.requests().cancel("soak: cancelled mid-stream", null);
               }
             };
         StreamingOutputCallRequest request = streamRequest(nCopies(32, 64 * KIB), 0);
         if (random.nextBoolean()) {
           call = serverStream(stub, deadlineMillis, request, -1, onResponse);
         } else {
-          Call<StreamingOutputCallRequest, StreamingOutputCallResponse> duplex =
+          SoakCall<StreamingOutputCallRequest, StreamingOutputCallResponse> duplex =
               duplex(stub, deadlineMillis, -1, onResponse);
           duplex.send(request);
           call = duplex;
@@ -349,7 +332,7 @@ public final class SoakClient {
             .addResponseParameters(
                 ResponseParameters.newBuilder().setSize(16 * KIB).setIntervalUs(2_000_000))
             .build();
-        Call<StreamingOutputCallRequest, StreamingOutputCallResponse> duplex =
+        SoakCall<StreamingOutputCallRequest, StreamingOutputCallResponse> duplex =
             duplex(stub, deadlineMillis, -1, (c, r) -> {
               if (c.responses > 2) {
                 c.bad("a response after the deadline");
@@ -383,37 +366,37 @@ public final class SoakClient {
     outcomes.record(op, status, slot.retired, call.problem());
   }
 
-  private static Call<SimpleRequest, SimpleResponse> unary(
+  private static SoakCall<SimpleRequest, SimpleResponse> unary(
       TestServiceGrpc.TestServiceStub stub, long deadlineMillis, SimpleRequest request,
-      BiConsumer<Call<SimpleRequest, SimpleResponse>, SimpleResponse> onResponse) {
-    Call<SimpleRequest, SimpleResponse> call = new Call<>(1, onResponse);
+      BiConsumer<SoakCall<SimpleRequest, SimpleResponse>, SimpleResponse> onResponse) {
+    SoakCall<SimpleRequest, SimpleResponse> call = new SoakCall<>(1, onResponse);
     stub.withDeadlineAfter(deadlineMillis, TimeUnit.MILLISECONDS).unaryCall(request, call);
     return call;
   }
 
-  private static Call<StreamingOutputCallRequest, StreamingOutputCallResponse> serverStream(
+  private static SoakCall<StreamingOutputCallRequest, StreamingOutputCallResponse> serverStream(
       TestServiceGrpc.TestServiceStub stub, long deadlineMillis,
       StreamingOutputCallRequest request, int expectedResponses,
-      BiConsumer<Call<StreamingOutputCallRequest, StreamingOutputCallResponse>,
+      BiConsumer<SoakCall<StreamingOutputCallRequest, StreamingOutputCallResponse>,
           StreamingOutputCallResponse> onResponse) {
-    Call<StreamingOutputCallRequest, StreamingOutputCallResponse> call =
-        new Call<>(expectedResponses, onResponse);
+    SoakCall<StreamingOutputCallRequest, StreamingOutputCallResponse> call =
+        new SoakCall<>(expectedResponses, onResponse);
     stub.withDeadlineAfter(deadlineMillis, TimeUnit.MILLISECONDS)
         .streamingOutputCall(request, call);
     return call;
   }
 
-  private static Call<StreamingOutputCallRequest, StreamingOutputCallResponse> duplex(
+  private static SoakCall<StreamingOutputCallRequest, StreamingOutputCallResponse> duplex(
       TestServiceGrpc.TestServiceStub stub, long deadlineMillis, int expectedResponses,
-      BiConsumer<Call<StreamingOutputCallRequest, StreamingOutputCallResponse>,
+      BiConsumer<SoakCall<StreamingOutputCallRequest, StreamingOutputCallResponse>,
           StreamingOutputCallResponse> onResponse) {
-    Call<StreamingOutputCallRequest, StreamingOutputCallResponse> call =
-        new Call<>(expectedResponses, onResponse);
+    SoakCall<StreamingOutputCallRequest, StreamingOutputCallResponse> call =
+        new SoakCall<>(expectedResponses, onResponse);
     stub.withDeadlineAfter(deadlineMillis, TimeUnit.MILLISECONDS).fullDuplexCall(call);
     return call;
   }
 
-  private void cancelAfter(Call<?, ?> call, long millis) {
+  private void cancelAfter(SoakCall<?, ?> call, long millis) {
     cancels.schedule(
         () -> call.requests().cancel("soak: cancelled by the client", null),
         millis, TimeUnit.MILLISECONDS);
@@ -546,192 +529,6 @@ public final class SoakClient {
       this.index = index;
       this.channel = channel;
       this.stub = TestServiceGrpc.newStub(channel);
-    }
-  }
-
-  /**
-   * Observes one call: counts its responses, runs a hook on each, and completes {@link #closed}
-   * with its status. grpc calls the observer methods one at a time; the worker reads the fields
-   * only after {@link #closed} completes, which orders those reads after every callback.
-   */
-  private static final class Call<ReqT, RespT> implements ClientResponseObserver<ReqT, RespT> {
-    final CompletableFuture<Status> closed = new CompletableFuture<>();
-    private final BiConsumer<Call<ReqT, RespT>, RespT> onResponse;
-    private volatile ClientCallStreamObserver<ReqT> requests;
-    /** How many responses an OK end needs, or -1 for any number. */
-    private final int expectedResponses;
-    int responses; // written by grpc's callbacks only
-    @Nullable private volatile String problem;
-
-    Call(int expectedResponses, BiConsumer<Call<ReqT, RespT>, RespT> onResponse) {
-      this.expectedResponses = expectedResponses;
-      this.onResponse = onResponse;
-    }
-
-    /** For cancel, which any thread may call at any time. */
-    ClientCallStreamObserver<ReqT> requests() {
-      return requests;
-    }
-
-    /**
-     * Sends a request. The worker sends the first one, a response callback the next, maybe before
-     * the worker's send has returned; the lock keeps the two from overlapping, as grpc requires.
-     */
-    synchronized void send(ReqT request) {
-      requests.onNext(request);
-    }
-
-    synchronized void halfClose() {
-      requests.onCompleted();
-    }
-
-    void bad(String what) {
-      if (problem == null) {
-        problem = what;
-      }
-    }
-
-    void checkSize(Payload payload, int expectedSize) {
-      if (payload.getBody().size() != expectedSize) {
-        bad("response " + responses + " has " + payload.getBody().size() + " bytes, asked for "
-            + expectedSize);
-      }
-    }
-
-    /** What was wrong with the responses of a call that ended OK, or null. */
-    @Nullable
-    String problem() {
-      return problem;
-    }
-
-    @Override
-    public void beforeStart(ClientCallStreamObserver<ReqT> requests) {
-      this.requests = requests;
-    }
-
-    @Override
-    public void onNext(RespT value) {
-      responses++;
-      try {
-        onResponse.accept(this, value);
-      } catch (RuntimeException e) {
-        bad("handling response " + responses + ": " + e);
-      }
-    }
-
-    @Override
-    public void onError(Throwable t) {
-      closed.complete(Status.fromThrowable(t));
-    }
-
-    @Override
-    public void onCompleted() {
-      if (expectedResponses >= 0 && responses != expectedResponses) {
-        bad(responses + " responses, asked for " + expectedResponses);
-      }
-      closed.complete(Status.OK);
-    }
-  }
-
-  /**
-   * Outcome counts by operation and label (a status code's name, or a label of ours), and the
-   * failures. Thread-safe.
-   */
-  private static final class Outcomes {
-    private final Map<Op, Map<String, LongAdder>> counts = new EnumMap<>(Op.class);
-    private final LongAdder calls = new LongAdder();
-    private final LongAdder unexpected = new LongAdder();
-    /** How often each description of UNAVAILABLE(churned) came, for the report. */
-    private final Map<String, LongAdder> churnStatuses = new ConcurrentHashMap<>();
-    @GuardedBy("this")
-    private final List<String> failures = new ArrayList<>();
-    @GuardedBy("this")
-    private long failuresDropped;
-
-    Outcomes() {
-      for (Op op : Op.values()) {
-        counts.put(op, new ConcurrentHashMap<>());
-      }
-    }
-
-    void record(Op op, Status status, boolean channelRetired, @Nullable String problem) {
-      Status.Code code = status.getCode();
-      if (problem != null && (code == Status.Code.OK || op.expected.contains(code))) {
-        unexpected(op, "BAD_RESPONSE", problem + " (status " + code + ")");
-      } else if (op == Op.UNARY_ERROR_STATUS && code == op.characteristic
-          && !ECHOED_MESSAGE.equals(status.getDescription())) {
-        unexpected(op, "BAD_RESPONSE", "echoed status has description "
-            + status.getDescription());
-      } else if (op.expected.contains(code)) {
-        add(op, code.name());
-      } else if (code == Status.Code.UNAVAILABLE && channelRetired
-          && String.valueOf(status.getDescription()).startsWith(CHURN_DESCRIPTION)) {
-        add(op, "UNAVAILABLE(churned)");
-        churnStatuses.computeIfAbsent(String.valueOf(status.getDescription()),
-            d -> new LongAdder()).increment();
-      } else {
-        unexpected(op, code.name(), status.toString());
-      }
-    }
-
-    void unexpected(Op op, String label, String detail) {
-      add(op, label);
-      unexpected.increment();
-      fail(op.label() + " " + label + ": " + detail);
-    }
-
-    synchronized void fail(String failure) {
-      if (failures.size() < MAX_REPORTED_FAILURES) {
-        failures.add(failure);
-      } else {
-        failuresDropped++;
-      }
-    }
-
-    synchronized List<String> failures() {
-      List<String> all = new ArrayList<>(failures);
-      if (failuresDropped > 0) {
-        all.add("... and " + failuresDropped + " more");
-      }
-      return all;
-    }
-
-    private void add(Op op, String label) {
-      calls.increment();
-      counts.get(op).computeIfAbsent(label, l -> new LongAdder()).increment();
-    }
-
-    long count(Op op, String label) {
-      LongAdder adder = counts.get(op).get(label);
-      return adder == null ? 0 : adder.sum();
-    }
-
-    long calls() {
-      return calls.sum();
-    }
-
-    long unexpected() {
-      return unexpected.sum();
-    }
-
-    String table() {
-      StringBuilder table = new StringBuilder(String.format(Locale.ROOT,
-          "%-26s %9s  %s%n", "operation", "calls", "outcomes"));
-      for (Op op : Op.values()) {
-        Map<String, Long> sorted = new TreeMap<>();
-        long total = 0;
-        for (Map.Entry<String, LongAdder> e : counts.get(op).entrySet()) {
-          sorted.put(e.getKey(), e.getValue().sum());
-          total += e.getValue().sum();
-        }
-        StringBuilder line = new StringBuilder();
-        sorted.forEach((label, n) -> line.append(label).append('=').append(n).append(' '));
-        table.append(String.format(Locale.ROOT, "%-26s %9d  %s%n",
-            op.label(), total, line.toString().trim()));
-      }
-      churnStatuses.forEach((description, n) -> table.append(
-          "UNAVAILABLE(churned) \"" + description + "\": " + n.sum() + "\n"));
-      return table.toString().stripTrailing();
     }
   }
 }

@@ -85,13 +85,7 @@ public final class SoakServer {
         throw new Flags.UsageException("--sample_seconds must be at least 1");
       }
     } catch (Flags.UsageException e) {
-      if (e.getMessage() == null) {
-        System.out.print(USAGE);
-        System.exit(0);
-      }
-      System.err.println(e.getMessage());
-      System.err.print(USAGE);
-      System.exit(InteropServer.EXIT_USAGE);
+      e.exitWithUsage(USAGE);
       return;
     }
     Path parent = samplesFile.toAbsolutePath().getParent();

@@ -238,16 +238,11 @@ public class ScaleOutTest {
    */
   @Test
   public void retriesFromServiceConfigMoveToAnotherServer() throws Exception {
-    startBackends(4, b -> {});
-    book = AddressBook.create(testName.getMethodName(), addresses(0, 4));
-    ManagedChannel channel = newChannel(
-        "{\"loadBalancingConfig\": [{\"round_robin\": {}}],"
-            + " \"methodConfig\": [{\"name\": [{\"service\": \"" + Backend.SERVICE + "\"}],"
-            + " \"retryPolicy\": {\"maxAttempts\": 4, \"initialBackoff\": \"0.01s\","
-            + " \"maxBackoff\": \"0.05s\", \"backoffMultiplier\": 2,"
-            + " \"retryableStatusCodes\": [\"UNAVAILABLE\"]}}]}");
     Tally warmUp = new Tally(4);
-    awaitReplies(channel, warmUp, 0, 1, 2, 3);
+    ManagedChannel channel = fourBackendsWithPolicy(
+        "\"retryPolicy\": {\"maxAttempts\": 4, \"initialBackoff\": \"0.01s\","
+            + " \"maxBackoff\": \"0.05s\", \"backoffMultiplier\": 2,"
+            + " \"retryableStatusCodes\": [\"UNAVAILABLE\"]}", warmUp);
     backends.get(0).behave(Behaviour.FAIL_UNAVAILABLE);
     int attemptsBefore = backends.get(0).attempts.get();
 
@@ -270,15 +265,10 @@ public class ScaleOutTest {
    */
   @Test
   public void hedgingFromServiceConfigOutrunsASlowServer() throws Exception {
-    startBackends(4, b -> {});
-    book = AddressBook.create(testName.getMethodName(), addresses(0, 4));
-    ManagedChannel channel = newChannel(
-        "{\"loadBalancingConfig\": [{\"round_robin\": {}}],"
-            + " \"methodConfig\": [{\"name\": [{\"service\": \"" + Backend.SERVICE + "\"}],"
-            + " \"hedgingPolicy\": {\"maxAttempts\": 3, \"hedgingDelay\": \"0.2s\","
-            + " \"nonFatalStatusCodes\": [\"UNAVAILABLE\"]}}]}");
     Tally warmUp = new Tally(4);
-    awaitReplies(channel, warmUp, 0, 1, 2, 3);
+    ManagedChannel channel = fourBackendsWithPolicy(
+        "\"hedgingPolicy\": {\"maxAttempts\": 3, \"hedgingDelay\": \"0.2s\","
+            + " \"nonFatalStatusCodes\": [\"UNAVAILABLE\"]}", warmUp);
     Backend slow = backends.get(2);
     slow.behave(Behaviour.SLOW);
     int attemptsBefore = slow.attempts.get();
@@ -294,6 +284,21 @@ public class ScaleOutTest {
     assertEquals("the slow server never answers first", 0, tally.replies(2));
     assertTrue("a quarter of the calls met the slow server first: " + slowAttempts,
         slowAttempts >= calls / 4 * (1 - SPREAD_TOLERANCE));
+  }
+
+  /**
+   * Four backends behind round_robin whose service config gives the service {@code policy} (a
+   * retryPolicy or hedgingPolicy member), each answered once through {@code warmUp}.
+   */
+  private ManagedChannel fourBackendsWithPolicy(String policy, Tally warmUp) throws Exception {
+    startBackends(4, b -> {});
+    book = AddressBook.create(testName.getMethodName(), addresses(0, 4));
+    ManagedChannel channel = newChannel(
+        "{\"loadBalancingConfig\": [{\"round_robin\": {}}],"
+            + " \"methodConfig\": [{\"name\": [{\"service\": \"" + Backend.SERVICE + "\"}],"
+            + " " + policy + "}]}");
+    awaitReplies(channel, warmUp, 0, 1, 2, 3);
+    return channel;
   }
 
   private void startBackends(int n, Consumer<LeanServerBuilder> configure) throws IOException {
