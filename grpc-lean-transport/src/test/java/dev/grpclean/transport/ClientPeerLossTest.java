@@ -11,7 +11,6 @@ import dev.grpclean.transport.testing.RawFrames;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
@@ -147,16 +146,7 @@ public class ClientPeerLossTest {
    * HEADERS and answers with response headers and one message, leaving the response open.
    */
   private RawHttp2Client acceptAndRespond() throws IOException {
-    RawHttp2Client server = RawHttp2Client.accepted(listener.accept());
-    server.readClientPreface();
-    server.send(RawFrames.settings());
-    server.awaitFrame(f -> f.type == FrameType.SETTINGS && !f.ack(), RawHttp2Client.DEFAULT_WAIT);
-    server.send(RawFrames.settingsAck());
-    server.awaitFrame(f -> f.type == FrameType.HEADERS && f.streamId == 1,
-        RawHttp2Client.DEFAULT_WAIT);
-    server.send(server.headers(1, GrpcHeaders.serverResponse(new Metadata()), false),
-        RawFrames.data(1, RawFrames.grpcMessage(new byte[100]), false));
-    return server;
+    return RawHttp2Client.acceptAndStartResponse(listener);
   }
 
   private ClientCall<byte[], byte[]> newCall(MethodDescriptor<byte[], byte[]> method) {

@@ -5,13 +5,11 @@ import static org.junit.Assert.assertTrue;
 
 import dev.grpclean.transport.RawHttp2Client.Frame;
 import dev.grpclean.transport.frame.ErrorCode;
-import dev.grpclean.transport.frame.FrameType;
 import dev.grpclean.transport.testing.LeanLeases;
 import dev.grpclean.transport.testing.Observers;
 import dev.grpclean.transport.testing.RawFrames;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.stub.ClientCalls;
 import java.io.ByteArrayOutputStream;
@@ -107,15 +105,6 @@ public class HostileServerTest {
             CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS)),
         new byte[] {1},
         Observers.endingIn(callStatus, response -> {}));
-    RawHttp2Client server = RawHttp2Client.accepted(listener.accept());
-    server.readClientPreface();
-    server.send(RawFrames.settings());
-    server.awaitFrame(f -> f.type == FrameType.SETTINGS && !f.ack(), RawHttp2Client.DEFAULT_WAIT);
-    server.send(RawFrames.settingsAck());
-    server.awaitFrame(f -> f.type == FrameType.HEADERS && f.streamId == 1,
-        RawHttp2Client.DEFAULT_WAIT);
-    server.send(server.headers(1, GrpcHeaders.serverResponse(new Metadata()), false),
-        RawFrames.data(1, RawFrames.grpcMessage(new byte[100]), false));
-    return server;
+    return RawHttp2Client.acceptAndStartResponse(listener);
   }
 }

@@ -8,6 +8,7 @@ import dev.grpclean.transport.frame.Http2ConnectionError;
 import dev.grpclean.transport.frame.Http2StreamError;
 import dev.grpclean.transport.frame.Settings;
 import dev.grpclean.transport.testing.RawFrames;
+import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -21,6 +22,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
@@ -89,6 +91,23 @@ final class RawHttp2Client implements Closeable {
   static RawHttp2Client accepted(Socket s) throws IOException {
     s.setTcpNoDelay(true);
     return new RawHttp2Client(s);
+  }
+
+  /**
+   * Server role, for a lean client's call on stream 1: accepts the connection on
+   * {@code listener}, completes the HTTP/2 handshake, waits for the request's HEADERS and answers
+   * with response headers and one 100-byte message, leaving the response open.
+   */
+  static RawHttp2Client acceptAndStartResponse(ServerSocket listener) throws IOException {
+    RawHttp2Client server = accepted(listener.accept());
+    server.readClientPreface();
+    server.send(RawFrames.settings());
+    server.awaitFrame(f -> f.type == FrameType.SETTINGS && !f.ack(), DEFAULT_WAIT);
+    server.send(RawFrames.settingsAck());
+    server.awaitFrame(f -> f.type == FrameType.HEADERS && f.streamId == 1, DEFAULT_WAIT);
+    server.send(server.headers(1, GrpcHeaders.serverResponse(new Metadata()), false),
+        RawFrames.data(1, RawFrames.grpcMessage(new byte[100]), false));
+    return server;
   }
 
   /** Server role: reads the 24-byte client connection preface (RFC 9113 §3.4). */
