@@ -7,7 +7,8 @@ import java.util.Map;
 import picocli.CommandLine.Command;
 
 /**
- * One server stream of 1 MiB messages, as fast as it goes: MiB/s, allocation and CPU per MiB,
+ * One server stream of 1 MiB messages, as fast as it goes: MiB/s, allocation, CPU, syscalls and
+ * context switches per MiB,
  * and each side's in-use and retained memory, GCs and RSS (see {@link DownloadScenario}).
  */
 @Command(name = "stream", mixinStandardHelpOptions = true,
@@ -35,6 +36,7 @@ final class StreamScenario extends MessageStreamScenario {
         Metric.of("server.allocPerMib", "server allocated / MiB", Metric.Unit.KIB),
         Metric.of("client.cpuPerMib", "client CPU / MiB", Metric.Unit.MICROS),
         Metric.of("server.cpuPerMib", "server CPU / MiB", Metric.Unit.MICROS)));
+    m.addAll(ProcFigures.metrics("Mib", "MiB"));
     m.addAll(memoryMetrics("client"));
     m.addAll(memoryMetrics("server").subList(2, 7));
     return m;
@@ -51,6 +53,7 @@ final class StreamScenario extends MessageStreamScenario {
     return LoadRun.withPair(transport, rig, 1, (server, client) -> {
       LoadRun.warmUp(rig, client, "download", warmupSeconds, load);
       server.call("mark sampleMs=" + sampleMillis, LoadRun.QUICK);
+      long[] segments = ProcFigures.segmentsBefore(server);
       JsonObject c = LoadRun.measure(rig, client, "streaming", "download", durationSeconds,
           " sampleMs=" + sampleMillis + load);
       JsonObject s = server.call("counters", LoadRun.QUICK);
@@ -64,6 +67,8 @@ final class StreamScenario extends MessageStreamScenario {
       r.put("server.allocPerMib", s.get("allocatedBytes").getAsDouble() / mib);
       r.put("client.cpuPerMib", c.get("cpuNanos").getAsDouble() / mib / 1e3);
       r.put("server.cpuPerMib", s.get("cpuNanos").getAsDouble() / mib / 1e3);
+      ProcFigures.put(r, "Mib", c, s, mib);
+      ProcFigures.putSegments(r, "Mib", server, segments, mib);
       putMemory(r, "client", c);
       putMemory(r, "server", s);
       c.remove("inUseSeconds");

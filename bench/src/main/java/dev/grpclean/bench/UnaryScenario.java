@@ -1,14 +1,15 @@
 package dev.grpclean.bench;
 
 import com.google.gson.JsonObject;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * Ping-pong unary RPCs with C outstanding: QPS, latency percentiles, and allocation and CPU per
- * RPC on each side. The server's counters cover the same window as the client's: the parent
+ * Ping-pong unary RPCs with C outstanding: QPS, latency percentiles, and allocation, CPU, read and
+ * write syscalls and context switches per RPC on each side. The server's counters cover the same window as the client's: the parent
  * marks the server between the warm-up and the measured phase.
  */
 @Command(name = "unary", mixinStandardHelpOptions = true,
@@ -51,7 +52,7 @@ final class UnaryScenario extends Scenario {
   }
 
   static List<Metric> unaryMetrics() {
-    return List.of(
+    List<Metric> m = new ArrayList<>(List.of(
         Metric.of("qps", "QPS", Metric.Unit.PER_SECOND),
         Metric.of("mibPerSecond", "throughput each way", Metric.Unit.MIB_PER_SECOND),
         Metric.of("p50", "latency p50", Metric.Unit.MICROS),
@@ -60,7 +61,9 @@ final class UnaryScenario extends Scenario {
         Metric.of("client.allocPerRpc", "client allocated / RPC", Metric.Unit.KIB),
         Metric.of("server.allocPerRpc", "server allocated / RPC", Metric.Unit.KIB),
         Metric.of("client.cpuPerRpc", "client CPU / RPC", Metric.Unit.MICROS),
-        Metric.of("server.cpuPerRpc", "server CPU / RPC", Metric.Unit.MICROS));
+        Metric.of("server.cpuPerRpc", "server CPU / RPC", Metric.Unit.MICROS)));
+    m.addAll(ProcFigures.metrics("Rpc", "RPC"));
+    return m;
   }
 
   @Override
@@ -106,6 +109,7 @@ final class UnaryScenario extends Scenario {
     return LoadRun.withPair(transport, rig, channels, (server, client) -> {
       LoadRun.warmUp(rig, client, "unary", warmupSeconds, load);
       server.call("mark", LoadRun.QUICK);
+      long[] segments = ProcFigures.segmentsBefore(server);
       JsonObject c = LoadRun.measure(rig, client, "measuring", "unary", durationSeconds, load);
       JsonObject s = server.call("counters", LoadRun.QUICK);
       RunResult r = new RunResult(transport, rep);
@@ -122,6 +126,8 @@ final class UnaryScenario extends Scenario {
       r.put("server.allocPerRpc", s.get("allocatedBytes").getAsDouble() / rpcs);
       r.put("client.cpuPerRpc", c.get("cpuNanos").getAsDouble() / rpcs / 1e3);
       r.put("server.cpuPerRpc", s.get("cpuNanos").getAsDouble() / rpcs / 1e3);
+      ProcFigures.put(r, "Rpc", c, s, rpcs);
+      ProcFigures.putSegments(r, "Rpc", server, segments, rpcs);
       r.raw.add("client", c);
       r.raw.add("server", s);
       return r;

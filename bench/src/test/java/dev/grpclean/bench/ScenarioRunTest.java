@@ -43,13 +43,19 @@ public class ScenarioRunTest {
   }
 
   @Test
-  public void unaryReportsRateLatencyAllocationAndCpu() throws IOException {
-    JsonObject summary = succeeded(CliRun.run(folder.getRoot().toPath(), "unary",
+  public void unaryReportsRateLatencyAllocationCpuAndSyscalls() throws IOException {
+    CliRun run = CliRun.run(folder.getRoot().toPath(), "unary",
         "--duration", "1", "--warmup", "0.3", "--concurrency", "4",
-        "--transports", "lean,netty"), "unary");
+        "--transports", "lean,netty");
+    JsonObject summary = succeeded(run, "unary");
+    assertTrue(run.out, run.out.contains("server read syscalls / RPC"));
+    assertTrue(run.out, run.out.contains("client context switches / RPC"));
     for (String t : List.of("lean", "netty")) {
       for (String key : List.of("qps", "p50", "p99", "p999", "client.allocPerRpc",
-          "server.allocPerRpc", "client.cpuPerRpc", "server.cpuPerRpc")) {
+          "server.allocPerRpc", "client.cpuPerRpc", "server.cpuPerRpc",
+          "client.readsPerRpc", "client.writesPerRpc", "client.ctxSwitchesPerRpc",
+          "server.readsPerRpc", "server.writesPerRpc", "server.ctxSwitchesPerRpc",
+          "syscallsPerRpc", "client.segmentsPerRpc", "server.segmentsPerRpc")) {
         positive(summary, t, key);
       }
       assertTrue(median(summary, t, "p99") >= median(summary, t, "p50"));
@@ -84,7 +90,17 @@ public class ScenarioRunTest {
       positive(summary, t, "mibPerSecond");
       positive(summary, t, "client.allocPerMib");
       positive(summary, t, "server.cpuPerMib");
+      for (String side : List.of("client", "server")) {
+        positive(summary, t, side + ".readsPerMib");
+        positive(summary, t, side + ".writesPerMib");
+        positive(summary, t, side + ".ctxSwitchesPerMib");
+      }
+      // A MiB is more than one segment whatever the MSS.
+      assertTrue(median(summary, t, "server.segmentsPerMib") >= 1);
     }
+    // Lean's JDK sockets read with read(2), which syscr counts (Netty's recv(2) it does not):
+    // at least one read per 64 KiB read buffer.
+    assertTrue(median(summary, "lean", "client.readsPerMib") >= 1);
   }
 
   @Test

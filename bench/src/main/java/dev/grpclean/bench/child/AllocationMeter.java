@@ -7,7 +7,8 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Bytes allocated and CPU time spent by this JVM since {@link #mark()}. Allocation is the sum of
+ * Bytes allocated, CPU time, and read/write syscalls and context switches ({@link ProcCounters})
+ * of this JVM since {@link #mark()}. Allocation is the sum of
  * {@code com.sun.management.ThreadMXBean.getThreadAllocatedBytes} over live threads (JDK 17 has
  * no process-wide total), so a thread that dies between mark and read loses its share; gRPC's
  * executors keep their threads for a minute, longer than any measured window.
@@ -24,6 +25,7 @@ public final class AllocationMeter {
   private long markGcCount;
   private long markGcMillis;
   private long markNanos;
+  private final ProcCounters proc = new ProcCounters();
 
   public AllocationMeter() {
     threads.setThreadAllocatedMemoryEnabled(true);
@@ -36,10 +38,15 @@ public final class AllocationMeter {
     markGcCount = gcCount();
     markGcMillis = gcMillis();
     markNanos = System.nanoTime();
+    proc.mark();
   }
 
-  /** allocatedBytes, cpuNanos, gcCount, gcMillis and elapsedNanos since the mark. */
+  /**
+   * allocatedBytes, cpuNanos, gcCount, gcMillis and elapsedNanos since the mark, and where procfs
+   * exists the syscall and context-switch counts of {@link ProcCounters}.
+   */
   public JsonObject sinceMark() {
+    JsonObject proc = this.proc.sinceMark();
     long allocated = 0;
     for (Map.Entry<Long, Long> e : perThread().entrySet()) {
       allocated += e.getValue() - markAllocated.getOrDefault(e.getKey(), 0L);
@@ -50,6 +57,9 @@ public final class AllocationMeter {
     o.addProperty("gcCount", gcCount() - markGcCount);
     o.addProperty("gcMillis", gcMillis() - markGcMillis);
     o.addProperty("elapsedNanos", System.nanoTime() - markNanos);
+    for (String key : proc.keySet()) {
+      o.add(key, proc.get(key));
+    }
     return o;
   }
 

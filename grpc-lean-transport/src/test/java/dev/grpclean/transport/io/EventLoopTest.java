@@ -136,6 +136,50 @@ public class EventLoopTest {
   }
 
   @Test
+  public void aLongBatchFlushesEveryTasksBetweenFlushesTasksNotMoreOften() throws Exception {
+    int n = 3 * EventLoop.TASKS_BETWEEN_FLUSHES + 10;
+    CountDownLatch release = new CountDownLatch(1);
+    CountDownLatch done = new CountDownLatch(1);
+    List<Integer> flushedAfter = new ArrayList<>(); // loop thread only until `done`
+    int[] ran = {0};
+    boolean[] registered = {false};
+    Runnable flush = () -> {
+      registered[0] = false;
+      flushedAfter.add(ran[0]);
+      if (ran[0] == n) {
+        done.countDown();
+      }
+    };
+    // Hold the loop while the batch queues up, so one pass of runTasks sees all of it.
+    loop.execute(() -> {
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    for (int i = 0; i < n; i++) {
+      loop.execute(() -> {
+        ran[0]++;
+        if (!registered[0]) {
+          registered[0] = true;
+          loop.runAtEndOfBatch(flush); // A connection asking for a flush after each write.
+        }
+      });
+    }
+    release.countDown();
+    assertTrue(done.await(AWAIT_SECONDS, TimeUnit.SECONDS));
+    int previous = 0;
+    for (int at : flushedAfter) {
+      assertTrue(flushedAfter.toString(), at - previous <= EventLoop.TASKS_BETWEEN_FLUSHES);
+      previous = at;
+    }
+    // Two passes at most (the first pass's budget was set before the batch was queued), each
+    // flushing after every TASKS_BETWEEN_FLUSHES tasks and at its end.
+    assertTrue(flushedAfter.toString(), flushedAfter.size() <= 5);
+  }
+
+  @Test
   public void endOfBatchActionRegisteredByAnEndOfBatchActionStillRuns() throws Exception {
     CountDownLatch done = new CountDownLatch(1);
     loop.execute(() -> loop.runAtEndOfBatch(() -> loop.runAtEndOfBatch(done::countDown)));
