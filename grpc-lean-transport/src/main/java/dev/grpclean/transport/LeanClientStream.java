@@ -188,14 +188,17 @@ final class LeanClientStream extends AbstractClientStream {
      * Volatile: also read by application threads once the loop is gone (runOnTransportThread).
      */
     volatile boolean done;
-    /** {@link #holdForBudget} holds phantom bytes in grpc-core's onReady accounting. */
-    boolean budgetHold;
+    /** Holds isReady() false under memory pressure; null without a budget. */
+    @javax.annotation.Nullable final BudgetHold budgetHold;
     /** Inbound bytes this call holds under the budget; null without one. Set once on the loop. */
     @javax.annotation.Nullable BudgetAccount inboundAccount;
 
     State(int maxMessageSize, StatsTraceContext statsTraceCtx, TransportTracer transportTracer,
         CallOptions callOptions) {
       super(maxMessageSize, statsTraceCtx, transportTracer, callOptions);
+      this.budgetHold = budget == null ? null
+          : new BudgetHold(budget, LeanClientStream.this::onSendingBytes, this::onSentBytes,
+              transport::awaitBudget);
     }
 
     boolean countsForInUse() {
@@ -223,27 +226,9 @@ final class LeanClientStream extends AbstractClientStream {
       return outbound;
     }
 
-    /**
-     * Loop thread, after the application handed this stream a message: while the memory budget
-     * is under pressure, grpc-core's {@code isReady()} turns false for this writer. isReady() is
-     * final in grpc-core, so this holds {@link StreamBridge#BUDGET_HOLD_BYTES} phantom "queued"
-     * bytes in its onReady accounting, and {@link #budgetAvailable} gives them back, which fires
-     * onReady.
-     */
-    void holdForBudget() {
-      if (budget != null && !budgetHold && budget.isUnderPressure()) {
-        budgetHold = true;
-        LeanClientStream.this.onSendingBytes(StreamBridge.BUDGET_HOLD_BYTES);
-        transport.awaitBudget();
-      }
-    }
-
     @Override
-    public void budgetAvailable() {
-      if (budgetHold) {
-        budgetHold = false;
-        onSentBytes(StreamBridge.BUDGET_HOLD_BYTES);
-      }
+    public BudgetHold budgetHold() {
+      return budgetHold;
     }
 
     @Override

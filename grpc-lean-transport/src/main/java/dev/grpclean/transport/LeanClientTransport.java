@@ -228,7 +228,7 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     state.pendingHeaders = null;
     state.allocated(id, connection.peerInitialWindowBytes, factory.settings.flowControlWindowBytes,
         connection.writer);
-    state.inboundAccount = BudgetAccount.forStream(connection.inboundAccount);
+    state.inboundAccount = connection.newStreamAccount();
     connection.streams.put(id, state);
     transportTracer.reportLocalStreamStarted();
     connection.writer.enqueueHeaders(id, headers, false);
@@ -288,7 +288,9 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
       return;
     }
     if (state.id >= 0) {
-      state.holdForBudget();
+      if (state.budgetHold != null) {
+        state.budgetHold.holdIfUnderPressure();
+      }
       connection.requestFlush();
     }
   }

@@ -186,8 +186,8 @@ final class LeanServerStream extends AbstractServerStream {
     ContentLength contentLength;
     /** Carries failStream's trailers after the regular outbound state was cancelled. */
     OutboundStream failureOutbound;
-    /** {@link #holdForBudget} holds phantom bytes in grpc-core's onReady accounting. */
-    boolean budgetHold;
+    /** Holds isReady() false under memory pressure; null without a budget. */
+    @javax.annotation.Nullable final BudgetHold budgetHold;
     /** Inbound bytes this call holds under the budget; null without one. Set once on the loop. */
     @javax.annotation.Nullable BudgetAccount inboundAccount;
 
@@ -198,29 +198,14 @@ final class LeanServerStream extends AbstractServerStream {
       this.id = id;
       this.outbound = new OutboundStream(id, sendWindowBytes, this, writer, budget);
       this.inbound = new InboundFlow(receiveWindowBytes);
-    }
-
-    /**
-     * Loop thread, after the application handed this stream a message: while the memory budget
-     * is under pressure, grpc-core's {@code isReady()} turns false for this writer. isReady() is
-     * final in grpc-core, so this holds {@link StreamBridge#BUDGET_HOLD_BYTES} phantom "queued"
-     * bytes in its onReady accounting, and {@link #budgetAvailable} gives them back, which fires
-     * onReady.
-     */
-    void holdForBudget() {
-      if (budget != null && !budgetHold && budget.isUnderPressure()) {
-        budgetHold = true;
-        LeanServerStream.this.onSendingBytes(StreamBridge.BUDGET_HOLD_BYTES);
-        connection.awaitBudget();
-      }
+      this.budgetHold = budget == null ? null
+          : new BudgetHold(budget, LeanServerStream.this::onSendingBytes, this::onSentBytes,
+              connection::awaitBudget);
     }
 
     @Override
-    public void budgetAvailable() {
-      if (budgetHold) {
-        budgetHold = false;
-        onSentBytes(StreamBridge.BUDGET_HOLD_BYTES);
-      }
+    public BudgetHold budgetHold() {
+      return budgetHold;
     }
 
     @Override

@@ -258,7 +258,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
         peerInitialWindowBytes, writer);
     LeanServerStream.State s = stream.transportState();
     s.contentLength = contentLength;
-    s.inboundAccount = BudgetAccount.forStream(inboundAccount);
+    s.inboundAccount = newStreamAccount();
     if (openStreams() == 0) {
       onStreamActive();
     }
@@ -440,7 +440,9 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
       resetStream(s, ErrorCode.ENHANCE_YOUR_CALM, queuedBytesCapStatus("client"));
       return;
     }
-    s.holdForBudget();
+    if (s.budgetHold != null) {
+      s.budgetHold.holdIfUnderPressure();
+    }
     requestFlush();
   }
 
