@@ -75,6 +75,9 @@ abstract class Http2Connection
   private long windowUpdatesReceived;
 
   private java.util.concurrent.ScheduledFuture<?> settingsAckTimer;
+  /** SETTINGS frames we sent and the peer acknowledged: acks come in order (RFC 9113 §6.5.3). */
+  private long localSettingsSent;
+  private long localSettingsAcked;
   private boolean flushScheduled;
   private final Runnable flushTask = this::flushNow;
   /**
@@ -124,7 +127,7 @@ abstract class Http2Connection
 
   /** Queues our SETTINGS and the initial connection WINDOW_UPDATE. */
   final void sendInitialSettings(Settings settings) {
-    sendControl(new ControlFrame.SendSettings(settings));
+    sendSettings(settings);
     settingsAckTimer = scheduler().schedule(() -> {
       try {
         loop.execute(this::onSettingsAckTimeout);
@@ -138,6 +141,12 @@ abstract class Http2Connection
       connectionFlow.grow(delta);
       sendControl(new ControlFrame.WindowUpdate(0, delta));
     }
+  }
+
+  /** Queues a SETTINGS frame of ours; returns its ordinal, which its ack will reach. */
+  final long sendSettings(Settings settings) {
+    sendControl(new ControlFrame.SendSettings(settings));
+    return ++localSettingsSent;
   }
 
   // ---------------------------------------------------------------- reading
@@ -407,7 +416,7 @@ abstract class Http2Connection
       returnConnectionBytes(consumed);
     }
     if (connectionBudget != null) {
-      connectionBudget.afterDataDelivered();
+      connectionBudget.afterDataDelivered(flowControlledBytes);
     }
     if (endStream) {
       onRemoteEnd(s);
@@ -420,6 +429,15 @@ abstract class Http2Connection
   @javax.annotation.Nullable
   final BudgetAccount newStreamAccount() {
     return connectionBudget == null ? null : connectionBudget.newStreamAccount();
+  }
+
+  /**
+   * The receive window a new stream starts with: the configured one, or under the memory budget
+   * the SETTINGS_INITIAL_WINDOW_SIZE the peer last acknowledged ({@link ConnectionBudget}).
+   */
+  final int localInitialWindowBytes() {
+    return connectionBudget == null
+        ? config.flowControlWindowBytes : connectionBudget.initialWindowBytes();
   }
 
   /**
@@ -473,6 +491,9 @@ abstract class Http2Connection
     if (closed || streams.get(s.id()) != s) {
       // A removed stream's unconsumed bytes went back to the connection window at removal.
       return;
+    }
+    if (connectionBudget != null) {
+      connectionBudget.beforeConsume(s);
     }
     int before = s.inbound().unconsumedBytes();
     int update = s.inbound().consume(bytes);
@@ -611,6 +632,10 @@ abstract class Http2Connection
     cancelSettingsAckTimer();
     // RFC 7541 §4.2: our smaller header table applies once the peer has seen it.
     decoder.onLocalSettingsAcked();
+    localSettingsAcked++;
+    if (connectionBudget != null) {
+      connectionBudget.onSettingsAcked(localSettingsAcked);
+    }
   }
 
   @Override

@@ -226,7 +226,7 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     nextStreamId += 2;
     Http2Headers headers = state.pendingHeaders;
     state.pendingHeaders = null;
-    state.allocated(id, connection.peerInitialWindowBytes, factory.settings.flowControlWindowBytes,
+    state.allocated(id, connection.peerInitialWindowBytes, connection.localInitialWindowBytes(),
         connection.writer);
     state.inboundAccount = connection.newStreamAccount();
     connection.streams.put(id, state);

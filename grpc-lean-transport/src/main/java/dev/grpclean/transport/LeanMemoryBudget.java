@@ -93,6 +93,13 @@ public final class LeanMemoryBudget {
   private final AtomicLong streamsRefused = new AtomicLong();
   private final AtomicLong writesRefused = new AtomicLong();
   private final AtomicLong streamsReclaimed = new AtomicLong();
+  private final AtomicLong restrictedConnections = new AtomicLong();
+  /**
+   * Bytes set aside for the streams restricted connections let through (ConnectionBudget's
+   * leaders): not charged, but counted when deciding whether another stream may go.
+   */
+  private final AtomicLong promised = new AtomicLong();
+  private final AtomicLong restrictions = new AtomicLong();
   /** Bytes ever released (monotonic): how a paused connection tells progress from a stall. */
   private final AtomicLong releasedTotal = new AtomicLong();
   /** {@link System#nanoTime()} of the last pressure log line; 0 = never. */
@@ -205,6 +212,23 @@ public final class LeanMemoryBudget {
   /** Times a connection stopped reading because of this budget (monotonic). */
   public long pauses() {
     return pauses.get();
+  }
+
+  /**
+   * Connections whose stream windows are restricted right now because of this budget (they keep
+   * reading; see {@link #restrictions()}).
+   */
+  public long restrictedConnections() {
+    return restrictedConnections.get();
+  }
+
+  /**
+   * Times a connection restricted its peer's stream windows because of this budget: sent a small
+   * SETTINGS_INITIAL_WINDOW_SIZE and let only a few streams finish their messages at a time
+   * (monotonic).
+   */
+  public long restrictions() {
+    return restrictions.get();
   }
 
   /** New streams a server refused with REFUSED_STREAM because of this budget (monotonic). */
@@ -333,6 +357,40 @@ public final class LeanMemoryBudget {
     pausedConnections.decrementAndGet();
   }
 
+  /**
+   * Sets {@code bytes} aside if charged plus promised bytes stay at or below {@code ceilingBytes};
+   * returns whether it did.
+   */
+  boolean tryPromise(long bytes, long ceilingBytes) {
+    while (true) {
+      long p = promised.get();
+      if (used.get() + p + bytes > ceilingBytes) {
+        return false;
+      }
+      if (promised.compareAndSet(p, p + bytes)) {
+        return true;
+      }
+    }
+  }
+
+  void unpromise(long bytes) {
+    promised.addAndGet(-bytes);
+  }
+
+  /** Bytes set aside for streams let through restricted connections (tests). */
+  long promisedBytes() {
+    return promised.get();
+  }
+
+  void connectionRestricted() {
+    restrictedConnections.incrementAndGet();
+    restrictions.incrementAndGet();
+  }
+
+  void connectionUnrestricted() {
+    restrictedConnections.decrementAndGet();
+  }
+
   void streamRefused() {
     streamsRefused.incrementAndGet();
     logPressure(used.get());
@@ -367,7 +425,8 @@ public final class LeanMemoryBudget {
   public String toString() {
     return "LeanMemoryBudget{limit=" + limitBytes + ", used=" + used.get() + ", peak="
         + peak.get() + ", pausedConnections=" + pausedConnections.get() + ", pauses="
-        + pauses.get() + ", streamsRefused=" + streamsRefused.get() + ", writesRefused="
+        + pauses.get() + ", restrictedConnections=" + restrictedConnections.get()
+        + ", restrictions=" + restrictions.get() + ", streamsRefused=" + streamsRefused.get() + ", writesRefused="
         + writesRefused.get() + ", streamsReclaimed=" + streamsReclaimed.get() + "}";
   }
 }

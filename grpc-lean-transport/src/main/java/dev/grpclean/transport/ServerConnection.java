@@ -254,7 +254,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
         StatsTraceContext.newServerContext(serverConfig.streamTracerFactories, fullMethod, metadata);
     LeanServerStream stream = new LeanServerStream(this, streamId,
         authority == null ? null : authority.toString(), statsTraceCtx, transport.transportTracer,
-        serverConfig.settings.maxInboundMessageBytes, serverConfig.settings.flowControlWindowBytes,
+        serverConfig.settings.maxInboundMessageBytes, localInitialWindowBytes(),
         peerInitialWindowBytes, writer);
     LeanServerStream.State s = stream.transportState();
     s.contentLength = contentLength;
@@ -311,7 +311,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
       return;
     }
     HttpErrorStream e = new HttpErrorStream(streamId, peerInitialWindowBytes,
-        serverConfig.settings.flowControlWindowBytes, length, request, this, writer);
+        localInitialWindowBytes(), length, request, this, writer);
     e.remoteClosed = endStream;
     if (openStreams() == 0) {
       onStreamActive();

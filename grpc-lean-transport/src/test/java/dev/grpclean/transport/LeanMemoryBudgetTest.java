@@ -197,14 +197,17 @@ public class LeanMemoryBudgetTest {
     LeanMemoryBudget b = LeanMemoryBudget.of(1 << 20);
     AtomicInteger empties = new AtomicInteger();
     BudgetAccount connection = BudgetAccount.forConnection(b, empties::incrementAndGet);
-    BudgetAccount s1 = BudgetAccount.forStream(connection);
-    BudgetAccount s2 = BudgetAccount.forStream(connection);
-    assertNull(BudgetAccount.forStream(null));
+    AtomicInteger streamEmpties = new AtomicInteger();
+    BudgetAccount s1 = BudgetAccount.forStream(connection, streamEmpties::incrementAndGet);
+    BudgetAccount s2 = BudgetAccount.forStream(connection, null);
     s1.charge(100);
     s2.charge(50);
     assertEquals(150, connection.heldBytes());
     assertEquals(150, b.usedBytes());
-    s1.release(100);
+    s1.release(60);
+    assertEquals(0, streamEmpties.get());
+    s1.release(40);
+    assertEquals("the stream's account said it is empty", 1, streamEmpties.get());
     assertEquals(0, empties.get());
     s2.release(50);
     assertEquals(1, empties.get());
@@ -215,7 +218,7 @@ public class LeanMemoryBudgetTest {
   public void inboundCopiesChargeWhatTheyHoldUntilClosed() {
     LeanMemoryBudget b = LeanMemoryBudget.of(1 << 20);
     BudgetAccount connection = BudgetAccount.forConnection(b, () -> { });
-    BudgetAccount stream = BudgetAccount.forStream(connection);
+    BudgetAccount stream = BudgetAccount.forStream(connection, null);
     ReadableBuffer small = InboundData.copyOf(ByteBuffer.allocate(100), stream);
     assertEquals(100, b.usedBytes());
     ReadableBuffer large = InboundData.copyOf(ByteBuffer.allocate(5000), stream);

@@ -144,7 +144,7 @@ public class MemoryBudgetTest {
   }
 
   /** Samples a figure on its own thread while a scenario runs; not used for synchronisation. */
-  private static final class PeakSampler implements AutoCloseable {
+  static final class PeakSampler implements AutoCloseable {
     private final AtomicLong peak = new AtomicLong();
     private final AtomicBoolean stop = new AtomicBoolean();
     private final Thread thread;
@@ -265,21 +265,24 @@ public class MemoryBudgetTest {
           BUDGET_BYTES, budget.peakBytes(), used.peak(), outcomes, budget);
       assertTrue("accounting passed budget + one read per connection: " + budget,
           budget.peakBytes() <= bound);
-      assertTrue(budget.toString(), budget.peakBytes() >= budget.pressureBytes());
-      assertTrue("the budget made connections pause: " + budget, budget.pauses() > 0);
-      // Each upload completes, or is failed by the budget's stall breaker and says why.
+      assertTrue(budget.toString(), budget.peakBytes() >= BUDGET_BYTES / 2);
+      assertTrue("the budget restricted windows: " + budget, budget.restrictions() > 0);
+      // Each upload completes, or is failed by the budget's breaker and says why; restricted
+      // windows let the uploads finish a few at a time, so nearly all complete (the old pause
+      // and stall breaker failed about 60 % of them here).
       for (Status.Code code : outcomes.keySet()) {
         assertTrue(outcomes.toString(),
             code == Status.Code.OK || code == Status.Code.RESOURCE_EXHAUSTED);
       }
-      assertTrue(outcomes.toString(), outcomes.getOrDefault(Status.Code.OK, 0) > 0);
+      assertTrue(outcomes.toString(),
+          outcomes.getOrDefault(Status.Code.OK, 0) >= uploads * 9 / 10);
     } finally {
       for (ManagedChannel ch : channels) {
         ch.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
       }
     }
-    Conditions.await(() -> budget.usedBytes() == 0 && budget.pausedConnections() == 0, WAIT,
-        budget::toString);
+    Conditions.await(() -> budget.usedBytes() == 0 && budget.pausedConnections() == 0
+        && budget.restrictedConnections() == 0, WAIT, budget::toString);
   }
 
   @Test
@@ -327,7 +330,8 @@ public class MemoryBudgetTest {
       assertTrue(failures.toString(), failures.isEmpty());
       assertEquals(downloads * messages, messagesRead.get());
       System.out.printf("downloads: %s%n", budget);
-      assertTrue("the channel paused its connection: " + budget, budget.pauses() > 0);
+      assertTrue("the channel restricted or paused its connection: " + budget,
+          budget.restrictions() + budget.pauses() > 0);
       assertTrue(budget.toString(),
           budget.peakBytes() <= limit + INBOUND_SLACK_PER_CONNECTION);
       assertEquals(0, budget.streamsReclaimed());
@@ -360,7 +364,11 @@ public class MemoryBudgetTest {
 
   /** Handshakes with SETTINGS_INITIAL_WINDOW_SIZE 0: the server can send no DATA at all. */
   private RawHttp2Client openWithClosedWindows() throws IOException {
-    RawHttp2Client c = RawHttp2Client.connect(server.getPort());
+    return openWithClosedWindows(server.getPort());
+  }
+
+  static RawHttp2Client openWithClosedWindows(int port) throws IOException {
+    RawHttp2Client c = RawHttp2Client.connect(port);
     c.send(RawFrames.preface(), RawFrames.settings(Settings.INITIAL_WINDOW_SIZE, 0));
     c.awaitFrame(f -> f.type == FrameType.SETTINGS && !f.ack(), WAIT);
     c.send(RawFrames.settingsAck());
@@ -368,7 +376,7 @@ public class MemoryBudgetTest {
     return c;
   }
 
-  private static void requestStream(RawHttp2Client c, int id, MethodDescriptor<?, ?> method)
+  static void requestStream(RawHttp2Client c, int id, MethodDescriptor<?, ?> method)
       throws IOException {
     c.send(c.headers(id, RawFrames.grpcRequestHeaders(method.getFullMethodName()), false),
         RawFrames.data(id, RawFrames.grpcMessage(new byte[] {1}), true));
