@@ -91,7 +91,7 @@ abstract class Http2Connection
 
   /** The memory budget this connection charges, or null (none: no check on any path). */
   @javax.annotation.Nullable final LeanMemoryBudget budget;
-  /** This connection's side of {@link #budget} (pause, waker, stall breaker); null without one. */
+  /** This connection's side of {@link #budget} (restricted windows, pause, waker); null if none. */
   @javax.annotation.Nullable final ConnectionBudget connectionBudget;
 
   Http2Connection(EventLoop loop, SocketChannel channel, TransportSettings config,
