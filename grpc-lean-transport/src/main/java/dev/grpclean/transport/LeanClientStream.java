@@ -39,6 +39,14 @@ final class LeanClientStream extends AbstractClientStream {
    * (grpc-core calls writeFrame for a stream from one thread at a time).
    */
   private boolean midMessage;
+  /**
+   * The budget refused one of this stream's buffers and its call is being failed: later buffers
+   * are dropped at once, with no more work queued on the loop. Without this, a writer that keeps
+   * writing until grpc-core reports the cancellation queued a task, a Status and its message per
+   * refused 64 KiB buffer (the bench's slow reader: 250,000 of them, ~90 MiB of live heap).
+   * Writing thread only, like {@link #midMessage}.
+   */
+  private boolean refusedByBudget;
   /** The transport's memory budget, or null. */
   @Nullable final LeanMemoryBudget budget;
 
@@ -125,10 +133,19 @@ final class LeanClientStream extends AbstractClientStream {
         int numMessages) {
       // No bytes still sends: endOfStream alone is a frame.
       ByteBuffer data = StreamBridge.takeFrame(frame);
-      if (data != null && budget != null && !reserveOutbound(data, numMessages)) {
+      if (data != null && budget != null
+          && (refusedByBudget || !reserveOutbound(data, numMessages))) {
         // Past the limit (written although isReady() was false, or a race for the last
         // bytes): fail this call rather than hold more than the budget.
         LeanBuffers.releaseHeap(data);
+        if (refusedByBudget) {
+          return;
+        }
+        refusedByBudget = true;
+        // isReady() turns false on this thread at once, so a writer that honours it stops now
+        // rather than when the loop has failed the call (the bytes are never given back: the
+        // stream is ending).
+        onSendingBytes(BudgetHold.HOLD_BYTES);
         budget.writeRefused();
         Status status = Status.RESOURCE_EXHAUSTED.withDescription("grpc-lean memory budget of "
             + budget.limitBytes() + " bytes exhausted (memoryBudget / -D"
