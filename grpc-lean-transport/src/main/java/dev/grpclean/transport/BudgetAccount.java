@@ -16,7 +16,7 @@ import javax.annotation.Nullable;
 final class BudgetAccount {
   private final LeanMemoryBudget budget;
   @Nullable private final BudgetAccount parent;
-  /** Run (on the releasing thread) when a connection account falls to zero; must not block. */
+  /** Run (on the releasing thread) whenever the account falls to zero; must not block. */
   @Nullable private final Runnable onEmpty;
   private final AtomicLong held = new AtomicLong();
 
@@ -32,10 +32,12 @@ final class BudgetAccount {
     return new BudgetAccount(budget, null, onEmpty);
   }
 
-  /** A stream's account under {@code connection}'s (null budget: null account). */
-  @Nullable
-  static BudgetAccount forStream(@Nullable BudgetAccount connection) {
-    return connection == null ? null : new BudgetAccount(connection.budget, connection, null);
+  /**
+   * A stream's account under {@code connection}'s; {@code onEmpty} (may be null) runs whenever its
+   * held bytes fall to zero, after the connection's account was released.
+   */
+  static BudgetAccount forStream(BudgetAccount connection, @Nullable Runnable onEmpty) {
+    return new BudgetAccount(connection.budget, connection, onEmpty);
   }
 
   /** Charges bytes already held (unconditionally: they were read; the connection pauses). */
@@ -52,9 +54,9 @@ final class BudgetAccount {
     long left = held.addAndGet(-bytes);
     if (parent != null) {
       parent.release(bytes);
-      return;
+    } else {
+      budget.release(bytes);
     }
-    budget.release(bytes);
     if (left == 0 && onEmpty != null) {
       onEmpty.run();
     }

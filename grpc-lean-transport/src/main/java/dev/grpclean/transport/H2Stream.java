@@ -41,7 +41,18 @@ interface H2Stream {
    * The connection's memory budget fell below its pressure mark: a stream that reported
    * {@code isReady() == false} because of it tells its listener it is ready again.
    */
-  default void budgetAvailable() {}
+  default void budgetAvailable() {
+    BudgetHold hold = budgetHold();
+    if (hold != null) {
+      hold.release();
+    }
+  }
+
+  /** What holds this stream's writer under memory pressure; null without a budget. */
+  @javax.annotation.Nullable
+  default BudgetHold budgetHold() {
+    return null;
+  }
 
   /** Inbound bytes this stream holds under the memory budget; null without a budget. */
   @javax.annotation.Nullable

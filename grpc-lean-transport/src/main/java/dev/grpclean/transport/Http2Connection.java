@@ -69,23 +69,8 @@ abstract class Http2Connection
 
   /** The memory budget this connection charges, or null (none: no check on any path). */
   @javax.annotation.Nullable final LeanMemoryBudget budget;
-  /**
-   * Inbound DATA this connection's streams hold under the budget (null without one). Volatile
-   * reads of the pause flag below come from the thread that releases the last held byte.
-   */
-  @javax.annotation.Nullable final BudgetAccount inboundAccount;
-  /**
-   * Socket reads stopped because the budget is under pressure ({@link #pauseReadsForBudget}).
-   * Written on the loop thread; volatile for the account's release callback.
-   */
-  private volatile boolean readsPausedForBudget;
-  private java.util.concurrent.ScheduledFuture<?> budgetStallTimer;
-  /** The budget's released total when the stall timer was set: progress shows as a rise. */
-  private long releasedAtStallCheck;
-  /** A waker is queued on the budget; set by any thread, cleared by the waker. */
-  private final java.util.concurrent.atomic.AtomicBoolean budgetWaiterQueued =
-      new java.util.concurrent.atomic.AtomicBoolean();
-  private final Runnable budgetWaker;
+  /** This connection's side of {@link #budget} (restricted windows, pause, waker); null if none. */
+  @javax.annotation.Nullable final ConnectionBudget connectionBudget;
 
   Http2Connection(EventLoop loop, SocketChannel channel, TransportSettings config,
       boolean isServer) {
@@ -93,15 +78,7 @@ abstract class Http2Connection
     this.socket = new SecureSocket(channel, this, counters);
     this.config = config;
     this.budget = config.memoryBudget;
-    this.inboundAccount = budget == null ? null : BudgetAccount.forConnection(budget, () -> {
-      if (readsPausedForBudget) {
-        loop.executeOrDrop(this::onBudgetAvailable);
-      }
-    });
-    this.budgetWaker = () -> {
-      budgetWaiterQueued.set(false);
-      loop.executeOrDrop(this::onBudgetAvailable);
-    };
+    this.connectionBudget = ConnectionBudget.of(this, budget);
     this.connectionFlow =
         new ConnectionFlow(this, config.flowControlWindowBytes);
     this.decoder = new HeaderBlockDecoder(config.maxInboundMetadataBytes,
@@ -130,6 +107,11 @@ abstract class Http2Connection
   final void sendInitialSettings(Settings ours) {
     settings.sendOurs(ours);
     connectionFlow.openInitialWindow(config.flowControlWindowBytes);
+  }
+
+  /** Queues a SETTINGS frame of ours; returns its ordinal, which its ack will reach. */
+  final long sendSettings(Settings ours) {
+    return settings.send(ours);
   }
 
   // ---------------------------------------------------------------- reading
@@ -339,9 +321,8 @@ abstract class Http2Connection
     if (consumed > 0) {
       returnConnectionBytes(consumed);
     }
-    if (budget != null && !readsPausedForBudget && budget.isUnderPressure()
-        && inboundAccount.heldBytes() > 0) {
-      pauseReadsForBudget();
+    if (connectionBudget != null) {
+      connectionBudget.afterDataDelivered(flowControlledBytes);
     }
     if (endStream) {
       onRemoteEnd(s);
@@ -350,102 +331,27 @@ abstract class Http2Connection
 
   // ---------------------------------------------------------------- memory budget
 
+  /** A new stream's inbound account under the memory budget; null without a budget. */
+  @javax.annotation.Nullable
+  final BudgetAccount newStreamAccount() {
+    return connectionBudget == null ? null : connectionBudget.newStreamAccount();
+  }
+
   /**
-   * The budget is under pressure and this connection holds inbound bytes nobody consumed yet:
-   * stop reading its socket after the current read (the socket layer checks between reads), so
-   * the connections that hold memory take no more. Outbound traffic and what is already queued
-   * still flow. Resumed by {@link #onBudgetAvailable} once grpc-core has released everything this
-   * connection received, or once the budget falls below its pressure mark.
+   * The receive window a new stream starts with: the configured one, or under the memory budget
+   * the SETTINGS_INITIAL_WINDOW_SIZE the peer last acknowledged ({@link ConnectionBudget}).
    */
-  private void pauseReadsForBudget() {
-    readsPausedForBudget = true;
-    socket.setReadInterest(false);
-    budget.connectionPaused();
-    scheduleBudgetStallCheck();
-    awaitBudget();
-    if (inboundAccount.heldBytes() == 0) {
-      // Released on another thread before it could see the pause: nothing will call back.
-      loop.executeOrDrop(this::onBudgetAvailable);
-    }
-  }
-
-  private void resumeReadsForBudget() {
-    readsPausedForBudget = false;
-    budget.connectionResumed();
-    if (budgetStallTimer != null) {
-      budgetStallTimer.cancel(false);
-      budgetStallTimer = null;
-    }
-    if (!closed) {
-      socket.setReadInterest(true);
-    }
+  final int localInitialWindowBytes() {
+    return connectionBudget == null
+        ? config.flowControlWindowBytes : connectionBudget.initialWindowBytes();
   }
 
   /**
-   * How long a paused connection waits for memory to come back before it fails its stream
-   * holding the most inbound bytes: 250 ms, many round trips, yet short enough that a stall is
-   * broken before peers time out. Without it, connections whose streams each hold part of a
-   * message (grpc-core releases a message's bytes only once it is whole) would wait for each
-   * other forever.
-   */
-  static final long BUDGET_STALL_NANOS = 250_000_000L;
-
-  private void scheduleBudgetStallCheck() {
-    releasedAtStallCheck = budget.releasedTotalBytes();
-    budgetStallTimer = scheduler().schedule(() -> loop.executeOrDrop(this::onBudgetStallCheck),
-        BUDGET_STALL_NANOS, java.util.concurrent.TimeUnit.NANOSECONDS);
-  }
-
-  /**
-   * Still paused, the budget still under pressure, and less than a sixteenth of it released since
-   * the last check: the memory is not coming back by itself. Fail
-   * the stream that holds the most received bytes with RESOURCE_EXHAUSTED (RST_STREAM CANCEL to
-   * the peer), which gives its bytes back, and check again later. Loop thread.
-   */
-  private void onBudgetStallCheck() {
-    budgetStallTimer = null;
-    if (closed || !readsPausedForBudget) {
-      return;
-    }
-    if (!budget.isUnderPressure() || inboundAccount.heldBytes() == 0) {
-      onBudgetAvailable();
-      return;
-    }
-    if (budget.releasedTotalBytes() - releasedAtStallCheck >= budget.limitBytes() / 16) {
-      // Memory is coming back, only slowly (others' calls complete): not a stall.
-      scheduleBudgetStallCheck();
-      return;
-    }
-    H2Stream largest = null;
-    long largestBytes = 0;
-    for (H2Stream s : streams.values()) {
-      BudgetAccount a = s.inboundAccount();
-      long held = a == null ? 0 : a.heldBytes();
-      if (held > largestBytes) {
-        largest = s;
-        largestBytes = held;
-      }
-    }
-    if (largest != null) {
-      budget.streamReclaimed();
-      failForBudget(largest, Status.RESOURCE_EXHAUSTED.withDescription("grpc-lean memory budget"
-          + " of " + budget.limitBytes() + " bytes stalled with " + largestBytes
-          + " bytes of this call unconsumed (memoryBudget / -D" + LeanMemoryBudget.PROPERTY
-          + ")"));
-    }
-    if (readsPausedForBudget && !closed) {
-      scheduleBudgetStallCheck();
-    }
-  }
-
-  /**
-   * Asks the budget to wake this connection ({@link #onBudgetAvailable}) once it falls below its
-   * pressure mark; at most one waker is queued. Any thread (streams call it from isReady()).
+   * Asks the budget to tell this connection's streams ({@link H2Stream#budgetAvailable}) once it
+   * falls below its pressure mark. Any thread; only called with a budget.
    */
   final void awaitBudget() {
-    if (budgetWaiterQueued.compareAndSet(false, true)) {
-      budget.runWhenBelowPressure(budgetWaker);
-    }
+    connectionBudget.awaitBudget();
   }
 
   /**
@@ -456,28 +362,6 @@ abstract class Http2Connection
     writer.cancel(s.outbound());
     onStreamFailed(s, status);
     sendRst(s.id(), ErrorCode.CANCEL);
-  }
-
-  /**
-   * The budget fell below its pressure mark, or this connection's held bytes fell to zero: resume
-   * reads and tell blocked writers.
-   */
-  private void onBudgetAvailable() {
-    if (closed) {
-      return;
-    }
-    if (readsPausedForBudget
-        && (inboundAccount.heldBytes() == 0 || !budget.isUnderPressure())) {
-      resumeReadsForBudget();
-    }
-    if (budget.isUnderPressure()) {
-      // Taken again by others before this ran: wait for the next release.
-      awaitBudget();
-      return;
-    }
-    for (H2Stream s : streams.values().toArray(new H2Stream[0])) {
-      s.budgetAvailable();
-    }
   }
 
   @Override
@@ -609,13 +493,8 @@ abstract class Http2Connection
     } catch (Throwable t) {
       log.log(Level.SEVERE, "socket close failed on " + this, t);
     }
-    if (readsPausedForBudget) {
-      readsPausedForBudget = false;
-      budget.connectionResumed();
-    }
-    if (budgetStallTimer != null) {
-      budgetStallTimer.cancel(false);
-      budgetStallTimer = null;
+    if (connectionBudget != null) {
+      connectionBudget.close();
     }
     try {
       settings.cancelSettingsAckTimer();

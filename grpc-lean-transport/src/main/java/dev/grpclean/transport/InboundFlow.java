@@ -18,6 +18,12 @@ final class InboundFlow {
   private int windowBytes;
   private int unackedBytes;
   private int unconsumedBytes;
+  /** Consumed bytes are kept back instead of announced (the memory budget restricts windows). */
+  private boolean updatesHeld;
+  /** Window granted beyond the rule while restricted ({@link #grant}). */
+  private int grantedBytes;
+  /** Window the peer holds beyond the rule; taken out of the next updates. */
+  private int surplusBytes;
 
   InboundFlow(int initialWindowBytes) {
     this(initialWindowBytes, initialWindowBytes);
@@ -61,19 +67,69 @@ final class InboundFlow {
 
   /**
    * The application consumed {@code bytes}. Returns the WINDOW_UPDATE increment to send now, or
-   * 0: updates go out once half the window is consumed, like grpc-netty and grpc-okhttp.
+   * 0: updates go out once half the window is consumed, like grpc-netty and grpc-okhttp, and none
+   * while updates are held ({@link #holdUpdates}).
    */
   int consume(int bytes) {
     bytes = Math.min(bytes, unconsumedBytes);
     unconsumedBytes -= bytes;
     unackedBytes += bytes;
-    if (unackedBytes >= initialWindowBytes / 2) {
-      int update = unackedBytes;
-      windowBytes += update;
-      unackedBytes = 0;
-      return update;
+    if (!updatesHeld && unackedBytes >= initialWindowBytes / 2) {
+      return takeUpdate();
     }
     return 0;
+  }
+
+  private int takeUpdate() {
+    int update = unackedBytes;
+    unackedBytes = 0;
+    // Window the peer got beyond the rule (see applyInitialDelta) is taken out of updates.
+    int absorbed = Math.min(update, surplusBytes);
+    surplusBytes -= absorbed;
+    update -= absorbed;
+    windowBytes += update;
+    return update;
+  }
+
+  // Memory budget (ConnectionBudget): while a connection restricts its windows, a stream's
+  // consumed bytes are not announced unless the stream is let through.
+
+  /** Whether consumed bytes are announced ({@code false}) or kept back ({@code true}). */
+  void holdUpdates(boolean held) {
+    updatesHeld = held;
+  }
+
+  /** Stops holding updates; returns the update the rule allows now (0 if none). */
+  int resumeUpdates() {
+    updatesHeld = false;
+    return unackedBytes >= initialWindowBytes / 2 ? takeUpdate() : 0;
+  }
+
+  /** Raises the window by {@code bytes} beyond the rule, announced by the caller's update. */
+  int grant(int bytes) {
+    windowBytes += bytes;
+    grantedBytes += bytes;
+    return bytes;
+  }
+
+  /** What {@link #grant} added and no later SETTINGS raise has absorbed. */
+  int grantedBytes() {
+    return grantedBytes;
+  }
+
+  /**
+   * A SETTINGS_INITIAL_WINDOW_SIZE change of ours took effect (the peer acknowledged it): RFC 9113
+   * §6.9.2, every stream window moves by {@code delta}, and may become negative. A raise that
+   * repeats what {@link #grant} already gave is absorbed from later updates, so the stream ends up
+   * with the window it would have had without the restriction.
+   */
+  void applyInitialDelta(int delta) {
+    windowBytes += delta;
+    if (delta > 0 && grantedBytes > 0) {
+      int absorbed = Math.min(delta, grantedBytes);
+      grantedBytes -= absorbed;
+      surplusBytes += absorbed;
+    }
   }
 
   /** Bytes received and not yet consumed by the application. */

@@ -39,6 +39,14 @@ final class LeanClientStream extends AbstractClientStream {
    * (grpc-core calls writeFrame for a stream from one thread at a time).
    */
   private boolean midMessage;
+  /**
+   * The budget refused one of this stream's buffers and its call is being failed: later buffers
+   * are dropped at once, with no more work queued on the loop. Without this, a writer that keeps
+   * writing until grpc-core reports the cancellation queued a task, a Status and its message per
+   * refused 64 KiB buffer (the bench's slow reader: 250,000 of them, ~90 MiB of live heap).
+   * Writing thread only, like {@link #midMessage}.
+   */
+  private boolean refusedByBudget;
   /** The transport's memory budget, or null. */
   @Nullable final LeanMemoryBudget budget;
 
@@ -119,10 +127,19 @@ final class LeanClientStream extends AbstractClientStream {
         int numMessages) {
       // No bytes still sends: endOfStream alone is a frame.
       ByteBuffer data = StreamBridge.takeFrame(frame);
-      if (data != null && budget != null && !reserveOutbound(data, numMessages)) {
+      if (data != null && budget != null
+          && (refusedByBudget || !reserveOutbound(data, numMessages))) {
         // Past the limit (written although isReady() was false, or a race for the last
         // bytes): fail this call rather than hold more than the budget.
         LeanBuffers.releaseHeap(data);
+        if (refusedByBudget) {
+          return;
+        }
+        refusedByBudget = true;
+        // isReady() turns false on this thread at once, so a writer that honours it stops now
+        // rather than when the loop has failed the call (the bytes are never given back: the
+        // stream is ending).
+        onSendingBytes(BudgetHold.HOLD_BYTES);
         budget.writeRefused();
         Status status = Status.RESOURCE_EXHAUSTED.withDescription("grpc-lean memory budget of "
             + budget.limitBytes() + " bytes exhausted (memoryBudget / -D"
@@ -170,14 +187,17 @@ final class LeanClientStream extends AbstractClientStream {
      * Volatile: also read by application threads once the loop is gone (runOnTransportThread).
      */
     volatile boolean done;
-    /** {@link #holdForBudget} holds phantom bytes in grpc-core's onReady accounting. */
-    boolean budgetHold;
+    /** Holds isReady() false under memory pressure; null without a budget. */
+    @javax.annotation.Nullable final BudgetHold budgetHold;
     /** Inbound bytes this call holds under the budget; null without one. Set once on the loop. */
     @javax.annotation.Nullable BudgetAccount inboundAccount;
 
     State(int maxMessageSize, StatsTraceContext statsTraceCtx, TransportTracer transportTracer,
         CallOptions callOptions) {
       super(maxMessageSize, statsTraceCtx, transportTracer, callOptions);
+      this.budgetHold = budget == null ? null
+          : new BudgetHold(budget, LeanClientStream.this::onSendingBytes, this::onSentBytes,
+              transport::awaitBudget);
     }
 
     boolean countsForInUse() {
@@ -205,27 +225,9 @@ final class LeanClientStream extends AbstractClientStream {
       return outbound;
     }
 
-    /**
-     * Loop thread, after the application handed this stream a message: while the memory budget
-     * is under pressure, grpc-core's {@code isReady()} turns false for this writer. isReady() is
-     * final in grpc-core, so this holds {@link StreamBridge#BUDGET_HOLD_BYTES} phantom "queued"
-     * bytes in its onReady accounting, and {@link #budgetAvailable} gives them back, which fires
-     * onReady.
-     */
-    void holdForBudget() {
-      if (budget != null && !budgetHold && budget.isUnderPressure()) {
-        budgetHold = true;
-        LeanClientStream.this.onSendingBytes(StreamBridge.BUDGET_HOLD_BYTES);
-        transport.awaitBudget();
-      }
-    }
-
     @Override
-    public void budgetAvailable() {
-      if (budgetHold) {
-        budgetHold = false;
-        onSentBytes(StreamBridge.BUDGET_HOLD_BYTES);
-      }
+    public BudgetHold budgetHold() {
+      return budgetHold;
     }
 
     @Override

@@ -228,8 +228,8 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     Http2Headers headers = state.pendingHeaders;
     state.pendingHeaders = null;
     state.allocated(id, connection.settings.peerInitialWindowBytes,
-        factory.settings.flowControlWindowBytes, connection.writer);
-    state.inboundAccount = BudgetAccount.forStream(connection.inboundAccount);
+        connection.localInitialWindowBytes(), connection.writer);
+    state.inboundAccount = connection.newStreamAccount();
     connection.streams.put(id, state);
     transportTracer.reportLocalStreamStarted();
     connection.writer.enqueueHeaders(id, headers, false);
@@ -289,7 +289,9 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
       return;
     }
     if (state.id >= 0) {
-      state.holdForBudget();
+      if (state.budgetHold != null) {
+        state.budgetHold.holdIfUnderPressure();
+      }
       connection.requestFlush();
     }
   }

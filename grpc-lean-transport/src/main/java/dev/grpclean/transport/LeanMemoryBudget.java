@@ -34,43 +34,43 @@ import javax.annotation.Nullable;
  * (bounded by the frame and record size), handshake buffers, HPACK state and the pools' kept
  * buffers ({@link LeanTransportStats#keptBytes()}).
  *
- * <p>Under pressure, i.e. once {@link #usedBytes()} reaches three quarters of the limit
- * ({@link #pressureBytes()}), the transport degrades rather than fails:
+ * <p>How the transport degrades rather than fails ({@link ConnectionBudget} has the details):
  * <ul>
- *   <li>a connection that receives DATA stops reading its socket (read interest dropped, counted
- *       in {@link #pausedConnections()}) after the read in progress, so the connections that
- *       hold unconsumed inbound bytes stop taking more, while a connection holding none keeps
- *       reading control frames and small calls. A paused connection resumes when everything it
- *       received has been consumed, or when the budget falls below the pressure mark;</li>
- *   <li>a stream that hands the transport a message while under pressure then reports
- *       {@code isReady() == false} and gets {@code onReady} again once the budget falls below the
- *       pressure mark (grpc-core's {@code isReady()} is final: the transport holds phantom queued
- *       bytes in grpc-core's onReady accounting meanwhile);</li>
+ *   <li>from half the limit, a connection that holds unconsumed or partial inbound messages
+ *       restricts its peer's stream windows (SETTINGS_INITIAL_WINDOW_SIZE of 16 KiB, consumed
+ *       bytes kept back) and lets at most four streams with a partial message finish at a time,
+ *       each setting one stream window aside here while charged plus set-aside bytes stay under
+ *       seven eighths of the limit ({@link #restrictions()},
+ *       {@link #restrictedConnections()}). It keeps reading, so control frames and small calls
+ *       go on; its windows come back below a quarter of the limit. Grpc-core frees a message's
+ *       bytes only once the message is whole, so without this a peer's partial messages on many
+ *       streams (1,000 uploads of 1 MiB) would fill any budget;</li>
+ *   <li>when those partial messages leave room for no stream to finish and nothing moves for
+ *       250 ms, the connection fails its streams holding the most bytes with RESOURCE_EXHAUSTED,
+ *       as few as free room for one, never all ({@link #streamsReclaimed()});</li>
+ *   <li>from three quarters ({@link #pressureBytes()}), a stream that hands the transport a
+ *       message reports {@code isReady() == false} and gets {@code onReady} again once the budget
+ *       falls below that mark (grpc-core's {@code isReady()} is final: the transport holds phantom
+ *       queued bytes in grpc-core's onReady accounting meanwhile);</li>
+ *   <li>at the limit, a server refuses new streams with REFUSED_STREAM (grpc-java retries such a
+ *       call once, transparently; {@link #streamsRefused()}), and as a backstop a connection
+ *       holding inbound bytes stops reading its socket after the read in progress
+ *       ({@link #pausedConnections()}) until the budget is back under the pressure mark or it
+ *       holds nothing;</li>
  *   <li>control frames (SETTINGS and PING acks, WINDOW_UPDATE, RST_STREAM, GOAWAY) are never
  *       charged nor held back.</li>
  * </ul>
  * Outbound bytes arrive in framer buffers of at most 64 KiB: one that holds only whole messages
  * (a unary response, a small streaming message) is taken up to the limit, any other (part of a
  * larger message) only below the pressure mark; one that is not taken fails its stream with
- * RESOURCE_EXHAUSTED
- * ({@link #writesRefused()}), so an application that ignores {@code isReady()} cannot push the
- * transport past the limit, and bulk writers leave a quarter of the budget for small calls. At
- * the limit itself a server refuses new streams with REFUSED_STREAM (grpc-java retries such a
- * call once, transparently; {@link #streamsRefused()}). A connection that stays paused for
- * 250 ms with the budget still under pressure and less than a sixteenth of the limit released
- * meanwhile (a stall, not slow progress) fails its stream holding the most received bytes
- * with RESOURCE_EXHAUSTED ({@link #streamsReclaimed()}): without that, connections whose streams
- * each hold part of a message (grpc-core frees a message's bytes only once it is whole) would
- * wait on each other forever. So a budget should hold the partial messages a connection
- * interleaves (streams in flight times message size): under a smaller one, calls fail with
- * RESOURCE_EXHAUSTED instead of waiting (in MemoryBudgetTest, 64 concurrent 1 MiB uploads under
- * 16 MiB: about 24 complete, 40 are failed this way; 8 downloads of 64 KiB messages under
- * 1 MiB: all complete, with pauses). An application that blocks on one call while not consuming
- * the others on the same connection can make the same stall. An inbound DATA frame is always
- * taken, even one larger than what is left: its bytes are already read, and refusing them would
- * fail a well-behaved stream for another connection's load; the connection is paused instead. So
- * inbound charges may pass the limit by at most what one socket read (64 KiB of frames, at most
- * 128 KiB of pooled copies) delivers on each connection reading when the limit is reached.
+ * RESOURCE_EXHAUSTED ({@link #writesRefused()}), so an application that ignores
+ * {@code isReady()} cannot push the transport past the limit, and bulk writers leave a quarter of
+ * the budget for small calls. An inbound DATA frame is always taken, even one larger than what is
+ * left: its bytes are already read, and refusing them would fail a well-behaved stream for
+ * another connection's load. So inbound charges may pass the limit by at most what one socket
+ * read (64 KiB of frames, at most 128 KiB of pooled copies) delivers on each connection reading
+ * when the limit is reached (MemoryBudgetScaleTest: 64 MiB budget, 1,000 concurrent 1 MiB uploads
+ * all complete with a peak of about 49 MiB charged).
  *
  * <p>Thread-safe and lock-free: every counter is an atomic; waiters are a concurrent queue.
  */
@@ -84,7 +84,7 @@ public final class LeanMemoryBudget {
   private static final long LOG_PERIOD_NANOS = 60_000_000_000L;
 
   private final long limitBytes;
-  /** Three quarters of the limit: where reads pause, isReady turns false and waiters wake. */
+  /** Three quarters of the limit: where isReady turns false and waiters wake. */
   private final long pressureBytes;
   private final AtomicLong used = new AtomicLong();
   private final AtomicLong peak = new AtomicLong();
@@ -93,6 +93,13 @@ public final class LeanMemoryBudget {
   private final AtomicLong streamsRefused = new AtomicLong();
   private final AtomicLong writesRefused = new AtomicLong();
   private final AtomicLong streamsReclaimed = new AtomicLong();
+  private final AtomicLong restrictedConnections = new AtomicLong();
+  /**
+   * Bytes set aside for the streams restricted connections let through (ConnectionBudget's
+   * leaders): not charged, but counted when deciding whether another stream may go.
+   */
+  private final AtomicLong promised = new AtomicLong();
+  private final AtomicLong restrictions = new AtomicLong();
   /** Bytes ever released (monotonic): how a paused connection tells progress from a stall. */
   private final AtomicLong releasedTotal = new AtomicLong();
   /** {@link System#nanoTime()} of the last pressure log line; 0 = never. */
@@ -197,7 +204,7 @@ public final class LeanMemoryBudget {
     return pressureBytes;
   }
 
-  /** Connections not reading their socket right now because of this budget. */
+  /** Connections not reading their socket right now because this budget is at its limit. */
   public long pausedConnections() {
     return pausedConnections.get();
   }
@@ -205,6 +212,23 @@ public final class LeanMemoryBudget {
   /** Times a connection stopped reading because of this budget (monotonic). */
   public long pauses() {
     return pauses.get();
+  }
+
+  /**
+   * Connections whose stream windows are restricted right now because of this budget (they keep
+   * reading; see {@link #restrictions()}).
+   */
+  public long restrictedConnections() {
+    return restrictedConnections.get();
+  }
+
+  /**
+   * Times a connection restricted its peer's stream windows because of this budget: sent a small
+   * SETTINGS_INITIAL_WINDOW_SIZE and let only a few streams finish their messages at a time
+   * (monotonic).
+   */
+  public long restrictions() {
+    return restrictions.get();
   }
 
   /** New streams a server refused with REFUSED_STREAM because of this budget (monotonic). */
@@ -218,8 +242,8 @@ public final class LeanMemoryBudget {
   }
 
   /**
-   * Streams failed with RESOURCE_EXHAUSTED because a paused connection saw no memory come back
-   * for 250 ms: the one holding the most received bytes gives them back (monotonic).
+   * Streams failed with RESOURCE_EXHAUSTED because their connection's partial messages left no
+   * room for any to finish and nothing moved for 250 ms (monotonic).
    */
   public long streamsReclaimed() {
     return streamsReclaimed.get();
@@ -333,6 +357,40 @@ public final class LeanMemoryBudget {
     pausedConnections.decrementAndGet();
   }
 
+  /**
+   * Sets {@code bytes} aside if charged plus promised bytes stay at or below {@code ceilingBytes};
+   * returns whether it did.
+   */
+  boolean tryPromise(long bytes, long ceilingBytes) {
+    while (true) {
+      long p = promised.get();
+      if (used.get() + p + bytes > ceilingBytes) {
+        return false;
+      }
+      if (promised.compareAndSet(p, p + bytes)) {
+        return true;
+      }
+    }
+  }
+
+  void unpromise(long bytes) {
+    promised.addAndGet(-bytes);
+  }
+
+  /** Bytes set aside for streams let through restricted connections (tests). */
+  long promisedBytes() {
+    return promised.get();
+  }
+
+  void connectionRestricted() {
+    restrictedConnections.incrementAndGet();
+    restrictions.incrementAndGet();
+  }
+
+  void connectionUnrestricted() {
+    restrictedConnections.decrementAndGet();
+  }
+
   void streamRefused() {
     streamsRefused.incrementAndGet();
     logPressure(used.get());
@@ -357,8 +415,9 @@ public final class LeanMemoryBudget {
     long last = lastLogNanos.get();
     if ((last == 0 || now - last >= LOG_PERIOD_NANOS) && lastLogNanos.compareAndSet(last, now)) {
       log.log(Level.WARNING, "grpc-lean memory budget under pressure: {0} of {1} bytes used"
-          + " (reads of the busiest connections pause, isReady() is false, new streams are"
-          + " refused at the limit); raise it with memoryBudget(...) or -D" + PROPERTY,
+          + " (connections holding inbound messages restrict their peers' windows, isReady() is"
+          + " false, new streams are refused at the limit); raise it with memoryBudget(...) or -D"
+          + PROPERTY,
           new Object[] {usedNow, limitBytes});
     }
   }
@@ -367,7 +426,8 @@ public final class LeanMemoryBudget {
   public String toString() {
     return "LeanMemoryBudget{limit=" + limitBytes + ", used=" + used.get() + ", peak="
         + peak.get() + ", pausedConnections=" + pausedConnections.get() + ", pauses="
-        + pauses.get() + ", streamsRefused=" + streamsRefused.get() + ", writesRefused="
+        + pauses.get() + ", restrictedConnections=" + restrictedConnections.get()
+        + ", restrictions=" + restrictions.get() + ", streamsRefused=" + streamsRefused.get() + ", writesRefused="
         + writesRefused.get() + ", streamsReclaimed=" + streamsReclaimed.get() + "}";
   }
 }

@@ -36,6 +36,14 @@ final class LeanServerStream extends AbstractServerStream {
    * (grpc-core calls writeFrame for a stream from one thread at a time).
    */
   private boolean midMessage;
+  /**
+   * The budget refused one of this stream's buffers and its call is being failed: later buffers
+   * are dropped at once, with no more work queued on the loop. Without this, a writer that keeps
+   * writing until grpc-core reports the cancellation queued a task, a Status and its message per
+   * refused 64 KiB buffer (the bench's slow reader: 250,000 of them, ~90 MiB of live heap).
+   * Writing thread only, like {@link #midMessage}.
+   */
+  private boolean refusedByBudget;
   /** The connection's memory budget, or null. */
   @javax.annotation.Nullable private final LeanMemoryBudget budget;
 
@@ -118,10 +126,18 @@ final class LeanServerStream extends AbstractServerStream {
       if (bytes == null) {
         return; // The stream is gone; its framer's buffer was disowned.
       }
-      if (budget != null && !reserveOutbound(bytes, numMessages)) {
+      if (budget != null && (refusedByBudget || !reserveOutbound(bytes, numMessages))) {
         // Past the limit (the application wrote although isReady() was false, or raced others
         // for the last bytes): fail this call rather than hold more than the budget.
         LeanBuffers.releaseHeap(bytes);
+        if (refusedByBudget) {
+          return;
+        }
+        refusedByBudget = true;
+        // isReady() turns false on this thread at once, so a writer that honours it stops now
+        // rather than when the loop has failed the call (the bytes are never given back: the
+        // stream is ending).
+        onSendingBytes(BudgetHold.HOLD_BYTES);
         budget.writeRefused();
         Status status = Status.RESOURCE_EXHAUSTED.withDescription("grpc-lean memory budget of "
             + budget.limitBytes() + " bytes exhausted (memoryBudget / -D"
@@ -167,8 +183,8 @@ final class LeanServerStream extends AbstractServerStream {
     ContentLength contentLength;
     /** Carries failStream's trailers after the regular outbound state was cancelled. */
     OutboundStream failureOutbound;
-    /** {@link #holdForBudget} holds phantom bytes in grpc-core's onReady accounting. */
-    boolean budgetHold;
+    /** Holds isReady() false under memory pressure; null without a budget. */
+    @javax.annotation.Nullable final BudgetHold budgetHold;
     /** Inbound bytes this call holds under the budget; null without one. Set once on the loop. */
     @javax.annotation.Nullable BudgetAccount inboundAccount;
 
@@ -179,29 +195,14 @@ final class LeanServerStream extends AbstractServerStream {
       this.id = id;
       this.outbound = new OutboundStream(id, sendWindowBytes, this, writer, budget);
       this.inbound = new InboundFlow(receiveWindowBytes);
-    }
-
-    /**
-     * Loop thread, after the application handed this stream a message: while the memory budget
-     * is under pressure, grpc-core's {@code isReady()} turns false for this writer. isReady() is
-     * final in grpc-core, so this holds {@link StreamBridge#BUDGET_HOLD_BYTES} phantom "queued"
-     * bytes in its onReady accounting, and {@link #budgetAvailable} gives them back, which fires
-     * onReady.
-     */
-    void holdForBudget() {
-      if (budget != null && !budgetHold && budget.isUnderPressure()) {
-        budgetHold = true;
-        LeanServerStream.this.onSendingBytes(StreamBridge.BUDGET_HOLD_BYTES);
-        connection.awaitBudget();
-      }
+      this.budgetHold = budget == null ? null
+          : new BudgetHold(budget, LeanServerStream.this::onSendingBytes, this::onSentBytes,
+              connection::awaitBudget);
     }
 
     @Override
-    public void budgetAvailable() {
-      if (budgetHold) {
-        budgetHold = false;
-        onSentBytes(StreamBridge.BUDGET_HOLD_BYTES);
-      }
+    public BudgetHold budgetHold() {
+      return budgetHold;
     }
 
     @Override

@@ -59,14 +59,18 @@ public final class LeanTransportStats {
   /**
    * The process-wide memory budget from {@code -Dgrpclean.memoryBudget}, shared by every lean
    * server and channel built without their own, or null when the property is unset. Its
-   * getters report the limit, bytes used, the peak, connections paused and streams refused.
+   * getters report the limit, bytes used, the peak, connections restricted and paused, streams
+   * refused and failed, writes refused. A budget given to a builder is read the same way.
    */
   @javax.annotation.Nullable
   public static LeanMemoryBudget memoryBudget() {
     return LeanMemoryBudget.processDefault();
   }
 
+  /** The pools, and the process-wide memory budget when one is set. */
   public static String describe() {
-    return "io[" + ioPool() + "] heap[" + heapPool() + "]";
+    LeanMemoryBudget budget = memoryBudget();
+    return "io[" + ioPool() + "] heap[" + heapPool() + "]"
+        + (budget == null ? "" : " " + budget);
   }
 }

@@ -254,11 +254,11 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
         StatsTraceContext.newServerContext(serverConfig.streamTracerFactories, fullMethod, metadata);
     LeanServerStream stream = new LeanServerStream(this, streamId,
         authority == null ? null : authority.toString(), statsTraceCtx, transport.transportTracer,
-        serverConfig.settings.maxInboundMessageBytes, serverConfig.settings.flowControlWindowBytes,
+        serverConfig.settings.maxInboundMessageBytes, localInitialWindowBytes(),
         settings.peerInitialWindowBytes, writer);
     LeanServerStream.State s = stream.transportState();
     s.contentLength = contentLength;
-    s.inboundAccount = BudgetAccount.forStream(inboundAccount);
+    s.inboundAccount = newStreamAccount();
     if (openStreams() == 0) {
       onStreamActive();
     }
@@ -311,7 +311,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
       return;
     }
     HttpErrorStream e = new HttpErrorStream(streamId, settings.peerInitialWindowBytes,
-        serverConfig.settings.flowControlWindowBytes, length, request, this, writer);
+        localInitialWindowBytes(), length, request, this, writer);
     e.remoteClosed = endStream;
     if (openStreams() == 0) {
       onStreamActive();
@@ -440,7 +440,9 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
       resetStream(s, ErrorCode.ENHANCE_YOUR_CALM, queuedBytesCapStatus("client"));
       return;
     }
-    s.holdForBudget();
+    if (s.budgetHold != null) {
+      s.budgetHold.holdIfUnderPressure();
+    }
     requestFlush();
   }
 

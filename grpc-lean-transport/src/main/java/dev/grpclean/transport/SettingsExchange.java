@@ -26,6 +26,9 @@ final class SettingsExchange {
   boolean peerSettingsReceived;
 
   private ScheduledFuture<?> settingsAckTimer;
+  /** SETTINGS frames we sent and the peer acknowledged: acks come in order (RFC 9113 §6.5.3). */
+  private long localSettingsSent;
+  private long localSettingsAcked;
 
   SettingsExchange(Http2Connection conn) {
     this.conn = conn;
@@ -33,7 +36,7 @@ final class SettingsExchange {
 
   /** Queues our SETTINGS and starts waiting for their acknowledgement. */
   void sendOurs(Settings settings) {
-    conn.sendControl(new ControlFrame.SendSettings(settings));
+    send(settings);
     settingsAckTimer = conn.scheduler().schedule(() -> {
       try {
         conn.loop.execute(this::onSettingsAckTimeout);
@@ -41,6 +44,12 @@ final class SettingsExchange {
         // The loop is gone, and the connection with it.
       }
     }, conn.config.settingsAckTimeoutNanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** Queues a SETTINGS frame of ours; returns its ordinal, which its ack will reach. */
+  long send(Settings settings) {
+    conn.sendControl(new ControlFrame.SendSettings(settings));
+    return ++localSettingsSent;
   }
 
   /** The peer's SETTINGS: applied, then acknowledged (RFC 9113 §6.5.3). */
@@ -77,6 +86,10 @@ final class SettingsExchange {
     cancelSettingsAckTimer();
     // RFC 7541 §4.2: our smaller header table applies once the peer has seen it.
     conn.decoder.onLocalSettingsAcked();
+    localSettingsAcked++;
+    if (conn.connectionBudget != null) {
+      conn.connectionBudget.onSettingsAcked(localSettingsAcked);
+    }
   }
 
   void cancelSettingsAckTimer() {

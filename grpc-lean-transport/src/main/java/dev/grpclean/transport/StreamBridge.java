@@ -18,12 +18,6 @@ import javax.annotation.Nullable;
  * <p>Stateless; each method says which thread calls it.
  */
 final class StreamBridge {
-  /**
-   * Phantom bytes that make grpc-core's isReady() false while the memory budget is under
-   * pressure: far above its 32 KiB onReady threshold, far below int overflow.
-   */
-  static final int BUDGET_HOLD_BYTES = 1 << 30;
-
   private StreamBridge() {}
 
   /**

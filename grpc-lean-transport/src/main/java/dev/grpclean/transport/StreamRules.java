@@ -81,6 +81,9 @@ final class StreamRules {
       // A removed stream's unconsumed bytes went back to the connection window at removal.
       return;
     }
+    if (conn.connectionBudget != null) {
+      conn.connectionBudget.beforeConsume(s);
+    }
     int before = s.inbound().unconsumedBytes();
     int update = s.inbound().consume(bytes);
     conn.returnConnectionBytes(before - s.inbound().unconsumedBytes());

@@ -88,4 +88,39 @@ public class InboundFlowTest {
     assertEquals(0, flow.takeUnconsumed());
     assertEquals("nothing left to consume", 0, flow.consume(400));
   }
+
+  @Test
+  public void heldUpdatesAreKeptBackAndAnnouncedOnResume() throws Exception {
+    InboundFlow flow = new InboundFlow(1000);
+    flow.charge(1, 800);
+    flow.holdUpdates(true);
+    assertEquals("held: no update", 0, flow.consume(800));
+    assertEquals(200, flow.windowBytes());
+    assertEquals("resumed: what was kept back", 800, flow.resumeUpdates());
+    assertEquals(1000, flow.windowBytes());
+  }
+
+  @Test
+  public void restrictionDeltaMayGoNegativeAndGrantRestoresTheWindow() throws Exception {
+    InboundFlow flow = new InboundFlow(1000);
+    flow.charge(1, 300);
+    flow.applyInitialDelta(100 - 1000); // SETTINGS_INITIAL_WINDOW_SIZE 1000 -> 100, acked
+    assertEquals(-200, flow.windowBytes());
+    try {
+      flow.charge(1, 1);
+      fail("a negative window takes nothing (RFC 9113 §6.9.2)");
+    } catch (Http2StreamError expected) {
+      // the peer overran the restricted window
+    }
+    assertEquals(900, flow.grant(900));
+    assertEquals(700, flow.windowBytes());
+    // The restriction ends: the raise repeats the grant, so later updates absorb it and the
+    // window settles where it would have been without the restriction.
+    flow.applyInitialDelta(900);
+    assertEquals(1600, flow.windowBytes());
+    assertEquals(0, flow.grantedBytes());
+    flow.charge(1, 700);
+    assertEquals("the surplus is taken out of the update", 100, flow.consume(1000));
+    assertEquals(1000, flow.windowBytes());
+  }
 }

@@ -197,14 +197,17 @@ public class LeanMemoryBudgetTest {
     LeanMemoryBudget b = LeanMemoryBudget.of(1 << 20);
     AtomicInteger empties = new AtomicInteger();
     BudgetAccount connection = BudgetAccount.forConnection(b, empties::incrementAndGet);
-    BudgetAccount s1 = BudgetAccount.forStream(connection);
-    BudgetAccount s2 = BudgetAccount.forStream(connection);
-    assertNull(BudgetAccount.forStream(null));
+    AtomicInteger streamEmpties = new AtomicInteger();
+    BudgetAccount s1 = BudgetAccount.forStream(connection, streamEmpties::incrementAndGet);
+    BudgetAccount s2 = BudgetAccount.forStream(connection, null);
     s1.charge(100);
     s2.charge(50);
     assertEquals(150, connection.heldBytes());
     assertEquals(150, b.usedBytes());
-    s1.release(100);
+    s1.release(60);
+    assertEquals(0, streamEmpties.get());
+    s1.release(40);
+    assertEquals("the stream's account said it is empty", 1, streamEmpties.get());
     assertEquals(0, empties.get());
     s2.release(50);
     assertEquals(1, empties.get());
@@ -215,7 +218,7 @@ public class LeanMemoryBudgetTest {
   public void inboundCopiesChargeWhatTheyHoldUntilClosed() {
     LeanMemoryBudget b = LeanMemoryBudget.of(1 << 20);
     BudgetAccount connection = BudgetAccount.forConnection(b, () -> { });
-    BudgetAccount stream = BudgetAccount.forStream(connection);
+    BudgetAccount stream = BudgetAccount.forStream(connection, null);
     ReadableBuffer small = InboundData.copyOf(ByteBuffer.allocate(100), stream);
     assertEquals(100, b.usedBytes());
     ReadableBuffer large = InboundData.copyOf(ByteBuffer.allocate(5000), stream);
@@ -229,5 +232,58 @@ public class LeanMemoryBudgetTest {
     small.close();
     assertEquals(0, b.usedBytes());
     assertEquals(0, stream.heldBytes());
+  }
+
+  @Test
+  public void promisesCountAgainstTheCeilingUntilReturned() {
+    LeanMemoryBudget b = LeanMemoryBudget.of(1000);
+    b.reserve(500);
+    assertTrue(b.tryPromise(300, 875));
+    assertFalse("500 used + 300 promised + 100 > 875", b.tryPromise(100, 875));
+    assertEquals("a promise is not a charge", 500, b.usedBytes());
+    b.unpromise(300);
+    assertTrue(b.tryPromise(100, 875));
+    b.unpromise(100);
+    assertEquals(0, b.promisedBytes());
+    b.release(500);
+  }
+
+  @Test
+  public void pressureIsLoggedOnceWhenFirstHitThenRateLimited() {
+    java.util.logging.Logger logger =
+        java.util.logging.Logger.getLogger(LeanMemoryBudget.class.getName());
+    List<java.util.logging.LogRecord> records =
+        java.util.Collections.synchronizedList(new ArrayList<>());
+    java.util.logging.Handler handler = new java.util.logging.Handler() {
+      @Override
+      public void publish(java.util.logging.LogRecord record) {
+        records.add(record);
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    logger.addHandler(handler);
+    try {
+      LeanMemoryBudget b = LeanMemoryBudget.of(1000);
+      b.reserve(700);
+      assertEquals("below the pressure mark: quiet", 0, records.size());
+      b.reserve(100);
+      assertEquals("first hit: one line", 1, records.size());
+      assertEquals(java.util.logging.Level.WARNING, records.get(0).getLevel());
+      assertTrue(records.get(0).getMessage(),
+          records.get(0).getMessage().contains(LeanMemoryBudget.PROPERTY));
+      b.release(800);
+      b.reserve(800);
+      assertFalse(b.tryReserve(500));
+      b.streamRefused();
+      assertEquals("hit again within the period: no new line", 1, records.size());
+      b.release(800);
+    } finally {
+      logger.removeHandler(handler);
+    }
   }
 }

@@ -143,7 +143,7 @@ public class MemoryBudgetTest {
   }
 
   /** Samples a figure on its own thread while a scenario runs; not used for synchronisation. */
-  private static final class PeakSampler implements AutoCloseable {
+  static final class PeakSampler implements AutoCloseable {
     private final AtomicLong peak = new AtomicLong();
     private final AtomicBoolean stop = new AtomicBoolean();
     private final Thread thread;
@@ -264,21 +264,24 @@ public class MemoryBudgetTest {
           BUDGET_BYTES, budget.peakBytes(), used.peak(), outcomes, budget);
       assertTrue("accounting passed budget + one read per connection: " + budget,
           budget.peakBytes() <= bound);
-      assertTrue(budget.toString(), budget.peakBytes() >= budget.pressureBytes());
-      assertTrue("the budget made connections pause: " + budget, budget.pauses() > 0);
-      // Each upload completes, or is failed by the budget's stall breaker and says why.
+      assertTrue(budget.toString(), budget.peakBytes() >= BUDGET_BYTES / 2);
+      assertTrue("the budget restricted windows: " + budget, budget.restrictions() > 0);
+      // Each upload completes, or is failed by the budget's breaker and says why; restricted
+      // windows let the uploads finish a few at a time, so nearly all complete (the old pause
+      // and stall breaker failed about 60 % of them here).
       for (Status.Code code : outcomes.keySet()) {
         assertTrue(outcomes.toString(),
             code == Status.Code.OK || code == Status.Code.RESOURCE_EXHAUSTED);
       }
-      assertTrue(outcomes.toString(), outcomes.getOrDefault(Status.Code.OK, 0) > 0);
+      assertTrue(outcomes.toString(),
+          outcomes.getOrDefault(Status.Code.OK, 0) >= uploads * 9 / 10);
     } finally {
       for (ManagedChannel ch : channels) {
         ch.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
       }
     }
-    Conditions.await(() -> budget.usedBytes() == 0 && budget.pausedConnections() == 0, WAIT,
-        budget::toString);
+    Conditions.await(() -> budget.usedBytes() == 0 && budget.pausedConnections() == 0
+        && budget.restrictedConnections() == 0, WAIT, budget::toString);
   }
 
   @Test
@@ -326,7 +329,8 @@ public class MemoryBudgetTest {
       assertTrue(failures.toString(), failures.isEmpty());
       assertEquals(downloads * messages, messagesRead.get());
       System.out.printf("downloads: %s%n", budget);
-      assertTrue("the channel paused its connection: " + budget, budget.pauses() > 0);
+      assertTrue("the channel restricted or paused its connection: " + budget,
+          budget.restrictions() + budget.pauses() > 0);
       assertTrue(budget.toString(),
           budget.peakBytes() <= limit + INBOUND_SLACK_PER_CONNECTION);
       assertEquals(0, budget.streamsReclaimed());
@@ -359,10 +363,14 @@ public class MemoryBudgetTest {
 
   /** Handshakes with SETTINGS_INITIAL_WINDOW_SIZE 0: the server can send no DATA at all. */
   private RawHttp2Client openWithClosedWindows() throws IOException {
-    return RawHttp2Client.connect(server.getPort()).handshakeWithClosedWindows(WAIT);
+    return openWithClosedWindows(server.getPort());
   }
 
-  private static void requestStream(RawHttp2Client c, int id, MethodDescriptor<?, ?> method)
+  static RawHttp2Client openWithClosedWindows(int port) throws IOException {
+    return RawHttp2Client.connect(port).handshakeWithClosedWindows(WAIT);
+  }
+
+  static void requestStream(RawHttp2Client c, int id, MethodDescriptor<?, ?> method)
       throws IOException {
     c.sendRequest(id, method, new byte[] {1});
   }
