@@ -46,6 +46,12 @@ abstract class Http2Connection
   static final int MAX_CONSECUTIVE_EMPTY_DATA_FRAMES = 10;
   /** WINDOW_UPDATE frames allowed beyond two per DATA frame we sent (initial window raises). */
   static final int WINDOW_UPDATE_ALLOWANCE = 1000;
+  /**
+   * Whether idle connections hibernate their HPACK state ({@link #sweepIdle}); on unless
+   * {@code -Dgrpclean.hibernateIdle=false} (a switch to measure or rule it out, not a tuning knob).
+   */
+  static final boolean HIBERNATION =
+      !"false".equals(System.getProperty("grpclean.hibernateIdle"));
 
   final EventLoop loop;
   /** The socket and security layer under this connection. */
@@ -84,6 +90,10 @@ abstract class Http2Connection
   private Runnable deferredClose;
   /** Set once HTTP/2 may be spoken (after the security handshake, if any). */
   private boolean http2Ready;
+  /** Reads or writes happened since the {@link IdleSweeper}'s last look. */
+  private boolean activeSinceSweep;
+  /** On the sweeper's list (until it hibernates or closes). */
+  private boolean sweeperWatching;
   boolean closed;
 
   /** The memory budget this connection charges, or null (none: no check on any path). */
@@ -235,6 +245,7 @@ abstract class Http2Connection
 
   @Override
   public final void socketReadDone() {
+    noteActivity();
     requestFlush();
   }
 
@@ -266,6 +277,7 @@ abstract class Http2Connection
     if (closed) {
       return;
     }
+    noteActivity();
     try {
       writer.flush();
       afterFlush();
@@ -286,6 +298,42 @@ abstract class Http2Connection
         onLoopFailure(t);
       }
     }
+  }
+
+  // ---------------------------------------------------------------- hibernation
+
+  /**
+   * The connection read or wrote: it is not idle this sweep period, and a hibernated one goes
+   * back on its loop's {@link IdleSweeper} list (its HPACK coders wake on their own, lazily).
+   */
+  final void noteActivity() {
+    activeSinceSweep = true;
+    if (!sweeperWatching && HIBERNATION && !closed) {
+      sweeperWatching = true;
+      IdleSweeper.forLoop(loop).watch(this);
+    }
+  }
+
+  /**
+   * The sweeper's question, once per period on the loop thread: returns true to leave its list,
+   * when the connection closed or hibernated. It hibernates after a whole period without
+   * streams, reads or writes: the HPACK coders are written down as bytes ({@link
+   * HeaderBlockDecoder#hibernate}), to be rebuilt by the next header block.
+   */
+  final boolean sweepIdle() {
+    if (closed) {
+      sweeperWatching = false;
+      return true;
+    }
+    if (activeSinceSweep || !streams.isEmpty() || !writer.isIdle()) {
+      activeSinceSweep = false;
+      return false;
+    }
+    boolean asleep = decoder.hibernate() & encoder.hibernate();
+    if (asleep) {
+      sweeperWatching = false;
+    }
+    return asleep;
   }
 
   /** Hook after each flush (graceful close checks whether everything has left). */
