@@ -39,7 +39,7 @@ public final class HeaderBlockDecoder {
   private final long maxHeaderListSizeBytes;
   private final int advertisedHeaderTableBytes;
   /** While hibernated: the table, our limit and the peer's chosen size; else null/unused. */
-  private HpackSnapshot hibernatedTable;
+  private HpackSnapshot.Entry[] hibernatedTable;
   private long hibernatedMaxTableBytes;
   private long hibernatedCapacityBytes;
 
@@ -122,7 +122,7 @@ public final class HeaderBlockDecoder {
     if (table == null) {
       return false;
     }
-    HpackSnapshot snapshot = HpackSnapshot.of(table.fields);
+    HpackSnapshot.Entry[] snapshot = HpackSnapshot.of(table.fields);
     if (snapshot == null) {
       return false;
     }
@@ -140,7 +140,7 @@ public final class HeaderBlockDecoder {
 
   /** Bytes the hibernated table holds; 0 while awake. */
   public int hibernatedBytes() {
-    return decoder == null ? hibernatedTable.sizeBytes() : 0;
+    return decoder == null ? HpackSnapshot.sizeBytes(hibernatedTable) : 0;
   }
 
   /** Rebuilds netty's decoder from the snapshot, if hibernated. */
@@ -153,7 +153,7 @@ public final class HeaderBlockDecoder {
       if (hibernatedMaxTableBytes != DEFAULT_HEADER_TABLE_BYTES) {
         d.configuration().maxHeaderTableSize(hibernatedMaxTableBytes);
       }
-      byte[] block = hibernatedTable.toRebuildBlock(hibernatedCapacityBytes);
+      byte[] block = HpackSnapshot.toRebuildBlock(hibernatedTable, hibernatedCapacityBytes);
       try {
         d.decodeHeaders(1, Unpooled.wrappedBuffer(block));
       } catch (Http2Exception.StreamException expected) {
@@ -173,8 +173,8 @@ public final class HeaderBlockDecoder {
     hibernatedTable = null;
   }
 
-  private static boolean sameEntries(CharSequence[] newestFirst, HpackSnapshot snapshot) {
-    CharSequence[] oldestFirst = snapshot.fieldsOldestFirst();
+  private static boolean sameEntries(CharSequence[] newestFirst, HpackSnapshot.Entry[] snapshot) {
+    CharSequence[] oldestFirst = HpackSnapshot.fieldsOldestFirst(snapshot);
     if (newestFirst.length != oldestFirst.length) {
       return false;
     }

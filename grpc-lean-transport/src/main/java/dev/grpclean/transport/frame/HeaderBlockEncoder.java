@@ -44,7 +44,7 @@ public final class HeaderBlockEncoder {
   private DefaultHttp2HeadersEncoder encoder = newNettyEncoder();
   private long maxHeaderListSize = Long.MAX_VALUE;
   /** While hibernated: the table and its capacity; else null/unused. */
-  private HpackSnapshot hibernatedTable;
+  private HpackSnapshot.Entry[] hibernatedTable;
   private long hibernatedCapacityBytes;
   /** Whether netty holds a table size update (and its buffer) for the next block. */
   private boolean tableSizeUpdatePending;
@@ -133,7 +133,7 @@ public final class HeaderBlockEncoder {
       return false;
     }
     CharSequence[] fields = HpackInternals.encoderTable(encoder);
-    HpackSnapshot snapshot = fields == null ? null : HpackSnapshot.of(fields);
+    HpackSnapshot.Entry[] snapshot = fields == null ? null : HpackSnapshot.of(fields);
     if (snapshot == null) {
       return false;
     }
@@ -150,7 +150,7 @@ public final class HeaderBlockEncoder {
 
   /** Bytes the hibernated table holds; 0 while awake. */
   public int hibernatedBytes() {
-    return encoder == null ? hibernatedTable.sizeBytes() : 0;
+    return encoder == null ? HpackSnapshot.sizeBytes(hibernatedTable) : 0;
   }
 
   /** Rebuilds netty's encoder from the snapshot, if hibernated. */
@@ -160,12 +160,12 @@ public final class HeaderBlockEncoder {
     }
     DefaultHttp2HeadersEncoder e = newNettyEncoder();
     io.netty.buffer.ByteBuf scratch =
-        io.netty.buffer.Unpooled.buffer(16 + hibernatedTable.sizeBytes() * 2);
+        io.netty.buffer.Unpooled.buffer(16 + HpackSnapshot.sizeBytes(hibernatedTable) * 2);
     try {
       // The peer already has this size: the update netty queues for it is written into the
       // scratch buffer by the first replayed entry, or released by close() below.
       e.configuration().maxHeaderTableSize(hibernatedCapacityBytes);
-      io.netty.util.AsciiString[] fields = hibernatedTable.fieldsOldestFirst();
+      io.netty.util.AsciiString[] fields = HpackSnapshot.fieldsOldestFirst(hibernatedTable);
       for (int i = 0; i < fields.length; i += 2) {
         scratch.clear();
         e.encodeHeaders(1,
@@ -183,7 +183,7 @@ public final class HeaderBlockEncoder {
       scratch.release();
     }
     CharSequence[] rebuilt = HpackInternals.encoderTable(e);
-    if (rebuilt == null || rebuilt.length != 2 * hibernatedTable.entries()) {
+    if (rebuilt == null || rebuilt.length != 2 * hibernatedTable.length) {
       throw new Http2ConnectionError(ErrorCode.INTERNAL_ERROR,
           "the rebuilt HPACK encoder differs from the hibernated one");
     }

@@ -4,6 +4,7 @@ import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertSame;
 import static org.junit.Assert.assertTrue;
 
 import io.netty.buffer.ByteBuf;
@@ -92,7 +93,7 @@ public class HpackHibernationTest {
         if (ours.hibernate()) {
           assertTrue(ours.isHibernated());
           // The snapshot holds exactly the reference decoder's entries' bytes.
-          assertEquals(HpackSnapshot.of(t.fields).sizeBytes(), ours.hibernatedBytes());
+          assertEquals(HpackSnapshot.sizeBytes(HpackSnapshot.of(t.fields)), ours.hibernatedBytes());
           cov.hibernations++;
           long used = tableBytes(t.fields);
           if (t.fields.length == 0) {
@@ -195,13 +196,16 @@ public class HpackHibernationTest {
       all.append(c);
     }
     CharSequence[] fields = {"x-a", all.toString(), "", "", "x-b", "v"};
-    HpackSnapshot s = HpackSnapshot.of(fields);
-    io.netty.util.AsciiString[] back = s.fieldsOldestFirst();
-    assertEquals(3, s.entries());
+    HpackSnapshot.Entry[] s = HpackSnapshot.of(fields);
+    io.netty.util.AsciiString[] back = HpackSnapshot.fieldsOldestFirst(s);
+    assertEquals(3, s.length);
     assertEquals("x-b", back[0].toString());
     assertEquals("", back[2].toString());
     assertEquals(all.toString(), back[5].toString());
     assertNull(HpackSnapshot.of(new CharSequence[] {"x", "v".repeat(70_000)}));
+    // Equal entries of different tables are one object (interned).
+    HpackSnapshot.Entry[] other = HpackSnapshot.of(new CharSequence[] {"x-b", "v", "x-c", "w"});
+    assertSame(s[0], other[1]);
   }
 
   private static Http2Headers randomRequest(Random r) {
