@@ -60,7 +60,9 @@ abstract class Http2Connection
   final HeaderBlockDecoder decoder;
   final HeaderBlockEncoder encoder;
   final LoopyWriter writer;
+  /** The frame reader; null while the connection hibernates ({@link #sweepIdle}). */
   FrameReader reader;
+  private final boolean isServer;
   /** Always-on counters; written on the loop thread by the code they count. */
   final ConnectionCounters counters = new ConnectionCounters();
   /** Every open stream of either side, error streams included; the per-stream rules use it. */
@@ -137,9 +139,8 @@ abstract class Http2Connection
         TransportSettings.HEADER_TABLE_BYTES);
     this.encoder = new HeaderBlockEncoder();
     this.writer = new LoopyWriter(this, encoder, counters);
-    this.reader = new FrameReader(this, isServer, FrameType.DEFAULT_MAX_FRAME_SIZE,
-        config.maxHeaderBlockBytes(), LeanBuffers.heap());
-    reader.countFramesInto(counters.framesIn);
+    this.isServer = isServer;
+    this.reader = newFrameReader();
     config.statsGroup.register(this);
   }
 
@@ -218,7 +219,18 @@ abstract class Http2Connection
 
   @Override
   public final void onPlaintext(ByteBuffer plain) throws Http2ConnectionError {
+    if (reader == null) {
+      reader = newFrameReader(); // woken from hibernation, between frames
+      reader.resumeBetweenFrames();
+    }
     reader.read(plain);
+  }
+
+  private FrameReader newFrameReader() {
+    FrameReader r = new FrameReader(this, isServer, FrameType.DEFAULT_MAX_FRAME_SIZE,
+        config.maxHeaderBlockBytes(), LeanBuffers.heap());
+    r.countFramesInto(counters.framesIn);
+    return r;
   }
 
   @Override
@@ -318,7 +330,8 @@ abstract class Http2Connection
    * The sweeper's question, once per period on the loop thread: returns true to leave its list,
    * when the connection closed or hibernated. It hibernates after a whole period without
    * streams, reads or writes: the HPACK coders are written down as bytes ({@link
-   * HeaderBlockDecoder#hibernate}), to be rebuilt by the next header block.
+   * HeaderBlockDecoder#hibernate}), to be rebuilt by the next header block, and the frame reader
+   * is dropped, to be rebuilt by the next read.
    */
   final boolean sweepIdle() {
     if (closed) {
@@ -329,9 +342,13 @@ abstract class Http2Connection
       activeSinceSweep = false;
       return false;
     }
-    boolean asleep = decoder.hibernate() & encoder.hibernate();
+    if (reader != null && reader.isBetweenFrames()) {
+      reader = null; // with its header block assembler and dispatcher; rebuilt on the next read
+    }
+    boolean asleep = decoder.hibernate() & encoder.hibernate() & reader == null;
     if (asleep) {
       sweeperWatching = false;
+      IdleSweeper.countHibernation();
     }
     return asleep;
   }
@@ -970,7 +987,9 @@ abstract class Http2Connection
       log.log(Level.SEVERE, "writer close failed on " + this, t);
     }
     try {
-      reader.release();
+      if (reader != null) {
+        reader.release();
+      }
     } catch (Throwable t) {
       log.log(Level.SEVERE, "reader release failed on " + this, t);
     }

@@ -30,6 +30,9 @@ final class IdleSweeper {
   static final long PERIOD_MILLIS = 1000;
 
   private static final Object LOCK = new Object();
+  /** Hibernations in this process so far (tests wait on it; written on loop threads). */
+  private static final java.util.concurrent.atomic.AtomicLong HIBERNATIONS =
+      new java.util.concurrent.atomic.AtomicLong();
 
   @GuardedBy("LOCK")
   private static final Map<EventLoop, IdleSweeper> SWEEPERS = new WeakHashMap<>();
@@ -57,6 +60,15 @@ final class IdleSweeper {
     if (!scheduled) {
       schedule(c.scheduler());
     }
+  }
+
+  static void countHibernation() {
+    HIBERNATIONS.incrementAndGet();
+  }
+
+  /** Connections hibernated in this process so far. */
+  static long hibernations() {
+    return HIBERNATIONS.get();
   }
 
   /** Connections watched now (tests). */
