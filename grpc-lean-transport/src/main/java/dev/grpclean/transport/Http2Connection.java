@@ -965,6 +965,10 @@ abstract class Http2Connection
     }
     assertInLoop();
     closed = true;
+    if (sweeperWatching) {
+      sweeperWatching = false;
+      IdleSweeper.forLoop(loop).unwatch(this);
+    }
     counters.connectionWindowOpened();
     config.statsGroup.retire(this);
     try {

@@ -71,6 +71,18 @@ final class IdleSweeper {
     return HIBERNATIONS.get();
   }
 
+  /**
+   * Stops watching {@code c}, which closed: a closed connection must not stay reachable (with its
+   * socket, security engine and streams) until the next sweep. Scans from the newest entry;
+   * the list holds only connections awake now.
+   */
+  void unwatch(Http2Connection c) {
+    int i = watched.lastIndexOf(c);
+    if (i >= 0) {
+      watched.remove(i);
+    }
+  }
+
   /** Connections watched now (tests). */
   int watchedCount() {
     return watched.size();
