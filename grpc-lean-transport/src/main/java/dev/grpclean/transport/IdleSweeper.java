@@ -26,8 +26,10 @@ final class IdleSweeper {
    * Milliseconds of a sweep period: a connection hibernates after one to two periods without
    * streams or traffic. A second keeps a busy connection (requests well under a second apart)
    * from rebuilding its coders per request, and an idle one lean within two seconds.
+   * {@code -Dgrpclean.idleSweepMillis} changes it: tests set a few milliseconds so that
+   * connections hibernate and wake between nearly every pair of frames (interop, h2spec).
    */
-  static final long PERIOD_MILLIS = 1000;
+  static final long PERIOD_MILLIS = Long.getLong("grpclean.idleSweepMillis", 1000);
 
   private static final Object LOCK = new Object();
   /** Hibernations in this process so far (tests wait on it; written on loop threads). */
