@@ -1,5 +1,6 @@
 package dev.grpclean.transport;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.grpclean.transport.io.EventLoop;
 import java.util.ArrayList;
 import java.util.Map;
@@ -7,13 +8,12 @@ import java.util.WeakHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import com.google.errorprone.annotations.concurrent.GuardedBy;
 
 /**
  * Puts idle connections of one {@link EventLoop} into hibernation: once per {@link
  * #PERIOD_MILLIS} it asks every watched connection whether it did anything since the last sweep
  * ({@link Http2Connection#sweepIdle}); one that had no streams and no reads or writes for a whole
- * period drops what it can rebuild (HPACK coders, empty queues) and leaves the list. Activity puts
+ * period drops what it can rebuild (HPACK coders, frame reader) and leaves the list. Activity puts
  * it back ({@link Http2Connection#noteActivity}).
  *
  * <p>One sweeper per loop, not a timer per connection: a watched connection costs one list slot,
