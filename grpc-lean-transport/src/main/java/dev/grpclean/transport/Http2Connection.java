@@ -42,6 +42,13 @@ abstract class Http2Connection
     StreamBridge.LoopFailures {
   private static final Logger log = Logger.getLogger(Http2Connection.class.getName());
 
+  /**
+   * Whether idle connections hibernate their HPACK state ({@link #sweepIdle}); on unless
+   * {@code -Dgrpclean.hibernateIdle=false} (a switch to measure or rule it out, not a tuning knob).
+   */
+  static final boolean HIBERNATION =
+      !"false".equals(System.getProperty("grpclean.hibernateIdle"));
+
   final EventLoop loop;
   /** The socket and security layer under this connection. */
   final SecureSocket socket;
@@ -49,7 +56,9 @@ abstract class Http2Connection
   final HeaderBlockDecoder decoder;
   final HeaderBlockEncoder encoder;
   final LoopyWriter writer;
+  /** The frame reader; null while the connection hibernates ({@link #sweepIdle}). */
   FrameReader reader;
+  private final boolean isServer;
   /** Always-on counters; written on the loop thread by the code they count. */
   final ConnectionCounters counters = new ConnectionCounters();
   /** Every open stream of either side, error streams included; the per-stream rules use it. */
@@ -65,6 +74,10 @@ abstract class Http2Connection
   private final Runnable flushTask = this::flushNow;
   /** Set once HTTP/2 may be spoken (after the security handshake, if any). */
   boolean http2Ready;
+  /** Reads or writes happened since the {@link IdleSweeper}'s last look. */
+  private boolean activeSinceSweep;
+  /** On the sweeper's list (until it hibernates or closes). */
+  private boolean sweeperWatching;
   boolean closed;
 
   /** The memory budget this connection charges, or null (none: no check on any path). */
@@ -85,9 +98,8 @@ abstract class Http2Connection
         TransportSettings.HEADER_TABLE_BYTES);
     this.encoder = new HeaderBlockEncoder();
     this.writer = new LoopyWriter(this, encoder, counters);
-    this.reader = new FrameReader(this, isServer, FrameType.DEFAULT_MAX_FRAME_SIZE,
-        config.maxHeaderBlockBytes(), LeanBuffers.heap());
-    reader.countFramesInto(counters.framesIn);
+    this.isServer = isServer;
+    this.reader = newFrameReader();
     config.statsGroup.register(this);
   }
 
@@ -159,7 +171,18 @@ abstract class Http2Connection
 
   @Override
   public final void onPlaintext(ByteBuffer plain) throws Http2ConnectionError {
+    if (reader == null) {
+      reader = newFrameReader(); // woken from hibernation, between frames
+      reader.resumeBetweenFrames();
+    }
     reader.read(plain);
+  }
+
+  private FrameReader newFrameReader() {
+    FrameReader r = new FrameReader(this, isServer, FrameType.DEFAULT_MAX_FRAME_SIZE,
+        config.maxHeaderBlockBytes(), LeanBuffers.heap());
+    r.countFramesInto(counters.framesIn);
+    return r;
   }
 
   @Override
@@ -186,6 +209,7 @@ abstract class Http2Connection
 
   @Override
   public final void socketReadDone() {
+    noteActivity();
     requestFlush();
   }
 
@@ -217,6 +241,7 @@ abstract class Http2Connection
     if (closed) {
       return;
     }
+    noteActivity();
     try {
       writer.flush();
       afterFlush();
@@ -225,6 +250,47 @@ abstract class Http2Connection
     } catch (Throwable t) {
       onLoopFailure(t);
     }
+  }
+
+  // ---------------------------------------------------------------- hibernation
+
+  /**
+   * The connection read or wrote: it is not idle this sweep period, and a hibernated one goes
+   * back on its loop's {@link IdleSweeper} list (its HPACK coders wake on their own, lazily).
+   */
+  final void noteActivity() {
+    activeSinceSweep = true;
+    if (!sweeperWatching && HIBERNATION && !closed) {
+      sweeperWatching = true;
+      IdleSweeper.forLoop(loop).watch(this);
+    }
+  }
+
+  /**
+   * The sweeper's question, once per period on the loop thread: returns true to leave its list,
+   * when the connection closed or hibernated. It hibernates after a whole period without
+   * streams, reads or writes: the HPACK coders are written down as bytes ({@link
+   * HeaderBlockDecoder#hibernate}), to be rebuilt by the next header block, and the frame reader
+   * is dropped, to be rebuilt by the next read.
+   */
+  final boolean sweepIdle() {
+    if (closed) {
+      sweeperWatching = false;
+      return true;
+    }
+    if (activeSinceSweep || !streams.isEmpty() || !writer.isIdle()) {
+      activeSinceSweep = false;
+      return false;
+    }
+    if (reader != null && reader.isBetweenFrames()) {
+      reader = null; // with its header block assembler and dispatcher; rebuilt on the next read
+    }
+    boolean asleep = decoder.hibernate() & encoder.hibernate() & reader == null;
+    if (asleep) {
+      sweeperWatching = false;
+      IdleSweeper.countHibernation();
+    }
+    return asleep;
   }
 
   /** Hook after each flush (graceful close checks whether everything has left). */
@@ -486,6 +552,10 @@ abstract class Http2Connection
     }
     assertInLoop();
     closed = true;
+    if (sweeperWatching) {
+      sweeperWatching = false;
+      IdleSweeper.forLoop(loop).unwatch(this);
+    }
     counters.connectionWindowOpened();
     config.statsGroup.retire(this);
     try {
@@ -503,7 +573,9 @@ abstract class Http2Connection
       log.log(Level.SEVERE, "writer close failed on " + this, t);
     }
     try {
-      reader.release();
+      if (reader != null) {
+        reader.release();
+      }
     } catch (Throwable t) {
       log.log(Level.SEVERE, "reader release failed on " + this, t);
     }

@@ -31,7 +31,8 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
 
   private final LeanServerTransport transport;
   private final ServerConfig serverConfig;
-  final ResetBudget resetBudget;
+  /** Rapid Reset accounting; null until a stream is reset (most connections never see one). */
+  private ResetBudget resetBudget;
   /** The highest stream id the client opened. */
   int lastStreamId;
 
@@ -94,7 +95,6 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     super(transport.loop, channel, transport.serverConfig.settings, true);
     this.transport = transport;
     this.serverConfig = transport.serverConfig;
-    this.resetBudget = new ResetBudget(serverConfig.maxRstStreams, serverConfig.maxRstWindowNanos);
   }
 
   @Override
@@ -478,7 +478,9 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     }
     s.complete();
     removeStream(s);
-    resetBudget.onStreamCompleted(System.nanoTime());
+    if (resetBudget != null) {
+      resetBudget.onStreamCompleted(System.nanoTime()); // credit matters only after a reset
+    }
   }
 
   void cancelStream(LeanServerStream.State s, Status status) {
@@ -542,7 +544,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     s.transportReportStatus(GrpcUtil.Http2Error.statusForCode(errorCode)
         .withDescription("RST_STREAM received with code " + errorCode));
     removeStream(s);
-    resetBudget.onStreamReset(System.nanoTime());
+    resetBudget().onStreamReset(System.nanoTime());
   }
 
   @Override
@@ -557,11 +559,18 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     removeStream(s);
   }
 
+  private ResetBudget resetBudget() {
+    if (resetBudget == null) {
+      resetBudget = new ResetBudget(serverConfig.maxRstStreams, serverConfig.maxRstWindowNanos);
+    }
+    return resetBudget;
+  }
+
   /** Our resets count against the Rapid Reset budget too ("MadeYouReset"). */
   @Override
   public void onStreamError(Http2StreamError error) throws Http2ConnectionError {
     super.onStreamError(error);
-    resetBudget.onStreamReset(System.nanoTime());
+    resetBudget().onStreamReset(System.nanoTime());
   }
 
   @Override

@@ -43,6 +43,7 @@ final class ClientRole implements ChildMain.Role {
   private final AllocationMeter meter = new AllocationMeter();
   private final List<ManagedChannel> channels = new ArrayList<>();
   private TrickleLoad trickle;
+  private RawIdleClients raw;
 
   ClientRole(Transport transport, Security security, Path keys, String host, int port)
       throws Exception {
@@ -78,6 +79,11 @@ final class ClientRole implements ChildMain.Role {
       case "channels":
       case "idle":
         return openChannels(Integer.parseInt(args.get("n")));
+      case "rawidle":
+        if (raw == null) {
+          raw = new RawIdleClients(host, port);
+        }
+        return raw.open(Integer.parseInt(args.get("n")));
       case "unary":
         return new UnaryLoad(channels(), meter, args).run();
       case "download":
@@ -185,6 +191,9 @@ final class ClientRole implements ChildMain.Role {
   public void close() {
     if (trickle != null) {
       trickle.close();
+    }
+    if (raw != null) {
+      raw.close();
     }
     for (ManagedChannel channel : channels) {
       channel.shutdownNow();

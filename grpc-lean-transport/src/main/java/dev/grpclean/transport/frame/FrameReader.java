@@ -121,6 +121,24 @@ public final class FrameReader {
     framesByType = byType;
   }
 
+  /**
+   * Whether the reader sits between frames past the handshake: preface and first SETTINGS read, no
+   * partial frame, no header block being assembled, not failed. A fresh reader given {@link
+   * #resumeBetweenFrames} would then read the next bytes exactly alike, so an idle connection may
+   * drop this one and build another when bytes arrive.
+   */
+  public boolean isBetweenFrames() {
+    return failure == null && !headerKnown && headerStashLength == 0 && skipRemaining < 0
+        && payloadStash == null && !assembler.isActive() && prefaceMatched == PREFACE.length
+        && !expectingFirstSettings;
+  }
+
+  /** Puts a fresh reader where a dropped one {@link #isBetweenFrames was}: past the handshake. */
+  public void resumeBetweenFrames() {
+    prefaceMatched = PREFACE.length;
+    expectingFirstSettings = false;
+  }
+
   /** Sets the largest payload accepted: what we advertised and the peer acknowledged. */
   public void setMaxFrameSize(int bytes) {
     checkFrameSize(bytes);

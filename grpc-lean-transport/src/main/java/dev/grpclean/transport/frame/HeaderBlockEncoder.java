@@ -16,6 +16,13 @@ import java.util.Map;
  * huge table cannot make us keep more headers per connection; and netty's 256-byte buffer for a
  * pending table size update is released after the update is written, not kept per connection.
  *
+ * <p>Hibernation: {@link #hibernate} writes an idle connection's dynamic table down as the bytes
+ * of its entries ({@link HpackSnapshot}) and drops netty's encoder (table, hash index, Huffman
+ * coder); the next block rebuilds it by encoding the entries again, oldest first, into a scratch
+ * buffer. Netty inserts an entry only when it is in neither table, so an encoder's table never
+ * holds duplicates or static-table fields, and the replay inserts each entry exactly once, in the
+ * same order, with no eviction: the peer's decoder, which mirrors the table, cannot tell.
+ *
  * <p>Thread-compatible; one per connection, used in header-block order.
  */
 public final class HeaderBlockEncoder {
@@ -33,9 +40,12 @@ public final class HeaderBlockEncoder {
   /** Bytes charged per field on top of name and value (RFC 7541 §4.1, RFC 9113 §6.5.2). */
   private static final long FIELD_OVERHEAD_BYTES = 32;
 
-  private final DefaultHttp2HeadersEncoder encoder =
-      new DefaultHttp2HeadersEncoder(Http2HeadersEncoder.NEVER_SENSITIVE, false, INDEX_BUCKETS);
+  /** Netty's encoder; null while hibernated. */
+  private DefaultHttp2HeadersEncoder encoder = newNettyEncoder();
   private long maxHeaderListSize = Long.MAX_VALUE;
+  /** While hibernated: the table and its capacity; else null/unused. */
+  private HpackSnapshot.Entry[] hibernatedTable;
+  private long hibernatedCapacityBytes;
   /** Whether netty holds a table size update (and its buffer) for the next block. */
   private boolean tableSizeUpdatePending;
 
@@ -50,6 +60,7 @@ public final class HeaderBlockEncoder {
 
   /** Applies the peer's SETTINGS_HEADER_TABLE_SIZE, capped at {@link #MAX_TABLE_BYTES}. */
   public void setMaxHeaderTableSize(long bytes) throws Http2ConnectionError {
+    wake();
     long size = Math.min(bytes, MAX_TABLE_BYTES);
     if (size == encoder.configuration().maxHeaderTableSize()) {
       return; // no change to signal
@@ -65,6 +76,7 @@ public final class HeaderBlockEncoder {
 
   /** Applies the peer's SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2, advisory). */
   public void setMaxHeaderListSize(long bytes) throws Http2ConnectionError {
+    wake();
     try {
       encoder.configuration().maxHeaderListSize(bytes);
       maxHeaderListSize = bytes;
@@ -88,6 +100,7 @@ public final class HeaderBlockEncoder {
     // only after writing it, and a caller discarding `out` on a stream error would lose the
     // update and desynchronize the peer's decoder (RFC 7541 §4.2).
     checkListSize(streamId, headers);
+    wake();
     try {
       encoder.encodeHeaders(streamId, headers, out);
     } catch (Http2Exception.StreamException e) {
@@ -101,6 +114,81 @@ public final class HeaderBlockEncoder {
       tableSizeUpdatePending = false;
       encoder.close(); // releases the update buffer; netty re-creates it on the next change
     }
+  }
+
+  private static DefaultHttp2HeadersEncoder newNettyEncoder() {
+    return new DefaultHttp2HeadersEncoder(Http2HeadersEncoder.NEVER_SENSITIVE, false, INDEX_BUCKETS);
+  }
+
+  /**
+   * Writes the dynamic table down as bytes and drops netty's encoder, if it can: not while a
+   * table size update waits for the next block, nor when netty's internals are not the ones this
+   * was built for ({@link HpackInternals#AVAILABLE}). Returns whether it is hibernated now.
+   */
+  public boolean hibernate() {
+    if (encoder == null) {
+      return true;
+    }
+    if (tableSizeUpdatePending || !HpackInternals.AVAILABLE) {
+      return false;
+    }
+    CharSequence[] fields = HpackInternals.encoderTable(encoder);
+    HpackSnapshot.Entry[] snapshot = fields == null ? null : HpackSnapshot.of(fields);
+    if (snapshot == null) {
+      return false;
+    }
+    hibernatedTable = snapshot;
+    hibernatedCapacityBytes = encoder.configuration().maxHeaderTableSize();
+    encoder = null;
+    return true;
+  }
+
+  /** Whether netty's encoder is dropped (tests and stats). */
+  public boolean isHibernated() {
+    return encoder == null;
+  }
+
+  /** Bytes the hibernated table holds; 0 while awake. */
+  public int hibernatedBytes() {
+    return encoder == null ? HpackSnapshot.sizeBytes(hibernatedTable) : 0;
+  }
+
+  /** Rebuilds netty's encoder from the snapshot, if hibernated. */
+  private void wake() throws Http2ConnectionError {
+    if (encoder != null) {
+      return;
+    }
+    DefaultHttp2HeadersEncoder e = newNettyEncoder();
+    io.netty.buffer.ByteBuf scratch =
+        io.netty.buffer.Unpooled.buffer(16 + HpackSnapshot.sizeBytes(hibernatedTable) * 2);
+    try {
+      // The peer already has this size: the update netty queues for it is written into the
+      // scratch buffer by the first replayed entry, or released by close() below.
+      e.configuration().maxHeaderTableSize(hibernatedCapacityBytes);
+      io.netty.util.AsciiString[] fields = HpackSnapshot.fieldsOldestFirst(hibernatedTable);
+      for (int i = 0; i < fields.length; i += 2) {
+        scratch.clear();
+        e.encodeHeaders(1,
+            new io.netty.handler.codec.http2.DefaultHttp2Headers(false, 1)
+                .add(fields[i], fields[i + 1]), scratch);
+      }
+      e.close();
+      if (maxHeaderListSize != Long.MAX_VALUE) {
+        e.configuration().maxHeaderListSize(maxHeaderListSize);
+      }
+    } catch (Http2Exception ex) {
+      throw new Http2ConnectionError(ErrorCode.COMPRESSION_ERROR,
+          "cannot rebuild the hibernated HPACK encoder: " + ex.getMessage(), ex);
+    } finally {
+      scratch.release();
+    }
+    CharSequence[] rebuilt = HpackInternals.encoderTable(e);
+    if (rebuilt == null || rebuilt.length != 2 * hibernatedTable.length) {
+      throw new Http2ConnectionError(ErrorCode.INTERNAL_ERROR,
+          "the rebuilt HPACK encoder differs from the hibernated one");
+    }
+    encoder = e;
+    hibernatedTable = null;
   }
 
   private void checkListSize(int streamId, Http2Headers headers) throws Http2StreamError {
