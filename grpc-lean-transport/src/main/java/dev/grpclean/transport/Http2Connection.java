@@ -56,7 +56,7 @@ abstract class Http2Connection
   final LoopyWriter writer;
   FrameReader reader;
   /** Always-on counters; written on the loop thread by the code they count. */
-  final ConnectionCounters counters = new ConnectionCounters();
+  final ConnectionCounters counters;
   /** Every open stream of either side, error streams included; the per-stream rules use it. */
   final IntObjectHashMap<H2Stream> streams = new IntObjectHashMap<>(4);
 
@@ -109,6 +109,7 @@ abstract class Http2Connection
   Http2Connection(EventLoop loop, SocketChannel channel, TransportSettings config,
       boolean isServer) {
     this.loop = loop;
+    this.counters = config.statsGroup.newCounters();
     this.socket = new SecureSocket(channel, this, counters);
     this.config = config;
     this.budget = config.memoryBudget;
@@ -129,7 +130,9 @@ abstract class Http2Connection
     this.writer = new LoopyWriter(this, encoder, counters);
     this.reader = new FrameReader(this, isServer, FrameType.DEFAULT_MAX_FRAME_SIZE,
         config.maxHeaderBlockBytes(), LeanBuffers.heap());
-    reader.countFramesInto(counters.framesIn);
+    if (counters.on) {
+      reader.countFramesInto(counters.framesIn);
+    }
     config.statsGroup.register(this);
   }
 
@@ -352,7 +355,7 @@ abstract class Http2Connection
     }
     chargeConnectionWindow(flowControlledBytes);
     if (flowControlledBytes > 0 && connectionFlow.windowBytes() == 0) {
-      counters.peerFilledConnectionWindow++;
+      counters.peerFilledConnectionWindow();
     }
   }
 
@@ -410,7 +413,7 @@ abstract class Http2Connection
     try {
       s.inbound().charge(streamId, flowControlledBytes);
       if (flowControlledBytes > 0 && s.inbound().windowBytes() == 0) {
-        counters.peerFilledStreamWindow++;
+        counters.peerFilledStreamWindow();
       }
     } catch (Http2StreamError e) {
       returnConnectionBytes(flowControlledBytes);

@@ -69,7 +69,67 @@ public final class LeanConnectionStats {
     /** Round trips of acknowledged PINGs, summed. */
     PING_RTT_NANOS_TOTAL,
     /** The latest PING round trip (the largest among connections). */
-    PING_RTT_NANOS_LAST
+    PING_RTT_NANOS_LAST,
+    /** Poller threads that own this group's connections now. */
+    LOOP_THREADS,
+    /** Channels (connections and listeners, of any group) those poller threads own now. */
+    LOOP_CHANNELS_OWNED,
+    /** Time those poller threads were not waiting for readiness or tasks (summed over them). */
+    LOOP_BUSY_NANOS,
+    /** Time those poller threads waited in {@code select} (summed over them). */
+    LOOP_WAIT_NANOS,
+    /** Tasks other threads handed to those poller threads. */
+    LOOP_TASKS_RUN,
+    /** Tasks the application's executor ran (0 when the transport cannot see the executor). */
+    EXECUTOR_TASKS,
+    /** Executor tasks whose queueing and run time were measured (a sample of them). */
+    EXECUTOR_SAMPLED_TASKS,
+    /** Time sampled tasks waited between being handed to the executor and starting to run. */
+    EXECUTOR_QUEUE_WAIT_NANOS,
+    /** Time sampled tasks ran (the application's handlers and grpc-core's callbacks). */
+    EXECUTOR_RUN_NANOS,
+    /** Collections of this JVM's garbage collectors that stop the application (process-wide). */
+    GC_PAUSES,
+    /** Time in those collections (process-wide; concurrent cycles are not counted). */
+    GC_PAUSE_NANOS
+  }
+
+  /**
+   * A distribution in {@link #HISTOGRAM_BUCKETS} log2 buckets ({@link #bucketOf}); the unit is in
+   * the name. The per-read and per-write ones cover busy connections only (a connection's first
+   * {@value ConnectionCounters#SYSCALLS_BEFORE_HISTOGRAMS} syscalls are not in them).
+   */
+  public enum Histogram {
+    /** Bytes one {@code read} call returned. */
+    BYTES_PER_READ,
+    /** Bytes one {@code write} call took (writes the socket refused are not included). */
+    BYTES_PER_WRITE,
+    /** Frames parsed from the bytes of one {@code read} call. */
+    FRAMES_PER_READ,
+    /** From a readiness event to all its bytes read and their frames handed on. */
+    READABLE_TO_DELIVERED_NANOS,
+    /** Sampled executor tasks' wait between being handed to the executor and running. */
+    EXECUTOR_QUEUE_WAIT_NANOS
+  }
+
+  /**
+   * Buckets per histogram: bucket 0 holds 0, bucket {@code i} holds {@code [2^(i-1), 2^i)}, the last
+   * everything from {@code 2^38} (4.6 minutes in nanoseconds, 256 GiB in bytes) up.
+   */
+  public static final int HISTOGRAM_BUCKETS = 40;
+  private static final Histogram[] HISTOGRAMS = Histogram.values();
+
+  /** The bucket of {@code value} (negative values count as 0). */
+  public static int bucketOf(long value) {
+    if (value <= 0) {
+      return 0;
+    }
+    return Math.min(HISTOGRAM_BUCKETS - 1, 64 - Long.numberOfLeadingZeros(value));
+  }
+
+  /** The largest value bucket {@code i} holds ({@code 2^i - 1}); the last bucket's lower bound. */
+  static long bucketUpperBound(int i) {
+    return i == HISTOGRAM_BUCKETS - 1 ? 1L << (i - 1) : (1L << i) - 1;
   }
 
   private static final Figure[] FIGURES = Figure.values();
@@ -77,7 +137,8 @@ public final class LeanConnectionStats {
   private static boolean isGauge(Figure f) {
     return f == Figure.CONNECTIONS_OPEN || f == Figure.QUEUE_DEPTH
         || f == Figure.MAX_QUEUE_DEPTH || f == Figure.STREAMS_BLOCKED_ON_WINDOW
-        || f == Figure.PING_RTT_NANOS_LAST;
+        || f == Figure.PING_RTT_NANOS_LAST || f == Figure.LOOP_THREADS
+        || f == Figure.LOOP_CHANNELS_OWNED;
   }
 
   private final long takenAtNanos;
@@ -86,10 +147,13 @@ public final class LeanConnectionStats {
   private final long[] framesOut;
   /** Inbound RST_STREAM, inbound GOAWAY, outbound RST_STREAM, outbound GOAWAY, by code slot. */
   private final long[] errorCodes;
+  /** Every {@link Histogram}'s buckets, one after the other. */
+  private final long[] histograms;
 
   private LeanConnectionStats(long takenAtNanos, long[] figures, long[] framesIn,
-      long[] framesOut, long[] errorCodes) {
+      long[] framesOut, long[] errorCodes, long[] histograms) {
     this.takenAtNanos = takenAtNanos;
+    this.histograms = histograms;
     this.figures = figures;
     this.framesIn = framesIn;
     this.framesOut = framesOut;
@@ -135,6 +199,43 @@ public final class LeanConnectionStats {
     return code >= 0 && code < ERROR_CODE_SLOTS - 1 ? (int) code : ERROR_CODE_SLOTS - 1;
   }
 
+  /** Values counted in bucket {@code bucket} of {@code h}. */
+  public long histogramBucket(Histogram h, int bucket) {
+    if (bucket < 0 || bucket >= HISTOGRAM_BUCKETS) {
+      throw new IndexOutOfBoundsException("bucket " + bucket);
+    }
+    return histograms[h.ordinal() * HISTOGRAM_BUCKETS + bucket];
+  }
+
+  /** Values counted in {@code h}. */
+  public long histogramCount(Histogram h) {
+    long n = 0;
+    for (int i = 0; i < HISTOGRAM_BUCKETS; i++) {
+      n += histograms[h.ordinal() * HISTOGRAM_BUCKETS + i];
+    }
+    return n;
+  }
+
+  /**
+   * An upper bound of {@code h}'s {@code quantile} (0 to 1): the largest value of the bucket that
+   * holds it, so within a factor of 2 above the true value; 0 when {@code h} is empty.
+   */
+  public long percentile(Histogram h, double quantile) {
+    long total = histogramCount(h);
+    if (total == 0) {
+      return 0;
+    }
+    long rank = Math.max(1, (long) Math.ceil(quantile * total));
+    long seen = 0;
+    for (int i = 0; i < HISTOGRAM_BUCKETS; i++) {
+      seen += histograms[h.ordinal() * HISTOGRAM_BUCKETS + i];
+      if (seen >= rank) {
+        return bucketUpperBound(i);
+      }
+    }
+    return bucketUpperBound(HISTOGRAM_BUCKETS - 1);
+  }
+
   /** Frames read per {@code read} call; 0 before any read. */
   public double framesPerRead() {
     long reads = get(Figure.READ_SYSCALLS);
@@ -159,7 +260,8 @@ public final class LeanConnectionStats {
       }
     }
     return new LeanConnectionStats(takenAtNanos, f, subtract(framesIn, earlier.framesIn),
-        subtract(framesOut, earlier.framesOut), subtract(errorCodes, earlier.errorCodes));
+        subtract(framesOut, earlier.framesOut), subtract(errorCodes, earlier.errorCodes),
+        subtract(histograms, earlier.histograms));
   }
 
   private static long[] subtract(long[] a, long[] b) {
@@ -197,6 +299,7 @@ public final class LeanConnectionStats {
     private final long[] framesIn = new long[FRAME_TYPES];
     private final long[] framesOut = new long[FRAME_TYPES];
     private final long[] errorCodes = new long[4 * ERROR_CODE_SLOTS];
+    private final long[] histograms = new long[HISTOGRAMS.length * HISTOGRAM_BUCKETS];
 
     private Builder(long takenAtNanos) {
       this.takenAtNanos = takenAtNanos;
@@ -227,6 +330,21 @@ public final class LeanConnectionStats {
       return this;
     }
 
+    /** Adds one value to {@code h} (for tests' samples and the process-wide sources). */
+    public Builder record(Histogram h, long value) {
+      histograms[h.ordinal() * HISTOGRAM_BUCKETS + bucketOf(value)]++;
+      return this;
+    }
+
+    /** Adds {@code h}'s buckets from {@code counts[from .. from + HISTOGRAM_BUCKETS)}. */
+    Builder addHistogram(Histogram h, long[] counts, int from) {
+      int base = h.ordinal() * HISTOGRAM_BUCKETS;
+      for (int i = 0; i < HISTOGRAM_BUCKETS; i++) {
+        histograms[base + i] += counts[from + i];
+      }
+      return this;
+    }
+
     Builder addErrorCodes(long[] codes) {
       for (int i = 0; i < codes.length; i++) {
         errorCodes[i] += codes[i];
@@ -244,12 +362,15 @@ public final class LeanConnectionStats {
         }
       }
       addFrames(other.framesIn, other.framesOut);
+      for (int i = 0; i < histograms.length; i++) {
+        histograms[i] += other.histograms[i];
+      }
       return addErrorCodes(other.errorCodes);
     }
 
     public LeanConnectionStats build() {
       return new LeanConnectionStats(takenAtNanos, figures.clone(), framesIn.clone(),
-          framesOut.clone(), errorCodes.clone());
+          framesOut.clone(), errorCodes.clone(), histograms.clone());
     }
   }
 }

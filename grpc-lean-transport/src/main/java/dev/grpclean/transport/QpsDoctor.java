@@ -1,6 +1,7 @@
 package dev.grpclean.transport;
 
 import dev.grpclean.transport.LeanConnectionStats.Figure;
+import dev.grpclean.transport.LeanConnectionStats.Histogram;
 import dev.grpclean.transport.frame.FrameType;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -12,11 +13,11 @@ import java.util.Locale;
  * ({@link ConnectionStatsGroup#snapshot()}): a pure function of the figures, so every verdict can
  * be checked on constructed samples.
  *
- * <p>What it can name today is what the counters measure: the peer's stream and connection
- * flow-control windows (we had bytes and no window), our own receive window (the peer sent all of
- * it), and our socket send buffer (the kernel took no more bytes). It cannot yet name a saturated
- * event loop or an application-limited server: the transport does not measure poller busy time or
- * executor queueing, and the doctor says so rather than guess.
+ * <p>What it can name is what the counters measure: the peer's stream and connection flow-control
+ * windows (we had bytes and no window), our own receive window (the peer sent all of it), our
+ * socket send buffer (the kernel took no more bytes), saturated poller threads (busy rather than
+ * waiting in {@code select}), the application (work waited in its executor's queue) and garbage
+ * collection (the share of wall time in stop-the-world pauses).
  *
  * <p>Thread-safe (stateless).
  */
@@ -36,6 +37,20 @@ public final class QpsDoctor {
    * sender that keeps finding our window empty is waiting on it.
    */
   static final long DATA_FRAMES_PER_FILL = 64;
+  /**
+   * Poller threads busy this share of the time (not waiting in {@code select}) are saturated:
+   * above it, readiness and tasks queue behind each other and latency grows with load.
+   */
+  static final double LOOP_SATURATED_SHARE = 0.90;
+  /**
+   * Executor work waited in the queue at least this long on average before the application is
+   * blamed: a millisecond is long next to a transport round trip on the same host.
+   */
+  static final long MIN_EXECUTOR_QUEUE_WAIT_NANOS = 1_000_000;
+  /** ...with at least this many sampled tasks, so a lone slow task is no verdict. */
+  static final long MIN_EXECUTOR_SAMPLES = 8;
+  /** Wall time in GC pauses above this share is a limit (a tenth of the time stopped). */
+  static final double GC_LIMITING_SHARE = 0.10;
 
   /** What limited the connections. */
   public enum Bottleneck {
@@ -46,7 +61,13 @@ public final class QpsDoctor {
     /** Our receive windows: the peer kept sending all we allowed and had to wait for more. */
     OUR_RECEIVE_WINDOW,
     /** Our socket send buffer stayed full: the network or the peer's reading is the limit. */
-    SEND_BUFFER_FULL
+    SEND_BUFFER_FULL,
+    /** The poller threads were busy nearly all the time: more of them would do more. */
+    EVENT_LOOP_SATURATED,
+    /** Work waited in the application's executor: handlers, not the transport, set the pace. */
+    APPLICATION_LIMITED,
+    /** Stop-the-world garbage collection took a large share of the wall time. */
+    GC
   }
 
   /** One finding: the cause, how much of the time it held (0 to 1), its evidence and advice. */
@@ -129,6 +150,48 @@ public final class QpsDoctor {
               bytes((long) (d.get(Figure.BYTES_READ) / seconds))),
           "raise our flowControlWindow (at least throughput x round trip)"));
     }
+    long loopThreads = later.get(Figure.LOOP_THREADS);
+    if (loopThreads > 0) {
+      double loopShare = Math.max(0, d.get(Figure.LOOP_BUSY_NANOS))
+          / ((double) elapsedNanos * loopThreads);
+      if (loopShare >= LOOP_SATURATED_SHARE) {
+        verdicts.add(new Verdict(Bottleneck.EVENT_LOOP_SATURATED, Math.min(1, loopShare),
+            String.format(Locale.ROOT, "event loop saturated: poller threads %s busy on %d "
+                + "thread%s (%d channels on them, %.0f tasks/s, %.0f reads/s)",
+                percent(Math.min(1, loopShare)), loopThreads, loopThreads == 1 ? "" : "s",
+                later.get(Figure.LOOP_CHANNELS_OWNED), d.get(Figure.LOOP_TASKS_RUN) / seconds,
+                d.get(Figure.READ_SYSCALLS) / seconds),
+            "raise pollerThreads (on the builder) to spread the connections over more threads"
+                + (loopThreads == 1 ? "" : ", if the machine has idle cores")));
+      }
+    }
+    long samples = d.get(Figure.EXECUTOR_SAMPLED_TASKS);
+    if (samples >= MIN_EXECUTOR_SAMPLES) {
+      long waitNanos = Math.max(0, d.get(Figure.EXECUTOR_QUEUE_WAIT_NANOS));
+      long runNanos = Math.max(0, d.get(Figure.EXECUTOR_RUN_NANOS));
+      long meanWait = waitNanos / samples;
+      if (meanWait >= MIN_EXECUTOR_QUEUE_WAIT_NANOS) {
+        double waitShare = (double) waitNanos / Math.max(1, waitNanos + runNanos);
+        verdicts.add(new Verdict(Bottleneck.APPLICATION_LIMITED, waitShare,
+            String.format(Locale.ROOT, "limited by the application: work waited in the "
+                + "executor's queue %s ms on average, p99 %s ms (%s of queue wait plus run); "
+                + "handlers ran %.1f ms on average, %.2f executor threads busy",
+                millis(meanWait), millis(d.percentile(Histogram.EXECUTOR_QUEUE_WAIT_NANOS, 0.99)),
+                percent(waitShare), runNanos / 1e6 / samples,
+                runNanos / (double) elapsedNanos * d.get(Figure.EXECUTOR_TASKS) / samples),
+            "give the server's (or channel's) executor more threads, or stop blocking in "
+                + "handlers (use async stubs)"));
+      }
+    }
+    double gcShare = Math.max(0, d.get(Figure.GC_PAUSE_NANOS)) / (double) elapsedNanos;
+    if (gcShare >= GC_LIMITING_SHARE) {
+      verdicts.add(new Verdict(Bottleneck.GC, Math.min(1, gcShare),
+          String.format(Locale.ROOT, "GC: %s of wall time in pauses (%d collections, %s ms "
+              + "each on average)", percent(Math.min(1, gcShare)), d.get(Figure.GC_PAUSES),
+              millis(d.get(Figure.GC_PAUSES) == 0 ? 0
+                  : d.get(Figure.GC_PAUSE_NANOS) / d.get(Figure.GC_PAUSES))),
+          "allocate less per call or give the heap more room (-Xmx, -XX:MaxGCPauseMillis)"));
+    }
     verdicts.sort(Comparator.comparingDouble((Verdict v) -> v.share).reversed());
     return verdicts;
   }
@@ -136,9 +199,9 @@ public final class QpsDoctor {
   /** Plain-text report of {@link #diagnose}: one line per verdict, or what was not found. */
   public static String report(List<Verdict> verdicts) {
     if (verdicts.isEmpty()) {
-      return "no transport-level limit found (flow-control windows and the socket send buffer "
-          + "were not limiting); event-loop saturation and executor queueing are not measured"
-          + " yet\n";
+      return "no limit found: flow-control windows, the socket send buffer, the poller threads, "
+          + "the executor's queue (when the builder was given the executor) and GC pauses were "
+          + "all below their thresholds\n";
     }
     StringBuilder sb = new StringBuilder();
     for (Verdict v : verdicts) {
@@ -153,6 +216,10 @@ public final class QpsDoctor {
     }
     return String.format(Locale.ROOT, "; PING round trip %.0f us, so throughput x round trip is %s",
         rttNanos / 1e3, bytes((long) (bytesPerSecond * rttNanos / 1e9)));
+  }
+
+  private static String millis(long nanos) {
+    return String.format(Locale.ROOT, "%.1f", nanos / 1e6);
   }
 
   private static String percent(double share) {

@@ -54,6 +54,7 @@ public final class EventLoop implements Executor {
   private final ArrayList<Runnable> endOfBatch = new ArrayList<>();
   private final ArrayList<Runnable> endOfBatchRunning = new ArrayList<>();
   private volatile boolean shuttingDown;
+  private final LoopStats stats = new LoopStats();
 
   EventLoop(ThreadFactory threadFactory) {
     try {
@@ -66,6 +67,11 @@ public final class EventLoop implements Executor {
 
   void start() {
     thread.start();
+  }
+
+  /** What this loop's thread did: busy and waiting time, tasks, channels owned. */
+  public LoopStats stats() {
+    return stats;
   }
 
   /** Whether the calling thread is this loop's thread. */
@@ -166,7 +172,9 @@ public final class EventLoop implements Executor {
     try {
       // Re-check after publishing SLEEPING: a task added before that would not have woken us.
       if (tasks.isEmpty()) {
+        stats.waitStarted();
         selector.select();
+        stats.waitEnded(selector.keys().size());
       } else {
         selector.selectNow();
       }
@@ -200,6 +208,7 @@ public final class EventLoop implements Executor {
       } catch (Throwable t) {
         log.log(Level.SEVERE, "task " + task + " threw", t);
       }
+      stats.taskRun();
       if (!endOfBatch.isEmpty() && budget % 16 == 0) {
         runEndOfBatch();
       }
