@@ -47,6 +47,9 @@ import picocli.CommandLine.Spec;
         + "connection counters and names what limits throughput on each side.",
         "Example: bench doctor --workload download --window 16384"})
 final class DoctorCommand implements Callable<Integer> {
+  /** How often the sample asks for a PING round trip: a few per second, a negligible load. */
+  private static final long PROBE_INTERVAL_MILLIS = 250;
+
   @Spec
   CommandSpec spec;
 
@@ -161,7 +164,7 @@ final class DoctorCommand implements Callable<Integer> {
       ConnectionStatsGroup clientStats = channelBuilder.connectionStats();
       LeanConnectionStats serverBefore = serverStats.snapshot();
       LeanConnectionStats clientBefore = clientStats.snapshot();
-      Thread.sleep((long) (durationSeconds * 1000));
+      sampleWithRoundTripProbes(serverStats, clientStats);
       LeanConnectionStats serverAfter = serverStats.snapshot();
       LeanConnectionStats clientAfter = clientStats.snapshot();
       print(spec.commandLine().getOut(), serverBefore, serverAfter, clientBefore, clientAfter);
@@ -184,6 +187,24 @@ final class DoctorCommand implements Callable<Integer> {
       }
     }
     return 0;
+  }
+
+  /**
+   * Waits out the sampled period, asking both sides for a PING round trip every {@link
+   * #PROBE_INTERVAL_MILLIS} (the doctor's BDP estimate: throughput x round trip under load).
+   */
+  private void sampleWithRoundTripProbes(ConnectionStatsGroup serverStats,
+      ConnectionStatsGroup clientStats) throws InterruptedException {
+    long end = System.nanoTime() + (long) (durationSeconds * 1e9);
+    while (true) {
+      serverStats.probeRoundTrips();
+      clientStats.probeRoundTrips();
+      long left = end - System.nanoTime();
+      if (left <= 0) {
+        return;
+      }
+      Thread.sleep(Math.min(PROBE_INTERVAL_MILLIS, TimeUnit.NANOSECONDS.toMillis(left) + 1));
+    }
   }
 
   /** Forces collections back to back over 16 MiB of live small arrays until stopped. */

@@ -102,6 +102,25 @@ public final class ConnectionStatsGroup {
     }
   }
 
+  /**
+   * PING payload of {@link #probeRoundTrips}: "leanRTTp", unlike the keepalive and shutdown
+   * pings, so the transports ignore its ack beyond timing it.
+   */
+  static final long ROUND_TRIP_PROBE_PING = 0x6c65616e52545470L;
+
+  /**
+   * Sends one PING on every open connection, so the next snapshot has a round-trip time (and the
+   * {@link QpsDoctor} a bandwidth-delay product) even when keepalive is off. The PING queues
+   * behind what each connection is already sending, so under load it measures the round trip
+   * the data sees. Returns once the PINGs are queued; their acks arrive a round trip later.
+   */
+  public void probeRoundTrips() {
+    for (Http2Connection c : open) {
+      c.loop.executeOrDrop(
+          () -> c.sendControl(new ControlFrame.Ping(false, ROUND_TRIP_PROBE_PING)));
+    }
+  }
+
   /** The summed figures of every connection this group has seen, now. */
   public LeanConnectionStats snapshot() {
     long now = System.nanoTime();

@@ -140,6 +140,8 @@ abstract class Http2Connection
   final LeanConnectionStats statsNow(long nowNanos) {
     LeanConnectionStats.Builder b = LeanConnectionStats.builder(nowNanos);
     counters.addTo(b, nowNanos, closed ? 0 : writer.controlQueueDepth(), !closed);
+    b.max(LeanConnectionStats.Figure.PEER_INITIAL_WINDOW_BYTES, peerInitialWindowBytes)
+        .max(LeanConnectionStats.Figure.OUR_WINDOW_BYTES, config.flowControlWindowBytes);
     return b.build();
   }
 

@@ -70,6 +70,10 @@ public final class LeanConnectionStats {
     PING_RTT_NANOS_TOTAL,
     /** The latest PING round trip (the largest among connections). */
     PING_RTT_NANOS_LAST,
+    /** The peer's SETTINGS_INITIAL_WINDOW_SIZE: our streams' send window (the largest). */
+    PEER_INITIAL_WINDOW_BYTES,
+    /** Our receive window per stream and per connection, flowControlWindow (the largest). */
+    OUR_WINDOW_BYTES,
     /** Poller threads that own this group's connections now. */
     LOOP_THREADS,
     /** Channels (connections and listeners, of any group) those poller threads own now. */
@@ -138,6 +142,7 @@ public final class LeanConnectionStats {
     return f == Figure.CONNECTIONS_OPEN || f == Figure.QUEUE_DEPTH
         || f == Figure.MAX_QUEUE_DEPTH || f == Figure.STREAMS_BLOCKED_ON_WINDOW
         || f == Figure.PING_RTT_NANOS_LAST || f == Figure.LOOP_THREADS
+        || f == Figure.PEER_INITIAL_WINDOW_BYTES || f == Figure.OUR_WINDOW_BYTES
         || f == Figure.LOOP_CHANNELS_OWNED;
   }
 
@@ -355,7 +360,8 @@ public final class LeanConnectionStats {
     /** Adds everything in {@code other} (a closed connection's final figures, say). */
     Builder addAll(LeanConnectionStats other) {
       for (Figure fig : FIGURES) {
-        if (fig == Figure.MAX_QUEUE_DEPTH || fig == Figure.PING_RTT_NANOS_LAST) {
+        if (fig == Figure.MAX_QUEUE_DEPTH || fig == Figure.PING_RTT_NANOS_LAST
+            || fig == Figure.PEER_INITIAL_WINDOW_BYTES || fig == Figure.OUR_WINDOW_BYTES) {
           max(fig, other.get(fig));
         } else {
           add(fig, other.get(fig));

@@ -49,6 +49,13 @@ public final class QpsDoctor {
   static final long MIN_EXECUTOR_QUEUE_WAIT_NANOS = 1_000_000;
   /** ...with at least this many sampled tasks, so a lone slow task is no verdict. */
   static final long MIN_EXECUTOR_SAMPLES = 8;
+  /**
+   * A window is too small for the bandwidth-delay product when a connection moves at least this
+   * share of it per round trip: grpc-java's and grpc-go's BDP estimators grow the window at the
+   * same 2/3, since a window kept that full leaves the sender waiting on every round trip.
+   */
+  static final double BDP_WINDOW_SHARE = 2.0 / 3;
+
   /** Wall time in GC pauses above this share is a limit (a tenth of the time stopped). */
   static final double GC_LIMITING_SHARE = 0.10;
 
@@ -60,6 +67,13 @@ public final class QpsDoctor {
     PEER_CONNECTION_WINDOW,
     /** Our receive windows: the peer kept sending all we allowed and had to wait for more. */
     OUR_RECEIVE_WINDOW,
+    /**
+     * A flow-control window (the peer's, which we send into, or ours) below the bandwidth-delay
+     * product measured from PING round trips: the window, not the path, sets the throughput.
+     * Named instead of {@link #PEER_STREAM_WINDOW} or {@link #OUR_RECEIVE_WINDOW} when a round
+     * trip was measured, with the window to set.
+     */
+    WINDOW_BELOW_BDP,
     /** Our socket send buffer stayed full: the network or the peer's reading is the limit. */
     SEND_BUFFER_FULL,
     /** The poller threads were busy nearly all the time: more of them would do more. */
@@ -108,10 +122,20 @@ public final class QpsDoctor {
         (double) elapsedNanos * Math.max(1, later.get(Figure.CONNECTIONS_OPEN));
     double seconds = elapsedNanos / 1e9;
     double sentBytesPerSecond = d.get(Figure.BYTES_WRITTEN) / seconds;
-    long rttNanos = later.meanPingRttNanos();
+    long rttNanos = d.get(Figure.PING_ACKS_RECEIVED) > 0 ? d.meanPingRttNanos()
+        : later.meanPingRttNanos();
+    double connections = Math.max(1, later.get(Figure.CONNECTIONS_OPEN));
 
     double streamShare = d.get(Figure.STREAM_WINDOW_BLOCKED_NANOS) / connectionNanos;
-    if (streamShare >= LIMITING_SHARE) {
+    Verdict sendBdp = streamShare >= LIMITING_SHARE
+        ? belowBdp(streamShare, sentBytesPerSecond / connections, rttNanos,
+            later.get(Figure.PEER_INITIAL_WINDOW_BYTES), "the peer's stream window",
+            String.format(Locale.ROOT, "streams blocked on it %s of the time",
+                percent(streamShare)), "raise the peer's flowControlWindow")
+        : null;
+    if (sendBdp != null) {
+      verdicts.add(sendBdp);
+    } else if (streamShare >= LIMITING_SHARE) {
       long stalls = d.get(Figure.STREAM_WINDOW_BLOCKED_EVENTS);
       long queuedAtStall = stalls == 0 ? 0 : d.get(Figure.STREAM_WINDOW_BLOCKED_BYTES) / stalls;
       verdicts.add(new Verdict(Bottleneck.PEER_STREAM_WINDOW, streamShare,
@@ -144,11 +168,16 @@ public final class QpsDoctor {
     long dataFramesIn = d.framesIn(FrameType.DATA);
     if (fills >= MIN_WINDOW_FILLS && fills * DATA_FRAMES_PER_FILL >= dataFramesIn) {
       double fillShare = dataFramesIn == 0 ? 1 : Math.min(1, (double) fills / dataFramesIn);
-      verdicts.add(new Verdict(Bottleneck.OUR_RECEIVE_WINDOW, fillShare,
-          String.format(Locale.ROOT, "the peer sent our whole receive window %d times in %d DATA "
-              + "frames (%s/s received): it waits on our WINDOW_UPDATEs", fills, dataFramesIn,
+      Verdict receiveBdp = belowBdp(fillShare, d.get(Figure.BYTES_READ) / seconds / connections,
+          rttNanos, later.get(Figure.OUR_WINDOW_BYTES), "our receive window",
+          String.format(Locale.ROOT, "the peer filled it %d times", fills),
+          "raise our flowControlWindow");
+      verdicts.add(receiveBdp != null ? receiveBdp
+          : new Verdict(Bottleneck.OUR_RECEIVE_WINDOW, fillShare, String.format(Locale.ROOT,
+              "the peer sent our whole receive window %d times in %d DATA frames (%s/s "
+                  + "received): it waits on our WINDOW_UPDATEs", fills, dataFramesIn,
               bytes((long) (d.get(Figure.BYTES_READ) / seconds))),
-          "raise our flowControlWindow (at least throughput x round trip)"));
+              "raise our flowControlWindow (at least throughput x round trip)"));
     }
     long loopThreads = later.get(Figure.LOOP_THREADS);
     if (loopThreads > 0) {
@@ -194,6 +223,41 @@ public final class QpsDoctor {
     }
     verdicts.sort(Comparator.comparingDouble((Verdict v) -> v.share).reversed());
     return verdicts;
+  }
+
+  /**
+   * {@link Bottleneck#WINDOW_BELOW_BDP} when a round trip is known and each connection moved at
+   * least {@link #BDP_WINDOW_SHARE} of {@code windowBytes} per round trip; null otherwise.
+   */
+  @javax.annotation.Nullable
+  private static Verdict belowBdp(double share, double bytesPerSecondPerConnection,
+      long rttNanos, long windowBytes, String window, String stall, String advice) {
+    if (rttNanos <= 0 || windowBytes <= 0) {
+      return null;
+    }
+    double bdpBytes = bytesPerSecondPerConnection * rttNanos / 1e9;
+    if (bdpBytes < BDP_WINDOW_SHARE * windowBytes) {
+      return null;
+    }
+    long suggested = suggestedWindow(Math.max(bdpBytes, windowBytes));
+    return new Verdict(Bottleneck.WINDOW_BELOW_BDP, share,
+        String.format(Locale.ROOT, "window too small for the bandwidth-delay product: %s is %s "
+            + "and each connection moved %s per PING round trip (%.0f us x %s/s), %s; the "
+            + "window, not the path, sets the pace", window, bytes(windowBytes),
+            bytes((long) bdpBytes), rttNanos / 1e3, bytes((long) bytesPerSecondPerConnection),
+            stall),
+        String.format(Locale.ROOT, "%s to at least %s (flowControlWindow(%d))", advice,
+            bytes(suggested), suggested));
+  }
+
+  /**
+   * Twice {@code bytes}, rounded up to a power of 2 and capped at 2^31 - 1 (the largest HTTP/2
+   * window): a window that filled within a round trip needs room for more than it carried.
+   */
+  static long suggestedWindow(double bytes) {
+    long twice = (long) Math.min(Integer.MAX_VALUE, Math.ceil(2 * bytes));
+    long pow = Long.highestOneBit(Math.max(1, twice));
+    return Math.min(Integer.MAX_VALUE, pow == twice ? pow : pow << 1);
   }
 
   /** Plain-text report of {@link #diagnose}: one line per verdict, or what was not found. */

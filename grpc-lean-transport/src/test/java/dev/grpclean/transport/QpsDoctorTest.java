@@ -227,6 +227,62 @@ public class QpsDoctorTest {
   }
 
   @Test
+  public void peerWindowBelowTheBdpGetsTheWindowToSet() {
+    LeanConnectionStats start = at(START, 1).add(Figure.PING_ACKS_RECEIVED, 5)
+        .add(Figure.PING_RTT_NANOS_TOTAL, 5 * SECOND).build();
+    LeanConnectionStats.Builder later = at(START + SECOND, 1)
+        .add(Figure.BYTES_WRITTEN, 40L << 20)
+        .add(Figure.STREAM_WINDOW_BLOCKED_NANOS, 800_000_000L)
+        .add(Figure.PEER_INITIAL_WINDOW_BYTES, 16_384)
+        .add(Figure.PING_ACKS_RECEIVED, 5 + 2).add(Figure.PING_RTT_NANOS_TOTAL, 5 * SECOND + 800_000);
+    List<Verdict> verdicts = QpsDoctor.diagnose(start, later.build());
+    assertEquals(verdicts.toString(), 1, verdicts.size());
+    Verdict v = verdicts.get(0);
+    assertEquals(Bottleneck.WINDOW_BELOW_BDP, v.bottleneck);
+    assertEquals(0.8, v.share, 1e-9);
+    // 40 MiB/s x 400 us (the round trips in the sample, not the earlier slow ones) = 16.4 KiB.
+    assertTrue(v.evidence, v.evidence.contains("the peer's stream window is 16 KiB and each "
+        + "connection moved 16 KiB per PING round trip (400 us x 40 MiB/s), streams blocked on it "
+        + "80% of the time"));
+    assertTrue(v.advice, v.advice.equals(
+        "raise the peer's flowControlWindow to at least 64 KiB (flowControlWindow(65536))"));
+
+    LeanConnectionStats fastPath = at(START + SECOND, 1)
+        .add(Figure.BYTES_WRITTEN, 40L << 20)
+        .add(Figure.STREAM_WINDOW_BLOCKED_NANOS, 800_000_000L)
+        .add(Figure.PEER_INITIAL_WINDOW_BYTES, 16_384)
+        .add(Figure.PING_ACKS_RECEIVED, 5 + 2).add(Figure.PING_RTT_NANOS_TOTAL, 5 * SECOND + 20_000)
+        .build();
+    assertEquals("10 us round trips move 410 B per trip: the window is not below the BDP",
+        Bottleneck.PEER_STREAM_WINDOW, QpsDoctor.diagnose(start, fastPath).get(0).bottleneck);
+  }
+
+  @Test
+  public void ourWindowBelowTheBdpGetsOurWindowToSet() {
+    LeanConnectionStats start = at(START, 2).build();
+    LeanConnectionStats later = at(START + SECOND, 2)
+        .add(Figure.PEER_FILLED_STREAM_WINDOW, 100).addFramesIn(FrameType.DATA, 200)
+        .add(Figure.BYTES_READ, 2 * (3L << 20)).add(Figure.OUR_WINDOW_BYTES, 65_536)
+        .add(Figure.PING_ACKS_RECEIVED, 4).add(Figure.PING_RTT_NANOS_TOTAL, 4 * 20_000_000L)
+        .build();
+    List<Verdict> verdicts = QpsDoctor.diagnose(start, later);
+    assertEquals(verdicts.toString(), 1, verdicts.size());
+    Verdict v = verdicts.get(0);
+    assertEquals(Bottleneck.WINDOW_BELOW_BDP, v.bottleneck);
+    assertTrue(v.evidence, v.evidence.contains("our receive window is 64 KiB and each connection "
+        + "moved 61 KiB per PING round trip (20000 us x 3072 KiB/s), the peer filled it 100 times"));
+    assertEquals("raise our flowControlWindow to at least 128 KiB (flowControlWindow(131072))",
+        v.advice);
+  }
+
+  @Test
+  public void suggestedWindowIsTwiceRoundedUpToAPowerOfTwo() {
+    assertEquals(2 << 20, QpsDoctor.suggestedWindow(1 << 20));
+    assertEquals(4 << 20, QpsDoctor.suggestedWindow((1 << 20) + 1));
+    assertEquals(Integer.MAX_VALUE, QpsDoctor.suggestedWindow(3e9));
+  }
+
+  @Test
   public void noTimeBetweenSnapshotsMeansNoVerdict() {
     assertTrue(QpsDoctor.diagnose(IDLE_START, IDLE_START).isEmpty());
   }
