@@ -107,12 +107,25 @@ final class DoctorCommand implements Callable<Integer> {
       description = "Each call's handler spends this much CPU first. Default: ${DEFAULT-VALUE}.")
   long handlerSpinMicros;
 
+  @Option(names = "--pid", paramLabel = "PID",
+      description = "Sample the lean servers and channels of the JVM with this process id on "
+          + "this machine (attach API) instead of running a workload.")
+  Long pid;
+
+  @Option(names = "--jmx", paramLabel = "HOST:PORT",
+      description = "Sample the lean servers and channels of the JVM with this JMX port instead "
+          + "of running a workload.")
+  String jmxAddress;
+
   @Option(names = "--gc-storm",
       description = "A thread forces garbage collections back to back during the run.")
   boolean gcStorm;
 
   @Override
   public Integer call() throws Exception {
+    if (pid != null || jmxAddress != null) {
+      return sampleOtherJvm();
+    }
     if (!workload.equals("download") && !workload.equals("unary")) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(),
           "--workload must be download or unary, not " + workload);
@@ -249,6 +262,26 @@ final class DoctorCommand implements Callable<Integer> {
     }
   }
 
+  /** {@code --pid} or {@code --jmx}: the other JVM's servers and channels over JMX. */
+  private int sampleOtherJvm() throws Exception {
+    if (pid != null && jmxAddress != null) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+          "--pid and --jmx exclude each other");
+    }
+    String what = pid != null ? "JVM " + pid : "JMX " + jmxAddress;
+    try (javax.management.remote.JMXConnector c =
+        pid != null ? RemoteDoctor.attach(pid) : RemoteDoctor.connect(jmxAddress)) {
+      if (!RemoteDoctor.sample(c.getMBeanServerConnection(), what, durationSeconds, json,
+          spec.commandLine().getOut())) {
+        spec.commandLine().getErr().println("qps-doctor: " + what
+            + " has no lean server or channel (no dev.grpclean MBean)");
+        spec.commandLine().getErr().flush();
+        return 1;
+      }
+    }
+    return 0;
+  }
+
   /** One caller: calls back to back until stopped (the channel's shutdown ends the last one). */
   private void drive(ManagedChannel channel, AtomicBoolean stop) {
     Blob unaryRequest = BenchService.constant(messageBytes);
@@ -327,7 +360,7 @@ final class DoctorCommand implements Callable<Integer> {
     return sb.toString();
   }
 
-  private static JsonObject side(List<QpsDoctor.Verdict> verdicts, LeanConnectionStats delta) {
+  static JsonObject side(List<QpsDoctor.Verdict> verdicts, LeanConnectionStats delta) {
     JsonObject o = new JsonObject();
     JsonArray list = new JsonArray();
     for (QpsDoctor.Verdict v : verdicts) {
@@ -347,7 +380,7 @@ final class DoctorCommand implements Callable<Integer> {
     return o;
   }
 
-  private static String indent(String text) {
+  static String indent(String text) {
     return "  " + text.replace("\n", "\n  ").replaceAll(" +$", "");
   }
 }

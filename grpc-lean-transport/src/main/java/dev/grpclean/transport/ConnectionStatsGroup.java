@@ -53,7 +53,84 @@ public final class ConnectionStatsGroup {
   @GuardedBy("lock")
   private long opened;
 
+  /** Numbers the groups' MBeans ({@code id=N}) in the order they are first registered. */
+  private static final java.util.concurrent.atomic.AtomicInteger MBEAN_IDS =
+      new java.util.concurrent.atomic.AtomicInteger();
+  /** Servers and channel transport factories using this group now; the MBean lives while any do. */
+  @GuardedBy("lock")
+  private final Set<Object> users = Collections.newSetFromMap(new IdentityHashMap<>());
+  @GuardedBy("lock")
+  @javax.annotation.Nullable
+  private javax.management.ObjectName objectName;
+
   ConnectionStatsGroup() {}
+
+  /**
+   * {@code user} (a server, or a channel's transport factory) starts using this group: the first
+   * one registers the group's {@link LeanStatsMXBean} as {@code dev.grpclean:type=<type>,id=N}.
+   * A platform without JMX only logs.
+   */
+  void retain(Object user, String type) {
+    synchronized (lock) {
+      if (!users.add(user) || users.size() > 1) {
+        return;
+      }
+      try {
+        javax.management.ObjectName name = new javax.management.ObjectName(
+            "dev.grpclean:type=" + type + ",id=" + MBEAN_IDS.incrementAndGet());
+        ManagementFactory.getPlatformMBeanServer().registerMBean(
+            new javax.management.StandardMBean(new MBean(this), LeanStatsMXBean.class, true),
+            name);
+        objectName = name;
+      } catch (javax.management.JMException | RuntimeException e) {
+        java.util.logging.Logger.getLogger(ConnectionStatsGroup.class.getName()).log(
+            java.util.logging.Level.FINE, "cannot register the stats MBean", e);
+      }
+    }
+  }
+
+  /** {@code user} shut down: the last one unregisters the MBean. */
+  void release(Object user) {
+    synchronized (lock) {
+      if (!users.remove(user) || !users.isEmpty() || objectName == null) {
+        return;
+      }
+      try {
+        ManagementFactory.getPlatformMBeanServer().unregisterMBean(objectName);
+      } catch (javax.management.JMException | RuntimeException e) {
+        java.util.logging.Logger.getLogger(ConnectionStatsGroup.class.getName()).log(
+            java.util.logging.Level.FINE, "cannot unregister the stats MBean", e);
+      }
+      objectName = null;
+    }
+  }
+
+  /** The name this group's MBean is registered under now, or null while nothing uses it. */
+  @javax.annotation.Nullable
+  public javax.management.ObjectName objectName() {
+    synchronized (lock) {
+      return objectName;
+    }
+  }
+
+  /** The MBean: snapshots on demand. Thread-safe. */
+  private static final class MBean implements LeanStatsMXBean {
+    private final ConnectionStatsGroup group;
+
+    MBean(ConnectionStatsGroup group) {
+      this.group = group;
+    }
+
+    @Override
+    public java.util.Map<String, long[]> getSnapshot() {
+      return group.snapshot().toArrays();
+    }
+
+    @Override
+    public void probeRoundTrips() {
+      group.probeRoundTrips();
+    }
+  }
 
   /** Whether new connections count; see {@code connectionCounters} on the builders. */
   void setCounting(boolean on) {

@@ -277,6 +277,62 @@ public final class LeanConnectionStats {
     return r;
   }
 
+  /** Keys of {@link #toArrays} besides the figures' and histograms' names. */
+  static final String TAKEN_AT_NANOS = "TAKEN_AT_NANOS";
+  static final String FRAMES_IN = "FRAMES_IN";
+  static final String FRAMES_OUT = "FRAMES_OUT";
+
+  /**
+   * This snapshot by name, as {@link LeanStatsMXBean#getSnapshot()} shows it: figures as
+   * one-element arrays, histograms as their buckets, frames by type, and when it was taken.
+   */
+  public Map<String, long[]> toArrays() {
+    Map<String, long[]> m = new java.util.LinkedHashMap<>();
+    m.put(TAKEN_AT_NANOS, new long[] {takenAtNanos});
+    for (Figure fig : FIGURES) {
+      m.put(fig.name(), new long[] {figures[fig.ordinal()]});
+    }
+    for (Histogram h : HISTOGRAMS) {
+      m.put(h.name(), Arrays.copyOfRange(histograms, h.ordinal() * HISTOGRAM_BUCKETS,
+          (h.ordinal() + 1) * HISTOGRAM_BUCKETS));
+    }
+    m.put(FRAMES_IN, framesIn.clone());
+    m.put(FRAMES_OUT, framesOut.clone());
+    return m;
+  }
+
+  /**
+   * The snapshot {@link #toArrays} described (read over JMX, say). Names this version does not
+   * know are skipped and missing ones count as 0, so a doctor and a JVM of different versions
+   * still agree on what both know.
+   *
+   * @throws IllegalArgumentException without {@code TAKEN_AT_NANOS}
+   */
+  public static LeanConnectionStats fromArrays(Map<String, long[]> m) {
+    long[] taken = m.get(TAKEN_AT_NANOS);
+    if (taken == null || taken.length != 1) {
+      throw new IllegalArgumentException("no " + TAKEN_AT_NANOS + " in the snapshot");
+    }
+    Builder b = builder(taken[0]);
+    for (Figure fig : FIGURES) {
+      long[] v = m.get(fig.name());
+      if (v != null && v.length == 1) {
+        b.figures[fig.ordinal()] = v[0];
+      }
+    }
+    for (Histogram h : HISTOGRAMS) {
+      long[] v = m.get(h.name());
+      if (v != null) {
+        b.addHistogram(h, Arrays.copyOf(v, HISTOGRAM_BUCKETS), 0);
+      }
+    }
+    long[] in = m.get(FRAMES_IN);
+    long[] out = m.get(FRAMES_OUT);
+    b.addFrames(in == null ? new long[FRAME_TYPES] : Arrays.copyOf(in, FRAME_TYPES),
+        out == null ? new long[FRAME_TYPES] : Arrays.copyOf(out, FRAME_TYPES));
+    return b.build();
+  }
+
   /** The figures by name, for printing and JSON. */
   public Map<Figure, Long> asMap() {
     Map<Figure, Long> m = new EnumMap<>(Figure.class);

@@ -88,6 +88,7 @@ final class LeanServer implements InternalServer {
     serverChannel = ch;
     boundAddress = ch.getLocalAddress();
     group = groupPool.getObject();
+    config.settings.statsGroup.retain(this, "LeanServer");
     acceptLoop = group.next();
     acceptLoop.execute(() -> {
       try {
@@ -199,6 +200,7 @@ final class LeanServer implements InternalServer {
         }
       }
       listener.serverShutdown();
+      config.settings.statsGroup.release(this);
       maybeReturnGroup();
     };
     try {
