@@ -86,7 +86,8 @@ final class DoctorCommand implements Callable<Integer> {
   int channelCount;
 
   @Option(names = "--server-pollers", paramLabel = "N", defaultValue = "0",
-      description = "The server's pollerThreads (0: the shared default). Default: ${DEFAULT-VALUE}.")
+      description = "The server's pollerThreads (0: the shared default). "
+          + "Default: ${DEFAULT-VALUE}.")
   int serverPollers;
 
   @Option(names = "--server-executor-threads", paramLabel = "N", defaultValue = "0",
@@ -177,7 +178,7 @@ final class DoctorCommand implements Callable<Integer> {
       ConnectionStatsGroup clientStats = channelBuilder.connectionStats();
       LeanConnectionStats serverBefore = serverStats.snapshot();
       LeanConnectionStats clientBefore = clientStats.snapshot();
-      sampleWithRoundTripProbes(serverStats, clientStats);
+      sampleWithRoundTripProbes(serverStats);
       LeanConnectionStats serverAfter = serverStats.snapshot();
       LeanConnectionStats clientAfter = clientStats.snapshot();
       print(spec.commandLine().getOut(), serverBefore, serverAfter, clientBefore, clientAfter);
@@ -203,15 +204,16 @@ final class DoctorCommand implements Callable<Integer> {
   }
 
   /**
-   * Waits out the sampled period, asking both sides for a PING round trip every {@link
-   * #PROBE_INTERVAL_MILLIS} (the doctor's BDP estimate: throughput x round trip under load).
+   * Waits out the sampled period, asking for a PING round trip every {@link
+   * #PROBE_INTERVAL_MILLIS} (the doctor's BDP estimate: throughput x round trip under load). Only
+   * the server probes ({@link ConnectionStatsGroup#probeRoundTrips()}); the client's RTT comes
+   * from its keepalive, when on.
    */
-  private void sampleWithRoundTripProbes(ConnectionStatsGroup serverStats,
-      ConnectionStatsGroup clientStats) throws InterruptedException {
+  private void sampleWithRoundTripProbes(ConnectionStatsGroup serverStats)
+      throws InterruptedException {
     long end = System.nanoTime() + (long) (durationSeconds * 1e9);
     while (true) {
       serverStats.probeRoundTrips();
-      clientStats.probeRoundTrips();
       long left = end - System.nanoTime();
       if (left <= 0) {
         return;

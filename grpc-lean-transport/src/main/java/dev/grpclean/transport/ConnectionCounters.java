@@ -258,8 +258,8 @@ final class ConnectionCounters {
   }
 
   /**
-   * A control frame was just written into {@code out} at {@code start}: counts it by type, RST_STREAM
-   * and GOAWAY by code, and notes when a PING (not an ack) left for the RTT.
+   * A control frame was just written into {@code out} at {@code start}: counts it by type,
+   * RST_STREAM and GOAWAY by code, and notes when a PING (not an ack) left for the RTT.
    */
   void controlFrameWritten(ByteBuffer out, int start) {
     if (!on) {

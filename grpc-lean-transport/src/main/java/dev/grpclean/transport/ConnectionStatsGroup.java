@@ -186,15 +186,23 @@ public final class ConnectionStatsGroup {
   static final long ROUND_TRIP_PROBE_PING = 0x6c65616e52545470L;
 
   /**
-   * Sends one PING on every open connection, so the next snapshot has a round-trip time (and the
-   * {@link QpsDoctor} a bandwidth-delay product) even when keepalive is off. The PING queues
-   * behind what each connection is already sending, so under load it measures the round trip
-   * the data sees. Returns once the PINGs are queued; their acks arrive a round trip later.
+   * Sends one PING on every open server connection that is up (the client's SETTINGS arrived),
+   * so the next snapshot has a round-trip time (and the {@link QpsDoctor} a bandwidth-delay
+   * product) even when keepalive is off. The PING queues behind what each connection is already
+   * sending, so under load it measures the round trip the data sees. A channel's connections are
+   * not probed: servers police client PINGs (grpc's keepalive enforcement answers a few of them
+   * with GOAWAY ENHANCE_YOUR_CALM "too_many_pings"), while clients accept server PINGs. Returns
+   * once the PINGs are queued; their acks arrive a round trip later.
    */
   public void probeRoundTrips() {
     for (Http2Connection c : open) {
-      c.loop.executeOrDrop(
-          () -> c.sendControl(new ControlFrame.Ping(false, ROUND_TRIP_PROBE_PING)));
+      if (c instanceof ServerConnection) {
+        c.loop.executeOrDrop(() -> {
+          if (c.peerSettingsReceived && !c.closed) {
+            c.sendControl(new ControlFrame.Ping(false, ROUND_TRIP_PROBE_PING));
+          }
+        });
+      }
     }
   }
 

@@ -179,13 +179,15 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
   }
 
   /**
-   * As grpc-java's: {@code executor} runs the callbacks of its calls (the response messages, headers and close). The transport wraps it to
-   * measure how long that work waited in the executor's queue ({@link #connectionStats()}'s
-   * executor figures, which the {@link QpsDoctor} reads), sampling one task in 16; the direct
-   * executor is passed as is.
+   * As grpc-java's: {@code executor} runs the callbacks of its calls (the response messages,
+   * headers and close).
+   * The transport wraps it to measure how long that work waited in the executor's queue ({@link
+   * #connectionStats()}'s executor figures, which the {@link QpsDoctor} reads), timing one task
+   * in 16; the direct executor is passed as is.
    */
   @Override
-  public LeanChannelBuilder executor(@javax.annotation.Nullable java.util.concurrent.Executor executor) {
+  public LeanChannelBuilder executor(
+      @javax.annotation.Nullable java.util.concurrent.Executor executor) {
     return super.executor(statsGroup.timed(executor));
   }
 

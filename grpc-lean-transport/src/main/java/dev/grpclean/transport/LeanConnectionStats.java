@@ -117,8 +117,8 @@ public final class LeanConnectionStats {
   }
 
   /**
-   * Buckets per histogram: bucket 0 holds 0, bucket {@code i} holds {@code [2^(i-1), 2^i)}, the last
-   * everything from {@code 2^38} (4.6 minutes in nanoseconds, 256 GiB in bytes) up.
+   * Buckets per histogram: bucket 0 holds 0, bucket {@code i} holds {@code [2^(i-1), 2^i)}, the
+   * last everything from {@code 2^38} (4.6 minutes in nanoseconds, 256 GiB in bytes) up.
    */
   public static final int HISTOGRAM_BUCKETS = 40;
   private static final Histogram[] HISTOGRAMS = Histogram.values();

@@ -129,13 +129,15 @@ public final class LeanServerBuilder extends ForwardingServerBuilder<LeanServerB
   }
 
   /**
-   * As grpc-java's: {@code executor} runs the handlers (after the transport handed grpc-core a call or a message). The transport wraps it to
-   * measure how long that work waited in the executor's queue ({@link #connectionStats()}'s
-   * executor figures, which the {@link QpsDoctor} reads), sampling one task in 16; the direct
-   * executor is passed as is.
+   * As grpc-java's: {@code executor} runs the handlers (after the transport handed grpc-core a
+   * call or a message).
+   * The transport wraps it to measure how long that work waited in the executor's queue ({@link
+   * #connectionStats()}'s executor figures, which the {@link QpsDoctor} reads), timing one task
+   * in 16; the direct executor is passed as is.
    */
   @Override
-  public LeanServerBuilder executor(@javax.annotation.Nullable java.util.concurrent.Executor executor) {
+  public LeanServerBuilder executor(
+      @javax.annotation.Nullable java.util.concurrent.Executor executor) {
     return super.executor(statsGroup.timed(executor));
   }
 

@@ -19,6 +19,6 @@ public interface LeanStatsMXBean {
    */
   Map<String, long[]> getSnapshot();
 
-  /** {@link ConnectionStatsGroup#probeRoundTrips()}: one PING on every open connection. */
+  /** {@link ConnectionStatsGroup#probeRoundTrips()}: one PING on every open server connection. */
   void probeRoundTrips();
 }

@@ -77,6 +77,18 @@ public class LeanStatsMBeanTest {
           JMX.newMXBeanProxy(mbeans, channelName, LeanStatsMXBean.class).getSnapshot());
       assertEquals(1, client1.get(Figure.CONNECTIONS_OPENED));
       assertTrue(client1.get(Figure.BYTES_WRITTEN) > 0);
+
+      // Round-trip probes: the server's connections send a PING whose ack is timed; the
+      // channel's send none (servers police client PINGs).
+      JMX.newMXBeanProxy(mbeans, channelName, LeanStatsMXBean.class).probeRoundTrips();
+      JMX.newMXBeanProxy(mbeans, serverName, LeanStatsMXBean.class).probeRoundTrips();
+      LeanConnectionStats probed;
+      do {
+        probed = serverBuilder.connectionStats().snapshot();
+      } while (probed.get(Figure.PING_ACKS_RECEIVED) == 0);
+      assertEquals(1, probed.get(Figure.PINGS_SENT));
+      assertTrue(probed.get(Figure.PING_RTT_NANOS_LAST) > 0);
+      assertEquals(0, channelBuilder.connectionStats().snapshot().get(Figure.PINGS_SENT));
     } finally {
       channel.shutdownNow();
       server.shutdownNow();

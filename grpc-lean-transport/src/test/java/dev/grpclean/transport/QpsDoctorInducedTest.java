@@ -134,7 +134,7 @@ public class QpsDoctorInducedTest {
     return verdicts;
   }
 
-  /** {@code calls} unary calls, {@code inFlight} at a time, each finishing call starting the next. */
+  /** {@code calls} unary calls, {@code inFlight} at a time; each one finishing starts the next. */
   private static void run(List<ManagedChannel> channels, int inFlight, int calls)
       throws Exception {
     AtomicInteger started = new AtomicInteger();

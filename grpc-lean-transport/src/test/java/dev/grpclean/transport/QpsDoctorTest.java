@@ -119,7 +119,8 @@ public class QpsDoctorTest {
     LeanConnectionStats start = at(START, 40).add(Figure.LOOP_THREADS, 1)
         .add(Figure.LOOP_BUSY_NANOS, 3 * SECOND).build();
     LeanConnectionStats later = at(START + 2 * SECOND, 40).add(Figure.LOOP_THREADS, 1)
-        .add(Figure.LOOP_CHANNELS_OWNED, 41).add(Figure.LOOP_BUSY_NANOS, 3 * SECOND + 1_940_000_000L)
+        .add(Figure.LOOP_CHANNELS_OWNED, 41)
+        .add(Figure.LOOP_BUSY_NANOS, 3 * SECOND + 1_940_000_000L)
         .add(Figure.LOOP_TASKS_RUN, 5000).add(Figure.READ_SYSCALLS, 80_000).build();
     List<Verdict> verdicts = QpsDoctor.diagnose(start, later);
     assertEquals(verdicts.toString(), 1, verdicts.size());
@@ -190,7 +191,8 @@ public class QpsDoctorTest {
     assertEquals(verdicts.toString(), 1, verdicts.size());
     assertEquals(Bottleneck.GC, verdicts.get(0).bottleneck);
     assertTrue(verdicts.get(0).evidence,
-        verdicts.get(0).evidence.contains("GC: 18% of wall time in pauses (9 collections, 20.0 ms"));
+        verdicts.get(0).evidence.contains(
+            "GC: 18% of wall time in pauses (9 collections, 20.0 ms"));
     LeanConnectionStats little = at(START + SECOND, 1).add(Figure.GC_PAUSES, 12)
         .add(Figure.GC_PAUSE_NANOS, SECOND + 50_000_000L).build();
     assertTrue(QpsDoctor.diagnose(start, little).isEmpty());
@@ -234,7 +236,8 @@ public class QpsDoctorTest {
         .add(Figure.BYTES_WRITTEN, 40L << 20)
         .add(Figure.STREAM_WINDOW_BLOCKED_NANOS, 800_000_000L)
         .add(Figure.PEER_INITIAL_WINDOW_BYTES, 16_384)
-        .add(Figure.PING_ACKS_RECEIVED, 5 + 2).add(Figure.PING_RTT_NANOS_TOTAL, 5 * SECOND + 800_000);
+        .add(Figure.PING_ACKS_RECEIVED, 5 + 2)
+        .add(Figure.PING_RTT_NANOS_TOTAL, 5 * SECOND + 800_000);
     List<Verdict> verdicts = QpsDoctor.diagnose(start, later.build());
     assertEquals(verdicts.toString(), 1, verdicts.size());
     Verdict v = verdicts.get(0);
@@ -270,7 +273,8 @@ public class QpsDoctorTest {
     Verdict v = verdicts.get(0);
     assertEquals(Bottleneck.WINDOW_BELOW_BDP, v.bottleneck);
     assertTrue(v.evidence, v.evidence.contains("our receive window is 64 KiB and each connection "
-        + "moved 61 KiB per PING round trip (20000 us x 3072 KiB/s), the peer filled it 100 times"));
+        + "moved 61 KiB per PING round trip (20000 us x 3072 KiB/s), the peer filled it 100 "
+        + "times"));
     assertEquals("raise our flowControlWindow to at least 128 KiB (flowControlWindow(131072))",
         v.advice);
   }
