@@ -281,10 +281,13 @@ public final class LeanConnectionStats {
   static final String TAKEN_AT_NANOS = "TAKEN_AT_NANOS";
   static final String FRAMES_IN = "FRAMES_IN";
   static final String FRAMES_OUT = "FRAMES_OUT";
+  /** Histograms' keys: this prefix and the name (a figure may have the same name). */
+  static final String HISTOGRAM_PREFIX = "HISTOGRAM_";
 
   /**
    * This snapshot by name, as {@link LeanStatsMXBean#getSnapshot()} shows it: figures as
-   * one-element arrays, histograms as their buckets, frames by type, and when it was taken.
+   * one-element arrays, histograms as their buckets (under {@code HISTOGRAM_<name>}), frames by
+   * type, and when it was taken.
    */
   public Map<String, long[]> toArrays() {
     Map<String, long[]> m = new java.util.LinkedHashMap<>();
@@ -293,7 +296,7 @@ public final class LeanConnectionStats {
       m.put(fig.name(), new long[] {figures[fig.ordinal()]});
     }
     for (Histogram h : HISTOGRAMS) {
-      m.put(h.name(), Arrays.copyOfRange(histograms, h.ordinal() * HISTOGRAM_BUCKETS,
+      m.put(HISTOGRAM_PREFIX + h.name(), Arrays.copyOfRange(histograms, h.ordinal() * HISTOGRAM_BUCKETS,
           (h.ordinal() + 1) * HISTOGRAM_BUCKETS));
     }
     m.put(FRAMES_IN, framesIn.clone());
@@ -321,7 +324,7 @@ public final class LeanConnectionStats {
       }
     }
     for (Histogram h : HISTOGRAMS) {
-      long[] v = m.get(h.name());
+      long[] v = m.get(HISTOGRAM_PREFIX + h.name());
       if (v != null) {
         b.addHistogram(h, Arrays.copyOf(v, HISTOGRAM_BUCKETS), 0);
       }

@@ -199,8 +199,9 @@ final class LeanServer implements InternalServer {
           log.log(Level.FINE, "cannot delete socket file", e);
         }
       }
-      listener.serverShutdown();
+      // Before serverShutdown: once grpc-core hears of it, awaitTermination may return.
       config.settings.statsGroup.release(this);
+      listener.serverShutdown();
       maybeReturnGroup();
     };
     try {

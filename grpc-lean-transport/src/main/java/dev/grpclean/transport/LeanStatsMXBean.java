@@ -14,8 +14,9 @@ public interface LeanStatsMXBean {
   /**
    * One snapshot ({@link ConnectionStatsGroup#snapshot()}) by name: every {@link
    * LeanConnectionStats.Figure} as a one-element array, every {@link
-   * LeanConnectionStats.Histogram} as its buckets, {@code FRAMES_IN} and {@code FRAMES_OUT} by
-   * frame type, and {@code TAKEN_AT_NANOS} (that JVM's {@link System#nanoTime} clock).
+   * LeanConnectionStats.Histogram} as its buckets under {@code HISTOGRAM_<name>}, {@code
+   * FRAMES_IN} and {@code FRAMES_OUT} by frame type, and {@code TAKEN_AT_NANOS} (that JVM's
+   * {@link System#nanoTime} clock).
    */
   Map<String, long[]> getSnapshot();
 

@@ -104,6 +104,8 @@ public class LeanStatsMBeanTest {
   @Test
   public void arraysRoundTripAndUnknownNamesAreSkipped() {
     LeanConnectionStats s = LeanConnectionStats.builder(42).add(Figure.BYTES_READ, 7)
+        .add(Figure.EXECUTOR_QUEUE_WAIT_NANOS, 5)
+        .record(LeanConnectionStats.Histogram.EXECUTOR_QUEUE_WAIT_NANOS, 5)
         .record(LeanConnectionStats.Histogram.BYTES_PER_READ, 100).addFramesIn(0, 3).build();
     Map<String, long[]> m = s.toArrays();
     m.put("A_FIGURE_FROM_A_NEWER_VERSION", new long[] {9});
@@ -115,5 +117,8 @@ public class LeanStatsMBeanTest {
     assertEquals(1, back.histogramBucket(LeanConnectionStats.Histogram.BYTES_PER_READ,
         LeanConnectionStats.bucketOf(100)));
     assertEquals(3, back.framesIn(0));
+    assertEquals("a figure and a histogram of the same name both survive", 5,
+        back.get(Figure.EXECUTOR_QUEUE_WAIT_NANOS));
+    assertEquals(1, back.histogramCount(LeanConnectionStats.Histogram.EXECUTOR_QUEUE_WAIT_NANOS));
   }
 }
