@@ -143,6 +143,7 @@ final class AttackReport {
   private static String poolField(Transport t) {
     switch (t) {
       case LEAN:
+      case LEAN_NO_COUNTERS:
         return "leanLeasedBytes";
       case NETTY:
         return "nettyPoolUsedBytes";
@@ -163,7 +164,7 @@ final class AttackReport {
 
   /** Memory the transport's pool holds: lean's pooled buffers, Netty's arena chunks. */
   static double poolKept(Transport t, JsonObject snapshot) {
-    return t == Transport.LEAN ? Snapshots.value(snapshot, "leanPooledBytes")
+    return t.isLean() ? Snapshots.value(snapshot, "leanPooledBytes")
         : Snapshots.value(snapshot, "nettyPoolDirect") + Snapshots.value(snapshot, "nettyPoolHeap");
   }
 

@@ -10,7 +10,12 @@ import dev.grpclean.transport.LeanServerBuilder;
 import dev.grpclean.transport.QpsDoctor;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCalls;
 import java.io.PrintWriter;
@@ -20,7 +25,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -39,6 +47,9 @@ import picocli.CommandLine.Spec;
         + "connection counters and names what limits throughput on each side.",
         "Example: bench doctor --workload download --window 16384"})
 final class DoctorCommand implements Callable<Integer> {
+  /** How often the sample asks for a PING round trip: a few per second, a negligible load. */
+  private static final long PROBE_INTERVAL_MILLIS = 250;
+
   @Spec
   CommandSpec spec;
 
@@ -69,22 +80,94 @@ final class DoctorCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print JSON instead of text.")
   boolean json;
 
+  @Option(names = "--channels", paramLabel = "N", defaultValue = "1",
+      description = "Client channels (one connection each); callers take turns. "
+          + "Default: ${DEFAULT-VALUE}.")
+  int channelCount;
+
+  @Option(names = "--server-pollers", paramLabel = "N", defaultValue = "0",
+      description = "The server's pollerThreads (0: the shared default). "
+          + "Default: ${DEFAULT-VALUE}.")
+  int serverPollers;
+
+  @Option(names = "--server-executor-threads", paramLabel = "N", defaultValue = "0",
+      description = "Run the server's handlers on a fixed pool of N threads (0: grpc's default "
+          + "pool). Default: ${DEFAULT-VALUE}.")
+  int serverExecutorThreads;
+
+  @Option(names = "--direct-executor",
+      description = "Run the server's handlers on the transport's poller threads.")
+  boolean directExecutor;
+
+  @Option(names = "--handler-block-us", paramLabel = "US", defaultValue = "0",
+      description = "Each call's handler blocks this long first (a database call, say). "
+          + "Default: ${DEFAULT-VALUE}.")
+  long handlerBlockMicros;
+
+  @Option(names = "--handler-spin-us", paramLabel = "US", defaultValue = "0",
+      description = "Each call's handler spends this much CPU first. Default: ${DEFAULT-VALUE}.")
+  long handlerSpinMicros;
+
+  @Option(names = "--pid", paramLabel = "PID",
+      description = "Sample the lean servers and channels of the JVM with this process id on "
+          + "this machine (attach API) instead of running a workload.")
+  Long pid;
+
+  @Option(names = "--jmx", paramLabel = "HOST:PORT",
+      description = "Sample the lean servers and channels of the JVM with this JMX port instead "
+          + "of running a workload.")
+  String jmxAddress;
+
+  @Option(names = "--gc-storm",
+      description = "A thread forces garbage collections back to back during the run.")
+  boolean gcStorm;
+
   @Override
   public Integer call() throws Exception {
+    if (pid != null || jmxAddress != null) {
+      return sampleOtherJvm();
+    }
     if (!workload.equals("download") && !workload.equals("unary")) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(),
           "--workload must be download or unary, not " + workload);
     }
+    if (channelCount < 1 || serverPollers < 0 || serverExecutorThreads < 0
+        || (directExecutor && serverExecutorThreads > 0)) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+          "--channels must be at least 1, --server-pollers and --server-executor-threads at "
+              + "least 0, and --direct-executor excludes --server-executor-threads");
+    }
     LeanServerBuilder serverBuilder = LeanServerBuilder.forPort(0);
-    Server server = serverBuilder.addService(BenchService.definition()).build().start();
+    if (serverPollers > 0) {
+      serverBuilder.pollerThreads(serverPollers);
+    }
+    ExecutorService handlers = serverExecutorThreads > 0
+        ? Executors.newFixedThreadPool(serverExecutorThreads) : null;
+    if (handlers != null) {
+      serverBuilder.executor(handlers);
+    } else if (directExecutor) {
+      serverBuilder.directExecutor();
+    }
+    Server server = serverBuilder.addService(ServerInterceptors.intercept(
+        BenchService.definition(), new HandlerWork(handlerBlockMicros, handlerSpinMicros)))
+        .build().start();
     LeanChannelBuilder channelBuilder = LeanChannelBuilder.forAddress("127.0.0.1",
         server.getPort()).usePlaintext().flowControlWindow(windowBytes)
         .maxInboundMessageSize(Math.max(4 << 20, messageBytes + 1024));
-    ManagedChannel channel = channelBuilder.build();
+    List<ManagedChannel> channels = new ArrayList<>();
+    for (int i = 0; i < channelCount; i++) {
+      channels.add(channelBuilder.build());
+    }
     AtomicBoolean stop = new AtomicBoolean();
     List<Thread> callers = new ArrayList<>();
+    Thread storm = gcStorm ? new Thread(() -> forceCollections(stop), "doctor-gc-storm") : null;
     try {
+      if (storm != null) {
+        storm.setDaemon(true);
+        storm.start();
+      }
       for (int i = 0; i < concurrency; i++) {
+        ManagedChannel channel = channels.get(i % channels.size());
         Thread t = new Thread(() -> drive(channel, stop), "doctor-load-" + i);
         t.setDaemon(true);
         t.start();
@@ -95,19 +178,108 @@ final class DoctorCommand implements Callable<Integer> {
       ConnectionStatsGroup clientStats = channelBuilder.connectionStats();
       LeanConnectionStats serverBefore = serverStats.snapshot();
       LeanConnectionStats clientBefore = clientStats.snapshot();
-      Thread.sleep((long) (durationSeconds * 1000));
+      sampleWithRoundTripProbes(serverStats);
       LeanConnectionStats serverAfter = serverStats.snapshot();
       LeanConnectionStats clientAfter = clientStats.snapshot();
       print(spec.commandLine().getOut(), serverBefore, serverAfter, clientBefore, clientAfter);
     } finally {
       stop.set(true);
-      channel.shutdownNow();
+      channels.forEach(ManagedChannel::shutdownNow);
       server.shutdownNow();
       for (Thread t : callers) {
         t.join(TimeUnit.SECONDS.toMillis(5));
       }
-      channel.awaitTermination(5, TimeUnit.SECONDS);
+      if (storm != null) {
+        storm.join(TimeUnit.SECONDS.toMillis(5));
+      }
+      for (ManagedChannel c : channels) {
+        c.awaitTermination(5, TimeUnit.SECONDS);
+      }
       server.awaitTermination(5, TimeUnit.SECONDS);
+      if (handlers != null) {
+        handlers.shutdownNow();
+      }
+    }
+    return 0;
+  }
+
+  /**
+   * Waits out the sampled period, asking for a PING round trip every {@link
+   * #PROBE_INTERVAL_MILLIS} (the doctor's BDP estimate: throughput x round trip under load). Only
+   * the server probes ({@link ConnectionStatsGroup#probeRoundTrips()}); the client's RTT comes
+   * from its keepalive, when on.
+   */
+  private void sampleWithRoundTripProbes(ConnectionStatsGroup serverStats)
+      throws InterruptedException {
+    long end = System.nanoTime() + (long) (durationSeconds * 1e9);
+    while (true) {
+      serverStats.probeRoundTrips();
+      long left = end - System.nanoTime();
+      if (left <= 0) {
+        return;
+      }
+      Thread.sleep(Math.min(PROBE_INTERVAL_MILLIS, TimeUnit.NANOSECONDS.toMillis(left) + 1));
+    }
+  }
+
+  /** Forces collections back to back over 16 MiB of live small arrays until stopped. */
+  private static void forceCollections(AtomicBoolean stop) {
+    List<byte[]> live = new ArrayList<>();
+    for (int i = 0; i < 16 * 1024; i++) {
+      live.add(new byte[1024]);
+    }
+    while (!stop.get()) {
+      System.gc();
+    }
+    if (live.isEmpty()) {
+      throw new AssertionError("the live set must stay reachable until the end");
+    }
+  }
+
+  /**
+   * Work each call's handler does before the service runs, on the thread grpc-core runs the
+   * handler on (the server's executor): blocking, then spinning. Thread-safe (stateless).
+   */
+  private static final class HandlerWork implements ServerInterceptor {
+    private final long blockNanos;
+    private final long spinNanos;
+
+    HandlerWork(long blockMicros, long spinMicros) {
+      this.blockNanos = TimeUnit.MICROSECONDS.toNanos(blockMicros);
+      this.spinNanos = TimeUnit.MICROSECONDS.toNanos(spinMicros);
+    }
+
+    @Override
+    public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+        ServerCallHandler<Q, R> next) {
+      long end = System.nanoTime() + blockNanos;
+      while (blockNanos > 0 && System.nanoTime() < end) {
+        LockSupport.parkNanos(end - System.nanoTime());
+      }
+      end = System.nanoTime() + spinNanos;
+      while (spinNanos > 0 && System.nanoTime() < end) {
+        Thread.onSpinWait();
+      }
+      return next.startCall(call, headers);
+    }
+  }
+
+  /** {@code --pid} or {@code --jmx}: the other JVM's servers and channels over JMX. */
+  private int sampleOtherJvm() throws Exception {
+    if (pid != null && jmxAddress != null) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+          "--pid and --jmx exclude each other");
+    }
+    String what = pid != null ? "JVM " + pid : "JMX " + jmxAddress;
+    try (javax.management.remote.JMXConnector c =
+        pid != null ? RemoteDoctor.attach(pid) : RemoteDoctor.connect(jmxAddress)) {
+      if (!RemoteDoctor.sample(c.getMBeanServerConnection(), what, durationSeconds, json,
+          spec.commandLine().getOut())) {
+        spec.commandLine().getErr().println("qps-doctor: " + what
+            + " has no lean server or channel (no dev.grpclean MBean)");
+        spec.commandLine().getErr().flush();
+        return 1;
+      }
     }
     return 0;
   }
@@ -147,13 +319,14 @@ final class DoctorCommand implements Callable<Integer> {
       o.addProperty("messageBytes", messageBytes);
       o.addProperty("concurrency", concurrency);
       o.addProperty("sampledSeconds", seconds);
+      o.addProperty("setup", setup().replaceFirst("^, ", ""));
       o.add("server", side(server, serverAfter.minus(serverBefore)));
       o.add("client", side(client, clientAfter.minus(clientBefore)));
       out.println(new GsonBuilder().setPrettyPrinting().create().toJson(o));
     } else {
       out.printf(Locale.ROOT, "qps-doctor: %s, %d in flight, %d-byte messages, client window "
-          + "%d bytes, %.1f s sampled%n", workload, concurrency, messageBytes, windowBytes,
-          seconds);
+          + "%d bytes%s, %.1f s sampled%n", workload, concurrency, messageBytes, windowBytes,
+          setup(), seconds);
       out.println("server side:");
       out.print(indent(QpsDoctor.report(server)));
       out.println("client side:");
@@ -162,7 +335,34 @@ final class DoctorCommand implements Callable<Integer> {
     out.flush();
   }
 
-  private static JsonObject side(List<QpsDoctor.Verdict> verdicts, LeanConnectionStats delta) {
+  /** The options that induce a bottleneck, as they were given; empty when none was. */
+  private String setup() {
+    StringBuilder sb = new StringBuilder();
+    if (channelCount > 1) {
+      sb.append(", ").append(channelCount).append(" channels");
+    }
+    if (serverPollers > 0) {
+      sb.append(", server pollerThreads ").append(serverPollers);
+    }
+    if (directExecutor) {
+      sb.append(", server handlers on the poller threads (direct executor)");
+    }
+    if (serverExecutorThreads > 0) {
+      sb.append(", server executor of ").append(serverExecutorThreads).append(" thread(s)");
+    }
+    if (handlerBlockMicros > 0) {
+      sb.append(", handlers block ").append(handlerBlockMicros).append(" us");
+    }
+    if (handlerSpinMicros > 0) {
+      sb.append(", handlers spin ").append(handlerSpinMicros).append(" us");
+    }
+    if (gcStorm) {
+      sb.append(", forced GC storm");
+    }
+    return sb.toString();
+  }
+
+  static JsonObject side(List<QpsDoctor.Verdict> verdicts, LeanConnectionStats delta) {
     JsonObject o = new JsonObject();
     JsonArray list = new JsonArray();
     for (QpsDoctor.Verdict v : verdicts) {
@@ -182,7 +382,7 @@ final class DoctorCommand implements Callable<Integer> {
     return o;
   }
 
-  private static String indent(String text) {
+  static String indent(String text) {
     return "  " + text.replace("\n", "\n  ").replaceAll(" +$", "");
   }
 }

@@ -56,7 +56,7 @@ final class Rig {
 
   ChildJvm server(Transport transport) throws BenchException {
     step("starting the server JVM");
-    return ChildJvm.start("server JVM (" + transport.id() + ")", flags("server"),
+    return ChildJvm.start("server JVM (" + transport.id() + ")", flags("server", transport),
         args("server", transport, List.of()), logDir.resolve(tag + "-server.log"), START_TIMEOUT);
   }
 
@@ -64,7 +64,7 @@ final class Rig {
   ChildJvm client(Transport transport, int port) throws BenchException {
     step("starting the client JVM");
     int target = connectPort != null ? connectPort : port;
-    return ChildJvm.start("client JVM (" + transport.id() + ")", flags("client"),
+    return ChildJvm.start("client JVM (" + transport.id() + ")", flags("client", transport),
         args("client", transport, List.of(String.valueOf(target))),
         logDir.resolve(tag + "-client.log"), START_TIMEOUT);
   }
@@ -79,6 +79,13 @@ final class Rig {
     for (String flag : jvmFlags) {
       flags.add(flag.replace("{role}", role).replace("{run}", tag));
     }
+    return flags;
+  }
+
+  /** {@link #flags(String)} and the transport's own ({@link Transport#childJvmFlags()}). */
+  List<String> flags(String role, Transport transport) {
+    List<String> flags = flags(role);
+    flags.addAll(transport.childJvmFlags());
     return flags;
   }
 

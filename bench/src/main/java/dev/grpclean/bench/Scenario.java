@@ -130,7 +130,7 @@ abstract class Scenario implements Callable<Integer> {
     if (options.transports != null) {
       return options.transports;
     }
-    return compareDefaults ? Arrays.asList(Transport.values()) : List.of(Transport.LEAN);
+    return compareDefaults ? Transport.compareDefaults() : List.of(Transport.LEAN);
   }
 
   int reps() {

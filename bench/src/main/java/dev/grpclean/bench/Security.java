@@ -61,7 +61,7 @@ public enum Security {
 
   /** Whether {@code transport} can run in this mode: alts_like exists only for lean. */
   public boolean supports(Transport transport) {
-    return this != ALTS_LIKE || transport == Transport.LEAN;
+    return this != ALTS_LIKE || transport.isLean();
   }
 
   /** The authority clients must claim (TLS: the test certificate's name), or null. */

@@ -46,6 +46,44 @@ public enum Transport {
       return LeanChannelBuilder.forAddress(host, port, creds);
     }
   },
+  /**
+   * Lean with every connection's counters off (its builders say {@code connectionCounters(false)})
+   * and, in the bench's child JVMs, the poller threads' figures too (they run with {@code
+   * -Dgrpclean.connectionCounters=false}): next to {@link #LEAN} in one compare or JMH run, what
+   * the counters cost. Not among compare's defaults.
+   */
+  LEAN_NO_COUNTERS {
+    @Override
+    public ServerBuilder<?> serverBuilder() {
+      return LeanServerBuilder.forAddress(loopback()).connectionCounters(false);
+    }
+
+    @Override
+    public ManagedChannel channel(String host, int port) {
+      return LeanChannelBuilder.forAddress(host, port).usePlaintext().connectionCounters(false)
+          .build();
+    }
+
+    @Override
+    public ServerBuilder<?> serverBuilder(ServerCredentials creds) {
+      return LeanServerBuilder.forAddress(loopback(), creds).connectionCounters(false);
+    }
+
+    @Override
+    ManagedChannelBuilder<?> channelBuilder(String host, int port, ChannelCredentials creds) {
+      return LeanChannelBuilder.forAddress(host, port, creds).connectionCounters(false);
+    }
+
+    @Override
+    public String id() {
+      return "lean-nocounters";
+    }
+
+    @Override
+    public java.util.List<String> childJvmFlags() {
+      return java.util.List.of("-Dgrpclean.connectionCounters=false");
+    }
+  },
   NETTY {
     @Override
     public ServerBuilder<?> serverBuilder() {
@@ -121,6 +159,21 @@ public enum Transport {
     return name().toLowerCase(Locale.ROOT);
   }
 
+  /** Whether this is the lean transport (with or without its counters). */
+  public boolean isLean() {
+    return this == LEAN || this == LEAN_NO_COUNTERS;
+  }
+
+  /** Flags the bench adds to this transport's server and client JVMs. */
+  public java.util.List<String> childJvmFlags() {
+    return java.util.List.of();
+  }
+
+  /** What compare runs when {@code --transports} is not given. */
+  public static java.util.List<Transport> compareDefaults() {
+    return java.util.List.of(LEAN, NETTY, OKHTTP);
+  }
+
   /** The transport named {@code id}, ignoring case; IllegalArgumentException listing the choices. */
   public static Transport parse(String id) {
     for (Transport t : values()) {
@@ -129,7 +182,7 @@ public enum Transport {
       }
     }
     throw new IllegalArgumentException(
-        "unknown transport '" + id + "' (choose from lean, netty, okhttp)");
+        "unknown transport '" + id + "' (choose from lean, netty, okhttp, lean-nocounters)");
   }
 
   private static InetSocketAddress loopback() {

@@ -22,7 +22,7 @@ public class BadArgumentsTest {
 
   @Test
   public void unknownTransport() {
-    usageError("unknown transport 'grpc-go' (choose from lean, netty, okhttp)",
+    usageError("unknown transport 'grpc-go' (choose from lean, netty, okhttp, lean-nocounters)",
         "compare", "idle", "--transports", "lean,grpc-go");
   }
 

@@ -6,11 +6,16 @@ import java.nio.ByteBuffer;
 
 /**
  * Always-on counters of one HTTP/2 connection: what its reads, writes, writer queue, flow control
- * and frames did since it opened. Each write site in the loop code is a one-liner on a plain
- * field; nothing is allocated per event (the error-code tables are allocated on the first
- * RST_STREAM or GOAWAY, once per connection). Time figures come from {@link System#nanoTime} read
- * only at state changes (a window closing or opening, the socket refusing or taking bytes), never
- * per frame.
+ * and frames did since it opened. Each write site in the loop code is a one-line call of a method
+ * here; nothing is allocated per event (the error-code tables are allocated on the first
+ * RST_STREAM or GOAWAY, the {@link ActivityHistograms} once the connection is busy, each once per
+ * connection). Time figures come from {@link System#nanoTime} read only at state changes (a
+ * window closing or opening, the socket refusing or taking bytes) and, once the histograms exist,
+ * twice per readiness event, never per frame.
+ *
+ * <p>Off switch: a connection built with counting off ({@code connectionCounters(false)} on the
+ * builders, or {@code -Dgrpclean.connectionCounters=false} for every builder) gets counters whose
+ * {@link #on} is false, and every method returns at its first line: no field is written.
  *
  * <p>Units: counts are events, {@code *Bytes} are bytes, {@code *Nanos} are nanoseconds. The
  * figures and their meaning are listed in {@link Figure}.
@@ -24,6 +29,18 @@ final class ConnectionCounters {
   static final int ERROR_CODE_SLOTS = LeanConnectionStats.ERROR_CODE_SLOTS;
   /** Frame types DATA (0) to CONTINUATION (9); unknown types are not counted by type. */
   static final int FRAME_TYPES = LeanConnectionStats.FRAME_TYPES;
+
+  /**
+   * Reads and writes after which a connection counts as busy and gets its {@link
+   * ActivityHistograms}: a connection that only handshakes (preface, SETTINGS and their acks, a few
+   * syscalls each way) and then idles never carries them (issue 11's idle footprint).
+   */
+  static final long SYSCALLS_BEFORE_HISTOGRAMS = 32;
+
+  /** False: nothing is counted (see the class note). */
+  final boolean on;
+  /** Per-read and per-write distributions; null until the connection is busy. */
+  @javax.annotation.Nullable private ActivityHistograms histograms;
 
   // reads
   long readableEvents;
@@ -66,10 +83,126 @@ final class ConnectionCounters {
   /** When our last PING left; 0 when no ack is awaited. */
   private long pingSentAtNanos;
 
-  // ------------------------------------------------------------ write sites with some logic
+  ConnectionCounters(boolean on) {
+    this.on = on;
+  }
+
+  // ------------------------------------------------------------ write sites
+
+  /** The socket was reported readable (starts the readable-to-delivered time once busy). */
+  void readable() {
+    if (!on) {
+      return;
+    }
+    readableEvents++;
+    if (histograms != null) {
+      histograms.readableStarted(framesInTotal());
+    }
+  }
+
+  /** One {@code read} call returned {@code n} (negative at end of input). */
+  void readSyscall(int n) {
+    if (!on) {
+      return;
+    }
+    readSyscalls++;
+    if (n > 0) {
+      bytesRead += n;
+      if (histograms != null) {
+        histograms.read(n, framesInTotal());
+      } else if (readSyscalls + writeSyscalls >= SYSCALLS_BEFORE_HISTOGRAMS) {
+        histograms = new ActivityHistograms();
+      }
+    }
+  }
+
+  /** The frames of the bytes of the last read were handed on. */
+  void readConsumed() {
+    if (on && histograms != null) {
+      histograms.readConsumed(framesInTotal());
+    }
+  }
+
+  /** The readiness event's reads and deliveries are done. */
+  void readableDone() {
+    if (on && histograms != null) {
+      histograms.readableDone(framesInTotal());
+    }
+  }
+
+  /** One {@code write} call took {@code n} bytes (0: the send buffer is full). */
+  void wrote(int n) {
+    if (!on) {
+      return;
+    }
+    writeSyscalls++;
+    bytesWritten += n;
+    if (n == 0) {
+      shortWrites++;
+    } else if (histograms != null) {
+      histograms.wrote(n);
+    }
+  }
+
+  /** The writer had something to write. */
+  void flushed() {
+    if (on) {
+      flushes++;
+    }
+  }
+
+  /** An item joined the writer's control queue, which now holds {@code depth}. */
+  void queued(int depth) {
+    if (on && depth > maxQueueDepth) {
+      maxQueueDepth = depth;
+    }
+  }
+
+  /** A DATA frame left; {@code turn}: a round-robin turn carrying bytes (not an empty end). */
+  void dataFrameOut(boolean turn) {
+    if (!on) {
+      return;
+    }
+    framesOut[FrameType.DATA]++;
+    if (turn) {
+      dataTurns++;
+    }
+  }
+
+  /** A header block left (counted as one HEADERS frame). */
+  void headersOut() {
+    if (on) {
+      framesOut[FrameType.HEADERS]++;
+    }
+  }
+
+  /** The peer sent our connection window down to 0. */
+  void peerFilledConnectionWindow() {
+    if (on) {
+      peerFilledConnectionWindow++;
+    }
+  }
+
+  /** The peer sent a stream's window down to 0. */
+  void peerFilledStreamWindow() {
+    if (on) {
+      peerFilledStreamWindow++;
+    }
+  }
+
+  private long framesInTotal() {
+    long sum = 0;
+    for (long n : framesIn) {
+      sum += n;
+    }
+    return sum;
+  }
 
   /** A stream has queued bytes and no window: starts the blocked interval if it is the first. */
   void streamBlockedOnWindow(int queuedBytes) {
+    if (!on) {
+      return;
+    }
     streamWindowBlockedEvents++;
     streamWindowBlockedBytes += queuedBytes;
     if (streamsBlockedOnWindow++ == 0) {
@@ -79,6 +212,9 @@ final class ConnectionCounters {
 
   /** A blocked stream got window, sent its last byte, or went away. */
   void streamUnblocked() {
+    if (!on) {
+      return;
+    }
     if (--streamsBlockedOnWindow == 0) {
       streamWindowBlockedNanos += System.nanoTime() - streamWindowBlockedSinceNanos;
     }
@@ -86,6 +222,9 @@ final class ConnectionCounters {
 
   /** DATA waits for the connection window only (called once per blocked spell). */
   void connectionWindowBlocked() {
+    if (!on) {
+      return;
+    }
     if (connectionWindowBlockedSinceNanos == 0) {
       connectionWindowBlockedEvents++;
       connectionWindowBlockedSinceNanos = nonZeroNanoTime();
@@ -94,6 +233,9 @@ final class ConnectionCounters {
 
   /** The connection window opened. */
   void connectionWindowOpened() {
+    if (!on) {
+      return;
+    }
     if (connectionWindowBlockedSinceNanos != 0) {
       connectionWindowBlockedNanos += System.nanoTime() - connectionWindowBlockedSinceNanos;
       connectionWindowBlockedSinceNanos = 0;
@@ -101,8 +243,11 @@ final class ConnectionCounters {
   }
 
   /** Write interest was turned on (the socket refused bytes) or off (it took them). */
-  void writeInterest(boolean on) {
-    if (on) {
+  void writeInterest(boolean interested) {
+    if (!on) {
+      return;
+    }
+    if (interested) {
       if (notWritableSinceNanos == 0) {
         notWritableSinceNanos = nonZeroNanoTime();
       }
@@ -113,10 +258,13 @@ final class ConnectionCounters {
   }
 
   /**
-   * A control frame was just written into {@code out} at {@code start}: counts it by type, RST_STREAM
-   * and GOAWAY by code, and notes when a PING (not an ack) left for the RTT.
+   * A control frame was just written into {@code out} at {@code start}: counts it by type,
+   * RST_STREAM and GOAWAY by code, and notes when a PING (not an ack) left for the RTT.
    */
   void controlFrameWritten(ByteBuffer out, int start) {
+    if (!on) {
+      return;
+    }
     int type = out.get(start + 3) & 0xFF;
     if (type >= FRAME_TYPES) {
       return;
@@ -134,15 +282,24 @@ final class ConnectionCounters {
   }
 
   void rstStreamReceived(long code) {
+    if (!on) {
+      return;
+    }
     countCode(0, code);
   }
 
   void goAwayReceived(long code) {
+    if (!on) {
+      return;
+    }
     countCode(1, code);
   }
 
   /** A PING ack arrived: the round trip since our last PING left (one outstanding at a time). */
   void pingAckReceived() {
+    if (!on) {
+      return;
+    }
     pingAcksReceived++;
     if (pingSentAtNanos != 0) {
       pingRttNanosLast = System.nanoTime() - pingSentAtNanos;
@@ -203,6 +360,9 @@ final class ConnectionCounters {
     sum.addFrames(framesIn, framesOut);
     if (errorCodes != null) {
       sum.addErrorCodes(errorCodes);
+    }
+    if (histograms != null) {
+      histograms.addTo(sum);
     }
   }
 }

@@ -63,7 +63,7 @@ final class ConnectionFlow {
     }
     chargeConnectionWindow(flowControlledBytes);
     if (flowControlledBytes > 0 && connectionFlow.windowBytes() == 0) {
-      conn.counters.peerFilledConnectionWindow++;
+      conn.counters.peerFilledConnectionWindow();
     }
   }
 

@@ -1,10 +1,18 @@
 package dev.grpclean.transport;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
+import com.google.common.util.concurrent.MoreExecutors;
 import dev.grpclean.transport.LeanConnectionStats.Figure;
+import dev.grpclean.transport.io.EventLoop;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.Executor;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -26,6 +34,17 @@ import java.util.concurrent.TimeoutException;
 public final class ConnectionStatsGroup {
   /** How long a snapshot waits for a busy loop to answer before it leaves that connection out. */
   private static final long LOOP_ANSWER_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(5);
+  /**
+   * Whether connections count by default: {@code -Dgrpclean.connectionCounters=false} turns every
+   * connection's counters (and the poller threads' figures) off unless a builder says otherwise.
+   */
+  static final boolean COUNTING_BY_DEFAULT =
+      !"false".equalsIgnoreCase(System.getProperty("grpclean.connectionCounters", "true"));
+
+  /** Set before the connections exist (on the builder), read by each connection as it starts. */
+  private volatile boolean counting = COUNTING_BY_DEFAULT;
+  /** What the application's executor did, once a builder was given one it can see. */
+  private final TimedExecutor.Stats executorStats = new TimedExecutor.Stats();
 
   private final Set<Http2Connection> open = ConcurrentHashMap.newKeySet();
   private final Object lock = new Object();
@@ -38,7 +57,112 @@ public final class ConnectionStatsGroup {
   @GuardedBy("lock")
   private long opened;
 
+  /** Numbers the groups' MBeans ({@code id=N}) in the order they are first registered. */
+  private static final java.util.concurrent.atomic.AtomicInteger MBEAN_IDS =
+      new java.util.concurrent.atomic.AtomicInteger();
+  /** Servers and channel transport factories using this group now; the MBean lives while any do. */
+  @GuardedBy("lock")
+  private final Set<Object> users = Collections.newSetFromMap(new IdentityHashMap<>());
+  @GuardedBy("lock")
+  @javax.annotation.Nullable
+  private javax.management.ObjectName objectName;
+
   ConnectionStatsGroup() {}
+
+  /**
+   * {@code user} (a server, or a channel's transport factory) starts using this group: the first
+   * one registers the group's {@link LeanStatsMXBean} as {@code dev.grpclean:type=<type>,id=N}.
+   * A platform without JMX only logs.
+   */
+  void retain(Object user, String type) {
+    synchronized (lock) {
+      if (!users.add(user) || users.size() > 1) {
+        return;
+      }
+      try {
+        javax.management.ObjectName name = new javax.management.ObjectName(
+            "dev.grpclean:type=" + type + ",id=" + MBEAN_IDS.incrementAndGet());
+        ManagementFactory.getPlatformMBeanServer().registerMBean(
+            new javax.management.StandardMBean(new MBean(this), LeanStatsMXBean.class, true),
+            name);
+        objectName = name;
+      } catch (javax.management.JMException | RuntimeException e) {
+        java.util.logging.Logger.getLogger(ConnectionStatsGroup.class.getName()).log(
+            java.util.logging.Level.FINE, "cannot register the stats MBean", e);
+      }
+    }
+  }
+
+  /** {@code user} shut down: the last one unregisters the MBean. */
+  void release(Object user) {
+    synchronized (lock) {
+      if (!users.remove(user) || !users.isEmpty() || objectName == null) {
+        return;
+      }
+      try {
+        ManagementFactory.getPlatformMBeanServer().unregisterMBean(objectName);
+      } catch (javax.management.JMException | RuntimeException e) {
+        java.util.logging.Logger.getLogger(ConnectionStatsGroup.class.getName()).log(
+            java.util.logging.Level.FINE, "cannot unregister the stats MBean", e);
+      }
+      objectName = null;
+    }
+  }
+
+  /** The name this group's MBean is registered under now, or null while nothing uses it. */
+  @javax.annotation.Nullable
+  public javax.management.ObjectName objectName() {
+    synchronized (lock) {
+      return objectName;
+    }
+  }
+
+  /** The MBean: snapshots on demand. Thread-safe. */
+  private static final class MBean implements LeanStatsMXBean {
+    private final ConnectionStatsGroup group;
+
+    MBean(ConnectionStatsGroup group) {
+      this.group = group;
+    }
+
+    @Override
+    public java.util.Map<String, long[]> getSnapshot() {
+      return group.snapshot().toArrays();
+    }
+
+    @Override
+    public void probeRoundTrips() {
+      group.probeRoundTrips();
+    }
+  }
+
+  /** Whether new connections count; see {@code connectionCounters} on the builders. */
+  void setCounting(boolean on) {
+    counting = on;
+  }
+
+  boolean counting() {
+    return counting;
+  }
+
+  /** Counters for a new connection: on or off as this group says now. Any thread. */
+  ConnectionCounters newCounters() {
+    return new ConnectionCounters(counting);
+  }
+
+  /**
+   * {@code executor} as grpc-core should be given it: wrapped so this group sees its queueing,
+   * unless it is null (grpc-core's default pool) or the direct executor (which grpc-core
+   * recognises by identity, and which has no queue).
+   */
+  @javax.annotation.Nullable
+  Executor timed(@javax.annotation.Nullable Executor executor) {
+    if (executor == null || executor == MoreExecutors.directExecutor()
+        || executor instanceof TimedExecutor) {
+      return executor;
+    }
+    return new TimedExecutor(executor, executorStats);
+  }
 
   /** A connection was created (any thread). */
   void register(Http2Connection c) {
@@ -62,6 +186,33 @@ public final class ConnectionStatsGroup {
     }
   }
 
+  /**
+   * PING payload of {@link #probeRoundTrips}: "leanRTTp", unlike the keepalive and shutdown
+   * pings, so the transports ignore its ack beyond timing it.
+   */
+  static final long ROUND_TRIP_PROBE_PING = 0x6c65616e52545470L;
+
+  /**
+   * Sends one PING on every open server connection that is up (the client's SETTINGS arrived),
+   * so the next snapshot has a round-trip time (and the {@link QpsDoctor} a bandwidth-delay
+   * product) even when keepalive is off. The PING queues behind what each connection is already
+   * sending, so under load it measures the round trip the data sees. A channel's connections are
+   * not probed: servers police client PINGs (grpc's keepalive enforcement answers a few of them
+   * with GOAWAY ENHANCE_YOUR_CALM "too_many_pings"), while clients accept server PINGs. Returns
+   * once the PINGs are queued; their acks arrive a round trip later.
+   */
+  public void probeRoundTrips() {
+    for (Http2Connection c : open) {
+      if (c instanceof ServerConnection) {
+        c.loop.executeOrDrop(() -> {
+          if (c.settings.peerSettingsReceived && !c.closed) {
+            c.sendControl(new ControlFrame.Ping(false, ROUND_TRIP_PROBE_PING));
+          }
+        });
+      }
+    }
+  }
+
   /** The summed figures of every connection this group has seen, now. */
   public LeanConnectionStats snapshot() {
     long now = System.nanoTime();
@@ -76,7 +227,9 @@ public final class ConnectionStatsGroup {
       openedCount = opened;
     }
     List<CompletableFuture<LeanConnectionStats>> answers = new ArrayList<>(open.size());
+    Set<EventLoop> loops = Collections.newSetFromMap(new IdentityHashMap<>());
     for (Http2Connection c : open) {
+      loops.add(c.loop);
       CompletableFuture<LeanConnectionStats> f = new CompletableFuture<>();
       Runnable task = () -> f.complete(open.contains(c) ? c.statsNow(System.nanoTime()) : null);
       if (c.loop.inEventLoop()) {
@@ -97,7 +250,44 @@ public final class ConnectionStatsGroup {
     }
     sum.add(Figure.CONNECTIONS_OPEN, live);
     sum.add(Figure.CONNECTIONS_OPENED, openedCount);
+    long loopNow = System.nanoTime();
+    for (EventLoop loop : loops) {
+      sum.add(Figure.LOOP_THREADS, 1);
+      sum.add(Figure.LOOP_CHANNELS_OWNED, loop.stats().channelsOwned());
+      sum.add(Figure.LOOP_BUSY_NANOS, loop.stats().busyNanos(loopNow));
+      sum.add(Figure.LOOP_WAIT_NANOS, loop.stats().waitNanos(loopNow));
+      sum.add(Figure.LOOP_TASKS_RUN, loop.stats().tasksRun());
+    }
+    executorStats.addTo(sum);
+    addGc(sum);
     return sum.build();
+  }
+
+  /** This JVM's stop-the-world collections so far (concurrent cycles' beans are skipped). */
+  static void addGc(LeanConnectionStats.Builder sum) {
+    for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+      if (!isPauseCollector(gc.getName())) {
+        continue;
+      }
+      long count = gc.getCollectionCount();
+      long millis = gc.getCollectionTime();
+      if (count > 0) {
+        sum.add(Figure.GC_PAUSES, count);
+      }
+      if (millis > 0) {
+        sum.add(Figure.GC_PAUSE_NANOS, TimeUnit.MILLISECONDS.toNanos(millis));
+      }
+    }
+  }
+
+  /**
+   * Whether a collector bean's time is pause time: G1's and ZGC's / Shenandoah's beans for
+   * concurrent work ("G1 Concurrent GC", "ZGC Major Cycles", "Shenandoah Cycles") report time the
+   * application kept running.
+   */
+  static boolean isPauseCollector(String name) {
+    String n = name.toLowerCase(Locale.ROOT);
+    return !n.contains("concurrent") && !n.contains("cycles");
   }
 
   private static LeanConnectionStats await(CompletableFuture<LeanConnectionStats> f,

@@ -60,7 +60,7 @@ abstract class Http2Connection
   FrameReader reader;
   private final boolean isServer;
   /** Always-on counters; written on the loop thread by the code they count. */
-  final ConnectionCounters counters = new ConnectionCounters();
+  final ConnectionCounters counters;
   /** Every open stream of either side, error streams included; the per-stream rules use it. */
   final IntObjectHashMap<H2Stream> streams = new IntObjectHashMap<>(4);
   /** The SETTINGS exchange: ours out, the peer's applied, and the peer's values. */
@@ -88,6 +88,7 @@ abstract class Http2Connection
   Http2Connection(EventLoop loop, SocketChannel channel, TransportSettings config,
       boolean isServer) {
     this.loop = loop;
+    this.counters = config.statsGroup.newCounters();
     this.socket = new SecureSocket(channel, this, counters);
     this.config = config;
     this.budget = config.memoryBudget;
@@ -107,6 +108,8 @@ abstract class Http2Connection
   final LeanConnectionStats statsNow(long nowNanos) {
     LeanConnectionStats.Builder b = LeanConnectionStats.builder(nowNanos);
     counters.addTo(b, nowNanos, closed ? 0 : writer.controlQueueDepth(), !closed);
+    b.max(LeanConnectionStats.Figure.PEER_INITIAL_WINDOW_BYTES, settings.peerInitialWindowBytes)
+        .max(LeanConnectionStats.Figure.OUR_WINDOW_BYTES, config.flowControlWindowBytes);
     return b.build();
   }
 
@@ -181,7 +184,9 @@ abstract class Http2Connection
   private FrameReader newFrameReader() {
     FrameReader r = new FrameReader(this, isServer, FrameType.DEFAULT_MAX_FRAME_SIZE,
         config.maxHeaderBlockBytes(), LeanBuffers.heap());
-    r.countFramesInto(counters.framesIn);
+    if (counters.on) {
+      r.countFramesInto(counters.framesIn);
+    }
     return r;
   }
 
@@ -368,7 +373,7 @@ abstract class Http2Connection
     try {
       s.inbound().charge(streamId, flowControlledBytes);
       if (flowControlledBytes > 0 && s.inbound().windowBytes() == 0) {
-        counters.peerFilledStreamWindow++;
+        counters.peerFilledStreamWindow();
       }
     } catch (Http2StreamError e) {
       returnConnectionBytes(flowControlledBytes);

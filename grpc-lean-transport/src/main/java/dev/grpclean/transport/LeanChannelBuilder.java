@@ -167,6 +167,30 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
     return statsGroup;
   }
 
+  /**
+   * Whether connections built from now on keep their counters (default on, or off for every
+   * builder with {@code -Dgrpclean.connectionCounters=false}). Off, the counting code returns at
+   * its first line and {@link #connectionStats()} shows zeros for those connections; the switch
+   * exists to measure what counting costs.
+   */
+  public LeanChannelBuilder connectionCounters(boolean on) {
+    statsGroup.setCounting(on);
+    return this;
+  }
+
+  /**
+   * As grpc-java's: {@code executor} runs the callbacks of its calls (the response messages,
+   * headers and close).
+   * The transport wraps it to measure how long that work waited in the executor's queue ({@link
+   * #connectionStats()}'s executor figures, which the {@link QpsDoctor} reads), timing one task
+   * in 16; the direct executor is passed as is.
+   */
+  @Override
+  public LeanChannelBuilder executor(
+      @javax.annotation.Nullable java.util.concurrent.Executor executor) {
+    return super.executor(statsGroup.timed(executor));
+  }
+
   /** Per-stream and connection receive window in bytes (default 1 MiB). */
   public LeanChannelBuilder flowControlWindow(int bytes) {
     checkArgument(bytes > 0, "flowControlWindow must be positive");

@@ -69,7 +69,71 @@ public final class LeanConnectionStats {
     /** Round trips of acknowledged PINGs, summed. */
     PING_RTT_NANOS_TOTAL,
     /** The latest PING round trip (the largest among connections). */
-    PING_RTT_NANOS_LAST
+    PING_RTT_NANOS_LAST,
+    /** The peer's SETTINGS_INITIAL_WINDOW_SIZE: our streams' send window (the largest). */
+    PEER_INITIAL_WINDOW_BYTES,
+    /** Our receive window per stream and per connection, flowControlWindow (the largest). */
+    OUR_WINDOW_BYTES,
+    /** Poller threads that own this group's connections now. */
+    LOOP_THREADS,
+    /** Channels (connections and listeners, of any group) those poller threads own now. */
+    LOOP_CHANNELS_OWNED,
+    /** Time those poller threads were not waiting for readiness or tasks (summed over them). */
+    LOOP_BUSY_NANOS,
+    /** Time those poller threads waited in {@code select} (summed over them). */
+    LOOP_WAIT_NANOS,
+    /** Tasks other threads handed to those poller threads. */
+    LOOP_TASKS_RUN,
+    /** Tasks the application's executor ran (0 when the transport cannot see the executor). */
+    EXECUTOR_TASKS,
+    /** Executor tasks whose queueing and run time were measured (a sample of them). */
+    EXECUTOR_SAMPLED_TASKS,
+    /** Time sampled tasks waited between being handed to the executor and starting to run. */
+    EXECUTOR_QUEUE_WAIT_NANOS,
+    /** Time sampled tasks ran (the application's handlers and grpc-core's callbacks). */
+    EXECUTOR_RUN_NANOS,
+    /** Collections of this JVM's garbage collectors that stop the application (process-wide). */
+    GC_PAUSES,
+    /** Time in those collections (process-wide; concurrent cycles are not counted). */
+    GC_PAUSE_NANOS
+  }
+
+  /**
+   * A distribution in {@link #HISTOGRAM_BUCKETS} log2 buckets ({@link #bucketOf}); the unit is in
+   * the name. The per-read and per-write ones cover busy connections only (a connection's first
+   * {@value ConnectionCounters#SYSCALLS_BEFORE_HISTOGRAMS} syscalls are not in them).
+   */
+  public enum Histogram {
+    /** Bytes one {@code read} call returned. */
+    BYTES_PER_READ,
+    /** Bytes one {@code write} call took (writes the socket refused are not included). */
+    BYTES_PER_WRITE,
+    /** Frames parsed from the bytes of one {@code read} call. */
+    FRAMES_PER_READ,
+    /** From a readiness event to all its bytes read and their frames handed on. */
+    READABLE_TO_DELIVERED_NANOS,
+    /** Sampled executor tasks' wait between being handed to the executor and running. */
+    EXECUTOR_QUEUE_WAIT_NANOS
+  }
+
+  /**
+   * Buckets per histogram: bucket 0 holds 0, bucket {@code i} holds {@code [2^(i-1), 2^i)}, the
+   * last everything from {@code 2^38} (4.6 minutes in nanoseconds, 256 GiB in bytes) up.
+   */
+  public static final int HISTOGRAM_BUCKETS = 40;
+  private static final Histogram[] HISTOGRAMS = Histogram.values();
+
+  /** The bucket of {@code value} (negative values count as 0). */
+  public static int bucketOf(long value) {
+    if (value <= 0) {
+      return 0;
+    }
+    return Math.min(HISTOGRAM_BUCKETS - 1, 64 - Long.numberOfLeadingZeros(value));
+  }
+
+  /** The largest value bucket {@code i} holds ({@code 2^i - 1}); the last bucket's lower bound. */
+  static long bucketUpperBound(int i) {
+    return i == HISTOGRAM_BUCKETS - 1 ? 1L << (i - 1) : (1L << i) - 1;
   }
 
   private static final Figure[] FIGURES = Figure.values();
@@ -77,7 +141,9 @@ public final class LeanConnectionStats {
   private static boolean isGauge(Figure f) {
     return f == Figure.CONNECTIONS_OPEN || f == Figure.QUEUE_DEPTH
         || f == Figure.MAX_QUEUE_DEPTH || f == Figure.STREAMS_BLOCKED_ON_WINDOW
-        || f == Figure.PING_RTT_NANOS_LAST;
+        || f == Figure.PING_RTT_NANOS_LAST || f == Figure.LOOP_THREADS
+        || f == Figure.PEER_INITIAL_WINDOW_BYTES || f == Figure.OUR_WINDOW_BYTES
+        || f == Figure.LOOP_CHANNELS_OWNED;
   }
 
   private final long takenAtNanos;
@@ -86,10 +152,13 @@ public final class LeanConnectionStats {
   private final long[] framesOut;
   /** Inbound RST_STREAM, inbound GOAWAY, outbound RST_STREAM, outbound GOAWAY, by code slot. */
   private final long[] errorCodes;
+  /** Every {@link Histogram}'s buckets, one after the other. */
+  private final long[] histograms;
 
   private LeanConnectionStats(long takenAtNanos, long[] figures, long[] framesIn,
-      long[] framesOut, long[] errorCodes) {
+      long[] framesOut, long[] errorCodes, long[] histograms) {
     this.takenAtNanos = takenAtNanos;
+    this.histograms = histograms;
     this.figures = figures;
     this.framesIn = framesIn;
     this.framesOut = framesOut;
@@ -135,6 +204,43 @@ public final class LeanConnectionStats {
     return code >= 0 && code < ERROR_CODE_SLOTS - 1 ? (int) code : ERROR_CODE_SLOTS - 1;
   }
 
+  /** Values counted in bucket {@code bucket} of {@code h}. */
+  public long histogramBucket(Histogram h, int bucket) {
+    if (bucket < 0 || bucket >= HISTOGRAM_BUCKETS) {
+      throw new IndexOutOfBoundsException("bucket " + bucket);
+    }
+    return histograms[h.ordinal() * HISTOGRAM_BUCKETS + bucket];
+  }
+
+  /** Values counted in {@code h}. */
+  public long histogramCount(Histogram h) {
+    long n = 0;
+    for (int i = 0; i < HISTOGRAM_BUCKETS; i++) {
+      n += histograms[h.ordinal() * HISTOGRAM_BUCKETS + i];
+    }
+    return n;
+  }
+
+  /**
+   * An upper bound of {@code h}'s {@code quantile} (0 to 1): the largest value of the bucket that
+   * holds it, so within a factor of 2 above the true value; 0 when {@code h} is empty.
+   */
+  public long percentile(Histogram h, double quantile) {
+    long total = histogramCount(h);
+    if (total == 0) {
+      return 0;
+    }
+    long rank = Math.max(1, (long) Math.ceil(quantile * total));
+    long seen = 0;
+    for (int i = 0; i < HISTOGRAM_BUCKETS; i++) {
+      seen += histograms[h.ordinal() * HISTOGRAM_BUCKETS + i];
+      if (seen >= rank) {
+        return bucketUpperBound(i);
+      }
+    }
+    return bucketUpperBound(HISTOGRAM_BUCKETS - 1);
+  }
+
   /** Frames read per {@code read} call; 0 before any read. */
   public double framesPerRead() {
     long reads = get(Figure.READ_SYSCALLS);
@@ -159,7 +265,8 @@ public final class LeanConnectionStats {
       }
     }
     return new LeanConnectionStats(takenAtNanos, f, subtract(framesIn, earlier.framesIn),
-        subtract(framesOut, earlier.framesOut), subtract(errorCodes, earlier.errorCodes));
+        subtract(framesOut, earlier.framesOut), subtract(errorCodes, earlier.errorCodes),
+        subtract(histograms, earlier.histograms));
   }
 
   private static long[] subtract(long[] a, long[] b) {
@@ -168,6 +275,65 @@ public final class LeanConnectionStats {
       r[i] -= b[i];
     }
     return r;
+  }
+
+  /** Keys of {@link #toArrays} besides the figures' and histograms' names. */
+  static final String TAKEN_AT_NANOS = "TAKEN_AT_NANOS";
+  static final String FRAMES_IN = "FRAMES_IN";
+  static final String FRAMES_OUT = "FRAMES_OUT";
+  /** Histograms' keys: this prefix and the name (a figure may have the same name). */
+  static final String HISTOGRAM_PREFIX = "HISTOGRAM_";
+
+  /**
+   * This snapshot by name, as {@link LeanStatsMXBean#getSnapshot()} shows it: figures as
+   * one-element arrays, histograms as their buckets (under {@code HISTOGRAM_<name>}), frames by
+   * type, and when it was taken.
+   */
+  public Map<String, long[]> toArrays() {
+    Map<String, long[]> m = new java.util.LinkedHashMap<>();
+    m.put(TAKEN_AT_NANOS, new long[] {takenAtNanos});
+    for (Figure fig : FIGURES) {
+      m.put(fig.name(), new long[] {figures[fig.ordinal()]});
+    }
+    for (Histogram h : HISTOGRAMS) {
+      m.put(HISTOGRAM_PREFIX + h.name(), Arrays.copyOfRange(histograms, h.ordinal() * HISTOGRAM_BUCKETS,
+          (h.ordinal() + 1) * HISTOGRAM_BUCKETS));
+    }
+    m.put(FRAMES_IN, framesIn.clone());
+    m.put(FRAMES_OUT, framesOut.clone());
+    return m;
+  }
+
+  /**
+   * The snapshot {@link #toArrays} described (read over JMX, say). Names this version does not
+   * know are skipped and missing ones count as 0, so a doctor and a JVM of different versions
+   * still agree on what both know.
+   *
+   * @throws IllegalArgumentException without {@code TAKEN_AT_NANOS}
+   */
+  public static LeanConnectionStats fromArrays(Map<String, long[]> m) {
+    long[] taken = m.get(TAKEN_AT_NANOS);
+    if (taken == null || taken.length != 1) {
+      throw new IllegalArgumentException("no " + TAKEN_AT_NANOS + " in the snapshot");
+    }
+    Builder b = builder(taken[0]);
+    for (Figure fig : FIGURES) {
+      long[] v = m.get(fig.name());
+      if (v != null && v.length == 1) {
+        b.figures[fig.ordinal()] = v[0];
+      }
+    }
+    for (Histogram h : HISTOGRAMS) {
+      long[] v = m.get(HISTOGRAM_PREFIX + h.name());
+      if (v != null) {
+        b.addHistogram(h, Arrays.copyOf(v, HISTOGRAM_BUCKETS), 0);
+      }
+    }
+    long[] in = m.get(FRAMES_IN);
+    long[] out = m.get(FRAMES_OUT);
+    b.addFrames(in == null ? new long[FRAME_TYPES] : Arrays.copyOf(in, FRAME_TYPES),
+        out == null ? new long[FRAME_TYPES] : Arrays.copyOf(out, FRAME_TYPES));
+    return b.build();
   }
 
   /** The figures by name, for printing and JSON. */
@@ -197,6 +363,7 @@ public final class LeanConnectionStats {
     private final long[] framesIn = new long[FRAME_TYPES];
     private final long[] framesOut = new long[FRAME_TYPES];
     private final long[] errorCodes = new long[4 * ERROR_CODE_SLOTS];
+    private final long[] histograms = new long[HISTOGRAMS.length * HISTOGRAM_BUCKETS];
 
     private Builder(long takenAtNanos) {
       this.takenAtNanos = takenAtNanos;
@@ -227,6 +394,21 @@ public final class LeanConnectionStats {
       return this;
     }
 
+    /** Adds one value to {@code h} (for tests' samples and the process-wide sources). */
+    public Builder record(Histogram h, long value) {
+      histograms[h.ordinal() * HISTOGRAM_BUCKETS + bucketOf(value)]++;
+      return this;
+    }
+
+    /** Adds {@code h}'s buckets from {@code counts[from .. from + HISTOGRAM_BUCKETS)}. */
+    Builder addHistogram(Histogram h, long[] counts, int from) {
+      int base = h.ordinal() * HISTOGRAM_BUCKETS;
+      for (int i = 0; i < HISTOGRAM_BUCKETS; i++) {
+        histograms[base + i] += counts[from + i];
+      }
+      return this;
+    }
+
     Builder addErrorCodes(long[] codes) {
       for (int i = 0; i < codes.length; i++) {
         errorCodes[i] += codes[i];
@@ -237,19 +419,23 @@ public final class LeanConnectionStats {
     /** Adds everything in {@code other} (a closed connection's final figures, say). */
     Builder addAll(LeanConnectionStats other) {
       for (Figure fig : FIGURES) {
-        if (fig == Figure.MAX_QUEUE_DEPTH || fig == Figure.PING_RTT_NANOS_LAST) {
+        if (fig == Figure.MAX_QUEUE_DEPTH || fig == Figure.PING_RTT_NANOS_LAST
+            || fig == Figure.PEER_INITIAL_WINDOW_BYTES || fig == Figure.OUR_WINDOW_BYTES) {
           max(fig, other.get(fig));
         } else {
           add(fig, other.get(fig));
         }
       }
       addFrames(other.framesIn, other.framesOut);
+      for (int i = 0; i < histograms.length; i++) {
+        histograms[i] += other.histograms[i];
+      }
       return addErrorCodes(other.errorCodes);
     }
 
     public LeanConnectionStats build() {
       return new LeanConnectionStats(takenAtNanos, figures.clone(), framesIn.clone(),
-          framesOut.clone(), errorCodes.clone());
+          framesOut.clone(), errorCodes.clone(), histograms.clone());
     }
   }
 }

@@ -88,6 +88,7 @@ final class LeanServer implements InternalServer {
     serverChannel = ch;
     boundAddress = ch.getLocalAddress();
     group = groupPool.getObject();
+    config.settings.statsGroup.retain(this, "LeanServer");
     acceptLoop = group.next();
     acceptLoop.execute(() -> {
       try {
@@ -198,6 +199,8 @@ final class LeanServer implements InternalServer {
           log.log(Level.FINE, "cannot delete socket file", e);
         }
       }
+      // Before serverShutdown: once grpc-core hears of it, awaitTermination may return.
+      config.settings.statsGroup.release(this);
       listener.serverShutdown();
       maybeReturnGroup();
     };

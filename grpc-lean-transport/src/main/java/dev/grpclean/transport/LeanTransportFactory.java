@@ -54,6 +54,7 @@ final class LeanTransportFactory implements ClientTransportFactory {
     this.keepAliveBackoff = new AtomicBackoff("keepalive time nanos", keepAliveTimeNanos);
     this.groupPool = SharedLoops.pool(b.pollerThreads);
     this.group = groupPool.getObject();
+    settings.statsGroup.retain(this, "LeanChannel");
   }
 
   @Override
@@ -84,6 +85,7 @@ final class LeanTransportFactory implements ClientTransportFactory {
       return;
     }
     closed = true;
+    settings.statsGroup.release(this);
     schedulerPool.returnObject(scheduler);
     groupPool.returnObject(group);
   }

@@ -89,7 +89,7 @@ final class LoopyWriter {
   private boolean failed;
 
   LoopyWriter(Output output, HeaderBlockEncoder encoder) {
-    this(output, encoder, new ConnectionCounters());
+    this(output, encoder, new ConnectionCounters(true));
   }
 
   LoopyWriter(Output output, HeaderBlockEncoder encoder, ConnectionCounters counters) {
@@ -112,13 +112,13 @@ final class LoopyWriter {
       queuedResponses++;
     }
     control.add(frame);
-    counters.maxQueueDepth = Math.max(counters.maxQueueDepth, control.size());
+    counters.queued(control.size());
     return true;
   }
 
   void enqueueHeaders(int streamId, Http2Headers headers, boolean endStream) {
     control.add(new HeadersFrame(streamId, headers, endStream));
-    counters.maxQueueDepth = Math.max(counters.maxQueueDepth, control.size());
+    counters.queued(control.size());
   }
 
   /** Items in the control queue now (control frames and header blocks). */
@@ -277,7 +277,7 @@ final class LoopyWriter {
     if (control.isEmpty() && active.isEmpty()) {
       return;
     }
-    counters.flushes++;
+    counters.flushed();
     out = LeanBuffers.leaseIo(WRITE_BUFFER_BYTES);
     try {
       while (true) {
@@ -432,8 +432,7 @@ final class LoopyWriter {
       FrameWriter.writeDataHeader(out, s.id, n, endStream);
       s.copyTo(out, n);
       dataFramesWritten++;
-      counters.dataTurns++;
-      counters.framesOut[FrameType.DATA]++;
+      counters.dataFrameOut(true);
       output.onStreamFrameWritten();
       s.windowBytes -= n;
       connectionWindowBytes -= n;
@@ -453,7 +452,7 @@ final class LoopyWriter {
         return Emit.FULL;
       }
       FrameWriter.writeDataHeader(out, s.id, 0, true);
-      counters.framesOut[FrameType.DATA]++;
+      counters.dataFrameOut(false);
       finish(s);
       return Emit.PROGRESS;
     }
@@ -497,7 +496,7 @@ final class LoopyWriter {
       }
     }
     FrameWriter.writeHeaders(out, streamId, scratch.nioBuffer(), endStream, peerMaxFrameBytes);
-    counters.framesOut[FrameType.HEADERS]++;
+    counters.headersOut();
     output.onStreamFrameWritten();
     if (scratch.capacity() > MAX_RETAINED_SCRATCH_BYTES) {
       HPACK_SCRATCH.set(Unpooled.buffer(1024));

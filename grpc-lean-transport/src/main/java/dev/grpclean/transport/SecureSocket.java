@@ -136,13 +136,13 @@ final class SecureSocket {
   }
 
   private void onReadable() {
-    counters.readableEvents++;
+    counters.readable();
     ByteBuffer buf = LeanBuffers.leaseIo(READ_BUFFER_BYTES);
     try {
       for (int i = 0; i < MAX_READS_PER_TURN && !closed && !readsOff; i++) {
         buf.clear();
         int n = channel.read(buf);
-        counters.readSyscalls++;
+        counters.readSyscall(n);
         if (n < 0) {
           upstream.socketEndOfInput();
           return;
@@ -150,10 +150,10 @@ final class SecureSocket {
         if (n == 0) {
           break;
         }
-        counters.bytesRead += n;
         buf.flip();
         upstream.socketBytesRead();
         consume(buf);
+        counters.readConsumed();
         if (buf.limit() < buf.capacity()) {
           // A short read means the socket is drained; skip the read that would return 0.
           break;
@@ -173,6 +173,7 @@ final class SecureSocket {
       LeanBuffers.releaseIo(buf);
     }
     upstream.socketReadDone();
+    counters.readableDone();
   }
 
   /** Routes freshly read bytes: handshake, then record layer, then upstream. */
@@ -371,10 +372,8 @@ final class SecureSocket {
   private boolean writeFully(ByteBuffer buf) throws IOException {
     while (buf.hasRemaining()) {
       int n = channel.write(buf);
-      counters.writeSyscalls++;
-      counters.bytesWritten += n;
+      counters.wrote(n);
       if (n == 0) {
-        counters.shortWrites++;
         return false;
       }
     }

@@ -25,7 +25,7 @@ public class ConnectionCountersTest {
   private final long heapBaseline = LeanBuffers.heap().leasedBytes();
   private final long ioBaseline = LeanBuffers.io().leasedBytes();
   private final RecordingOutput output = new RecordingOutput();
-  private final ConnectionCounters counters = new ConnectionCounters();
+  private final ConnectionCounters counters = new ConnectionCounters(true);
   private final LoopyWriter writer =
       new LoopyWriter(output, new HeaderBlockEncoder(), counters);
 
@@ -148,6 +148,82 @@ public class ConnectionCountersTest {
     assertEquals(15, d.get(Figure.BYTES_READ));
     assertEquals(2, d.get(Figure.QUEUE_DEPTH));
     assertEquals(300, d.takenAtNanos());
+  }
+
+  @Test
+  public void countersOffCountNothing() throws Exception {
+    ConnectionCounters off = new ConnectionCounters(false);
+    LoopyWriter w = new LoopyWriter(output, new HeaderBlockEncoder(), off);
+    try {
+      OutboundStream s = new OutboundStream(1, 100, new Sink(), w);
+      w.enqueueData(s, chunk(300), false);
+      assertTrue(w.enqueue(new ControlFrame.Ping(false, 1)));
+      assertTrue(w.enqueue(new ControlFrame.RstStream(3, ErrorCode.CANCEL)));
+      w.flush();
+      assertTrue(w.updateConnectionWindow(-FrameType.DEFAULT_INITIAL_WINDOW));
+      assertTrue(w.updateStreamWindow(s, 1000));
+      w.flush();
+      w.cancel(s);
+      off.readable();
+      for (int i = 0; i < 100; i++) {
+        off.readSyscall(1000);
+        off.readConsumed();
+        off.wrote(500);
+      }
+      off.readableDone();
+      off.writeInterest(true);
+      off.pingAckReceived();
+      off.rstStreamReceived(1);
+      off.peerFilledStreamWindow();
+      LeanConnectionStats.Builder b = LeanConnectionStats.builder(System.nanoTime());
+      off.addTo(b, System.nanoTime(), 0, true);
+      LeanConnectionStats stats = b.build();
+      for (Figure f : Figure.values()) {
+        assertEquals(f.name(), 0, stats.get(f));
+      }
+      for (int type = 0; type < LeanConnectionStats.FRAME_TYPES; type++) {
+        assertEquals(0, stats.framesOut(type));
+      }
+      assertEquals(0, stats.rstStreamIn(1));
+      assertEquals(0, stats.rstStreamOut(ErrorCode.CANCEL.code()));
+      assertTrue("the writer still wrote the frames", output.size() > 100);
+    } finally {
+      w.close();
+    }
+  }
+
+  @Test
+  public void histogramsStartOnceTheConnectionIsBusy() {
+    counters.readable();
+    for (int i = 0; i < ConnectionCounters.SYSCALLS_BEFORE_HISTOGRAMS; i++) {
+      counters.readSyscall(100);
+      counters.readConsumed();
+    }
+    counters.readableDone();
+    assertEquals("a connection that only handshook carries no histograms", 0,
+        snapshot().histogramCount(LeanConnectionStats.Histogram.BYTES_PER_READ));
+
+    counters.readable();
+    for (int i = 0; i < 10; i++) {
+      counters.readSyscall(16_384);
+      counters.framesIn[FrameType.DATA] += 3;
+      counters.readConsumed();
+    }
+    counters.readSyscall(0);
+    counters.readableDone();
+    counters.wrote(700);
+    counters.wrote(0);
+    LeanConnectionStats s = snapshot();
+    assertEquals(10, s.histogramCount(LeanConnectionStats.Histogram.BYTES_PER_READ));
+    assertEquals(10, s.histogramBucket(LeanConnectionStats.Histogram.BYTES_PER_READ,
+        LeanConnectionStats.bucketOf(16_384)));
+    assertEquals(10, s.histogramBucket(LeanConnectionStats.Histogram.FRAMES_PER_READ,
+        LeanConnectionStats.bucketOf(3)));
+    assertEquals(1, s.histogramCount(LeanConnectionStats.Histogram.READABLE_TO_DELIVERED_NANOS));
+    assertEquals("refused writes are short writes, not sizes", 1,
+        s.histogramCount(LeanConnectionStats.Histogram.BYTES_PER_WRITE));
+    assertEquals(1, s.get(Figure.SHORT_WRITES));
+    assertEquals(32 * 100 + 10 * 16_384, s.get(Figure.BYTES_READ));
   }
 
   private LeanConnectionStats snapshot() {

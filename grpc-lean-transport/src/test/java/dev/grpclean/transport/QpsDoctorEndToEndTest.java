@@ -2,6 +2,7 @@ package dev.grpclean.transport;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
 
 import dev.grpclean.transport.QpsDoctor.Bottleneck;
 import dev.grpclean.transport.QpsDoctor.Verdict;
@@ -18,7 +19,11 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.ServerCalls;
 import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.Timeout;
@@ -70,6 +75,50 @@ public class QpsDoctorEndToEndTest {
           clientVerdicts.get(0).bottleneck);
       System.out.println("client side:\n" + QpsDoctor.report(clientVerdicts));
     } finally {
+      channel.shutdownNow();
+      server.shutdownNow();
+      channel.awaitTermination(5, TimeUnit.SECONDS);
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    }
+    LeanLeases.assertNoneLeased();
+  }
+
+  /**
+   * With PING round trips probed during the download, the tiny window is named as below the
+   * bandwidth-delay product, with a larger flowControlWindow to set.
+   */
+  @Test
+  public void tinyWindowWithRoundTripsIsBelowTheBdp() throws Exception {
+    LeanServerBuilder serverBuilder = LeanServerBuilder.forPort(0);
+    Server server = serverBuilder.addService(downloadService()).build().start();
+    LeanChannelBuilder channelBuilder = LeanChannelBuilder.forAddress("127.0.0.1", server.getPort())
+        .usePlaintext().flowControlWindow(TINY_WINDOW_BYTES);
+    ManagedChannel channel = channelBuilder.build();
+    ExecutorService downloader = Executors.newSingleThreadExecutor();
+    try {
+      assertEquals((long) MESSAGES * MESSAGE_BYTES, download(channel));
+      LeanConnectionStats serverBefore = serverBuilder.connectionStats().snapshot();
+      Future<Long> received = downloader.submit(() -> download(channel));
+      // A round trip probed every 20 ms while the download runs, as the doctor does.
+      while (true) {
+        serverBuilder.connectionStats().probeRoundTrips();
+        try {
+          assertEquals((long) MESSAGES * MESSAGE_BYTES, (long) received.get(20,
+              TimeUnit.MILLISECONDS));
+          break;
+        } catch (TimeoutException stillRunning) {
+          // probe again
+        }
+      }
+      LeanConnectionStats serverAfter = serverBuilder.connectionStats().snapshot();
+      List<Verdict> verdicts = QpsDoctor.diagnose(serverBefore, serverAfter);
+      String evidence = QpsDoctor.report(verdicts) + serverAfter.minus(serverBefore);
+      assertFalse(evidence, verdicts.isEmpty());
+      assertEquals(evidence, Bottleneck.WINDOW_BELOW_BDP, verdicts.get(0).bottleneck);
+      assertTrue(evidence, verdicts.get(0).advice.contains("raise the peer's flowControlWindow"));
+      System.out.println("server side, with round trips:\n" + QpsDoctor.report(verdicts));
+    } finally {
+      downloader.shutdownNow();
       channel.shutdownNow();
       server.shutdownNow();
       channel.awaitTermination(5, TimeUnit.SECONDS);

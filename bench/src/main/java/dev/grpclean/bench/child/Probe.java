@@ -50,7 +50,7 @@ public final class Probe {
     s.addProperty("directBuffers", direct == null ? 0 : direct.getCount());
     s.addProperty("rss", rssBytes());
     s.addProperty("threads", ManagementFactory.getThreadMXBean().getThreadCount());
-    if (transport == Transport.LEAN) {
+    if (transport.isLean()) {
       s.addProperty("leanLeasedBytes", LeanTransportStats.leasedBytes());
       s.addProperty("leanLeasesOutstanding", LeanTransportStats.leasesOutstanding());
       s.addProperty("leanPooledBytes", LeanTransportStats.pooledBytes());

@@ -63,6 +63,7 @@ public final class EventLoop implements Executor {
   private final ArrayList<Runnable> endOfBatch = new ArrayList<>();
   private final ArrayList<Runnable> endOfBatchRunning = new ArrayList<>();
   private volatile boolean shuttingDown;
+  private final LoopStats stats = new LoopStats();
 
   EventLoop(ThreadFactory threadFactory) {
     try {
@@ -75,6 +76,11 @@ public final class EventLoop implements Executor {
 
   void start() {
     thread.start();
+  }
+
+  /** What this loop's thread did: busy and waiting time, tasks, channels owned. */
+  public LoopStats stats() {
+    return stats;
   }
 
   /** Whether the calling thread is this loop's thread. */
@@ -176,7 +182,9 @@ public final class EventLoop implements Executor {
     try {
       // Re-check after publishing SLEEPING: a task added before that would not have woken us.
       if (tasks.isEmpty()) {
+        stats.waitStarted();
         selector.select();
+        stats.waitEnded(selector.keys().size());
       } else {
         selector.selectNow();
       }
@@ -211,6 +219,7 @@ public final class EventLoop implements Executor {
       } catch (Throwable t) {
         log.log(Level.SEVERE, "task " + task + " threw", t);
       }
+      stats.taskRun();
       if (++sinceFlush >= TASKS_BETWEEN_FLUSHES && !endOfBatch.isEmpty()) {
         runEndOfBatch();
         sinceFlush = 0;

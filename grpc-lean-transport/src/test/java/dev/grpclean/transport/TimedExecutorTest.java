@@ -1,0 +1,71 @@
+package dev.grpclean.transport;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertSame;
+import static org.junit.Assert.assertTrue;
+
+import com.google.common.util.concurrent.MoreExecutors;
+import dev.grpclean.transport.LeanConnectionStats.Figure;
+import dev.grpclean.transport.LeanConnectionStats.Histogram;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.Timeout;
+
+/** The executor wrapper measures queueing of every 16th task and leaves grpc-core's specials. */
+public class TimedExecutorTest {
+  @Rule public final Timeout timeout = Timeout.seconds(30);
+
+  private static final long TASK_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+
+  @Test
+  public void oneThreadExecutorWithBlockingTasksShowsTheQueueWait() throws Exception {
+    ConnectionStatsGroup group = new ConnectionStatsGroup();
+    ExecutorService one = Executors.newSingleThreadExecutor();
+    try {
+      Executor timed = group.timed(one);
+      int tasks = 4 * TimedExecutor.SAMPLE_EVERY;
+      CountDownLatch done = new CountDownLatch(tasks);
+      for (int i = 0; i < tasks; i++) {
+        timed.execute(() -> {
+          blockFor(TASK_NANOS);
+          done.countDown();
+        });
+      }
+      assertTrue(done.await(20, TimeUnit.SECONDS));
+    } finally {
+      one.shutdown();
+      assertTrue(one.awaitTermination(10, TimeUnit.SECONDS));
+    }
+    LeanConnectionStats s = group.snapshot();
+    assertEquals(64, s.get(Figure.EXECUTOR_TASKS));
+    assertEquals(4, s.get(Figure.EXECUTOR_SAMPLED_TASKS));
+    // Tasks 0, 16, 32 and 48 were timed: each waited behind all the tasks before it.
+    assertTrue(String.valueOf(s.get(Figure.EXECUTOR_QUEUE_WAIT_NANOS)),
+        s.get(Figure.EXECUTOR_QUEUE_WAIT_NANOS) >= (16 + 32 + 48) * TASK_NANOS);
+    assertTrue(s.get(Figure.EXECUTOR_RUN_NANOS) >= 4 * TASK_NANOS);
+    assertEquals(4, s.histogramCount(Histogram.EXECUTOR_QUEUE_WAIT_NANOS));
+    assertTrue(s.percentile(Histogram.EXECUTOR_QUEUE_WAIT_NANOS, 0.99) >= 48 * TASK_NANOS);
+  }
+
+  @Test
+  public void directAndDefaultExecutorsPassThrough() {
+    ConnectionStatsGroup group = new ConnectionStatsGroup();
+    assertSame(MoreExecutors.directExecutor(), group.timed(MoreExecutors.directExecutor()));
+    assertNull(group.timed(null));
+    Executor timed = group.timed(Runnable::run);
+    assertSame("not wrapped twice", timed, group.timed(timed));
+  }
+
+  private static void blockFor(long nanos) {
+    long end = System.nanoTime() + nanos;
+    while (System.nanoTime() < end) {
+      java.util.concurrent.locks.LockSupport.parkNanos(end - System.nanoTime());
+    }
+  }
+}

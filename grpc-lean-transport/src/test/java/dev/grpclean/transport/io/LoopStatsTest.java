@@ -1,0 +1,67 @@
+package dev.grpclean.transport.io;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.After;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.Timeout;
+
+/** A poller thread's figures: tasks counted, CPU work as busy time, an idle loop as waiting. */
+public class LoopStatsTest {
+  @Rule public final Timeout timeout = Timeout.seconds(30);
+
+  private final EventLoopGroup group = new EventLoopGroup(1, "loop-stats-test");
+  private final EventLoop loop = group.next();
+
+  @After
+  public void stop() {
+    group.shutdownAndWait();
+  }
+
+  @Test
+  public void tasksAreCounted() throws Exception {
+    for (int i = 0; i < 100; i++) {
+      loop.execute(() -> { });
+    }
+    CompletableFuture<Long> counted = new CompletableFuture<>();
+    loop.execute(() -> counted.complete(loop.stats().tasksRun()));
+    assertEquals("the tasks before this one, counted on the loop", 100,
+        (long) counted.get(10, TimeUnit.SECONDS));
+  }
+
+  @Test
+  public void workOnTheLoopIsBusyAndIdlingIsWaiting() throws Exception {
+    LoopStats stats = loop.stats();
+    long spinNanos = TimeUnit.MILLISECONDS.toNanos(100);
+    long t0 = System.nanoTime();
+    long busy0 = stats.busyNanos(t0);
+    CompletableFuture<Void> spun = new CompletableFuture<>();
+    loop.execute(() -> {
+      long end = System.nanoTime() + spinNanos;
+      while (System.nanoTime() < end) {
+        Thread.onSpinWait();
+      }
+      spun.complete(null);
+    });
+    spun.get(10, TimeUnit.SECONDS);
+    long t1 = System.nanoTime();
+    assertTrue("the spinning task is busy time",
+        stats.busyNanos(t1) - busy0 >= spinNanos);
+
+    // Now idle: wait until the loop is back in select, then watch its waiting time grow.
+    long wait1 = stats.waitNanos(t1);
+    long t2;
+    do {
+      Thread.onSpinWait();
+      t2 = System.nanoTime();
+    } while (stats.waitNanos(t2) - wait1 < TimeUnit.MILLISECONDS.toNanos(200));
+    long busyWhileIdle = stats.busyNanos(t2) - stats.busyNanos(t1);
+    assertTrue("an idle loop is waiting, not busy: " + busyWhileIdle,
+        busyWhileIdle < (t2 - t1) / 2);
+    assertTrue(stats.channelsOwned() >= 0);
+  }
+}
