@@ -20,6 +20,13 @@ final class IdleScenario extends Scenario {
       description = "Client channels, one connection each (default: ${DEFAULT-VALUE}).")
   int connections;
 
+  @Option(names = "--baseline-connections", paramLabel = "B", defaultValue = "0",
+      description = "Channels opened (one RPC each) before the baseline, so the figures are "
+          + "the marginal cost of the next --connections: one-time costs of the first "
+          + "connections (JIT-compiled code, metaspace, pool chunks) drop out "
+          + "(default: ${DEFAULT-VALUE}).")
+  int baselineConnections;
+
   @Option(names = "--settle-ms", paramLabel = "MS", defaultValue = "1000",
       description = "Idle time before measuring (default: ${DEFAULT-VALUE}).")
   long settleMillis;
@@ -31,7 +38,8 @@ final class IdleScenario extends Scenario {
 
   @Override
   Map<String, Object> params() {
-    return map("connections", connections);
+    return baselineConnections == 0 ? map("connections", connections)
+        : map("connections", connections, "baselineConnections", baselineConnections);
   }
 
   @Override
@@ -56,6 +64,9 @@ final class IdleScenario extends Scenario {
   @Override
   void validate() {
     positive(this, "--connections", connections);
+    if (baselineConnections < 0) {
+      throw usage("--baseline-connections must not be negative");
+    }
     if (settleMillis < 0) {
       throw usage("--settle-ms must not be negative");
     }
@@ -68,6 +79,12 @@ final class IdleScenario extends Scenario {
       try (ChildJvm client = rig.client(transport, server.ready().get("port").getAsInt())) {
         rig.step("warming up");
         client.call("warm", Duration.ofSeconds(60));
+        if (baselineConnections > 0) {
+          rig.step("opening " + baselineConnections + " baseline channels");
+          client.call("idle n=" + baselineConnections,
+              Duration.ofSeconds(60 + baselineConnections / 10));
+          sleep(settleMillis);
+        }
         rig.step("baselines (forced GC)");
         JsonObject serverBefore = server.call("snapshot", snapshotTimeout);
         JsonObject clientBefore = client.call("snapshot", snapshotTimeout);
