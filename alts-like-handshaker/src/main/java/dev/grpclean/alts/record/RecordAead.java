@@ -41,22 +41,24 @@ abstract class RecordAead {
   /** ALTSRP_GCM_AES128: the counter is the nonce. */
   private static final class Gcm extends RecordAead {
     private final SecretKeySpec key;
+    private final byte[] rawKey;
 
     Gcm(byte[] key, GcmProvider provider) {
       super(provider);
       this.key = new SecretKeySpec(key, "AES");
+      this.rawKey = key.clone();
     }
 
     @Override
     void seal(byte[] counter, @Nullable byte[] aad, ByteBuffer in, ByteBuffer out)
         throws GeneralSecurityException {
-      aesGcm.seal(key, counter, aad, in, out);
+      aesGcm.seal(key, rawKey, counter, aad, in, out);
     }
 
     @Override
     void open(byte[] counter, @Nullable byte[] aad, ByteBuffer in, ByteBuffer out)
         throws GeneralSecurityException {
-      aesGcm.open(key, counter, aad, in, out);
+      aesGcm.open(key, rawKey, counter, aad, in, out);
     }
   }
 
@@ -76,6 +78,8 @@ abstract class RecordAead {
     private final byte[] mask;
     private final byte[] nonce = new byte[AesGcm.NONCE_BYTES];
     @Nullable private SecretKeySpec recordKey;
+    /** {@link #recordKey}'s bytes, overwritten in place at each rekey. */
+    private final byte[] recordKeyBytes = new byte[AesGcm.KEY_BYTES];
     /** Counter bytes 2..7 that {@link #recordKey} was derived from. */
     private long recordKeyKdfCounter;
 
@@ -88,13 +92,15 @@ abstract class RecordAead {
     @Override
     void seal(byte[] counter, @Nullable byte[] aad, ByteBuffer in, ByteBuffer out)
         throws GeneralSecurityException {
-      aesGcm.seal(keyFor(counter), maskedNonce(counter), aad, in, out);
+      SecretKeySpec key = keyFor(counter);
+      aesGcm.seal(key, recordKeyBytes, maskedNonce(counter), aad, in, out);
     }
 
     @Override
     void open(byte[] counter, @Nullable byte[] aad, ByteBuffer in, ByteBuffer out)
         throws GeneralSecurityException {
-      aesGcm.open(keyFor(counter), maskedNonce(counter), aad, in, out);
+      SecretKeySpec key = keyFor(counter);
+      aesGcm.open(key, recordKeyBytes, maskedNonce(counter), aad, in, out);
     }
 
     private byte[] maskedNonce(byte[] counter) {
@@ -119,6 +125,7 @@ abstract class RecordAead {
       mac.update((byte) 0x01);
       byte[] block = mac.doFinal();
       recordKey = new SecretKeySpec(block, 0, AesGcm.KEY_BYTES, "AES");
+      System.arraycopy(block, 0, recordKeyBytes, 0, AesGcm.KEY_BYTES);
       Arrays.fill(block, (byte) 0);
       recordKeyKdfCounter = kdfCounter;
       return recordKey;
