@@ -27,6 +27,11 @@ final class IdleScenario extends Scenario {
           + "(default: ${DEFAULT-VALUE}).")
   int baselineConnections;
 
+  @Option(names = "--rpc-bytes", paramLabel = "BYTES", defaultValue = "100",
+      description = "Size of each channel's one RPC, request and response: e.g. 65536 so every "
+          + "connection has carried full-size records before it idles (default: ${DEFAULT-VALUE}).")
+  int rpcBytes;
+
   @Option(names = "--settle-ms", paramLabel = "MS", defaultValue = "1000",
       description = "Idle time before measuring (default: ${DEFAULT-VALUE}).")
   long settleMillis;
@@ -38,8 +43,14 @@ final class IdleScenario extends Scenario {
 
   @Override
   Map<String, Object> params() {
-    return baselineConnections == 0 ? map("connections", connections)
-        : map("connections", connections, "baselineConnections", baselineConnections);
+    Map<String, Object> p = map("connections", connections);
+    if (baselineConnections > 0) {
+      p.put("baselineConnections", baselineConnections);
+    }
+    if (rpcBytes != 100) {
+      p.put("rpcBytes", rpcBytes);
+    }
+    return p;
   }
 
   @Override
@@ -64,6 +75,9 @@ final class IdleScenario extends Scenario {
   @Override
   void validate() {
     positive(this, "--connections", connections);
+    if (rpcBytes < 0 || rpcBytes > 4 << 20) {
+      throw usage("--rpc-bytes must be in [0, 4 MiB], not " + rpcBytes);
+    }
     if (baselineConnections < 0) {
       throw usage("--baseline-connections must not be negative");
     }
@@ -81,7 +95,7 @@ final class IdleScenario extends Scenario {
         client.call("warm", Duration.ofSeconds(60));
         if (baselineConnections > 0) {
           rig.step("opening " + baselineConnections + " baseline channels");
-          client.call("idle n=" + baselineConnections,
+          client.call("idle n=" + baselineConnections + " bytes=" + rpcBytes,
               Duration.ofSeconds(60 + baselineConnections / 10));
           sleep(settleMillis);
         }
@@ -89,7 +103,7 @@ final class IdleScenario extends Scenario {
         JsonObject serverBefore = server.call("snapshot", snapshotTimeout);
         JsonObject clientBefore = client.call("snapshot", snapshotTimeout);
         rig.step("opening " + connections + " channels");
-        JsonObject opened = client.call("idle n=" + connections,
+        JsonObject opened = client.call("idle n=" + connections + " bytes=" + rpcBytes,
             Duration.ofSeconds(60 + connections / 10));
         rig.step("idle for " + settleMillis + " ms");
         sleep(settleMillis);
