@@ -114,6 +114,25 @@ final class AesGcm {
     crypt(worker, in, out);
   }
 
+  /** Whether {@link #openInPlace} can open {@code record} without a second buffer view. */
+  boolean opensInPlace(ByteBuffer record) {
+    return nativeGcm && record.isDirect();
+  }
+
+  /**
+   * Opens {@code record}'s remaining bytes in place, the plaintext starting at its position, which
+   * (like its limit) is left unchanged; only where {@link #opensInPlace} says so.
+   *
+   * @return plaintext bytes
+   */
+  int openInPlace(byte[] rawKey, byte[] nonce, @Nullable byte[] aad, ByteBuffer record)
+      throws GeneralSecurityException {
+    if (record.remaining() < TAG_BYTES) {
+      throw new GeneralSecurityException("ciphertext shorter than the GCM tag");
+    }
+    return ConscryptNativeGcm.openInPlace(rawKey, nonce, aad, record);
+  }
+
   /**
    * Conscrypt without the {@link Cipher} ({@link ConscryptNativeGcm}): direct buffers go as they
    * are; a heap one is copied through this thread's direct scratch (the caller checked that the

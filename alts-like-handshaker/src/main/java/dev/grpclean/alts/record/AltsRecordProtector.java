@@ -242,9 +242,10 @@ public final class AltsRecordProtector implements RecordProtector {
 
   /**
    * Opens each complete record in place; keeps a trailing partial record. The cipher reads from
-   * {@code ciphertext} itself, narrowed to the record, and writes through one view made per
-   * call; the plaintext goes to the sink as {@code ciphertext} narrowed again, its bounds
-   * restored after each record: one object per call, not three.
+   * {@code ciphertext} itself, narrowed to the record, and writes either into it too (Conscrypt's
+   * native calls on a direct buffer: no object at all) or through one view made per call; the
+   * plaintext goes to the sink as {@code ciphertext} narrowed again, its bounds restored after
+   * each record.
    */
   private void openAll(ByteBuffer ciphertext, PlaintextSink sink) throws Exception {
     ByteBuffer out = null;
@@ -264,15 +265,20 @@ public final class AltsRecordProtector implements RecordProtector {
         stash(ciphertext, recordBytes);
         return;
       }
-      if (out == null) {
-        out = ciphertext.duplicate();
-      }
       int end = start + recordBytes;
-      out.limit(end).position(start + HEADER_BYTES);
       ciphertext.limit(end).position(start + HEADER_BYTES);
       try {
-        open(ciphertext, out);
-        int plaintextEnd = out.position();
+        int plaintextEnd;
+        if (inbound.opensInPlace(ciphertext)) {
+          plaintextEnd = start + HEADER_BYTES + openInPlace(ciphertext);
+        } else {
+          if (out == null) {
+            out = ciphertext.duplicate();
+          }
+          out.limit(end).position(start + HEADER_BYTES);
+          open(ciphertext, out);
+          plaintextEnd = out.position();
+        }
         if (plaintextEnd > start + HEADER_BYTES) {
           ciphertext.limit(plaintextEnd).position(start + HEADER_BYTES);
           sink.onPlaintext(ciphertext);
@@ -334,11 +340,27 @@ public final class AltsRecordProtector implements RecordProtector {
     try {
       inbound.open(inboundCounter.current(), null, in, out);
     } catch (javax.crypto.AEADBadTagException e) {
-      throw new GeneralSecurityException("ALTS record " + Long.toUnsignedString(
-          inboundCounter.value()) + " failed authentication: tampered, replayed, reordered or"
-          + " sealed with another key", e);
+      throw authenticationFailed(e);
     }
     inboundCounter.advance();
+  }
+
+  /** Opens {@code record} in place where the AEAD can ({@link RecordAead#opensInPlace}). */
+  private int openInPlace(ByteBuffer record) throws GeneralSecurityException {
+    int plaintextBytes;
+    try {
+      plaintextBytes = inbound.openInPlace(inboundCounter.current(), null, record);
+    } catch (javax.crypto.AEADBadTagException e) {
+      throw authenticationFailed(e);
+    }
+    inboundCounter.advance();
+    return plaintextBytes;
+  }
+
+  private GeneralSecurityException authenticationFailed(Exception e) {
+    return new GeneralSecurityException("ALTS record " + Long.toUnsignedString(
+        inboundCounter.value()) + " failed authentication: tampered, replayed, reordered or"
+        + " sealed with another key", e);
   }
 
   /** Starts a pending record with the whole tail of {@code ciphertext}. */

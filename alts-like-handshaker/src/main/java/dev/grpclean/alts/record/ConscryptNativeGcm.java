@@ -78,6 +78,18 @@ final class ConscryptNativeGcm {
     out.position(out.position() + written);
   }
 
+  /**
+   * Opens {@code record}'s remaining bytes (ciphertext, then tag) in place: the plaintext starts
+   * at its position. Its position and limit are left as they were.
+   *
+   * @return plaintext bytes
+   * @throws AEADBadTagException if authentication fails
+   */
+  static int openInPlace(byte[] key, byte[] nonce, @Nullable byte[] aad, ByteBuffer record)
+      throws GeneralSecurityException {
+    return call(Holder.OPEN, key, nonce, aad, record, record);
+  }
+
   private static int call(MethodHandle op, byte[] key, byte[] nonce, @Nullable byte[] aad,
       ByteBuffer in, ByteBuffer out) throws GeneralSecurityException {
     try {

@@ -38,6 +38,15 @@ abstract class RecordAead {
   abstract void open(byte[] counter, @Nullable byte[] aad, ByteBuffer in, ByteBuffer out)
       throws GeneralSecurityException;
 
+  /** See {@link AesGcm#opensInPlace}. */
+  final boolean opensInPlace(ByteBuffer record) {
+    return aesGcm.opensInPlace(record);
+  }
+
+  /** See {@link AesGcm#openInPlace}; {@code counter} is the record's 12-byte counter. */
+  abstract int openInPlace(byte[] counter, @Nullable byte[] aad, ByteBuffer record)
+      throws GeneralSecurityException;
+
   /** ALTSRP_GCM_AES128: the counter is the nonce. */
   private static final class Gcm extends RecordAead {
     private final SecretKeySpec key;
@@ -59,6 +68,12 @@ abstract class RecordAead {
     void open(byte[] counter, @Nullable byte[] aad, ByteBuffer in, ByteBuffer out)
         throws GeneralSecurityException {
       aesGcm.open(key, rawKey, counter, aad, in, out);
+    }
+
+    @Override
+    int openInPlace(byte[] counter, @Nullable byte[] aad, ByteBuffer record)
+        throws GeneralSecurityException {
+      return aesGcm.openInPlace(rawKey, counter, aad, record);
     }
   }
 
@@ -101,6 +116,13 @@ abstract class RecordAead {
         throws GeneralSecurityException {
       SecretKeySpec key = keyFor(counter);
       aesGcm.open(key, recordKeyBytes, maskedNonce(counter), aad, in, out);
+    }
+
+    @Override
+    int openInPlace(byte[] counter, @Nullable byte[] aad, ByteBuffer record)
+        throws GeneralSecurityException {
+      keyFor(counter);
+      return aesGcm.openInPlace(recordKeyBytes, maskedNonce(counter), aad, record);
     }
 
     private byte[] maskedNonce(byte[] counter) {
