@@ -25,6 +25,7 @@ import javax.annotation.Nullable;
  *   stream, client CPU / MiB                       2.5 ms          10.3 ms  (Netty 3.0-5.3 ms)
  *   idle, server heap + native / conn              36.3 KiB        25.0 KiB (Netty 16.6-20.8)
  *   idle, client heap + native / conn              63.8 KiB        32.9 KiB (Netty 56.8-57.0)
+ *   idle after one 64 KiB RPC, server (1 run)      59.2 KiB        20.7 KiB (Netty 30.2)
  * </pre>
  *
  * The JDK engine is the leaner one at rest (Conscrypt's engine mallocs a BoringSSL BIO pair, two
