@@ -136,8 +136,8 @@ final class AttackCommand implements Callable<Integer> {
     }
     PrintWriter stdout = spec.commandLine().getOut();
     Progress progress = new Progress(spec.commandLine().getErr(), System.console() != null);
-    Rig rig = new Rig(jvmFlags(), dir.resolve("logs"), progress, null, null, Security.INSECURE,
-        null);
+    Rig rig = new Rig(jvmFlags(), dir.resolve("logs"), progress, null, null, t -> Security.INSECURE,
+        t -> List.of(), null);
     long start = System.nanoTime();
     List<Row> rows = new ArrayList<>();
     try {

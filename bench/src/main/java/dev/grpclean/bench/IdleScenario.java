@@ -20,6 +20,18 @@ final class IdleScenario extends Scenario {
       description = "Client channels, one connection each (default: ${DEFAULT-VALUE}).")
   int connections;
 
+  @Option(names = "--baseline-connections", paramLabel = "B", defaultValue = "0",
+      description = "Channels opened (one RPC each) before the baseline, so the figures are "
+          + "the marginal cost of the next --connections: one-time costs of the first "
+          + "connections (JIT-compiled code, metaspace, pool chunks) drop out "
+          + "(default: ${DEFAULT-VALUE}).")
+  int baselineConnections;
+
+  @Option(names = "--rpc-bytes", paramLabel = "BYTES", defaultValue = "100",
+      description = "Size of each channel's one RPC, request and response: e.g. 65536 so every "
+          + "connection has carried full-size records before it idles (default: ${DEFAULT-VALUE}).")
+  int rpcBytes;
+
   @Option(names = "--settle-ms", paramLabel = "MS", defaultValue = "1000",
       description = "Idle time before measuring (default: ${DEFAULT-VALUE}).")
   long settleMillis;
@@ -43,8 +55,17 @@ final class IdleScenario extends Scenario {
 
   @Override
   Map<String, Object> params() {
-    return rawClient ? map("connections", connections, "client", "raw")
-        : map("connections", connections);
+    Map<String, Object> p = map("connections", connections);
+    if (rawClient) {
+      p.put("client", "raw");
+    }
+    if (baselineConnections > 0) {
+      p.put("baselineConnections", baselineConnections);
+    }
+    if (rpcBytes != 100) {
+      p.put("rpcBytes", rpcBytes);
+    }
+    return p;
   }
 
   @Override
@@ -70,12 +91,20 @@ final class IdleScenario extends Scenario {
   void validate() {
     positive(this, "--connections", connections);
     long limit = FdLimit.hard();
-    if (limit > 0 && connections + FD_HEADROOM > limit) {
-      throw usage("--connections " + connections + " needs about " + (connections + FD_HEADROOM)
+    long needed = (long) connections + baselineConnections + FD_HEADROOM;
+    if (limit > 0 && needed > limit) {
+      throw usage("--connections " + connections + " (+ --baseline-connections "
+          + baselineConnections + ") needs about " + needed
           + " file descriptors in each JVM, but the hard limit here is " + limit
           + " (ulimit -Hn; scripts/bench raises the soft limit to it and tries to raise the hard"
           + " one, which needs CAP_SYS_RESOURCE): at most " + (limit - FD_HEADROOM)
           + " connections on this machine");
+    }
+    if (rpcBytes < 0 || rpcBytes > 4 << 20) {
+      throw usage("--rpc-bytes must be in [0, 4 MiB], not " + rpcBytes);
+    }
+    if (baselineConnections < 0) {
+      throw usage("--baseline-connections must not be negative");
     }
     if (settleMillis < 0) {
       throw usage("--settle-ms must not be negative");
@@ -89,6 +118,13 @@ final class IdleScenario extends Scenario {
       try (ChildJvm client = rig.client(transport, server.ready().get("port").getAsInt())) {
         rig.step("warming up");
         client.call("warm", Duration.ofSeconds(60));
+        if (baselineConnections > 0) {
+          rig.step("opening " + baselineConnections + " baseline channels");
+          client.call((rawClient ? "rawidle" : "idle") + " n=" + baselineConnections
+              + " bytes=" + rpcBytes,
+              Duration.ofSeconds(60 + baselineConnections / 10));
+          sleep(settleMillis);
+        }
         rig.step("baselines (forced GC)");
         JsonObject serverBefore = server.call("snapshot", snapshotTimeout);
         JsonObject clientBefore = client.call("snapshot", snapshotTimeout);
@@ -98,8 +134,8 @@ final class IdleScenario extends Scenario {
           int batch = Math.min(OPEN_BATCH, connections - done);
           rig.step("opening " + (rawClient ? "raw connections" : "channels") + ": " + done
               + " of " + connections);
-          JsonObject o = client.call((rawClient ? "rawidle" : "idle") + " n=" + batch,
-              Duration.ofSeconds(60 + batch / 10));
+          JsonObject o = client.call((rawClient ? "rawidle" : "idle") + " n=" + batch
+              + " bytes=" + rpcBytes, Duration.ofSeconds(60 + batch / 10));
           openMillis += o.get("openMillis").getAsLong();
           done += batch;
           opened = o;

@@ -87,6 +87,12 @@ final class Report {
       b.append(" ").append(e.getKey()).append('=').append(e.getValue());
     }
     b.append(" security=").append(scenario.security().id());
+    if (scenario.referenceSecurity() != null) {
+      b.append(" reference-security=").append(scenario.referenceSecurity().id());
+    }
+    if (scenario.options.tlsProvider != null) {
+      b.append(" lean-tls-provider=").append(scenario.options.tlsProvider);
+    }
     return b.append("  reps=").append(scenario.reps())
         // The child JVMs run the bench's own java (ChildJvm), so its version is theirs.
         .append("  jvm: java ").append(Runtime.version().feature()).append(' ')
@@ -168,6 +174,12 @@ final class Report {
     o.add("params", params);
     o.addProperty("reps", scenario.reps());
     o.addProperty("security", scenario.security().id());
+    if (scenario.referenceSecurity() != null) {
+      o.addProperty("referenceSecurity", scenario.referenceSecurity().id());
+    }
+    if (scenario.options.tlsProvider != null) {
+      o.addProperty("leanTlsProvider", scenario.options.tlsProvider);
+    }
     JsonArray flags = new JsonArray();
     scenario.jvmFlags().forEach(flags::add);
     o.add("jvmFlags", flags);

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * What a scenario needs to run once: forks the server and client JVMs with the run's flags,
@@ -20,19 +21,23 @@ final class Rig {
   private final Progress progress;
   private final String fault;
   private final Integer connectPort;
-  private final Security security;
+  private final Function<Transport, Security> security;
+  private final Function<Transport, List<String>> transportFlags;
   private final Path keys;
   private String tag = "run";
   private String prefix = "";
 
   /**
    * {@code keys}: the alts_like key directory ({@link Security#writeAltsLikeKeys}), passed to
-   * both children; null in the other modes.
+   * both children; null in the other modes. {@code security}: the mode each transport runs with;
+   * {@code transportFlags}: JVM flags of that transport's children beside {@code jvmFlags}.
    */
   Rig(List<String> jvmFlags, Path logDir, Progress progress, String fault, Integer connectPort,
-      Security security, Path keys) {
+      Function<Transport, Security> security, Function<Transport, List<String>> transportFlags,
+      Path keys) {
     this.jvmFlags = List.copyOf(jvmFlags);
     this.security = security;
+    this.transportFlags = transportFlags;
     this.keys = keys;
     this.logDir = logDir;
     this.progress = progress;
@@ -74,17 +79,13 @@ final class Rig {
    * {@code client} and {@code {run}} by the run's tag (e.g. {@code download-lean-1}), so a flag
    * that names a file (a JFR recording, a GC log) gets one file per JVM.
    */
-  List<String> flags(String role) {
+  List<String> flags(String role, Transport transport) {
     List<String> flags = new ArrayList<>(jvmFlags.size());
     for (String flag : jvmFlags) {
       flags.add(flag.replace("{role}", role).replace("{run}", tag));
     }
-    return flags;
-  }
-
-  /** {@link #flags(String)} and the transport's own ({@link Transport#childJvmFlags()}). */
-  List<String> flags(String role, Transport transport) {
-    List<String> flags = flags(role);
+    flags.addAll(transportFlags.apply(transport));
+    // The transport's own, e.g. lean-nocounters' switch (Transport#childJvmFlags()).
     flags.addAll(transport.childJvmFlags());
     return flags;
   }
@@ -94,9 +95,10 @@ final class Rig {
     args.add(role);
     args.add(transport.id());
     args.addAll(more);
-    if (security != Security.INSECURE) {
+    Security mode = security.apply(transport);
+    if (mode != Security.INSECURE) {
       args.add("--security");
-      args.add(security.id());
+      args.add(mode.id());
     }
     if (keys != null) {
       args.add("--keys");

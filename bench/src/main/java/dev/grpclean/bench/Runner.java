@@ -63,7 +63,8 @@ final class Runner {
     boolean anyRuns = transports.stream().anyMatch(t -> s.unsupported(t) == null);
     Path keys = null;
     try {
-      if (security == Security.ALTS_LIKE && anyRuns) {
+      boolean altsRuns = transports.stream().anyMatch(t -> s.securityFor(t) == Security.ALTS_LIKE);
+      if (altsRuns && anyRuns) {
         try {
           keys = Security.writeAltsLikeKeys();
         } catch (IOException | GeneralSecurityException e) {
@@ -71,7 +72,7 @@ final class Runner {
         }
       }
       Rig rig = new Rig(s.jvmFlags(), out.resolve("logs"), progress, s.options.fault,
-          s.options.connectPort, security, keys);
+          s.options.connectPort, s::securityFor, s::transportJvmFlags, keys);
       int total = s.reps() * transports.size();
       List<RunResult> runs = new ArrayList<>();
       int done = 0;

@@ -50,6 +50,17 @@ abstract class Scenario implements Callable<Integer> {
             + "unsupported (default: ${DEFAULT-VALUE}).")
     String security;
 
+    @Option(names = "--reference-security", paramLabel = "MODE",
+        description = "Security of the transports that lack --security's mode (netty and "
+            + "okhttp have no alts_like), e.g. tls to measure lean's alts_like against Netty "
+            + "TLS in one run (default: such transports are reported as unsupported).")
+    String referenceSecurity;
+
+    @Option(names = "--tls-provider", paramLabel = "P",
+        description = "Lean's TLS engine provider: jdk or conscrypt (passed to lean's JVMs as "
+            + "-Dgrpclean.tls.provider; default: lean's own default).")
+    String tlsProvider;
+
     @Option(names = "--no-charts", description = "Skip the PNG charts.")
     boolean noCharts;
 
@@ -141,14 +152,40 @@ abstract class Scenario implements Callable<Integer> {
     return Security.parse(options.security);
   }
 
+  /** {@code --reference-security}, or null when not given. */
+  Security referenceSecurity() {
+    return options.referenceSecurity == null ? null : Security.parse(options.referenceSecurity);
+  }
+
+  /**
+   * The security {@code transport} runs with: {@code --security} where it has that mode, else
+   * {@code --reference-security} (null when neither applies: the transport is unsupported).
+   */
+  Security securityFor(Transport transport) {
+    Security s = security();
+    if (s.supports(transport)) {
+      return s;
+    }
+    Security reference = referenceSecurity();
+    return reference != null && reference.supports(transport) ? reference : null;
+  }
+
   /**
    * Why {@code transport} cannot run this scenario in the chosen security mode, or null when
    * it can. Such a transport is reported as unsupported, never run.
    */
   String unsupported(Transport transport) {
     Security s = security();
-    return s.supports(transport) ? null
+    return securityFor(transport) != null ? null
         : transport.id() + " has no " + s.id() + " credentials (alts_like is lean's own)";
+  }
+
+  /** Extra JVM flags of {@code transport}'s children: lean's TLS provider, if chosen. */
+  List<String> transportJvmFlags(Transport transport) {
+    if (options.tlsProvider == null || transport != Transport.LEAN) {
+      return List.of();
+    }
+    return List.of("-Dgrpclean.tls.provider=" + options.tlsProvider);
   }
 
   List<String> jvmFlags() {
@@ -171,6 +208,15 @@ abstract class Scenario implements Callable<Integer> {
       security();
     } catch (IllegalArgumentException e) {
       throw usage(e.getMessage());
+    }
+    try {
+      referenceSecurity();
+    } catch (IllegalArgumentException e) {
+      throw usage(e.getMessage().replace("--security", "--reference-security"));
+    }
+    if (options.tlsProvider != null && !options.tlsProvider.equals("jdk")
+        && !options.tlsProvider.equals("conscrypt")) {
+      throw usage("--tls-provider must be jdk or conscrypt, not '" + options.tlsProvider + "'");
     }
     if (options.jvmFlags.isBlank()) {
       throw usage("--jvm-flags must not be empty");

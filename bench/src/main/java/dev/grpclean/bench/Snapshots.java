@@ -20,6 +20,10 @@ final class Snapshots {
     m.add(Metric.of(side + ".heapPerConn", side + " heap / conn", Metric.Unit.KIB));
     m.add(Metric.of(side + ".directPerConn", side + " direct / conn", Metric.Unit.KIB));
     m.add(Metric.of(side + ".rssPerConn", side + " RSS / conn", Metric.Unit.KIB));
+    m.add(Metric.of(side + ".nativePerConn", side + " RSS outside heap / conn",
+        Metric.Unit.KIB));
+    m.add(Metric.of(side + ".heapNativePerConn", side + " heap + native / conn",
+        Metric.Unit.KIB));
     m.add(Metric.of(side + ".threadsPerConn", side + " threads / conn", Metric.Unit.COUNT));
     m.add(Metric.of(side + ".leasedPerConn", side + " lean leased / conn", Metric.Unit.KIB));
     m.add(Metric.of(side + ".leanPooled", side + " lean pool kept (total)", Metric.Unit.KIB));
@@ -37,6 +41,11 @@ final class Snapshots {
     r.put(side + ".directPerConn", directDelta(before, after) / n);
     if (after.get("rss").getAsLong() >= 0) {
       r.put(side + ".rssPerConn", delta(before, after, "rss") / n);
+    }
+    if (after.has("nativeRss") && before.has("nativeRss")) {
+      double nativePerConn = delta(before, after, "nativeRss") / n;
+      r.put(side + ".nativePerConn", nativePerConn);
+      r.put(side + ".heapNativePerConn", delta(before, after, "heapUsed") / n + nativePerConn);
     }
     r.put(side + ".threadsPerConn", delta(before, after, "threads") / n);
     if (after.has("leanLeasedBytes")) {

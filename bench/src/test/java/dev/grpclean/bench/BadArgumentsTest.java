@@ -42,6 +42,24 @@ public class BadArgumentsTest {
   }
 
   @Test
+  public void unknownTlsProvider() {
+    usageError("--tls-provider must be jdk or conscrypt, not 'openssl'", "idle",
+        "--tls-provider", "openssl");
+  }
+
+  @Test
+  public void unknownReferenceSecurityMode() {
+    usageError("--reference-security must be insecure, tls or alts_like, not 'ssl'", "idle",
+        "--security", "alts_like", "--reference-security", "ssl");
+  }
+
+  @Test
+  public void negativeBaselineConnections() {
+    usageError("--baseline-connections must not be negative", "idle",
+        "--baseline-connections", "-1");
+  }
+
+  @Test
   public void unknownSecurityMode() {
     usageError("--security must be insecure, tls or alts_like, not 'ssl'", "unary",
         "--security", "ssl");

@@ -8,7 +8,6 @@ import dev.grpclean.transport.tls.TlsHandshakers;
 import io.grpc.ChannelCredentials;
 import io.grpc.ForwardingChannelBuilder2;
 import io.grpc.InsecureChannelCredentials;
-import io.grpc.TlsChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.internal.ClientTransportFactory;
@@ -138,8 +137,7 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
       return handshakerFactory;
     }
     if (defaultTls == null) {
-      defaultTls = TlsHandshakers.forClient(
-          (TlsChannelCredentials) TlsChannelCredentials.create());
+      defaultTls = TlsHandshakers.forDefaultClient();
     }
     return defaultTls;
   }

@@ -276,9 +276,9 @@ abstract class AltsLikeHandshaker implements Handshaker {
    */
   static int peerMaxRecordBytes(int announced, String who) throws HandshakeException {
     long bytes = announced & 0xffffffffL;
-    if (bytes < AltsRecordProtector.DEFAULT_RECORD_BYTES) {
+    if (bytes < AltsRecordProtector.MIN_RECORD_BYTES) {
       throw new HandshakeException(who + " accepts records of at most " + bytes
-          + " bytes; at least " + AltsRecordProtector.DEFAULT_RECORD_BYTES + " are required");
+          + " bytes; at least " + AltsRecordProtector.MIN_RECORD_BYTES + " are required");
     }
     return (int) Math.min(bytes, AltsRecordProtector.MAX_RECORD_BYTES);
   }

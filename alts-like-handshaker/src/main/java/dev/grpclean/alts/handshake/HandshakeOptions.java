@@ -427,10 +427,10 @@ public final class HandshakeOptions {
     }
 
     private static int checkRecordBytes(String name, int value) {
-      if (value < AltsRecordProtector.DEFAULT_RECORD_BYTES
+      if (value < AltsRecordProtector.MIN_RECORD_BYTES
           || value > AltsRecordProtector.MAX_RECORD_BYTES) {
         throw new IllegalArgumentException(name + " must be in ["
-            + AltsRecordProtector.DEFAULT_RECORD_BYTES + ", " + AltsRecordProtector.MAX_RECORD_BYTES
+            + AltsRecordProtector.MIN_RECORD_BYTES + ", " + AltsRecordProtector.MAX_RECORD_BYTES
             + "], not " + value);
       }
       return value;

@@ -28,6 +28,8 @@ import javax.crypto.spec.SecretKeySpec;
  *
  * <p>Per-record allocation that the JCE API forces on us: one {@link GCMParameterSpec} (which
  * clones the nonce) per record, and in SunJCE the GCM engine objects created by each {@code init}.
+ * With Conscrypt the {@link Cipher} is skipped when its native calls are usable ({@link
+ * ConscryptNativeGcm}): no Java garbage per record at all.
  *
  * <p>Thread-safe: all mutable state is per thread.
  */
@@ -47,10 +49,13 @@ final class AesGcm {
   private static final AesGcm CONSCRYPT = new AesGcm(GcmProvider.CONSCRYPT);
 
   private final GcmProvider provider;
+  /** Conscrypt's AES-GCM without the {@link Cipher}: see {@link ConscryptNativeGcm}. */
+  private final boolean nativeGcm;
   private final ThreadLocal<Worker> workers = new ThreadLocal<>();
 
   private AesGcm(GcmProvider provider) {
     this.provider = provider;
+    this.nativeGcm = provider == GcmProvider.CONSCRYPT && ConscryptNativeGcm.available();
   }
 
   static AesGcm of(GcmProvider provider) {
@@ -66,10 +71,15 @@ final class AesGcm {
    * buffers advance. {@code out} must have {@code in.remaining() + 16} bytes remaining; it may
    * overlap {@code in} only if it starts at the same byte.
    */
-  void seal(SecretKeySpec key, byte[] nonce, @Nullable byte[] aad, ByteBuffer in, ByteBuffer out)
-      throws GeneralSecurityException {
+  void seal(SecretKeySpec key, byte[] rawKey, byte[] nonce, @Nullable byte[] aad, ByteBuffer in,
+      ByteBuffer out) throws GeneralSecurityException {
+    if (nativeGcm && (in.isDirect() && out.isDirect()
+        || in.remaining() + TAG_BYTES <= MAX_SCRATCH_BYTES)) {
+      nativeCrypt(true, rawKey, nonce, aad, in, out);
+      return;
+    }
     Worker worker = worker();
-    Cipher cipher = worker.cipher;
+    Cipher cipher = worker.cipher(provider);
     cipher.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(TAG_BITS, nonce));
     if (aad != null) {
       cipher.updateAAD(aad);
@@ -86,13 +96,17 @@ final class AesGcm {
    * @throws javax.crypto.AEADBadTagException if authentication fails; {@code out} then holds
    *     nothing usable
    */
-  void open(SecretKeySpec key, byte[] nonce, @Nullable byte[] aad, ByteBuffer in, ByteBuffer out)
-      throws GeneralSecurityException {
+  void open(SecretKeySpec key, byte[] rawKey, byte[] nonce, @Nullable byte[] aad, ByteBuffer in,
+      ByteBuffer out) throws GeneralSecurityException {
     if (in.remaining() < TAG_BYTES) {
       throw new GeneralSecurityException("ciphertext shorter than the GCM tag");
     }
+    if (nativeGcm && (in.isDirect() && out.isDirect() || in.remaining() <= MAX_SCRATCH_BYTES)) {
+      nativeCrypt(false, rawKey, nonce, aad, in, out);
+      return;
+    }
     Worker worker = worker();
-    Cipher cipher = worker.cipher;
+    Cipher cipher = worker.cipher(provider);
     cipher.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(TAG_BITS, nonce));
     if (aad != null) {
       cipher.updateAAD(aad);
@@ -100,9 +114,55 @@ final class AesGcm {
     crypt(worker, in, out);
   }
 
+  /** Whether {@link #openInPlace} can open {@code record} without a second buffer view. */
+  boolean opensInPlace(ByteBuffer record) {
+    return nativeGcm && record.isDirect();
+  }
+
+  /**
+   * Opens {@code record}'s remaining bytes in place, the plaintext starting at its position, which
+   * (like its limit) is left unchanged; only where {@link #opensInPlace} says so.
+   *
+   * @return plaintext bytes
+   */
+  int openInPlace(byte[] rawKey, byte[] nonce, @Nullable byte[] aad, ByteBuffer record)
+      throws GeneralSecurityException {
+    if (record.remaining() < TAG_BYTES) {
+      throw new GeneralSecurityException("ciphertext shorter than the GCM tag");
+    }
+    return ConscryptNativeGcm.openInPlace(rawKey, nonce, aad, record);
+  }
+
+  /**
+   * Conscrypt without the {@link Cipher} ({@link ConscryptNativeGcm}): direct buffers go as they
+   * are; a heap one is copied through this thread's direct scratch (the caller checked that the
+   * record fits it), sealed or opened there in place, and copied back.
+   */
+  private void nativeCrypt(boolean seal, byte[] rawKey, byte[] nonce, @Nullable byte[] aad,
+      ByteBuffer in, ByteBuffer out) throws GeneralSecurityException {
+    if (in.isDirect() && out.isDirect()) {
+      if (seal) {
+        ConscryptNativeGcm.seal(rawKey, nonce, aad, in, out);
+      } else {
+        ConscryptNativeGcm.open(rawKey, nonce, aad, in, out);
+      }
+      return;
+    }
+    int inBytes = in.remaining();
+    ByteBuffer scratch = worker().directScratch(inBytes + TAG_BYTES);
+    scratch.put(in).flip();
+    ByteBuffer scratchOut = worker().directScratchView();
+    if (seal) {
+      ConscryptNativeGcm.seal(rawKey, nonce, aad, scratch, scratchOut);
+    } else {
+      ConscryptNativeGcm.open(rawKey, nonce, aad, scratch, scratchOut);
+    }
+    out.put(scratchOut.flip());
+  }
+
   private void crypt(Worker worker, ByteBuffer in, ByteBuffer out)
       throws GeneralSecurityException {
-    Cipher cipher = worker.cipher;
+    Cipher cipher = worker.cipher(provider);
     int inBytes = in.remaining();
     boolean direct = provider == GcmProvider.CONSCRYPT;
     if (!direct && in.hasArray() && out.hasArray()) {
@@ -138,20 +198,31 @@ final class AesGcm {
   private Worker worker() throws GeneralSecurityException {
     Worker worker = workers.get();
     if (worker == null) {
-      worker = new Worker(provider.newCipher());
+      worker = new Worker();
       workers.set(worker);
     }
     return worker;
   }
 
-  /** One thread's cipher and scratch array. */
+  /** One thread's cipher (none when the native calls are used) and scratch space. */
   private static final class Worker {
-    final Cipher cipher;
+    /** Made on first use: a thread using the native calls only never needs one. */
+    @Nullable private Cipher cipher;
     byte[] scratch = new byte[0];
     ByteBuffer directScratch = ByteBuffer.allocateDirect(0);
+    /** A second view of {@link #directScratch}, for output: one object per scratch, not per call. */
+    ByteBuffer directScratchView = directScratch.duplicate();
 
-    Worker(Cipher cipher) {
-      this.cipher = cipher;
+    Cipher cipher(GcmProvider provider) throws GeneralSecurityException {
+      if (cipher == null) {
+        cipher = provider.newCipher();
+      }
+      return cipher;
+    }
+
+    /** {@link #directScratch}'s output view, cleared. */
+    ByteBuffer directScratchView() {
+      return directScratchView.clear();
     }
 
     byte[] scratch(int bytes) {
@@ -164,6 +235,7 @@ final class AesGcm {
     ByteBuffer directScratch(int bytes) {
       if (directScratch.capacity() < bytes) {
         directScratch = ByteBuffer.allocateDirect(roundUp(bytes));
+        directScratchView = directScratch.duplicate();
       }
       return directScratch.clear();
     }

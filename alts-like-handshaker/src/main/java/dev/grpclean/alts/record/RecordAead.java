@@ -38,25 +38,42 @@ abstract class RecordAead {
   abstract void open(byte[] counter, @Nullable byte[] aad, ByteBuffer in, ByteBuffer out)
       throws GeneralSecurityException;
 
+  /** See {@link AesGcm#opensInPlace}. */
+  final boolean opensInPlace(ByteBuffer record) {
+    return aesGcm.opensInPlace(record);
+  }
+
+  /** See {@link AesGcm#openInPlace}; {@code counter} is the record's 12-byte counter. */
+  abstract int openInPlace(byte[] counter, @Nullable byte[] aad, ByteBuffer record)
+      throws GeneralSecurityException;
+
   /** ALTSRP_GCM_AES128: the counter is the nonce. */
   private static final class Gcm extends RecordAead {
     private final SecretKeySpec key;
+    private final byte[] rawKey;
 
     Gcm(byte[] key, GcmProvider provider) {
       super(provider);
       this.key = new SecretKeySpec(key, "AES");
+      this.rawKey = key.clone();
     }
 
     @Override
     void seal(byte[] counter, @Nullable byte[] aad, ByteBuffer in, ByteBuffer out)
         throws GeneralSecurityException {
-      aesGcm.seal(key, counter, aad, in, out);
+      aesGcm.seal(key, rawKey, counter, aad, in, out);
     }
 
     @Override
     void open(byte[] counter, @Nullable byte[] aad, ByteBuffer in, ByteBuffer out)
         throws GeneralSecurityException {
-      aesGcm.open(key, counter, aad, in, out);
+      aesGcm.open(key, rawKey, counter, aad, in, out);
+    }
+
+    @Override
+    int openInPlace(byte[] counter, @Nullable byte[] aad, ByteBuffer record)
+        throws GeneralSecurityException {
+      return aesGcm.openInPlace(rawKey, counter, aad, record);
     }
   }
 
@@ -76,6 +93,8 @@ abstract class RecordAead {
     private final byte[] mask;
     private final byte[] nonce = new byte[AesGcm.NONCE_BYTES];
     @Nullable private SecretKeySpec recordKey;
+    /** {@link #recordKey}'s bytes, overwritten in place at each rekey. */
+    private final byte[] recordKeyBytes = new byte[AesGcm.KEY_BYTES];
     /** Counter bytes 2..7 that {@link #recordKey} was derived from. */
     private long recordKeyKdfCounter;
 
@@ -88,13 +107,22 @@ abstract class RecordAead {
     @Override
     void seal(byte[] counter, @Nullable byte[] aad, ByteBuffer in, ByteBuffer out)
         throws GeneralSecurityException {
-      aesGcm.seal(keyFor(counter), maskedNonce(counter), aad, in, out);
+      SecretKeySpec key = keyFor(counter);
+      aesGcm.seal(key, recordKeyBytes, maskedNonce(counter), aad, in, out);
     }
 
     @Override
     void open(byte[] counter, @Nullable byte[] aad, ByteBuffer in, ByteBuffer out)
         throws GeneralSecurityException {
-      aesGcm.open(keyFor(counter), maskedNonce(counter), aad, in, out);
+      SecretKeySpec key = keyFor(counter);
+      aesGcm.open(key, recordKeyBytes, maskedNonce(counter), aad, in, out);
+    }
+
+    @Override
+    int openInPlace(byte[] counter, @Nullable byte[] aad, ByteBuffer record)
+        throws GeneralSecurityException {
+      keyFor(counter);
+      return aesGcm.openInPlace(recordKeyBytes, maskedNonce(counter), aad, record);
     }
 
     private byte[] maskedNonce(byte[] counter) {
@@ -119,6 +147,7 @@ abstract class RecordAead {
       mac.update((byte) 0x01);
       byte[] block = mac.doFinal();
       recordKey = new SecretKeySpec(block, 0, AesGcm.KEY_BYTES, "AES");
+      System.arraycopy(block, 0, recordKeyBytes, 0, AesGcm.KEY_BYTES);
       Arrays.fill(block, (byte) 0);
       recordKeyKdfCounter = kdfCounter;
       return recordKey;

@@ -116,11 +116,55 @@ public class HandshakeTest {
   @Test
   public void recordSizeIsCappedByWhatThePeerAccepts() throws Exception {
     Session s = new Session(clientOptions().recordBytes(16 << 10).build(),
-        serverOptions().maxInboundRecordBytes(8 << 10).build());
+        serverOptions().recordBytes(4096).maxInboundRecordBytes(8 << 10).build());
     s.run(Integer.MAX_VALUE);
     assertEquals((8 << 10) - 24, ((AltsRecordProtector) s.client.protector()).maxPayloadBytes());
     assertEquals(4096 - 24, ((AltsRecordProtector) s.server.protector()).maxPayloadBytes());
     checkRecords(s);
+  }
+
+  @Test
+  public void defaultsSendSixteenKibRecordsBothWays() throws Exception {
+    Session s = new Session(clientOptions().build(), serverOptions().build());
+    s.run(Integer.MAX_VALUE);
+    assertEquals(16 << 10, AltsRecordProtector.DEFAULT_RECORD_BYTES);
+    assertEquals((16 << 10) - 24, ((AltsRecordProtector) s.client.protector()).maxPayloadBytes());
+    assertEquals((16 << 10) - 24, ((AltsRecordProtector) s.server.protector()).maxPayloadBytes());
+    checkRecords(s);
+    assertEquals(16 << 10, firstRecordBytes(s.client.protector(), 70_000));
+    assertEquals(16 << 10, firstRecordBytes(s.server.protector(), 70_000));
+  }
+
+  /**
+   * A peer on ALTS's usual 4 KiB records (this module's default before 16 KiB, grpc-java's and
+   * grpc-go's ALTS) still talks with today's defaults both ways: it keeps sending 4 KiB records
+   * and takes our 16 KiB ones (it announces 1 MiB); one that announces only 4 KiB gets 4 KiB.
+   */
+  @Test
+  public void fourKibPeersInteroperateWithTheSixteenKibDefault() throws Exception {
+    Session old = new Session(clientOptions().recordBytes(4096).build(),
+        serverOptions().build());
+    old.run(Integer.MAX_VALUE);
+    checkRecords(old);
+    assertEquals(4096, firstRecordBytes(old.client.protector(), 70_000));
+    assertEquals(16 << 10, firstRecordBytes(old.server.protector(), 70_000));
+
+    Session strict = new Session(clientOptions().build(),
+        serverOptions().recordBytes(4096).maxInboundRecordBytes(4096).build());
+    strict.run(Integer.MAX_VALUE);
+    checkRecords(strict);
+    assertEquals(4096, firstRecordBytes(strict.client.protector(), 70_000));
+    assertEquals(4096, firstRecordBytes(strict.server.protector(), 70_000));
+  }
+
+  /**
+   * Seals {@code size} bytes and returns the first record's whole size from its length field.
+   * The sealed records are never opened, so no records can be exchanged after this.
+   */
+  private static int firstRecordBytes(RecordProtector from, int size) throws Exception {
+    ByteBuffer sealed = ByteBuffer.allocate(from.maxProtectedBytes(size));
+    from.protect(ByteBuffer.wrap(new byte[size]), sealed);
+    return sealed.order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0) + 4;
   }
 
   @Test

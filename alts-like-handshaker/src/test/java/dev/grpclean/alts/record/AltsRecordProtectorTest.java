@@ -97,7 +97,7 @@ public class AltsRecordProtectorTest {
 
   @Test
   public void largePlaintextIsSplitIntoFullRecords() throws Exception {
-    AltsRecordProtector client = client(AltsRecordProtector.DEFAULT_RECORD_BYTES);
+    AltsRecordProtector client = client(AltsRecordProtector.MIN_RECORD_BYTES);
     assertEquals(4072, client.maxPayloadBytes());
     byte[] sealed = bytes(seal(client, randomBytes(10_000)));
     assertEquals(10_000 + 3 * 24, sealed.length);
@@ -108,7 +108,7 @@ public class AltsRecordProtectorTest {
 
   @Test
   public void maxProtectedBytesCountsOverheadPerRecord() {
-    AltsRecordProtector client = client(AltsRecordProtector.DEFAULT_RECORD_BYTES);
+    AltsRecordProtector client = client(AltsRecordProtector.MIN_RECORD_BYTES);
     assertEquals(0, client.maxProtectedBytes(0));
     assertEquals(25, client.maxProtectedBytes(1));
     assertEquals(4096, client.maxProtectedBytes(4072));
@@ -337,14 +337,14 @@ public class AltsRecordProtectorTest {
   @Test
   public void splitRecordStashIsAPooledLeaseReusedRecordAfterRecord() throws Exception {
     BufferPool heap = new BufferPool("stash", false, 1 << 20, true);
-    AltsRecordProtector client = client(AltsRecordProtector.DEFAULT_RECORD_BYTES);
+    AltsRecordProtector client = client(AltsRecordProtector.MIN_RECORD_BYTES);
     AltsRecordProtector server = AltsRecordProtector.create(protocol, false, serverToClientKey,
-        clientToServerKey, AltsRecordProtector.DEFAULT_RECORD_BYTES,
+        clientToServerKey, AltsRecordProtector.MIN_RECORD_BYTES,
         AltsRecordProtector.DEFAULT_MAX_INBOUND_RECORD_BYTES, provider, heap);
     ByteArrayOutputStream delivered = new ByteArrayOutputStream();
     ByteArrayOutputStream expected = new ByteArrayOutputStream();
     for (int i = 0; i < 20; i++) {
-      byte[] message = randomBytes(AltsRecordProtector.DEFAULT_RECORD_BYTES - 24);
+      byte[] message = randomBytes(AltsRecordProtector.MIN_RECORD_BYTES - 24);
       expected.write(message);
       byte[] record = bytes(seal(client, message));
       server.unprotect(direct(Arrays.copyOf(record, 3000)), collect(delivered));

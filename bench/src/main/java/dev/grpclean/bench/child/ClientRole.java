@@ -78,7 +78,8 @@ final class ClientRole implements ChildMain.Role {
         return warm();
       case "channels":
       case "idle":
-        return openChannels(Integer.parseInt(args.get("n")));
+        return openChannels(Integer.parseInt(args.get("n")),
+            Integer.parseInt(args.getOrDefault("bytes", String.valueOf(SMALL_PAYLOAD_BYTES))));
       case "rawidle":
         if (raw == null) {
           raw = new RawIdleClients(host, port);
@@ -111,8 +112,11 @@ final class ClientRole implements ChildMain.Role {
     return new JsonObject();
   }
 
-  /** Opens {@code n} more channels, each making one small RPC so its connection is up. */
-  private JsonObject openChannels(int n) throws InterruptedException {
+  /**
+   * Opens {@code n} more channels, each making one RPC of {@code bytes} each way so its
+   * connection is up (and, with a large one, its buffers have carried real records).
+   */
+  private JsonObject openChannels(int n, int bytes) throws InterruptedException {
     long start = System.nanoTime();
     Semaphore opening = new Semaphore(OPENING_AT_ONCE);
     CountDownLatch done = new CountDownLatch(n);
@@ -124,7 +128,7 @@ final class ClientRole implements ChildMain.Role {
       ClientCalls.asyncUnaryCall(
           channel.newCall(BenchService.ECHO,
               CallOptions.DEFAULT.withDeadlineAfter(RPC_DEADLINE_SECONDS, TimeUnit.SECONDS)),
-          BenchService.constant(SMALL_PAYLOAD_BYTES),
+          BenchService.constant(bytes),
           new StreamObserver<>() {
             @Override
             public void onNext(dev.grpclean.bench.Blob value) {}

@@ -48,7 +48,13 @@ public final class Probe {
     BufferPoolMXBean direct = directPool();
     s.addProperty("directUsed", direct == null ? 0 : direct.getMemoryUsed());
     s.addProperty("directBuffers", direct == null ? 0 : direct.getCount());
-    s.addProperty("rss", rssBytes());
+    long rss = rssBytes();
+    s.addProperty("rss", rss);
+    long heapRss = heapRssBytes();
+    if (rss >= 0 && heapRss >= 0) {
+      s.addProperty("heapRss", heapRss);
+      s.addProperty("nativeRss", rss - heapRss);
+    }
     s.addProperty("threads", ManagementFactory.getThreadMXBean().getThreadCount());
     if (transport.isLean()) {
       s.addProperty("leanLeasedBytes", LeanTransportStats.leasedBytes());
@@ -136,6 +142,67 @@ public final class Probe {
       }
     }
     return null;
+  }
+
+  /**
+   * Resident bytes of the Java heap's address range, or -1 when unknown: the range comes from
+   * {@code jcmd GC.heap_info} (its first {@code [0x..., 0x...)}), the resident bytes from the
+   * {@code Rss} of each /proc/self/smaps mapping inside it. RSS minus this is the process's
+   * resident memory outside the heap: direct buffers, native libraries' mallocs (BoringSSL),
+   * metaspace, thread stacks. Heap pages once touched stay resident after a collection, so RSS
+   * deltas alone would count eden garbage; this figure does not.
+   */
+  static long heapRssBytes() {
+    long[] range = heapRange();
+    if (range == null) {
+      return -1;
+    }
+    long resident = 0;
+    boolean inside = false;
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
+        int dash = line.indexOf('-');
+        int space = line.indexOf(' ');
+        if (dash > 0 && space > dash && isHex(line, 0, dash)) {
+          long start = Long.parseUnsignedLong(line.substring(0, dash), 16);
+          long end = Long.parseUnsignedLong(line.substring(dash + 1, space), 16);
+          inside = start >= range[0] && end <= range[1];
+        } else if (inside && line.startsWith("Rss:")) {
+          resident += Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      return -1;
+    }
+    return resident;
+  }
+
+  private static boolean isHex(String s, int from, int to) {
+    for (int i = from; i < to; i++) {
+      if (Character.digit(s.charAt(i), 16) < 0) {
+        return false;
+      }
+    }
+    return to > from;
+  }
+
+  /** [start, end) of the Java heap's reservation, from the GC.heap_info diagnostic command. */
+  private static long[] heapRange() {
+    String info;
+    try {
+      info = (String) ManagementFactory.getPlatformMBeanServer().invoke(
+          new javax.management.ObjectName("com.sun.management:type=DiagnosticCommand"),
+          "gcHeapInfo", new Object[] {new String[0]}, new String[] {String[].class.getName()});
+    } catch (javax.management.JMException | RuntimeException e) {
+      return null;
+    }
+    java.util.regex.Matcher m = java.util.regex.Pattern
+        .compile("\\[0x([0-9a-fA-F]+), *0x([0-9a-fA-F]+)\\)").matcher(info);
+    if (!m.find()) {
+      return null;
+    }
+    return new long[] {
+        Long.parseUnsignedLong(m.group(1), 16), Long.parseUnsignedLong(m.group(2), 16)};
   }
 
   /** VmRSS from /proc/self/status in bytes, or -1 where there is no procfs. */
