@@ -19,7 +19,6 @@ import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.stub.ClientCalls;
-import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.ServerCalls;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -29,7 +28,6 @@ import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.After;
 import org.junit.Rule;
@@ -86,38 +84,9 @@ public class MemoryBudgetScaleTest {
 
   private ServerServiceDefinition floodService() {
     return ServerServiceDefinition.builder("scale.Flood")
-        .addMethod(POLITE, ServerCalls.asyncServerStreamingCall((req, observer) -> {
-          // Honours isReady(): 1 MiB messages while ready, up to 8.
-          ServerCallStreamObserver<byte[]> obs = (ServerCallStreamObserver<byte[]>) observer;
-          AtomicBoolean settled = new AtomicBoolean();
-          AtomicInteger sent = new AtomicInteger();
-          obs.setOnCancelHandler(() -> {
-            if (settled.compareAndSet(false, true)) {
-              writersSettled.incrementAndGet();
-            }
-          });
-          obs.setOnReadyHandler(() -> {
-            while (obs.isReady() && sent.get() < 8) {
-              sent.incrementAndGet();
-              obs.onNext(new byte[MESSAGE_BYTES]);
-            }
-            if (!obs.isReady() && settled.compareAndSet(false, true)) {
-              writersSettled.incrementAndGet();
-            }
-          });
-        }))
-        .addMethod(CARELESS, ServerCalls.asyncServerStreamingCall((req, observer) -> {
-          // Ignores isReady(): 8 MiB whatever the transport says.
-          try {
-            for (int i = 0; i < 8; i++) {
-              observer.onNext(new byte[MESSAGE_BYTES]);
-            }
-          } catch (RuntimeException cancelled) {
-            // The budget failed the call; grpc-core reports it on the next write.
-          } finally {
-            writersSettled.incrementAndGet();
-          }
-        }))
+        // One honours isReady() (8 messages at most), one ignores it (8 MiB whatever happens).
+        .addMethod(POLITE, BudgetWriters.polite(writersSettled, 8, MESSAGE_BYTES))
+        .addMethod(CARELESS, BudgetWriters.careless(writersSettled, 8, MESSAGE_BYTES))
         .addMethod(UPLOAD, ServerCalls.asyncUnaryCall((req, observer) -> {
           observer.onNext(new byte[] {(byte) (req.length >> 20)});
           observer.onCompleted();

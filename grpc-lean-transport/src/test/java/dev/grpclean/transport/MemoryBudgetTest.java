@@ -82,38 +82,9 @@ public class MemoryBudgetTest {
 
   private ServerServiceDefinition floodService() {
     return ServerServiceDefinition.builder("budget.Flood")
-        .addMethod(POLITE, ServerCalls.asyncServerStreamingCall((req, observer) -> {
-          // Honours isReady(): one message at a time, more only on onReady.
-          ServerCallStreamObserver<byte[]> obs = (ServerCallStreamObserver<byte[]>) observer;
-          AtomicBoolean settled = new AtomicBoolean();
-          AtomicInteger sent = new AtomicInteger();
-          obs.setOnCancelHandler(() -> {
-            if (settled.compareAndSet(false, true)) {
-              politeSettled.incrementAndGet();
-            }
-          });
-          obs.setOnReadyHandler(() -> {
-            while (obs.isReady() && sent.get() < 8) {
-              sent.incrementAndGet();
-              obs.onNext(new byte[MESSAGE_BYTES]);
-            }
-            if (!obs.isReady() && settled.compareAndSet(false, true)) {
-              politeSettled.incrementAndGet();
-            }
-          });
-        }))
-        .addMethod(CARELESS, ServerCalls.asyncServerStreamingCall((req, observer) -> {
-          // Ignores isReady(): writes 8 MiB whatever the transport says.
-          try {
-            for (int i = 0; i < 8; i++) {
-              observer.onNext(new byte[MESSAGE_BYTES]);
-            }
-          } catch (RuntimeException cancelled) {
-            // The budget failed the call; grpc-core reports it on the next write.
-          } finally {
-            carelessDone.incrementAndGet();
-          }
-        }))
+        // One honours isReady() (8 messages at most), one ignores it (8 MiB whatever happens).
+        .addMethod(POLITE, BudgetWriters.polite(politeSettled, 8, MESSAGE_BYTES))
+        .addMethod(CARELESS, BudgetWriters.careless(carelessDone, 8, MESSAGE_BYTES))
         .addMethod(DOWNLOAD, ServerCalls.asyncServerStreamingCall((req, observer) -> {
           // req[0] messages of req[1] KiB, honouring isReady().
           ServerCallStreamObserver<byte[]> obs = (ServerCallStreamObserver<byte[]>) observer;
