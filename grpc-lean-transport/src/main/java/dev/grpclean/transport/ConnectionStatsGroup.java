@@ -67,7 +67,28 @@ public final class ConnectionStatsGroup {
   @javax.annotation.Nullable
   private javax.management.ObjectName objectName;
 
+  /** Set once a channel built from this group's builder was given metric sinks; else null. */
+  private volatile LeanMetrics metrics;
+
   ConnectionStatsGroup() {}
+
+  /**
+   * Reports this group through {@code sinks} (grpc-java's metrics API) from now on, labelled with
+   * {@code target}; the first call wins (every channel of a builder has the same sinks).
+   */
+  void reportTo(List<io.grpc.MetricSink> sinks, String target) {
+    if (sinks.isEmpty()) {
+      return;
+    }
+    synchronized (lock) {
+      if (metrics == null) {
+        metrics = new LeanMetrics(this, sinks, target);
+        if (!users.isEmpty()) {
+          metrics.start();
+        }
+      }
+    }
+  }
 
   /**
    * {@code user} (a server, or a channel's transport factory) starts using this group: the first
@@ -78,6 +99,9 @@ public final class ConnectionStatsGroup {
     synchronized (lock) {
       if (!users.add(user) || users.size() > 1) {
         return;
+      }
+      if (metrics != null) {
+        metrics.start();
       }
       try {
         javax.management.ObjectName name = new javax.management.ObjectName(
@@ -96,7 +120,13 @@ public final class ConnectionStatsGroup {
   /** {@code user} shut down: the last one unregisters the MBean. */
   void release(Object user) {
     synchronized (lock) {
-      if (!users.remove(user) || !users.isEmpty() || objectName == null) {
+      if (!users.remove(user) || !users.isEmpty()) {
+        return;
+      }
+      if (metrics != null) {
+        metrics.stop();
+      }
+      if (objectName == null) {
         return;
       }
       try {
@@ -170,12 +200,20 @@ public final class ConnectionStatsGroup {
       opened++;
     }
     open.add(c);
+    LeanMetrics m = metrics;
+    if (m != null) {
+      m.connectionOpened();
+    }
   }
 
   /** {@code c} closed: its final figures join the closed total. Its loop thread. */
   void retire(Http2Connection c) {
     if (!open.remove(c)) {
       return;
+    }
+    LeanMetrics m = metrics;
+    if (m != null) {
+      m.connectionClosed();
     }
     LeanConnectionStats last = c.statsNow(System.nanoTime());
     synchronized (lock) {

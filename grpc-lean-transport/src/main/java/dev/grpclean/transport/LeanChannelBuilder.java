@@ -62,6 +62,10 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
   private final HandshakerFactory handshakerFactory;
   private HandshakerFactory defaultTls;
   TransportTracer.Factory transportTracerFactory = TransportTracer.getDefaultFactory();
+  /** Sinks given through {@link #addMetricSink}, reported to by {@link LeanMetrics}. */
+  private final java.util.List<io.grpc.MetricSink> metricSinks = new java.util.ArrayList<>();
+  /** The {@code grpc.target} label of the metrics: the target or address given. */
+  private final String metricsTarget;
 
   public static LeanChannelBuilder forAddress(String host, int port) {
     return forTarget(GrpcUtil.authorityFromHostAndPort(host, port));
@@ -95,6 +99,7 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
         this::defaultPort);
     this.credentialsFixed = creds != null;
     this.handshakerFactory = result == null ? null : result.handshakerFactory;
+    this.metricsTarget = target;
   }
 
   private LeanChannelBuilder(SocketAddress address, ChannelCredentials creds) {
@@ -107,6 +112,7 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
         this::defaultPort);
     this.credentialsFixed = creds != null;
     this.handshakerFactory = result == null ? null : result.handshakerFactory;
+    this.metricsTarget = address.toString();
   }
 
   private static String authorityOf(SocketAddress address) {
@@ -116,6 +122,18 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
     }
     // RFC 3986 reg-name: a placeholder like grpc-netty uses for domain sockets.
     return "localhost";
+  }
+
+  /**
+   * As grpc-core's builder (which still gets every sink, for its own metrics), and kept so the
+   * transport reports its figures to the same sinks ({@link LeanMetrics}): this is how {@code
+   * GrpcOpenTelemetry.configureChannelBuilder} reaches a channel, and grpc-java 1.79 passes
+   * transports no {@code MetricRecorder}.
+   */
+  @Override
+  protected LeanChannelBuilder addMetricSink(io.grpc.MetricSink metricSink) {
+    metricSinks.add(metricSink);
+    return super.addMetricSink(metricSink);
   }
 
   @Override
@@ -128,6 +146,7 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
   }
 
   private ClientTransportFactory buildTransportFactory() {
+    statsGroup.reportTo(metricSinks, metricsTarget);
     return new LeanTransportFactory(this, handshakerFactoryForBuild());
   }
 
