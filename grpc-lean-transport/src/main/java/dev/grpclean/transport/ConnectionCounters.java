@@ -41,6 +41,8 @@ final class ConnectionCounters {
   final boolean on;
   /** Per-read and per-write distributions; null until the connection is busy. */
   @javax.annotation.Nullable private ActivityHistograms histograms;
+  /** Sampled control-queue waits; null until the connection is busy (has its histograms). */
+  @javax.annotation.Nullable private ControlQueueWait queueWait;
 
   // reads
   long readableEvents;
@@ -155,6 +157,17 @@ final class ConnectionCounters {
   void queued(int depth) {
     if (on && depth > maxQueueDepth) {
       maxQueueDepth = depth;
+    }
+    if (on && histograms != null) {
+      (queueWait != null ? queueWait
+          : (queueWait = new ControlQueueWait(depth - 1, System::nanoTime))).enqueued(depth);
+    }
+  }
+
+  /** The writer's oldest control-queue item was encoded for the socket. */
+  void dequeued() {
+    if (queueWait != null) {
+      queueWait.dequeued();
     }
   }
 
@@ -363,6 +376,9 @@ final class ConnectionCounters {
     }
     if (histograms != null) {
       histograms.addTo(sum);
+    }
+    if (queueWait != null) {
+      queueWait.addTo(sum, nowNanos);
     }
   }
 }

@@ -95,7 +95,25 @@ public final class LeanConnectionStats {
     /** Collections of this JVM's garbage collectors that stop the application (process-wide). */
     GC_PAUSES,
     /** Time in those collections (process-wide; concurrent cycles are not counted). */
-    GC_PAUSE_NANOS
+    GC_PAUSE_NANOS,
+    /**
+     * Items written from the writers' control queues while their waits were being sampled
+     * (busy connections only: see {@link #queueWaitMeanNanos()}).
+     */
+    QUEUE_ITEMS_WRITTEN,
+    /** Items the sampled control-queue waits stand for (one sample per 16 items or more). */
+    QUEUE_WAIT_SAMPLED_ITEMS,
+    /** Sampled control-queue waits, each times the items it stands for. */
+    QUEUE_WAIT_NANOS,
+    /** The longest sampled wait in a control queue (largest over the connections). */
+    QUEUE_WAIT_NANOS_MAX,
+    /** Time the control queues were watched (summed over the connections). */
+    QUEUE_OBSERVED_NANOS,
+    /**
+     * The control queues' depth integrated over {@link #QUEUE_OBSERVED_NANOS} (item-nanos),
+     * estimated by Little's law: items written x their mean wait.
+     */
+    QUEUE_DEPTH_NANOS
   }
 
   /**
@@ -143,7 +161,7 @@ public final class LeanConnectionStats {
         || f == Figure.MAX_QUEUE_DEPTH || f == Figure.STREAMS_BLOCKED_ON_WINDOW
         || f == Figure.PING_RTT_NANOS_LAST || f == Figure.LOOP_THREADS
         || f == Figure.PEER_INITIAL_WINDOW_BYTES || f == Figure.OUR_WINDOW_BYTES
-        || f == Figure.LOOP_CHANNELS_OWNED;
+        || f == Figure.LOOP_CHANNELS_OWNED || f == Figure.QUEUE_WAIT_NANOS_MAX;
   }
 
   private final long takenAtNanos;
@@ -245,6 +263,25 @@ public final class LeanConnectionStats {
   public double framesPerRead() {
     long reads = get(Figure.READ_SYSCALLS);
     return reads == 0 ? 0 : (double) Arrays.stream(framesIn).sum() / reads;
+  }
+
+  /**
+   * Mean time an item (a control frame or header block) waited in a writer's control queue, from
+   * being queued to being encoded for the socket, in nanoseconds; 0 before any sample. Sampled on
+   * busy connections only (a connection's first reads and writes are not in it).
+   */
+  public long queueWaitMeanNanos() {
+    long items = get(Figure.QUEUE_WAIT_SAMPLED_ITEMS);
+    return items == 0 ? 0 : get(Figure.QUEUE_WAIT_NANOS) / items;
+  }
+
+  /**
+   * Time-weighted average depth of a writer's control queue over the time it was watched (per
+   * connection), by Little's law from {@link #queueWaitMeanNanos()}; 0 before any sample.
+   */
+  public double averageQueueDepth() {
+    long observed = get(Figure.QUEUE_OBSERVED_NANOS);
+    return observed <= 0 ? 0 : (double) get(Figure.QUEUE_DEPTH_NANOS) / observed;
   }
 
   /** Mean PING round trip in nanoseconds; 0 before any ack. */
@@ -420,6 +457,7 @@ public final class LeanConnectionStats {
     Builder addAll(LeanConnectionStats other) {
       for (Figure fig : FIGURES) {
         if (fig == Figure.MAX_QUEUE_DEPTH || fig == Figure.PING_RTT_NANOS_LAST
+            || fig == Figure.QUEUE_WAIT_NANOS_MAX
             || fig == Figure.PEER_INITIAL_WINDOW_BYTES || fig == Figure.OUR_WINDOW_BYTES) {
           max(fig, other.get(fig));
         } else {

@@ -88,6 +88,10 @@ final class LeanMetrics {
         "Cumulative time bytes waited for the socket's send buffer to drain (monotonic).",
         "ms", required, none, true),
         s -> TimeUnit.NANOSECONDS.toMillis(s.get(Figure.SOCKET_NOT_WRITABLE_NANOS))));
+    gauges.add(new Gauge(registry.registerLongGauge("grpc.lean.writer.queue_wait",
+        "Mean sampled time frames waited in the writers' control queues since start.",
+        "us", required, none, true),
+        s -> TimeUnit.NANOSECONDS.toMicros(s.queueWaitMeanNanos())));
     GAUGES = Collections.unmodifiableList(gauges);
   }
 

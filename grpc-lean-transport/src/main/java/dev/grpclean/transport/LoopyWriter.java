@@ -355,6 +355,7 @@ final class LoopyWriter {
         }
       }
       control.poll();
+      counters.dequeued();
     }
     return fillData();
   }

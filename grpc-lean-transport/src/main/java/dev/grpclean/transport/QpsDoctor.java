@@ -163,8 +163,8 @@ public final class QpsDoctor {
     if (sendBufferShare >= LIMITING_SHARE) {
       verdicts.add(new Verdict(Bottleneck.SEND_BUFFER_FULL, sendBufferShare,
           String.format(Locale.ROOT, "socket send buffer full %s of the time (%d writes refused "
-              + "of %d)", percent(sendBufferShare), d.get(Figure.SHORT_WRITES),
-              d.get(Figure.WRITE_SYSCALLS)),
+              + "of %d%s)", percent(sendBufferShare), d.get(Figure.SHORT_WRITES),
+              d.get(Figure.WRITE_SYSCALLS), writerQueue(d)),
           "the network or the peer's reading is the limit: check the peer's load and the path"));
     }
     long fills = d.get(Figure.PEER_FILLED_STREAM_WINDOW)
@@ -190,10 +190,10 @@ public final class QpsDoctor {
       if (loopShare >= LOOP_SATURATED_SHARE) {
         verdicts.add(new Verdict(Bottleneck.EVENT_LOOP_SATURATED, Math.min(1, loopShare),
             String.format(Locale.ROOT, "event loop saturated: poller threads %s busy on %d "
-                + "thread%s (%d channels on them, %.0f tasks/s, %.0f reads/s)",
+                + "thread%s (%d channels on them, %.0f tasks/s, %.0f reads/s%s)",
                 percent(Math.min(1, loopShare)), loopThreads, loopThreads == 1 ? "" : "s",
                 later.get(Figure.LOOP_CHANNELS_OWNED), d.get(Figure.LOOP_TASKS_RUN) / seconds,
-                d.get(Figure.READ_SYSCALLS) / seconds),
+                d.get(Figure.READ_SYSCALLS) / seconds, writerQueue(d)),
             "raise pollerThreads (on the builder) to spread the connections over more threads"
                 + (loopThreads == 1 ? "" : ", if the machine has idle cores")));
       }
@@ -284,6 +284,20 @@ public final class QpsDoctor {
     }
     return String.format(Locale.ROOT, "; PING round trip %.0f us, so throughput x round trip is %s",
         rttNanos / 1e3, bytes((long) (bytesPerSecond * rttNanos / 1e9)));
+  }
+
+  /**
+   * The writers' control-queue wait in the window {@code d}, as evidence of a writer that cannot
+   * keep up (a busy loop, a full send buffer); empty when no wait was sampled in it.
+   */
+  static String writerQueue(LeanConnectionStats d) {
+    if (d.get(Figure.QUEUE_WAIT_SAMPLED_ITEMS) <= 0) {
+      return "";
+    }
+    return String.format(Locale.ROOT, "; frames waited %.0f us on average in the writer's queue "
+            + "(longest sampled %.0f us), %.1f items queued on average",
+        d.queueWaitMeanNanos() / 1e3, d.get(Figure.QUEUE_WAIT_NANOS_MAX) / 1e3,
+        d.averageQueueDepth());
   }
 
   private static String millis(long nanos) {

@@ -86,7 +86,7 @@ public class LeanMetricsTest {
     }
     assertTrue(names.containsAll(List.of("grpc.lean.writer.queue_depth",
         "grpc.lean.flow.streams_blocked", "grpc.lean.flow.stream_window_blocked_time",
-        "grpc.lean.socket.not_writable_time")));
+        "grpc.lean.socket.not_writable_time", "grpc.lean.writer.queue_wait")));
     r.callback.run();
     assertEquals(Long.valueOf(0), sink.gauges.get("grpc.lean.writer.queue_depth"));
     assertEquals(Long.valueOf(0), sink.gauges.get("grpc.lean.flow.streams_blocked"));

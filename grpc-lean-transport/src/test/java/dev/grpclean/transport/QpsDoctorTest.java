@@ -132,6 +132,31 @@ public class QpsDoctorTest {
   }
 
   @Test
+  public void saturatedLoopsEvidenceHasTheWritersQueueWait() {
+    LeanConnectionStats start = at(START, 40).add(Figure.LOOP_THREADS, 1)
+        .add(Figure.QUEUE_WAIT_SAMPLED_ITEMS, 500).add(Figure.QUEUE_WAIT_NANOS, 500 * 10_000L)
+        .add(Figure.QUEUE_OBSERVED_NANOS, 40 * SECOND).add(Figure.QUEUE_DEPTH_NANOS, SECOND)
+        .build();
+    long observed = 40 * 2 * SECOND;
+    LeanConnectionStats later = at(START + 2 * SECOND, 40).add(Figure.LOOP_THREADS, 1)
+        .add(Figure.LOOP_BUSY_NANOS, 1_960_000_000L)
+        .add(Figure.QUEUE_WAIT_SAMPLED_ITEMS, 500 + 1600)
+        .add(Figure.QUEUE_WAIT_NANOS, 500 * 10_000L + 1600 * 250_000L)
+        .max(Figure.QUEUE_WAIT_NANOS_MAX, 900_000)
+        .add(Figure.QUEUE_OBSERVED_NANOS, 40 * SECOND + observed)
+        .add(Figure.QUEUE_DEPTH_NANOS, SECOND + 3 * observed).build();
+    List<Verdict> verdicts = QpsDoctor.diagnose(start, later);
+    assertEquals(Bottleneck.EVENT_LOOP_SATURATED, verdicts.get(0).bottleneck);
+    // Only the window's samples count: 250 us, not the earlier 10 us ones.
+    assertTrue(verdicts.get(0).evidence, verdicts.get(0).evidence.contains("frames waited 250 us "
+        + "on average in the writer's queue (longest sampled 900 us), 3.0 items queued"));
+    LeanConnectionStats quiet = at(START + 2 * SECOND, 40).add(Figure.LOOP_THREADS, 1)
+        .add(Figure.LOOP_BUSY_NANOS, 1_960_000_000L).build();
+    assertTrue(QpsDoctor.diagnose(at(START, 40).add(Figure.LOOP_THREADS, 1).build(), quiet)
+        .get(0).evidence.indexOf("writer's queue") < 0);
+  }
+
+  @Test
   public void pollerBusyTimeIsSharedOverItsThreads() {
     LeanConnectionStats start = at(START, 4).add(Figure.LOOP_THREADS, 2).build();
     LeanConnectionStats oneOfTwo = at(START + SECOND, 4).add(Figure.LOOP_THREADS, 2)
