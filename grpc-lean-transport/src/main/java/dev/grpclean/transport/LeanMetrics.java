@@ -74,21 +74,21 @@ final class LeanMetrics {
         "grpc.tcp.connection_count", "Number of currently open TCP connections.", "{connection}",
         required, none, false);
     List<Gauge> gauges = new ArrayList<>();
-    gauges.add(new Gauge(registry.registerLongGauge("grpc.lean.writer.queue_depth",
+    gauges.add(new Gauge(gauge(registry, "grpc.lean.writer.queue_depth",
         "Items (control frames and header blocks) in the writers' control queues now.",
         "{item}", required, none, true), s -> s.get(Figure.QUEUE_DEPTH)));
-    gauges.add(new Gauge(registry.registerLongGauge("grpc.lean.flow.streams_blocked",
+    gauges.add(new Gauge(gauge(registry, "grpc.lean.flow.streams_blocked",
         "Streams with bytes to send and no send window from the peer now.",
         "{stream}", required, none, true), s -> s.get(Figure.STREAMS_BLOCKED_ON_WINDOW)));
-    gauges.add(new Gauge(registry.registerLongGauge("grpc.lean.flow.stream_window_blocked_time",
+    gauges.add(new Gauge(gauge(registry, "grpc.lean.flow.stream_window_blocked_time",
         "Cumulative time streams waited on the peer's stream windows (monotonic).",
         "ms", required, none, true),
         s -> TimeUnit.NANOSECONDS.toMillis(s.get(Figure.STREAM_WINDOW_BLOCKED_NANOS))));
-    gauges.add(new Gauge(registry.registerLongGauge("grpc.lean.socket.not_writable_time",
+    gauges.add(new Gauge(gauge(registry, "grpc.lean.socket.not_writable_time",
         "Cumulative time bytes waited for the socket's send buffer to drain (monotonic).",
         "ms", required, none, true),
         s -> TimeUnit.NANOSECONDS.toMillis(s.get(Figure.SOCKET_NOT_WRITABLE_NANOS))));
-    gauges.add(new Gauge(registry.registerLongGauge("grpc.lean.writer.queue_wait",
+    gauges.add(new Gauge(gauge(registry, "grpc.lean.writer.queue_wait",
         "Mean sampled time frames waited in the writers' control queues since start.",
         "us", required, none, true),
         s -> TimeUnit.NANOSECONDS.toMicros(s.queueWaitMeanNanos())));
@@ -177,6 +177,18 @@ final class LeanMetrics {
   private static List<String> optionalValues(MetricInstrument instrument) {
     int n = instrument.getOptionalLabelKeys().size();
     return n == 0 ? Collections.emptyList() : Collections.nCopies(n, "");
+  }
+
+  /**
+   * A gauge of ours, registered once per registry: a second copy of this class (another class
+   * loader over the same grpc-api) shares the first one's instrument.
+   */
+  private static LongGaugeMetricInstrument gauge(MetricInstrumentRegistry registry, String name,
+      String description, String unit, List<String> required, List<String> optional,
+      boolean enabledByDefault) {
+    LongGaugeMetricInstrument found = existing(registry, name, LongGaugeMetricInstrument.class);
+    return found != null ? found : registry.registerLongGauge(name, description, unit, required,
+        optional, enabledByDefault);
   }
 
   private static <T extends MetricInstrument> T existing(MetricInstrumentRegistry registry,
