@@ -185,7 +185,7 @@ abstract class Http2Connection
     FrameReader r = new FrameReader(this, isServer, FrameType.DEFAULT_MAX_FRAME_SIZE,
         config.maxHeaderBlockBytes(), LeanBuffers.heap());
     if (counters.on) {
-      r.countFramesInto(counters.framesIn);
+      r.countFramesInto(counters.live().framesIn);
     }
     return r;
   }
@@ -292,6 +292,7 @@ abstract class Http2Connection
     }
     boolean asleep = decoder.hibernate() & encoder.hibernate() & reader == null;
     if (asleep) {
+      counters.hibernate(); // after the reader, the one holder of its by-type array, is gone
       sweeperWatching = false;
       IdleSweeper.countHibernation();
     }
