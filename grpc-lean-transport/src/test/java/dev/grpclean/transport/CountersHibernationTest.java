@@ -27,7 +27,7 @@ import org.junit.rules.Timeout;
 
 /**
  * A hibernating connection's counters are packed into a few bytes and unpacked on the next event,
- * and no reader can tell: every figure (and every array, with or without the error-code tables,
+ * (and its empty stream map and writer queues dropped), and no reader can tell: every figure (and every array, with or without the error-code tables,
  * negative nanoTime starts included) round-trips exactly, and snapshots taken before hibernation,
  * while packed and after waking are equal, for synthetic figures and for real connections.
  */
@@ -140,13 +140,16 @@ public class CountersHibernationTest {
             long now = System.nanoTime();
             String packed = c.statsNow(now).toString();
             int bytes = c.counters.packedBytes();
+            boolean released = !c.streams.isAllocated() && !c.writer.holdsQueues();
             c.counters.live(); // wake
             String woken = c.statsNow(now).toString();
             c.counters.hibernate();
             String repacked = c.statsNow(now).toString();
-            f.complete(new String[] {packed, woken, repacked, Integer.toString(bytes)});
+            f.complete(new String[] {packed, woken, repacked, Integer.toString(bytes),
+                Boolean.toString(released)});
           });
           String[] r = f.get(10, TimeUnit.SECONDS);
+          assertEquals("stream map and writer queues dropped while hibernating", "true", r[4]);
           assertEquals(r[0], r[1]);
           assertEquals(r[0], r[2]);
           assertTrue("packed counters of a connection that ran one call: " + r[3] + " bytes",
