@@ -17,6 +17,11 @@ import java.nio.ByteBuffer;
  * builders, or {@code -Dgrpclean.connectionCounters=false} for every builder) gets counters whose
  * {@link #on} is false, and every method returns at its first line: no field is written.
  *
+ * <p>Hibernation: an idle connection's figures are packed into varint bytes ({@link
+ * #hibernate}, {@link CountersPacking}) and unpacked by the next write site, so an idle
+ * connection's counters cost a 24-byte object and a few dozen bytes instead of ~0.4 KiB; reads
+ * ({@link #addTo}) see the same figures in either form.
+ *
  * <p>Units: counts are events, {@code *Bytes} are bytes, {@code *Nanos} are nanoseconds. The
  * figures and their meaning are listed in {@link Figure}.
  *
@@ -43,60 +48,124 @@ final class ConnectionCounters {
   @javax.annotation.Nullable private ActivityHistograms histograms;
   /** Sampled control-queue waits; null until the connection is busy (has its histograms). */
   @javax.annotation.Nullable private ControlQueueWait queueWait;
+  /**
+   * The figures: a {@link Values} while awake, their packed bytes ({@link CountersPacking}) while
+   * the connection hibernates ({@link #hibernate}), null when counting is off. One field for both
+   * forms keeps a hibernated connection's counters at a 24-byte object plus its bytes.
+   */
+  @javax.annotation.Nullable private Object state;
 
-  // reads
-  long readableEvents;
-  long readSyscalls;
-  long bytesRead;
-  // writes
-  long writeSyscalls;
-  long bytesWritten;
-  long shortWrites;
-  long flushes;
-  long socketNotWritableNanos;
-  /** When the socket last refused bytes (write interest on); 0 while it takes everything. */
-  long notWritableSinceNanos;
-  // the loopy writer
-  long maxQueueDepth;
-  long dataTurns;
-  // flow control, outbound (the peer's windows)
-  /** Streams that have bytes queued and no send window left, now. */
-  int streamsBlockedOnWindow;
-  long streamWindowBlockedSinceNanos;
-  long streamWindowBlockedNanos;
-  long streamWindowBlockedEvents;
-  long streamWindowBlockedBytes;
-  long connectionWindowBlockedSinceNanos;
-  long connectionWindowBlockedNanos;
-  long connectionWindowBlockedEvents;
-  // flow control, inbound (our windows)
-  long peerFilledStreamWindow;
-  long peerFilledConnectionWindow;
-  // protocol
-  /** Frames read, by type: written by the {@link dev.grpclean.transport.frame.FrameReader}. */
-  final long[] framesIn = new long[FRAME_TYPES];
-  final long[] framesOut = new long[FRAME_TYPES];
-  /** Inbound RST_STREAM, inbound GOAWAY, outbound RST_STREAM, outbound GOAWAY, by code. */
-  private long[] errorCodes;
-  long pingsSent;
-  long pingAcksReceived;
-  long pingRttNanosTotal;
-  long pingRttNanosLast;
-  /** When our last PING left; 0 when no ack is awaited. */
-  private long pingSentAtNanos;
+  /** What a connection that counts nothing reports: zeros. Never written. */
+  private static final Values OFF = new Values();
 
   ConnectionCounters(boolean on) {
     this.on = on;
+    this.state = on ? new Values() : null;
+  }
+
+  /**
+   * The figures of an awake connection. Each write site below starts with {@link #values}, which
+   * unpacks hibernated figures first; {@link #addTo} reads packed ones without waking them.
+   */
+  static final class Values {
+    // reads
+    long readableEvents;
+    long readSyscalls;
+    long bytesRead;
+    // writes
+    long writeSyscalls;
+    long bytesWritten;
+    long shortWrites;
+    long flushes;
+    long socketNotWritableNanos;
+    /** When the socket last refused bytes (write interest on); 0 while it takes everything. */
+    long notWritableSinceNanos;
+    // the loopy writer
+    long maxQueueDepth;
+    long dataTurns;
+    // flow control, outbound (the peer's windows)
+    /** Streams that have bytes queued and no send window left, now. */
+    int streamsBlockedOnWindow;
+    long streamWindowBlockedSinceNanos;
+    long streamWindowBlockedNanos;
+    long streamWindowBlockedEvents;
+    long streamWindowBlockedBytes;
+    long connectionWindowBlockedSinceNanos;
+    long connectionWindowBlockedNanos;
+    long connectionWindowBlockedEvents;
+    // flow control, inbound (our windows)
+    long peerFilledStreamWindow;
+    long peerFilledConnectionWindow;
+    // protocol
+    /** Frames read, by type: written by the {@link dev.grpclean.transport.frame.FrameReader}. */
+    final long[] framesIn = new long[FRAME_TYPES];
+    final long[] framesOut = new long[FRAME_TYPES];
+    /** Inbound RST_STREAM, inbound GOAWAY, outbound RST_STREAM, outbound GOAWAY, by code. */
+    long[] errorCodes;
+    long pingsSent;
+    long pingAcksReceived;
+    long pingRttNanosTotal;
+    long pingRttNanosLast;
+    /** When our last PING left; 0 when no ack is awaited. */
+    long pingSentAtNanos;
+  }
+
+  /** The figures to write, woken from their packed form if needed; null when counting is off. */
+  @javax.annotation.Nullable
+  private Values values() {
+    Object s = state;
+    if (s instanceof Values) {
+      return (Values) s;
+    }
+    if (s == null) {
+      return null;
+    }
+    Values v = CountersPacking.unpack((byte[]) s);
+    state = v;
+    return v;
+  }
+
+  /** The awake figures (woken if packed), for the frame reader's by-type counts and for tests. */
+  Values live() {
+    Values v = values();
+    if (v == null) {
+      throw new IllegalStateException("counting is off");
+    }
+    return v;
+  }
+
+  /**
+   * The connection hibernates ({@link Http2Connection#sweepIdle}): the figures are written down as
+   * varint bytes of their non-zero slots (one shared empty array when every one is zero), to be
+   * unpacked by the next write. Nothing outside this class may hold the arrays across it: the
+   * frame reader, the one holder of {@link Values#framesIn}, is dropped before a connection
+   * hibernates. No-op when counting is off or already packed.
+   */
+  void hibernate() {
+    if (state instanceof Values) {
+      state = CountersPacking.pack((Values) state);
+    }
+  }
+
+  /** Bytes of the packed figures while packed; -1 while awake or off. */
+  int packedBytes() {
+    return state instanceof byte[] ? ((byte[]) state).length : -1;
+  }
+
+  /** Whether the figures are packed now. */
+  boolean isPacked() {
+    return state instanceof byte[];
   }
 
   // ------------------------------------------------------------ write sites
 
   /** The socket was reported readable (starts the readable-to-delivered time once busy). */
   void readable() {
-    if (!on) {
+    Values v = values();
+    if (v == null) {
       return;
     }
-    readableEvents++;
+    v.readableEvents++;
     if (histograms != null) {
       histograms.readableStarted(framesInTotal());
     }
@@ -104,15 +173,16 @@ final class ConnectionCounters {
 
   /** One {@code read} call returned {@code n} (negative at end of input). */
   void readSyscall(int n) {
-    if (!on) {
+    Values v = values();
+    if (v == null) {
       return;
     }
-    readSyscalls++;
+    v.readSyscalls++;
     if (n > 0) {
-      bytesRead += n;
+      v.bytesRead += n;
       if (histograms != null) {
         histograms.read(n, framesInTotal());
-      } else if (readSyscalls + writeSyscalls >= SYSCALLS_BEFORE_HISTOGRAMS) {
+      } else if (v.readSyscalls + v.writeSyscalls >= SYSCALLS_BEFORE_HISTOGRAMS) {
         histograms = new ActivityHistograms();
       }
     }
@@ -120,27 +190,28 @@ final class ConnectionCounters {
 
   /** The frames of the bytes of the last read were handed on. */
   void readConsumed() {
-    if (on && histograms != null) {
+    if (histograms != null && state instanceof Values) {
       histograms.readConsumed(framesInTotal());
     }
   }
 
   /** The readiness event's reads and deliveries are done. */
   void readableDone() {
-    if (on && histograms != null) {
+    if (histograms != null && state instanceof Values) {
       histograms.readableDone(framesInTotal());
     }
   }
 
   /** One {@code write} call took {@code n} bytes (0: the send buffer is full). */
   void wrote(int n) {
-    if (!on) {
+    Values v = values();
+    if (v == null) {
       return;
     }
-    writeSyscalls++;
-    bytesWritten += n;
+    v.writeSyscalls++;
+    v.bytesWritten += n;
     if (n == 0) {
-      shortWrites++;
+      v.shortWrites++;
     } else if (histograms != null) {
       histograms.wrote(n);
     }
@@ -148,15 +219,17 @@ final class ConnectionCounters {
 
   /** The writer had something to write. */
   void flushed() {
-    if (on) {
-      flushes++;
+    Values v = values();
+    if (v != null) {
+      v.flushes++;
     }
   }
 
   /** An item joined the writer's control queue, which now holds {@code depth}. */
   void queued(int depth) {
-    if (on && depth > maxQueueDepth) {
-      maxQueueDepth = depth;
+    Values v = values();
+    if (v != null && depth > v.maxQueueDepth) {
+      v.maxQueueDepth = depth;
     }
     if (on && histograms != null) {
       (queueWait != null ? queueWait
@@ -173,39 +246,44 @@ final class ConnectionCounters {
 
   /** A DATA frame left; {@code turn}: a round-robin turn carrying bytes (not an empty end). */
   void dataFrameOut(boolean turn) {
-    if (!on) {
+    Values v = values();
+    if (v == null) {
       return;
     }
-    framesOut[FrameType.DATA]++;
+    v.framesOut[FrameType.DATA]++;
     if (turn) {
-      dataTurns++;
+      v.dataTurns++;
     }
   }
 
   /** A header block left (counted as one HEADERS frame). */
   void headersOut() {
-    if (on) {
-      framesOut[FrameType.HEADERS]++;
+    Values v = values();
+    if (v != null) {
+      v.framesOut[FrameType.HEADERS]++;
     }
   }
 
   /** The peer sent our connection window down to 0. */
   void peerFilledConnectionWindow() {
-    if (on) {
-      peerFilledConnectionWindow++;
+    Values v = values();
+    if (v != null) {
+      v.peerFilledConnectionWindow++;
     }
   }
 
   /** The peer sent a stream's window down to 0. */
   void peerFilledStreamWindow() {
-    if (on) {
-      peerFilledStreamWindow++;
+    Values v = values();
+    if (v != null) {
+      v.peerFilledStreamWindow++;
     }
   }
 
+  /** Frames read so far; only called while awake (histograms exist only when counting). */
   private long framesInTotal() {
     long sum = 0;
-    for (long n : framesIn) {
+    for (long n : ((Values) state).framesIn) {
       sum += n;
     }
     return sum;
@@ -213,60 +291,65 @@ final class ConnectionCounters {
 
   /** A stream has queued bytes and no window: starts the blocked interval if it is the first. */
   void streamBlockedOnWindow(int queuedBytes) {
-    if (!on) {
+    Values v = values();
+    if (v == null) {
       return;
     }
-    streamWindowBlockedEvents++;
-    streamWindowBlockedBytes += queuedBytes;
-    if (streamsBlockedOnWindow++ == 0) {
-      streamWindowBlockedSinceNanos = System.nanoTime();
+    v.streamWindowBlockedEvents++;
+    v.streamWindowBlockedBytes += queuedBytes;
+    if (v.streamsBlockedOnWindow++ == 0) {
+      v.streamWindowBlockedSinceNanos = System.nanoTime();
     }
   }
 
   /** A blocked stream got window, sent its last byte, or went away. */
   void streamUnblocked() {
-    if (!on) {
+    Values v = values();
+    if (v == null) {
       return;
     }
-    if (--streamsBlockedOnWindow == 0) {
-      streamWindowBlockedNanos += System.nanoTime() - streamWindowBlockedSinceNanos;
+    if (--v.streamsBlockedOnWindow == 0) {
+      v.streamWindowBlockedNanos += System.nanoTime() - v.streamWindowBlockedSinceNanos;
     }
   }
 
   /** DATA waits for the connection window only (called once per blocked spell). */
   void connectionWindowBlocked() {
-    if (!on) {
+    Values v = values();
+    if (v == null) {
       return;
     }
-    if (connectionWindowBlockedSinceNanos == 0) {
-      connectionWindowBlockedEvents++;
-      connectionWindowBlockedSinceNanos = nonZeroNanoTime();
+    if (v.connectionWindowBlockedSinceNanos == 0) {
+      v.connectionWindowBlockedEvents++;
+      v.connectionWindowBlockedSinceNanos = nonZeroNanoTime();
     }
   }
 
   /** The connection window opened. */
   void connectionWindowOpened() {
-    if (!on) {
+    Values v = values();
+    if (v == null) {
       return;
     }
-    if (connectionWindowBlockedSinceNanos != 0) {
-      connectionWindowBlockedNanos += System.nanoTime() - connectionWindowBlockedSinceNanos;
-      connectionWindowBlockedSinceNanos = 0;
+    if (v.connectionWindowBlockedSinceNanos != 0) {
+      v.connectionWindowBlockedNanos += System.nanoTime() - v.connectionWindowBlockedSinceNanos;
+      v.connectionWindowBlockedSinceNanos = 0;
     }
   }
 
   /** Write interest was turned on (the socket refused bytes) or off (it took them). */
   void writeInterest(boolean interested) {
-    if (!on) {
+    Values v = values();
+    if (v == null) {
       return;
     }
     if (interested) {
-      if (notWritableSinceNanos == 0) {
-        notWritableSinceNanos = nonZeroNanoTime();
+      if (v.notWritableSinceNanos == 0) {
+        v.notWritableSinceNanos = nonZeroNanoTime();
       }
-    } else if (notWritableSinceNanos != 0) {
-      socketNotWritableNanos += System.nanoTime() - notWritableSinceNanos;
-      notWritableSinceNanos = 0;
+    } else if (v.notWritableSinceNanos != 0) {
+      v.socketNotWritableNanos += System.nanoTime() - v.notWritableSinceNanos;
+      v.notWritableSinceNanos = 0;
     }
   }
 
@@ -275,58 +358,62 @@ final class ConnectionCounters {
    * RST_STREAM and GOAWAY by code, and notes when a PING (not an ack) left for the RTT.
    */
   void controlFrameWritten(ByteBuffer out, int start) {
-    if (!on) {
+    Values v = values();
+    if (v == null) {
       return;
     }
     int type = out.get(start + 3) & 0xFF;
     if (type >= FRAME_TYPES) {
       return;
     }
-    framesOut[type]++;
+    v.framesOut[type]++;
     int payload = start + FrameType.FRAME_HEADER_BYTES;
     if (type == FrameType.RST_STREAM) {
-      countCode(2, out.getInt(payload) & 0xFFFF_FFFFL);
+      countCode(v, 2, out.getInt(payload) & 0xFFFF_FFFFL);
     } else if (type == FrameType.GOAWAY) {
-      countCode(3, out.getInt(payload + 4) & 0xFFFF_FFFFL);
+      countCode(v, 3, out.getInt(payload + 4) & 0xFFFF_FFFFL);
     } else if (type == FrameType.PING && (out.get(start + 4) & FrameType.ACK) == 0) {
-      pingsSent++;
-      pingSentAtNanos = nonZeroNanoTime();
+      v.pingsSent++;
+      v.pingSentAtNanos = nonZeroNanoTime();
     }
   }
 
   void rstStreamReceived(long code) {
-    if (!on) {
+    Values v = values();
+    if (v == null) {
       return;
     }
-    countCode(0, code);
+    countCode(v, 0, code);
   }
 
   void goAwayReceived(long code) {
-    if (!on) {
+    Values v = values();
+    if (v == null) {
       return;
     }
-    countCode(1, code);
+    countCode(v, 1, code);
   }
 
   /** A PING ack arrived: the round trip since our last PING left (one outstanding at a time). */
   void pingAckReceived() {
-    if (!on) {
+    Values v = values();
+    if (v == null) {
       return;
     }
-    pingAcksReceived++;
-    if (pingSentAtNanos != 0) {
-      pingRttNanosLast = System.nanoTime() - pingSentAtNanos;
-      pingRttNanosTotal += pingRttNanosLast;
-      pingSentAtNanos = 0;
+    v.pingAcksReceived++;
+    if (v.pingSentAtNanos != 0) {
+      v.pingRttNanosLast = System.nanoTime() - v.pingSentAtNanos;
+      v.pingRttNanosTotal += v.pingRttNanosLast;
+      v.pingSentAtNanos = 0;
     }
   }
 
-  private void countCode(int table, long code) {
-    if (errorCodes == null) {
-      errorCodes = new long[4 * ERROR_CODE_SLOTS];
+  private static void countCode(Values v, int table, long code) {
+    if (v.errorCodes == null) {
+      v.errorCodes = new long[4 * ERROR_CODE_SLOTS];
     }
     int slot = code < ERROR_CODE_SLOTS - 1 ? (int) code : ERROR_CODE_SLOTS - 1;
-    errorCodes[table * ERROR_CODE_SLOTS + slot]++;
+    v.errorCodes[table * ERROR_CODE_SLOTS + slot]++;
   }
 
   /** {@link System#nanoTime} never 0, so 0 can mean "not in that state". */
@@ -343,36 +430,40 @@ final class ConnectionCounters {
    * count only while the connection is {@code open}.
    */
   void addTo(LeanConnectionStats.Builder sum, long nowNanos, int queueDepth, boolean open) {
-    sum.add(Figure.READABLE_EVENTS, readableEvents);
-    sum.add(Figure.READ_SYSCALLS, readSyscalls);
-    sum.add(Figure.BYTES_READ, bytesRead);
-    sum.add(Figure.WRITE_SYSCALLS, writeSyscalls);
-    sum.add(Figure.BYTES_WRITTEN, bytesWritten);
-    sum.add(Figure.SHORT_WRITES, shortWrites);
-    sum.add(Figure.FLUSHES, flushes);
-    sum.add(Figure.SOCKET_NOT_WRITABLE_NANOS, socketNotWritableNanos
-        + (notWritableSinceNanos == 0 ? 0 : nowNanos - notWritableSinceNanos));
+    // Packed figures are read without waking them: a snapshot does not undo hibernation.
+    Object s = state;
+    Values v = s instanceof Values ? (Values) s
+        : s != null ? CountersPacking.unpack((byte[]) s) : OFF;
+    sum.add(Figure.READABLE_EVENTS, v.readableEvents);
+    sum.add(Figure.READ_SYSCALLS, v.readSyscalls);
+    sum.add(Figure.BYTES_READ, v.bytesRead);
+    sum.add(Figure.WRITE_SYSCALLS, v.writeSyscalls);
+    sum.add(Figure.BYTES_WRITTEN, v.bytesWritten);
+    sum.add(Figure.SHORT_WRITES, v.shortWrites);
+    sum.add(Figure.FLUSHES, v.flushes);
+    sum.add(Figure.SOCKET_NOT_WRITABLE_NANOS, v.socketNotWritableNanos
+        + (v.notWritableSinceNanos == 0 ? 0 : nowNanos - v.notWritableSinceNanos));
     sum.add(Figure.QUEUE_DEPTH, queueDepth);
-    sum.max(Figure.MAX_QUEUE_DEPTH, Math.max(maxQueueDepth, queueDepth));
-    sum.add(Figure.DATA_TURNS, dataTurns);
-    sum.add(Figure.STREAMS_BLOCKED_ON_WINDOW, open ? streamsBlockedOnWindow : 0);
-    sum.add(Figure.STREAM_WINDOW_BLOCKED_NANOS, streamWindowBlockedNanos
-        + (streamsBlockedOnWindow == 0 ? 0 : nowNanos - streamWindowBlockedSinceNanos));
-    sum.add(Figure.STREAM_WINDOW_BLOCKED_EVENTS, streamWindowBlockedEvents);
-    sum.add(Figure.STREAM_WINDOW_BLOCKED_BYTES, streamWindowBlockedBytes);
-    sum.add(Figure.CONNECTION_WINDOW_BLOCKED_NANOS, connectionWindowBlockedNanos
-        + (connectionWindowBlockedSinceNanos == 0 ? 0
-            : nowNanos - connectionWindowBlockedSinceNanos));
-    sum.add(Figure.CONNECTION_WINDOW_BLOCKED_EVENTS, connectionWindowBlockedEvents);
-    sum.add(Figure.PEER_FILLED_STREAM_WINDOW, peerFilledStreamWindow);
-    sum.add(Figure.PEER_FILLED_CONNECTION_WINDOW, peerFilledConnectionWindow);
-    sum.add(Figure.PINGS_SENT, pingsSent);
-    sum.add(Figure.PING_ACKS_RECEIVED, pingAcksReceived);
-    sum.add(Figure.PING_RTT_NANOS_TOTAL, pingRttNanosTotal);
-    sum.max(Figure.PING_RTT_NANOS_LAST, pingRttNanosLast);
-    sum.addFrames(framesIn, framesOut);
-    if (errorCodes != null) {
-      sum.addErrorCodes(errorCodes);
+    sum.max(Figure.MAX_QUEUE_DEPTH, Math.max(v.maxQueueDepth, queueDepth));
+    sum.add(Figure.DATA_TURNS, v.dataTurns);
+    sum.add(Figure.STREAMS_BLOCKED_ON_WINDOW, open ? v.streamsBlockedOnWindow : 0);
+    sum.add(Figure.STREAM_WINDOW_BLOCKED_NANOS, v.streamWindowBlockedNanos
+        + (v.streamsBlockedOnWindow == 0 ? 0 : nowNanos - v.streamWindowBlockedSinceNanos));
+    sum.add(Figure.STREAM_WINDOW_BLOCKED_EVENTS, v.streamWindowBlockedEvents);
+    sum.add(Figure.STREAM_WINDOW_BLOCKED_BYTES, v.streamWindowBlockedBytes);
+    sum.add(Figure.CONNECTION_WINDOW_BLOCKED_NANOS, v.connectionWindowBlockedNanos
+        + (v.connectionWindowBlockedSinceNanos == 0 ? 0
+            : nowNanos - v.connectionWindowBlockedSinceNanos));
+    sum.add(Figure.CONNECTION_WINDOW_BLOCKED_EVENTS, v.connectionWindowBlockedEvents);
+    sum.add(Figure.PEER_FILLED_STREAM_WINDOW, v.peerFilledStreamWindow);
+    sum.add(Figure.PEER_FILLED_CONNECTION_WINDOW, v.peerFilledConnectionWindow);
+    sum.add(Figure.PINGS_SENT, v.pingsSent);
+    sum.add(Figure.PING_ACKS_RECEIVED, v.pingAcksReceived);
+    sum.add(Figure.PING_RTT_NANOS_TOTAL, v.pingRttNanosTotal);
+    sum.max(Figure.PING_RTT_NANOS_LAST, v.pingRttNanosLast);
+    sum.addFrames(v.framesIn, v.framesOut);
+    if (v.errorCodes != null) {
+      sum.addErrorCodes(v.errorCodes);
     }
     if (histograms != null) {
       histograms.addTo(sum);

@@ -251,6 +251,11 @@ public final class ConnectionStatsGroup {
     }
   }
 
+  /** The connections open now (tests look at them on their loops). */
+  Iterable<Http2Connection> openConnections() {
+    return open;
+  }
+
   /** The summed figures of every connection this group has seen, now. */
   public LeanConnectionStats snapshot() {
     long now = System.nanoTime();

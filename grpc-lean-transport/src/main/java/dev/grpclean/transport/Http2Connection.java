@@ -13,7 +13,6 @@ import dev.grpclean.transport.frame.Settings;
 import dev.grpclean.transport.io.EventLoop;
 import dev.grpclean.transport.spi.HandshakerFactory;
 import io.grpc.Status;
-import io.netty.util.collection.IntObjectHashMap;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
@@ -62,7 +61,7 @@ abstract class Http2Connection
   /** Always-on counters; written on the loop thread by the code they count. */
   final ConnectionCounters counters;
   /** Every open stream of either side, error streams included; the per-stream rules use it. */
-  final IntObjectHashMap<H2Stream> streams = new IntObjectHashMap<>(4);
+  final StreamMap streams = new StreamMap();
   /** The SETTINGS exchange: ours out, the peer's applied, and the peer's values. */
   final SettingsExchange settings = new SettingsExchange(this);
   /** Connection-level flow control (RFC 9113 §6.9) and its flood rules. */
@@ -185,7 +184,7 @@ abstract class Http2Connection
     FrameReader r = new FrameReader(this, isServer, FrameType.DEFAULT_MAX_FRAME_SIZE,
         config.maxHeaderBlockBytes(), LeanBuffers.heap());
     if (counters.on) {
-      r.countFramesInto(counters.framesIn);
+      r.countFramesInto(counters.live().framesIn);
     }
     return r;
   }
@@ -275,8 +274,9 @@ abstract class Http2Connection
    * The sweeper's question, once per period on the loop thread: returns true to leave its list,
    * when the connection closed or hibernated. It hibernates after a whole period without
    * streams, reads or writes: the HPACK coders are written down as bytes ({@link
-   * HeaderBlockDecoder#hibernate}), to be rebuilt by the next header block, and the frame reader
-   * is dropped, to be rebuilt by the next read.
+   * HeaderBlockDecoder#hibernate}), to be rebuilt by the next header block, the frame reader
+   * is dropped, to be rebuilt by the next read, the counters are packed, and the stream map and
+   * the writer's queues are dropped, to be made again by the next stream or frame.
    */
   final boolean sweepIdle() {
     if (closed) {
@@ -292,6 +292,9 @@ abstract class Http2Connection
     }
     boolean asleep = decoder.hibernate() & encoder.hibernate() & reader == null;
     if (asleep) {
+      counters.hibernate(); // after the reader, the one holder of its by-type array, is gone
+      streams.releaseIfEmpty();
+      writer.releaseIdleQueues();
       sweeperWatching = false;
       IdleSweeper.countHibernation();
     }

@@ -69,8 +69,13 @@ final class LoopyWriter {
   private final HeaderBlockEncoder encoder;
   /** The connection's counters: queue depth, DATA turns, flushes, frames out, window stalls. */
   private final ConnectionCounters counters;
-  private final ArrayDeque<QueuedItem> control = new ArrayDeque<>(4);
-  private final ArrayDeque<OutboundStream> active = new ArrayDeque<>(4);
+  /** Control frames and header blocks in wire order; null until the first, and while idle. */
+  @javax.annotation.Nullable private ArrayDeque<QueuedItem> control;
+  /**
+   * Streams with DATA the windows allow, round-robin; null until the first, and while idle
+   * ({@link #releaseIdleQueues}).
+   */
+  @javax.annotation.Nullable private ArrayDeque<OutboundStream> active;
   private int queuedResponses;
   /**
    * DATA payload bytes queued on this connection's streams behind flow control (or the socket);
@@ -111,19 +116,41 @@ final class LoopyWriter {
       }
       queuedResponses++;
     }
-    control.add(frame);
+    controlQueue().add(frame);
     counters.queued(control.size());
     return true;
   }
 
   void enqueueHeaders(int streamId, Http2Headers headers, boolean endStream) {
-    control.add(new HeadersFrame(streamId, headers, endStream));
+    controlQueue().add(new HeadersFrame(streamId, headers, endStream));
     counters.queued(control.size());
   }
 
   /** Items in the control queue now (control frames and header blocks). */
   int controlQueueDepth() {
-    return control.size();
+    return control == null ? 0 : control.size();
+  }
+
+  private ArrayDeque<QueuedItem> controlQueue() {
+    if (control == null) {
+      control = new ArrayDeque<>(4);
+    }
+    return control;
+  }
+
+  private static boolean isEmpty(@javax.annotation.Nullable ArrayDeque<?> queue) {
+    return queue == null || queue.isEmpty();
+  }
+
+  /**
+   * The connection hibernates ({@link Http2Connection#sweepIdle}): drops the empty queues, made
+   * again by the next frame or stream. Nothing changes if anything is queued.
+   */
+  void releaseIdleQueues() {
+    if (isIdle()) {
+      control = null;
+      active = null;
+    }
   }
 
   /** Queues DATA for {@code stream}; takes ownership of {@code chunk} (a heap-pool lease). */
@@ -220,15 +247,23 @@ final class LoopyWriter {
     return unsent != null;
   }
 
+  /** Whether either queue is allocated now (tests: released while hibernating). */
+  boolean holdsQueues() {
+    return control != null || active != null;
+  }
+
   /** Whether anything is queued at all. */
   boolean isIdle() {
-    return unsent == null && control.isEmpty() && active.isEmpty();
+    return unsent == null && isEmpty(control) && isEmpty(active);
   }
 
   private void activate(OutboundStream stream) {
     trackWindowStall(stream);
     if (!stream.inActiveList && stream.hasWork()) {
       stream.inActiveList = true;
+      if (active == null) {
+        active = new ArrayDeque<>(4);
+      }
       active.add(stream);
     }
   }
@@ -274,7 +309,7 @@ final class LoopyWriter {
     if (unsent != null || failed || out != null) {
       return;
     }
-    if (control.isEmpty() && active.isEmpty()) {
+    if (isEmpty(control) && isEmpty(active)) {
       return;
     }
     counters.flushed();
@@ -317,11 +352,13 @@ final class LoopyWriter {
       unsent = null;
     }
     OutboundStream s;
-    while ((s = active.poll()) != null) {
+    while (active != null && (s = active.poll()) != null) {
       s.inActiveList = false;
       s.discard();
     }
-    control.clear();
+    if (control != null) {
+      control.clear();
+    }
   }
 
   private boolean writeOut(ByteBuffer buf) throws IOException {
@@ -334,7 +371,7 @@ final class LoopyWriter {
   /** Fills {@link #out}. Returns true if it stopped because the buffer was full. */
   private boolean fill() throws IOException {
     QueuedItem item;
-    while ((item = control.peek()) != null) {
+    while (control != null && (item = control.peek()) != null) {
       // The item type is sealed: a header block or a control frame.
       if (item instanceof HeadersFrame h) {
         writeHeaders(h.streamId, h.headers, h.endStream);
@@ -365,7 +402,7 @@ final class LoopyWriter {
     // Passes continue while some stream made progress; a stream blocked only by the connection
     // window stays in the list for the next WINDOW_UPDATE.
     boolean progress = true;
-    while (progress && !active.isEmpty()) {
+    while (progress && !isEmpty(active)) {
       progress = false;
       int n = active.size();
       for (int i = 0; i < n; i++) {

@@ -40,35 +40,35 @@ public class ConnectionCountersTest {
   public void streamWindowStallStartsWhenWindowClosesAndEndsWhenItOpens() throws Exception {
     OutboundStream s = new OutboundStream(1, 1000, new Sink(), writer);
     writer.enqueueData(s, chunk(3000), false);
-    assertEquals("window still open before the drain", 0, counters.streamsBlockedOnWindow);
+    assertEquals("window still open before the drain", 0, counters.live().streamsBlockedOnWindow);
     writer.flush();
-    assertEquals(1, counters.streamsBlockedOnWindow);
-    assertEquals(1, counters.streamWindowBlockedEvents);
-    assertEquals(2000, counters.streamWindowBlockedBytes);
+    assertEquals(1, counters.live().streamsBlockedOnWindow);
+    assertEquals(1, counters.live().streamWindowBlockedEvents);
+    assertEquals(2000, counters.live().streamWindowBlockedBytes);
     assertNotEquals(0, snapshot().get(Figure.STREAMS_BLOCKED_ON_WINDOW));
 
     assertTrue(writer.updateStreamWindow(s, 500));
     writer.flush();
-    assertEquals("stalled again after 500 more bytes", 1, counters.streamsBlockedOnWindow);
-    assertEquals(2, counters.streamWindowBlockedEvents);
-    assertEquals(2000 + 1500, counters.streamWindowBlockedBytes);
+    assertEquals("stalled again after 500 more bytes", 1, counters.live().streamsBlockedOnWindow);
+    assertEquals(2, counters.live().streamWindowBlockedEvents);
+    assertEquals(2000 + 1500, counters.live().streamWindowBlockedBytes);
 
     assertTrue(writer.updateStreamWindow(s, 10_000));
-    assertEquals(0, counters.streamsBlockedOnWindow);
-    long stalled = counters.streamWindowBlockedNanos;
+    assertEquals(0, counters.live().streamsBlockedOnWindow);
+    long stalled = counters.live().streamWindowBlockedNanos;
     writer.flush();
-    assertEquals("no stall once every byte has left", stalled, counters.streamWindowBlockedNanos);
-    assertEquals(3, counters.dataTurns);
-    assertEquals(3, counters.framesOut[FrameType.DATA]);
+    assertEquals("no stall once every byte has left", stalled, counters.live().streamWindowBlockedNanos);
+    assertEquals(3, counters.live().dataTurns);
+    assertEquals(3, counters.live().framesOut[FrameType.DATA]);
   }
 
   @Test
   public void cancelledStreamEndsItsStall() throws Exception {
     OutboundStream s = new OutboundStream(1, 0, new Sink(), writer);
     writer.enqueueData(s, chunk(100), false);
-    assertEquals(1, counters.streamsBlockedOnWindow);
+    assertEquals(1, counters.live().streamsBlockedOnWindow);
     writer.cancel(s);
-    assertEquals(0, counters.streamsBlockedOnWindow);
+    assertEquals(0, counters.live().streamsBlockedOnWindow);
     assertEquals(0, snapshot().get(Figure.STREAMS_BLOCKED_ON_WINDOW));
   }
 
@@ -81,15 +81,15 @@ public class ConnectionCountersTest {
     writer.enqueueData(b, chunk(100), false);
     writer.flush();
     writer.flush();
-    assertEquals("both streams wait in one spell", 1, counters.connectionWindowBlockedEvents);
-    assertNotEquals(0, counters.connectionWindowBlockedSinceNanos);
-    assertEquals(0, counters.streamsBlockedOnWindow);
+    assertEquals("both streams wait in one spell", 1, counters.live().connectionWindowBlockedEvents);
+    assertNotEquals(0, counters.live().connectionWindowBlockedSinceNanos);
+    assertEquals(0, counters.live().streamsBlockedOnWindow);
 
     assertTrue(writer.updateConnectionWindow(1000));
-    assertEquals(0, counters.connectionWindowBlockedSinceNanos);
+    assertEquals(0, counters.live().connectionWindowBlockedSinceNanos);
     writer.flush();
-    assertEquals(2, counters.framesOut[FrameType.DATA]);
-    assertEquals(1, counters.connectionWindowBlockedEvents);
+    assertEquals(2, counters.live().framesOut[FrameType.DATA]);
+    assertEquals(1, counters.live().connectionWindowBlockedEvents);
   }
 
   @Test
@@ -120,11 +120,11 @@ public class ConnectionCountersTest {
     assertEquals(1, s.get(Figure.FLUSHES));
 
     counters.pingAckReceived();
-    assertEquals(1, counters.pingAcksReceived);
-    assertEquals(counters.pingRttNanosLast, counters.pingRttNanosTotal);
+    assertEquals(1, counters.live().pingAcksReceived);
+    assertEquals(counters.live().pingRttNanosLast, counters.live().pingRttNanosTotal);
     counters.pingAckReceived();
     assertEquals("an ack with no PING outstanding times nothing",
-        counters.pingRttNanosLast, counters.pingRttNanosTotal);
+        counters.live().pingRttNanosLast, counters.live().pingRttNanosTotal);
   }
 
   @Test
@@ -206,7 +206,7 @@ public class ConnectionCountersTest {
     counters.readable();
     for (int i = 0; i < 10; i++) {
       counters.readSyscall(16_384);
-      counters.framesIn[FrameType.DATA] += 3;
+      counters.live().framesIn[FrameType.DATA] += 3;
       counters.readConsumed();
     }
     counters.readSyscall(0);
