@@ -184,8 +184,12 @@ public class ExecutorRejectionTest {
   }
 
   /**
-   * Makes echo calls until one succeeds; earlier ones may only fail INTERNAL (the pool's freed
-   * thread was not yet waiting for work). Bounded by {@link #MAX_ATTEMPTS_AFTER_UNPLUG}.
+   * Makes echo calls until one succeeds; earlier ones may only fail while the pool's freed thread
+   * is not yet waiting for work: INTERNAL when the transport's hand-over of the call is refused
+   * (the stream is reset), or UNKNOWN without a description, which is grpc-core's own catch-all
+   * when starting the call on the server fails ({@code ServerImpl}'s MethodLookup /
+   * HandleServerCall close the stream with {@code Status.fromThrowable}); seen under load in full
+   * runs only. Bounded by {@link #MAX_ATTEMPTS_AFTER_UNPLUG}.
    */
   private void assertCallEventuallySucceeds(CallOptions options) {
     byte[] request = {4, 2};
@@ -195,7 +199,9 @@ public class ExecutorRejectionTest {
             withDeadline(options), request));
         return;
       } catch (StatusRuntimeException e) {
-        assertEquals(e.getStatus().toString(), Status.Code.INTERNAL, e.getStatus().getCode());
+        Status status = e.getStatus();
+        assertTrue(status.toString(), status.getCode() == Status.Code.INTERNAL
+            || (status.getCode() == Status.Code.UNKNOWN && status.getDescription() == null));
         if (attempt == MAX_ATTEMPTS_AFTER_UNPLUG) {
           throw new AssertionError("still failing after " + attempt + " calls", e);
         }
