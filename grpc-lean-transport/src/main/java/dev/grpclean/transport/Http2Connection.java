@@ -360,48 +360,9 @@ abstract class Http2Connection
   @Override
   public final void onData(int streamId, ByteBuffer data, int flowControlledBytes,
       boolean endStream) throws Http2ConnectionError, Http2StreamError {
-    connectionFlow.onDataFrame(data.remaining(), flowControlledBytes, endStream);
-    H2Stream s = streams.get(streamId);
-    if (s == null || s.isRemoteClosed()) {
-      // Nobody will consume these bytes: they go back to the connection window at once.
-      returnConnectionBytes(flowControlledBytes);
-      if (s != null) {
-        throw new Http2StreamError(streamId, ErrorCode.STREAM_CLOSED,
-            "DATA after END_STREAM (RFC 9113 §5.1)");
-      }
-      checkNotIdle(streamId, "DATA");
-      onDataForClosedStream(streamId);
-      return;
-    }
-    try {
-      s.inbound().charge(streamId, flowControlledBytes);
-      if (flowControlledBytes > 0 && s.inbound().windowBytes() == 0) {
-        counters.peerFilledStreamWindow();
-      }
-    } catch (Http2StreamError e) {
-      returnConnectionBytes(flowControlledBytes);
-      throw e;
-    }
-    // RFC 9113 §6.1: padding counts against flow control but reaches nobody: consumed now.
-    int padding = flowControlledBytes - data.remaining();
-    if (padding > 0) {
-      s.inbound().consume(padding);
-      returnConnectionBytes(padding);
-    }
-    if (endStream) {
-      s.markRemoteClosed();
-    }
-    int consumed = s.deliverData(data, endStream);
-    if (consumed > 0) {
-      returnConnectionBytes(consumed);
-    }
-    if (connectionBudget != null) {
-      connectionBudget.afterDataDelivered(flowControlledBytes);
-    }
-    if (endStream) {
-      onRemoteEnd(s);
-    }
+    StreamRules.onData(this, streamId, data, flowControlledBytes, endStream);
   }
+
 
   // ---------------------------------------------------------------- memory budget
 

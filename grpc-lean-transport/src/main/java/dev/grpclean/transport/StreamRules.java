@@ -4,6 +4,7 @@ import dev.grpclean.transport.frame.ErrorCode;
 import dev.grpclean.transport.frame.Http2ConnectionError;
 import dev.grpclean.transport.frame.Http2StreamError;
 import io.grpc.Status;
+import java.nio.ByteBuffer;
 
 /**
  * The per-stream HTTP/2 rules both sides apply alike, over the connection's one map of
@@ -111,6 +112,55 @@ final class StreamRules {
     if (conn.streams.get(s.id()) == s && !conn.closed) {
       conn.writer.cancel(s.outbound());
       conn.sendRst(s.id(), code);
+    }
+  }
+
+  /**
+   * A DATA frame (RFC 9113 §6.1): the connection window and the empty-frame rule first, then the
+   * stream's window, padding consumed at once, the payload delivered, the end of the stream.
+   */
+  static void onData(Http2Connection conn, int streamId, ByteBuffer data,
+      int flowControlledBytes, boolean endStream) throws Http2ConnectionError, Http2StreamError {
+    conn.connectionFlow.onDataFrame(data.remaining(), flowControlledBytes, endStream);
+    H2Stream s = conn.streams.get(streamId);
+    if (s == null || s.isRemoteClosed()) {
+      // Nobody will consume these bytes: they go back to the connection window at once.
+      conn.returnConnectionBytes(flowControlledBytes);
+      if (s != null) {
+        throw new Http2StreamError(streamId, ErrorCode.STREAM_CLOSED,
+            "DATA after END_STREAM (RFC 9113 §5.1)");
+      }
+      conn.checkNotIdle(streamId, "DATA");
+      conn.onDataForClosedStream(streamId);
+      return;
+    }
+    try {
+      s.inbound().charge(streamId, flowControlledBytes);
+      if (flowControlledBytes > 0 && s.inbound().windowBytes() == 0) {
+        conn.counters.peerFilledStreamWindow();
+      }
+    } catch (Http2StreamError e) {
+      conn.returnConnectionBytes(flowControlledBytes);
+      throw e;
+    }
+    // RFC 9113 §6.1: padding counts against flow control but reaches nobody: consumed now.
+    int padding = flowControlledBytes - data.remaining();
+    if (padding > 0) {
+      s.inbound().consume(padding);
+      conn.returnConnectionBytes(padding);
+    }
+    if (endStream) {
+      s.markRemoteClosed();
+    }
+    int consumed = s.deliverData(data, endStream);
+    if (consumed > 0) {
+      conn.returnConnectionBytes(consumed);
+    }
+    if (conn.connectionBudget != null) {
+      conn.connectionBudget.afterDataDelivered(flowControlledBytes);
+    }
+    if (endStream) {
+      conn.onRemoteEnd(s);
     }
   }
 }
