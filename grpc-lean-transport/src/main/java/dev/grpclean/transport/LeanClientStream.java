@@ -140,10 +140,7 @@ final class LeanClientStream extends AbstractClientStream {
         // rather than when the loop has failed the call (the bytes are never given back: the
         // stream is ending).
         onSendingBytes(BudgetHold.HOLD_BYTES);
-        budget.writeRefused();
-        Status status = Status.RESOURCE_EXHAUSTED.withDescription("grpc-lean memory budget of "
-            + budget.limitBytes() + " bytes exhausted (memoryBudget / -D"
-            + LeanMemoryBudget.PROPERTY + ")");
+        Status status = budget.refuseWrite();
         onLoop(() -> transport.cancelStream(state, status));
         return;
       }

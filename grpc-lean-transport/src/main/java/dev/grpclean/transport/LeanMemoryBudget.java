@@ -405,8 +405,14 @@ public final class LeanMemoryBudget {
     streamsReclaimed.incrementAndGet();
   }
 
-  void writeRefused() {
+  /**
+   * A stream's outbound buffer was refused: counted, and the status that fails its call. Any
+   * thread.
+   */
+  io.grpc.Status refuseWrite() {
     writesRefused.incrementAndGet();
+    return io.grpc.Status.RESOURCE_EXHAUSTED.withDescription("grpc-lean memory budget of "
+        + limitBytes() + " bytes exhausted (memoryBudget / -D" + PROPERTY + ")");
   }
 
   /** The rate-limited line that says the budget is biting. */

@@ -138,10 +138,7 @@ final class LeanServerStream extends AbstractServerStream {
         // rather than when the loop has failed the call (the bytes are never given back: the
         // stream is ending).
         onSendingBytes(BudgetHold.HOLD_BYTES);
-        budget.writeRefused();
-        Status status = Status.RESOURCE_EXHAUSTED.withDescription("grpc-lean memory budget of "
-            + budget.limitBytes() + " bytes exhausted (memoryBudget / -D"
-            + LeanMemoryBudget.PROPERTY + ")");
+        Status status = budget.refuseWrite();
         onLoop(() -> connection.cancelStream(state, status));
         return;
       }
