@@ -23,12 +23,15 @@ import javax.annotation.Nullable;
  * hide growth. Of those N samples the first {@code max(minWarmup, ceil(N * warmupFraction))} are
  * warm-up (class loading, JIT, the pools and grpc's thread pools filling); of the M judged ones
  * that remain (at least {@code minJudged}), take the first third A and the last third C, {@code
- * floor(M / 3)} samples each. For each metric, growth = max(C) - max(A) must not exceed its slack:
- * the larger of an absolute amount and a fraction of max(A). Maxima, not means: a leak raises
- * every later sample, so the maximum of C catches it; comparing with the maximum of A, not its
- * minimum, keeps an ordinary peak during A from counting as growth. A leak smaller than the slack
- * over the run passes, by design: the long form puts A and C further apart, so the same slack
- * catches slower leaks.
+ * floor(M / 3)} samples each. For each metric, growth = min(C) - min(A) must not exceed its slack:
+ * the larger of an absolute amount and a fraction of min(A). Floors, not maxima or means: a leak
+ * raises every later sample, the lowest of C included, while what is in flight when a sample is
+ * taken (a 1 MiB upload being assembled, 2 MiB of responses queued for a stream about to be
+ * cancelled, a burst of leases) raises single samples by megabytes and falls back by the next
+ * one. A rule on maxima failed healthy runs on such a peak landing in C and not in A (a 60 s run
+ * judges three samples per third); the floor of each third is the figure such transients cannot
+ * move. A leak smaller than the slack over the run passes, by design: the long form puts A and C
+ * further apart, so the same slack catches slower leaks.
  *
  * <p>The idle rule. The idle sample, taken after the clients left and the connections drained,
  * must show at most {@code idleLeasedBytes} leased (0 by default: the project's invariant that an
@@ -53,11 +56,12 @@ final class SoakJudge {
       double warmupFraction, int minWarmup, int minJudged, long idleLeasedBytes,
       List<Metric> metrics) {
     /**
-     * The defaults. Each slack is many times the spread a healthy run shows between its judged
-     * samples (10 minutes of {@code scripts/soak} on a shared 2-core machine: heap net of the
-     * pool within 0.3 MiB, direct memory net of the pool within 0.1 MiB, leased bytes within 2.6
-     * MiB, threads within 4, file descriptors net of connections within 0), so that a run on a
-     * slower or busier machine, with more in flight when a sample is taken, still passes. Heap
+     * The defaults. Each slack is many times the drift a healthy run shows between the floors of
+     * its thirds (5 minutes of {@code scripts/soak} on a shared 2-core machine: heap net of the
+     * pool within 0.4 MiB, while single samples rose up to 4.1 MiB above it with what was in
+     * flight; direct memory net of the pool within 0.1 MiB, leased bytes within 2.6 MiB, threads
+     * within 4, file descriptors net of connections within 0), so that a run on a slower or
+     * busier machine still passes. Heap
      * and direct figures move with what is in flight outside the pools when the GC runs, leased
      * bytes with the frames in flight, threads with grpc's cached executors (an idle thread
      * lives 60 s), file descriptors with the few a JVM opens for its own purposes. Leased bytes
@@ -105,7 +109,7 @@ final class SoakJudge {
       }
       long growth = last - baseline;
       return String.format(Locale.ROOT,
-          "%-32s first-third max %s, last-third max %s: %s%s (allowed +%s; slope %s%s/min)  %s",
+          "%-32s first-third min %s, last-third min %s: %s%s (allowed +%s; slope %s%s/min)  %s",
           metric.name(), metric.format(baseline), metric.format(last), growth >= 0 ? "+" : "-",
           metric.format(Math.abs(growth)), metric.format(allowed),
           slopePerMinute >= 0 ? "+" : "-", formatSlope(Math.abs(slopePerMinute)),
@@ -230,10 +234,10 @@ final class SoakJudge {
     if (!all.stream().allMatch(metric.available())) {
       return new Trend(metric, 0, 0, 0, 0, false);
     }
-    long baseline = first.stream().mapToLong(f).max().orElseThrow();
-    long lastMax = last.stream().mapToLong(f).max().orElseThrow();
+    long baseline = first.stream().mapToLong(f).min().orElseThrow();
+    long lastFloor = last.stream().mapToLong(f).min().orElseThrow();
     long allowed = Math.max(metric.absoluteSlack(), (long) (metric.relativeSlack() * baseline));
-    return new Trend(metric, baseline, lastMax, allowed, slopePerMinute(all, f), true);
+    return new Trend(metric, baseline, lastFloor, allowed, slopePerMinute(all, f), true);
   }
 
   /** Least-squares slope of the metric over time, informational only. */
