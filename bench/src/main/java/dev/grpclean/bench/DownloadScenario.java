@@ -49,6 +49,7 @@ final class DownloadScenario extends MessageStreamScenario {
   List<Metric> metrics() {
     List<Metric> m = new ArrayList<>(memoryMetrics("client"));
     m.add(Metric.of("client.baselineHeap", "client heap before (after GC)", Metric.Unit.MIB));
+    m.add(Metric.of("client.baselinePoolKept", "client pool kept before (warm-up's)", Metric.Unit.MIB));
     m.add(Metric.of("mibPerSecond", "throughput", Metric.Unit.MIB_PER_SECOND));
     m.add(Metric.of("client.allocPerMib", "client allocated / MiB", Metric.Unit.KIB));
     m.add(Metric.of("client.cpuPerMib", "client CPU / MiB", Metric.Unit.MICROS));
@@ -105,6 +106,10 @@ final class DownloadScenario extends MessageStreamScenario {
       }
       putMemory(r, "client", c);
       r.put("client.baselineHeap", before.get("heapUsed").getAsDouble());
+      // What the pools keep when the window starts: lean's still hold what the warm-up's
+      // downloads leased (they decay only after two periods of quiet), its heap pool's part
+      // inside the heap before; Netty's arena bytes are direct, outside it.
+      r.put("client.baselinePoolKept", poolKept(before));
       r.put("mibPerSecond", c.get("mibPerSecond").getAsDouble());
       r.put("client.allocPerMib", c.get("allocatedBytes").getAsDouble() / mib);
       r.put("client.cpuPerMib", c.get("cpuNanos").getAsDouble() / mib / 1e3);
