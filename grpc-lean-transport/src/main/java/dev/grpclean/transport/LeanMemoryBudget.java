@@ -71,7 +71,10 @@ import javax.annotation.Nullable;
  * larger message) only below the pressure mark; one that is not taken fails its stream with
  * RESOURCE_EXHAUSTED ({@link #writesRefused()}), so an application that ignores
  * {@code isReady()} cannot push the transport past the limit, and bulk writers leave a quarter of
- * the budget for small calls. An inbound DATA frame is always taken, even one larger than what is
+ * the budget for small calls. A buffer for part of a larger message is refused already when
+ * grpc-core's framer asks for it while the budget is at or above the pressure mark, before
+ * anything is leased or filled, and a refused stream's later buffers hold no array: a refused
+ * 1 MiB message costs no buffer memory at all. An inbound DATA frame is always taken, even one larger than what is
  * left: its bytes are already read, and refusing them would fail a well-behaved stream for
  * another connection's load. So inbound charges may pass the limit by at most what one socket
  * read (64 KiB of frames, at most 128 KiB of pooled copies) delivers on each connection reading
