@@ -53,7 +53,8 @@ final class LeanClientStream extends AbstractClientStream {
   LeanClientStream(LeanClientTransport transport, MethodDescriptor<?, ?> method,
       Metadata headers, CallOptions callOptions, StatsTraceContext statsTraceCtx,
       TransportTracer transportTracer, int maxInboundMessageBytes) {
-    this(new LeanWritableBuffer.StreamAllocator(), transport, method, headers, callOptions,
+    this(new LeanWritableBuffer.StreamAllocator(transport.factory.settings.memoryBudget),
+        transport, method, headers, callOptions,
         statsTraceCtx, transportTracer, maxInboundMessageBytes);
   }
 
@@ -127,15 +128,26 @@ final class LeanClientStream extends AbstractClientStream {
         int numMessages) {
       // No bytes still sends: endOfStream alone is a frame.
       ByteBuffer data = StreamBridge.takeFrame(frame);
-      if (data != null && budget != null
-          && (refusedByBudget || !reserveOutbound(data, numMessages))) {
+      if (refusedByBudget) {
+        // The call is failing: nothing more goes out (later framer buffers discard their bytes
+        // and come here empty; one taken before the refusal goes back).
+        if (data != null) {
+          LeanBuffers.releaseHeap(data);
+        }
+        return;
+      }
+      boolean refusedAtAllocation = data == null && budget != null
+          && framerBuffers.refusedAtAllocation();
+      if (refusedAtAllocation
+          || (data != null && budget != null && !reserveOutbound(data, numMessages))) {
         // Past the limit (written although isReady() was false, or a race for the last
-        // bytes): fail this call rather than hold more than the budget.
-        LeanBuffers.releaseHeap(data);
-        if (refusedByBudget) {
-          return;
+        // bytes), here or when the framer's buffer was allocated: fail this call rather than
+        // hold more than the budget.
+        if (data != null) {
+          LeanBuffers.releaseHeap(data);
         }
         refusedByBudget = true;
+        framerBuffers.discardFromNow();
         // isReady() turns false on this thread at once, so a writer that honours it stops now
         // rather than when the loop has failed the call (the bytes are never given back: the
         // stream is ending).

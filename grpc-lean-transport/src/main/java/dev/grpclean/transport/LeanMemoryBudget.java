@@ -3,6 +3,8 @@ package dev.grpclean.transport;
 import static com.google.common.base.Preconditions.checkArgument;
 
 import com.google.errorprone.annotations.CheckReturnValue;
+import dev.grpclean.transport.pool.BufferPool;
+import dev.grpclean.transport.pool.Pools;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
@@ -32,7 +34,11 @@ import javax.annotation.Nullable;
  * Not charged: the per-read socket lease (64 KiB, held only during one readiness event), the
  * writer's one write buffer and unsent tail per blocked connection, partial frames and records
  * (bounded by the frame and record size), handshake buffers, HPACK state and the pools' kept
- * buffers ({@link LeanTransportStats#keptBytes()}).
+ * buffers ({@link LeanTransportStats#keptBytes()}). The heap pool, where outbound message bytes
+ * live, keeps nothing while any budget is at or above half its limit: reaching half drops what
+ * it kept and it keeps no released buffer until usage is back below half, so under pressure the
+ * uncharged kept bytes beside the charged ones are 0 (without this they may add up to the heap
+ * pool's ceiling, 16 MiB by default, to what the budget allows).
  *
  * <p>How the transport degrades rather than fails ({@link ConnectionBudget} has the details):
  * <ul>
@@ -65,7 +71,10 @@ import javax.annotation.Nullable;
  * larger message) only below the pressure mark; one that is not taken fails its stream with
  * RESOURCE_EXHAUSTED ({@link #writesRefused()}), so an application that ignores
  * {@code isReady()} cannot push the transport past the limit, and bulk writers leave a quarter of
- * the budget for small calls. An inbound DATA frame is always taken, even one larger than what is
+ * the budget for small calls. A buffer for part of a larger message is refused already when
+ * grpc-core's framer asks for it while the budget is at or above the pressure mark, before
+ * anything is leased or filled, and a refused stream's later buffers hold no array: a refused
+ * 1 MiB message costs no buffer memory at all. An inbound DATA frame is always taken, even one larger than what is
  * left: its bytes are already read, and refusing them would fail a well-behaved stream for
  * another connection's load. So inbound charges may pass the limit by at most what one socket
  * read (64 KiB of frames, at most 128 KiB of pooled copies) delivers on each connection reading
@@ -84,6 +93,10 @@ public final class LeanMemoryBudget {
   private static final long LOG_PERIOD_NANOS = 60_000_000_000L;
 
   private final long limitBytes;
+  /** Half the limit: at or above it {@link #keptPool} keeps nothing. */
+  private final long halfBytes;
+  /** The pool told to keep nothing while usage is at or above half; null: none. */
+  @Nullable private final BufferPool keptPool;
   /** Three quarters of the limit: where isReady turns false and waiters wake. */
   private final long pressureBytes;
   private final AtomicLong used = new AtomicLong();
@@ -107,15 +120,25 @@ public final class LeanMemoryBudget {
   /** Run once each when usage falls below {@link #pressureBytes}. */
   private final ConcurrentLinkedQueue<Runnable> waiters = new ConcurrentLinkedQueue<>();
 
-  private LeanMemoryBudget(long limitBytes) {
+  private LeanMemoryBudget(long limitBytes, @Nullable BufferPool keptPool) {
     this.limitBytes = limitBytes;
+    this.halfBytes = limitBytes / 2;
+    this.keptPool = keptPool;
     this.pressureBytes = limitBytes - limitBytes / 4;
   }
 
   /** A budget of {@code limitBytes} (positive), to share between servers and channels. */
   public static LeanMemoryBudget of(long limitBytes) {
+    return of(limitBytes, Pools.heap());
+  }
+
+  /**
+   * A budget that makes {@code keptPool} keep nothing while usage is at or above half the limit
+   * (the transport's: the process-wide heap pool); tests pass their own pool, or null.
+   */
+  static LeanMemoryBudget of(long limitBytes, @Nullable BufferPool keptPool) {
     checkArgument(limitBytes > 0, "memory budget must be positive: %s", limitBytes);
-    return new LeanMemoryBudget(limitBytes);
+    return new LeanMemoryBudget(limitBytes, keptPool);
   }
 
   /**
@@ -197,6 +220,14 @@ public final class LeanMemoryBudget {
   /** The most bytes ever charged at once. */
   public long peakBytes() {
     return peak.get();
+  }
+
+  /**
+   * Half the limit: from here connections holding inbound messages restrict their peers'
+   * windows, and the heap pool keeps no buffers ({@link LeanTransportStats#keptBytes()}).
+   */
+  public long halfBytes() {
+    return halfBytes;
   }
 
   /** Where the transport starts to degrade: three quarters of the limit. */
@@ -312,12 +343,20 @@ public final class LeanMemoryBudget {
     if (next < 0) {
       throw new IllegalStateException("memory budget released more than charged: " + next);
     }
+    if (keptPool != null && next < halfBytes && next + bytes >= halfBytes) {
+      // This release took usage below half: ends the suspension the crossing upwards began.
+      // Each crossing is seen by exactly one update of `used`, so begins and ends pair up.
+      keptPool.resumeKeeping();
+    }
     if (next < pressureBytes && !waiters.isEmpty()) {
       wakeWaiters();
     }
   }
 
   private void onCharged(long before, long after) {
+    if (keptPool != null && before < halfBytes && after >= halfBytes) {
+      keptPool.suspendKeeping(); // drops what the pool kept; it keeps nothing until below half
+    }
     long p;
     while (after > (p = peak.get()) && !peak.compareAndSet(p, after)) {
       // Another thread raised the peak: retry against its value.

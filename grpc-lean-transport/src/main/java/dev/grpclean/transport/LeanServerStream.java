@@ -50,7 +50,8 @@ final class LeanServerStream extends AbstractServerStream {
   LeanServerStream(ServerConnection connection, int streamId, String authority,
       StatsTraceContext statsTraceCtx, TransportTracer transportTracer, int maxMessageBytes,
       int receiveWindowBytes, int sendWindowBytes, LoopyWriter writer) {
-    this(new LeanWritableBuffer.StreamAllocator(), connection, streamId, authority, statsTraceCtx,
+    this(new LeanWritableBuffer.StreamAllocator(connection.budget), connection, streamId,
+        authority, statsTraceCtx,
         transportTracer, maxMessageBytes, receiveWindowBytes, sendWindowBytes, writer);
   }
 
@@ -124,22 +125,20 @@ final class LeanServerStream extends AbstractServerStream {
     public void writeFrame(WritableBuffer frame, boolean flush, int numMessages) {
       ByteBuffer bytes = StreamBridge.takeFrame(frame);
       if (bytes == null) {
-        return; // The stream is gone; its framer's buffer was disowned.
+        // The stream is gone (its framer's buffer was disowned), or the allocator refused the
+        // buffer for the budget and it discarded the bytes.
+        if (budget != null && !refusedByBudget && framerBuffers.refusedAtAllocation()) {
+          refuseForBudget();
+        }
+        return;
       }
       if (budget != null && (refusedByBudget || !reserveOutbound(bytes, numMessages))) {
         // Past the limit (the application wrote although isReady() was false, or raced others
         // for the last bytes): fail this call rather than hold more than the budget.
         LeanBuffers.releaseHeap(bytes);
-        if (refusedByBudget) {
-          return;
+        if (!refusedByBudget) {
+          refuseForBudget();
         }
-        refusedByBudget = true;
-        // isReady() turns false on this thread at once, so a writer that honours it stops now
-        // rather than when the loop has failed the call (the bytes are never given back: the
-        // stream is ending).
-        onSendingBytes(BudgetHold.HOLD_BYTES);
-        Status status = budget.refuseWrite();
-        onLoop(() -> connection.cancelStream(state, status));
         return;
       }
       int sending = StreamBridge.sendingBytes(bytes);
@@ -152,6 +151,20 @@ final class LeanServerStream extends AbstractServerStream {
           () -> connection.sendData(state, bytes, numMessages), connection)) {
         state.outbound.releaseChunk(bytes);
       }
+    }
+
+    /** Fails this call for the budget, once. Writing thread. */
+    private void refuseForBudget() {
+      refusedByBudget = true;
+      // The rest of the message (grpc-core frames all of it) goes into buffers that hold no
+      // array: nothing to lease, fill and drop for a call that is failing.
+      framerBuffers.discardFromNow();
+      // isReady() turns false on this thread at once, so a writer that honours it stops now
+      // rather than when the loop has failed the call (the bytes are never given back: the
+      // stream is ending).
+      onSendingBytes(BudgetHold.HOLD_BYTES);
+      Status status = budget.refuseWrite();
+      onLoop(() -> connection.cancelStream(state, status));
     }
 
     @Override

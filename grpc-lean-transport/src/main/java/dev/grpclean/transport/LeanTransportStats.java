@@ -30,7 +30,8 @@ public final class LeanTransportStats {
   /**
    * Bytes the pools keep for reuse: the same figure as {@link #pooledBytes()}, named for what a
    * user pays for. It follows recent demand and falls to the pools' floors (512 KiB each by
-   * default) within about two decay periods (4 s) once the load stops.
+   * default) within about two decay periods (4 s) once the load stops, and the heap pool's part
+   * is 0 while any {@link LeanMemoryBudget} is at or above half its limit.
    */
   public static long keptBytes() {
     return pooledBytes();

@@ -33,8 +33,18 @@ final class LeanWritableBuffer implements WritableBuffer {
   private static final AtomicIntegerFieldUpdater<LeanWritableBuffer> STATE =
       AtomicIntegerFieldUpdater.newUpdater(LeanWritableBuffer.class, "state");
 
-  /** Written by the framer's thread only; dropped once the buffer leaves that thread. */
+  /**
+   * Written by the framer's thread only; dropped once the buffer leaves that thread. Null from
+   * the start for a discarding buffer.
+   */
   private ByteBuffer buffer;
+  /**
+   * A discarding buffer's room: it holds no array, counts what the framer writes and drops it
+   * (bytes nobody will ever send). 0 for a buffer with an array.
+   */
+  private final int discardCapacity;
+  /** Bytes a discarding buffer was given; framer thread only. */
+  private int discardedBytes;
   /**
    * The pool lease behind {@link #buffer}, for disowning from another thread; cleared by whoever
    * wins the hand-over, so a stream's allocator never pins a buffer it no longer owns.
@@ -46,26 +56,56 @@ final class LeanWritableBuffer implements WritableBuffer {
     this.buffer = buffer;
     this.lease = state == FILLING ? buffer : null;
     this.state = state;
+    this.discardCapacity = 0;
+  }
+
+  /** A discarding buffer of {@code capacity} bytes: never handed over, never leased. */
+  private LeanWritableBuffer(int capacity) {
+    this.buffer = null;
+    this.lease = null;
+    this.state = DISOWNED;
+    this.discardCapacity = capacity;
   }
 
   @Override
   public void write(byte[] src, int srcIndex, int length) {
+    if (discardCapacity > 0) {
+      discard(length);
+      return;
+    }
     buffer.put(src, srcIndex, length);
   }
 
   @Override
   public void write(byte b) {
+    if (discardCapacity > 0) {
+      discard(1);
+      return;
+    }
     buffer.put(b);
+  }
+
+  /** Counts {@code length} dropped bytes, with the overflow check a real buffer would make. */
+  private void discard(int length) {
+    if (length < 0 || length > discardCapacity - discardedBytes) {
+      throw new java.nio.BufferOverflowException();
+    }
+    discardedBytes += length;
   }
 
   @Override
   public int writableBytes() {
-    return buffer.remaining();
+    return discardCapacity > 0 ? discardCapacity - discardedBytes : buffer.remaining();
   }
 
   @Override
   public int readableBytes() {
-    return buffer.position();
+    return discardCapacity > 0 ? discardedBytes : buffer.position();
+  }
+
+  /** Whether this buffer drops what is written into it (tests). */
+  boolean isDiscarding() {
+    return discardCapacity > 0;
   }
 
   @Override
@@ -106,22 +146,61 @@ final class LeanWritableBuffer implements WritableBuffer {
    * normally delivers it, but not always: when a unary call's stream closes early (e.g. an
    * UNIMPLEMENTED answer) around {@code sendMessage}, grpc-core's retry layer may write the
    * request into the closed stream's framer and then drop the half-close that would have
-   * delivered it. So once the transport is finished with the stream, later buffers are plain
-   * unpooled arrays that are never sent, and {@link #streamFinished} ends the lease of a buffer
-   * the framer took just before.
+   * delivered it. So once the transport is finished with the stream, later buffers are
+   * discarding ones that hold no array and are never sent, and {@link #streamFinished} ends the
+   * lease of a buffer the framer took just before. The same from {@link #discardFromNow}: a
+   * stream whose write the memory budget refused is failing, and grpc-core's framer still frames
+   * the rest of the message (up to 1 MiB, sixteen 64 KiB buffers) into buffers that would only
+   * be dropped; discarding ones cost no memory.
    *
    * <p>Thread-safe: {@link #allocate} runs on the framer's thread, {@link #streamFinished} on the
    * loop; each publishes its write before reading the other's, so one of them sees the other.
    */
   static final class StreamAllocator implements WritableBufferAllocator {
+    /** The stream's memory budget, or null. */
+    @Nullable private final LeanMemoryBudget budget;
     @Nullable private volatile LeanWritableBuffer current;
     private volatile boolean streamFinished;
+    /** Set by {@link #discardFromNow} or a refusal in {@link #allocate}, framer thread. */
+    private volatile boolean discarding;
+    /** {@link #allocate} refused a buffer for the budget; framer thread. */
+    private volatile boolean refusedAtAllocation;
 
+    /** An allocator for a stream without a memory budget. */
+    StreamAllocator() {
+      this(null);
+    }
+
+    /**
+     * An allocator that refuses, while {@code budget} is under pressure, a buffer that can only
+     * hold part of a larger message (see {@link #allocate}).
+     */
+    StreamAllocator(@Nullable LeanMemoryBudget budget) {
+      this.budget = budget;
+    }
+
+    /**
+     * A buffer of {@code capacityHint} bytes, at least 4 KiB and at most 64 KiB. grpc-core asks
+     * for a message's whole length (plus its 5-byte header) when it starts framing one. When
+     * that is more than the buffer can hold, the buffer will be delivered with part of a message
+     * only, which the budget takes only below its pressure mark
+     * ({@link LeanMemoryBudget#tryReserveOutbound}); so while the budget is at or above the mark
+     * such a buffer is refused here already, before anything is leased and filled: it discards
+     * what the framer writes, as do all later ones, and the next {@code writeFrame} fails the
+     * call as a refusal there would ({@link #refusedAtAllocation()}). A write racing with a
+     * release that takes the budget back under the mark in between is refused a moment early;
+     * the writer was told {@code isReady() == false} once the budget reached the mark.
+     */
     @Override
     public WritableBuffer allocate(int capacityHint) {
       int capacity = Math.min(MAX_BUFFER_BYTES, Math.max(MIN_BUFFER_BYTES, capacityHint));
-      if (streamFinished) {
-        return new LeanWritableBuffer(ByteBuffer.allocate(capacity), DISOWNED);
+      if (streamFinished || discarding) {
+        return new LeanWritableBuffer(capacity);
+      }
+      if (budget != null && capacityHint > capacity && budget.isUnderPressure()) {
+        refusedAtAllocation = true;
+        discarding = true;
+        return new LeanWritableBuffer(capacity);
       }
       LeanWritableBuffer b = new LeanWritableBuffer(LeanBuffers.leaseHeap(capacity), FILLING);
       current = b;
@@ -129,6 +208,23 @@ final class LeanWritableBuffer implements WritableBuffer {
         b.disown();
       }
       return b;
+    }
+
+    /**
+     * The framer's thread, between buffers (from {@code writeFrame}): every later buffer
+     * discards what is written into it. For a stream that is failing, whose bytes will never be
+     * sent.
+     */
+    void discardFromNow() {
+      discarding = true;
+    }
+
+    /**
+     * Whether {@link #allocate} refused a buffer for the memory budget: the stream must fail as
+     * for a refused write. Framer thread.
+     */
+    boolean refusedAtAllocation() {
+      return refusedAtAllocation;
     }
 
     /** Loop thread, once the stream's status is reported or it left the connection. */

@@ -249,6 +249,92 @@ public class LeanMemoryBudgetTest {
   }
 
   @Test
+  public void heapPoolKeepsNothingWhileTheBudgetIsAtOrAboveHalf() {
+    dev.grpclean.transport.pool.BufferPool pool =
+        new dev.grpclean.transport.pool.BufferPool("kept", false, 1 << 20, true);
+    LeanMemoryBudget b = LeanMemoryBudget.of(1000, pool);
+    assertEquals(500, b.halfBytes());
+    ByteBuffer first = pool.lease(4096);
+    ByteBuffer second = pool.lease(4096);
+    pool.release(first);
+    assertEquals(4096, pool.pooledBytes());
+
+    b.reserve(499);
+    assertEquals("below half: the pool keeps", 4096, pool.pooledBytes());
+    assertTrue(b.tryReserve(1)); // 500: half reached
+    assertTrue(pool.isKeepingSuspended());
+    assertEquals("what it kept is dropped at once", 0, pool.pooledBytes());
+    pool.release(second);
+    assertEquals("and a release keeps nothing", 0, pool.pooledBytes());
+    b.reserve(600); // on to 1100, past the limit: still one suspension
+    b.release(599);
+    assertTrue("501 used", pool.isKeepingSuspended());
+    b.release(1);
+    assertTrue("500 used is half", pool.isKeepingSuspended());
+    b.release(1);
+    assertFalse("499 used", pool.isKeepingSuspended());
+    ByteBuffer third = pool.lease(4096);
+    pool.release(third);
+    assertEquals("below half it keeps again", 4096, pool.pooledBytes());
+    assertTrue(b.tryReserveOutbound(400, true)); // 899: the outbound path suspends it too
+    assertEquals(0, pool.pooledBytes());
+    b.release(899);
+    assertFalse(pool.isKeepingSuspended());
+    pool.assertNoLeaks();
+  }
+
+  /**
+   * Threads charge and release across the half mark at random: each crossing upwards suspends
+   * the pool's keeping and each crossing downwards ends one, so when all is given back no
+   * suspension is left, and whenever usage is at or above half (read while no thread moves
+   * it) the pool keeps nothing.
+   */
+  @Test
+  public void crossingsOfHalfPairUpOnRealThreads() throws Exception {
+    dev.grpclean.transport.pool.BufferPool pool =
+        new dev.grpclean.transport.pool.BufferPool("kept", false, 1 << 20, false);
+    LeanMemoryBudget b = LeanMemoryBudget.of(10_000, pool);
+    int threads = 4;
+    for (int round = 0; round < 50; round++) {
+      CountDownLatch start = new CountDownLatch(1);
+      List<Thread> workers = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        Thread w = new Thread(() -> {
+          try {
+            start.await();
+          } catch (InterruptedException e) {
+            return;
+          }
+          ThreadLocalRandom random = ThreadLocalRandom.current();
+          for (int i = 0; i < 2_000; i++) {
+            long n = 1 + random.nextInt(3_000);
+            if (random.nextBoolean()) {
+              b.reserve(n);
+            } else if (!b.tryReserve(n)) {
+              continue;
+            }
+            pool.release(pool.lease(4096));
+            b.release(n);
+          }
+        });
+        workers.add(w);
+        w.start();
+      }
+      start.countDown();
+      for (Thread w : workers) {
+        w.join();
+      }
+      assertEquals(0, b.usedBytes());
+      assertFalse("round " + round, pool.isKeepingSuspended());
+      b.reserve(5_000);
+      assertTrue(pool.isKeepingSuspended());
+      assertEquals(0, pool.pooledBytes());
+      b.release(5_000);
+      assertFalse(pool.isKeepingSuspended());
+    }
+  }
+
+  @Test
   public void pressureIsLoggedOnceWhenFirstHitThenRateLimited() {
     java.util.logging.Logger logger =
         java.util.logging.Logger.getLogger(LeanMemoryBudget.class.getName());

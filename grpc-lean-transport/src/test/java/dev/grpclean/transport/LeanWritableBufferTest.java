@@ -1,8 +1,11 @@
 package dev.grpclean.transport;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
 
 import io.grpc.internal.WritableBuffer;
 import java.nio.ByteBuffer;
@@ -60,6 +63,63 @@ public class LeanWritableBufferTest {
     assertEquals(0, leasedSinceStart());
     assertNull(((LeanWritableBuffer) frame).detach());
     frame.release();
+    assertEquals(0, leasedSinceStart());
+  }
+
+  @Test
+  public void afterDiscardFromNowBuffersHoldNoArrayAndAreNeverLeased() {
+    LeanWritableBuffer.StreamAllocator allocator = new LeanWritableBuffer.StreamAllocator();
+    allocator.discardFromNow();
+    long allocatedBefore = LeanBuffers.heap().allocatedBytes();
+    long leasesBefore = LeanBuffers.heap().totalLeases();
+    WritableBuffer frame = allocator.allocate(1 << 20);
+    assertTrue(((LeanWritableBuffer) frame).isDiscarding());
+    assertEquals(LeanWritableBuffer.MAX_BUFFER_BYTES, frame.writableBytes());
+    frame.write(new byte[40_000], 0, 40_000);
+    frame.write((byte) 1);
+    assertEquals(40_001, frame.readableBytes());
+    assertEquals(LeanWritableBuffer.MAX_BUFFER_BYTES - 40_001, frame.writableBytes());
+    assertThrows(java.nio.BufferOverflowException.class,
+        () -> frame.write(new byte[30_000], 0, 30_000));
+    assertNull(((LeanWritableBuffer) frame).detach());
+    frame.release();
+    assertEquals(0, leasedSinceStart());
+    assertEquals(leasesBefore, LeanBuffers.heap().totalLeases());
+    assertEquals(allocatedBefore, LeanBuffers.heap().allocatedBytes());
+    assertFalse(allocator.refusedAtAllocation());
+  }
+
+  /**
+   * Under budget pressure a buffer that can hold only part of its message (the framer asks for
+   * more than 64 KiB) is refused before anything is leased; one for a message that fits is
+   * leased as usual, and so is a large one once the budget is back under its pressure mark.
+   */
+  @Test
+  public void partOfALargeMessageIsRefusedAtAllocationUnderPressure() {
+    LeanMemoryBudget budget = LeanMemoryBudget.of(1 << 20, null);
+    budget.reserve(budget.pressureBytes());
+    LeanWritableBuffer.StreamAllocator small = new LeanWritableBuffer.StreamAllocator(budget);
+    WritableBuffer fits = small.allocate(LeanWritableBuffer.MAX_BUFFER_BYTES);
+    assertFalse(((LeanWritableBuffer) fits).isDiscarding());
+    assertFalse(small.refusedAtAllocation());
+    assertEquals(LeanWritableBuffer.MAX_BUFFER_BYTES, leasedSinceStart());
+    fits.release();
+
+    LeanWritableBuffer.StreamAllocator large = new LeanWritableBuffer.StreamAllocator(budget);
+    WritableBuffer part = large.allocate(LeanWritableBuffer.MAX_BUFFER_BYTES + 1);
+    assertTrue(((LeanWritableBuffer) part).isDiscarding());
+    assertTrue(large.refusedAtAllocation());
+    assertEquals(0, leasedSinceStart());
+    budget.release(1);
+    // Refused once, the stream discards from then on, whatever the budget does.
+    assertTrue(((LeanWritableBuffer) large.allocate(100)).isDiscarding());
+
+    LeanWritableBuffer.StreamAllocator later = new LeanWritableBuffer.StreamAllocator(budget);
+    WritableBuffer leased = later.allocate(1 << 20);
+    assertFalse(((LeanWritableBuffer) leased).isDiscarding());
+    assertEquals(LeanWritableBuffer.MAX_BUFFER_BYTES, leasedSinceStart());
+    leased.release();
+    budget.release(budget.usedBytes());
     assertEquals(0, leasedSinceStart());
   }
 

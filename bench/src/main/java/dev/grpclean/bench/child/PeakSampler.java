@@ -89,7 +89,7 @@ final class PeakSampler {
         nextGc = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(gcEveryMillis);
       }
       try {
-        JsonObject s = probe.snapshot(false);
+        JsonObject s = probe.snapshot(false, false);
         for (String field : PEAK_FIELDS) {
           JsonElement e = s.get(field);
           if (e != null) {

@@ -45,6 +45,17 @@ public final class Probe {
 
   /** A snapshot of every figure; with {@code gc}, heap used is measured after two full GCs. */
   public JsonObject snapshot(boolean gc) throws InterruptedException {
+    return snapshot(gc, true);
+  }
+
+  /**
+   * As {@link #snapshot(boolean)}; without {@code heapRss} the heap/native split of RSS is left
+   * out. That split reads all of /proc/self/smaps and asks for the heap's range through a
+   * diagnostic command, a few hundred KiB of garbage each time: {@link PeakSampler}, which
+   * samples every 50 ms in the JVM it measures and keeps no peak of the split, leaves it out so
+   * its own garbage (about 6 MiB/s otherwise) does not grow the heap it is measuring.
+   */
+  JsonObject snapshot(boolean gc, boolean heapRss) throws InterruptedException {
     if (gc) {
       forceGc();
     }
@@ -57,10 +68,10 @@ public final class Probe {
     s.addProperty("directBuffers", direct == null ? 0 : direct.getCount());
     long rss = rssBytes();
     s.addProperty("rss", rss);
-    long heapRss = heapRssBytes();
-    if (rss >= 0 && heapRss >= 0) {
-      s.addProperty("heapRss", heapRss);
-      s.addProperty("nativeRss", rss - heapRss);
+    long heapResident = heapRss ? heapRssBytes() : -1;
+    if (rss >= 0 && heapResident >= 0) {
+      s.addProperty("heapRss", heapResident);
+      s.addProperty("nativeRss", rss - heapResident);
     }
     s.addProperty("threads", ManagementFactory.getThreadMXBean().getThreadCount());
     if (transport.isLean()) {

@@ -6,6 +6,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import javax.annotation.Nullable;
@@ -30,6 +31,10 @@ import javax.annotation.Nullable;
  * buffers that no lease reached for a whole period are dropped, oldest first, down to a floor,
  * checked on lease and release and, while the pool is quiet above its floor, by one delayed task
  * at a time on the decay's scheduler. {@code maxPooledBytes} stays the ceiling.
+ *
+ * <p>Keeping nothing. While a {@link #suspendKeeping()} is held (the transport holds one while a
+ * memory budget is at or above half its limit), released buffers are left for GC and the pool
+ * holds none: memory the budget does not charge does not pile up beside what it does.
  *
  * <p>Locks: each size class has its own free-list lock and leak-detection mode has one more; none
  * is ever held while taking another.
@@ -61,6 +66,12 @@ public final class BufferPool {
   /** A delayed decay check is pending on the scheduler. */
   private final AtomicBoolean decayTimerArmed = new AtomicBoolean();
   private final LongAdder decayedBytes = new LongAdder();
+  /**
+   * Holders of {@link #suspendKeeping()} minus those who ended theirs: while positive, the pool
+   * keeps no released buffer. May read -1 for a moment when an end overtakes its begin on
+   * another thread; the pool then keeps, as it does at 0.
+   */
+  private final AtomicInteger keepSuspensions = new AtomicInteger();
 
   // AtomicLong, not LongAdder, where release must check-and-decrement atomically.
   private final AtomicLong leasedBytes = new AtomicLong();
@@ -89,7 +100,8 @@ public final class BufferPool {
     this.direct = direct;
     this.maxPooledBytes = maxPooledBytes;
     for (int i = 0; i < CLASS_COUNT; i++) {
-      freeLists[i] = new FreeList(MIN_CLASS_BYTES << i, pooledBytes, maxPooledBytes);
+      freeLists[i] =
+          new FreeList(MIN_CLASS_BYTES << i, pooledBytes, maxPooledBytes, keepSuspensions);
     }
     this.leakTracker = leakDetection ? new LeakTracker(name) : null;
     this.decay = decay;
@@ -228,6 +240,29 @@ public final class BufferPool {
               + name + "'");
     }
     return capacityBytes;
+  }
+
+  /**
+   * Stops keeping released buffers and drops every kept one for GC, until the matching
+   * {@link #resumeKeeping()}; suspensions nest (several memory budgets may each hold one). Once
+   * this returns, {@link #pooledBytes()} is 0 and stays 0 while any suspension is held: a
+   * release racing with this call either sees the suspension or is dropped by the trim that
+   * follows it (both under the size class's lock). Leases still work, from fresh allocations.
+   * Any thread.
+   */
+  public void suspendKeeping() {
+    keepSuspensions.incrementAndGet();
+    trim();
+  }
+
+  /** Ends one {@link #suspendKeeping()}: the pool keeps again once none is held. Any thread. */
+  public void resumeKeeping() {
+    keepSuspensions.decrementAndGet();
+  }
+
+  /** Whether a {@link #suspendKeeping()} is held right now (the pool keeps nothing). */
+  public boolean isKeepingSuspended() {
+    return keepSuspensions.get() > 0;
   }
 
   /** Drops every pooled buffer for GC; leased buffers are unaffected. */

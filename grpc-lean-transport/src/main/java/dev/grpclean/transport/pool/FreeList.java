@@ -3,6 +3,7 @@ package dev.grpclean.transport.pool;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.annotation.Nullable;
 
@@ -27,6 +28,8 @@ final class FreeList {
   private final AtomicLong pooledBytes;
 
   private final long maxPooledBytes;
+  /** The pool's {@code suspendKeeping} holders: while positive, {@link #offer} keeps nothing. */
+  private final AtomicInteger keepSuspensions;
   private final Object lock = new Object();
 
   @GuardedBy("lock")
@@ -38,8 +41,10 @@ final class FreeList {
   @GuardedBy("lock")
   private int lowWater;
 
-  FreeList(int capacityBytes, AtomicLong pooledBytes, long maxPooledBytes) {
+  FreeList(int capacityBytes, AtomicLong pooledBytes, long maxPooledBytes,
+      AtomicInteger keepSuspensions) {
     this.capacityBytes = capacityBytes;
+    this.keepSuspensions = keepSuspensions;
     this.pooledBytes = pooledBytes;
     this.maxPooledBytes = maxPooledBytes;
   }
@@ -59,8 +64,8 @@ final class FreeList {
   }
 
   /**
-   * Takes ownership of {@code buffer} if the pool-wide budget has room, and returns whether it was
-   * kept; a buffer that is not kept is left for GC.
+   * Takes ownership of {@code buffer} if the pool-wide budget has room and keeping is not
+   * suspended, and returns whether it was kept; a buffer that is not kept is left for GC.
    *
    * @throws IllegalStateException if {@code buffer} is already on top of this list: the common
    *     "released twice in a row" bug, caught in O(1) before the buffer could be leased twice
@@ -69,6 +74,11 @@ final class FreeList {
     synchronized (lock) {
       if (stack.peekFirst() == buffer) {
         throw new IllegalStateException("buffer released twice: it is already pooled");
+      }
+      // Read under the lock: a suspension's trim takes this lock after raising the count, so a
+      // buffer pushed here before it is trimmed by it, and none is pushed after.
+      if (keepSuspensions.get() > 0) {
+        return false;
       }
       // Reserve before the push so pooledBytes never exceeds the cap, even transiently.
       long current;

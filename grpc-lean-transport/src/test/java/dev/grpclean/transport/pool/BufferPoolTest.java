@@ -298,6 +298,86 @@ public class BufferPoolTest {
         new BufferPool("empty", false, 0).stats().toString());
   }
 
+  @Test
+  public void suspendedPoolDropsWhatItKeptAndKeepsNothingUntilResumed() {
+    ByteBuffer a = pool.lease(64 * KIB);
+    ByteBuffer b = pool.lease(4 * KIB);
+    ByteBuffer c = pool.lease(64 * KIB);
+    pool.release(a);
+    pool.release(b);
+    assertEquals(68 * KIB, pool.pooledBytes());
+
+    pool.suspendKeeping();
+    assertTrue(pool.isKeepingSuspended());
+    assertEquals(0, pool.pooledBytes());
+    pool.suspendKeeping(); // a second holder (another budget)
+    pool.release(c);
+    assertEquals(0, pool.pooledBytes());
+    assertEquals(0, pool.leasedBytes());
+    ByteBuffer d = pool.lease(64 * KIB); // leases still work, from a fresh allocation
+    assertNotSame(a, d);
+    assertNotSame(c, d);
+    assertEquals(3 * 64 * KIB + 4 * KIB, pool.allocatedBytes());
+
+    pool.resumeKeeping();
+    assertTrue("one holder left", pool.isKeepingSuspended());
+    pool.release(d);
+    assertEquals(0, pool.pooledBytes());
+
+    pool.resumeKeeping();
+    assertFalse(pool.isKeepingSuspended());
+    ByteBuffer e = pool.lease(64 * KIB);
+    pool.release(e);
+    assertEquals(64 * KIB, pool.pooledBytes());
+    assertSame(e, pool.lease(64 * KIB));
+  }
+
+  /**
+   * Releases on two threads race with a suspension on a third: once suspendKeeping() has
+   * returned, the pool holds nothing, whatever was released before, during or after it.
+   */
+  @Test
+  public void noReleaseRacingWithASuspensionIsKept() throws Exception {
+    BufferPool shared = new BufferPool("race", false, 64 * MIB, true);
+    for (int round = 0; round < 200; round++) {
+      java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(3);
+      java.util.List<Thread> threads = new java.util.ArrayList<>();
+      java.util.concurrent.atomic.AtomicReference<Throwable> failure =
+          new java.util.concurrent.atomic.AtomicReference<>();
+      for (int t = 0; t < 2; t++) {
+        ByteBuffer[] leases = new ByteBuffer[64];
+        for (int i = 0; i < leases.length; i++) {
+          leases[i] = shared.lease(4 * KIB << (i % 3));
+        }
+        threads.add(new Thread(() -> {
+          try {
+            start.await();
+            for (ByteBuffer lease : leases) {
+              shared.release(lease);
+            }
+          } catch (Throwable x) {
+            failure.compareAndSet(null, x);
+          }
+        }));
+      }
+      threads.forEach(Thread::start);
+      start.await();
+      shared.suspendKeeping();
+      long keptRightAfter = shared.pooledBytes();
+      for (Thread t : threads) {
+        t.join();
+      }
+      if (failure.get() != null) {
+        throw new AssertionError(failure.get());
+      }
+      assertEquals("round " + round, 0, keptRightAfter);
+      assertEquals("round " + round, 0, shared.pooledBytes());
+      assertEquals(0, shared.leasesOutstanding());
+      shared.resumeKeeping();
+      assertFalse(shared.isKeepingSuspended());
+    }
+  }
+
   private int leaseAndRelease(int minCapacityBytes) {
     ByteBuffer buffer = pool.lease(minCapacityBytes);
     assertEquals(0, buffer.position());
