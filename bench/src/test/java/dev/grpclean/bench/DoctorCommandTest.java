@@ -20,8 +20,9 @@ public class DoctorCommandTest {
   @Test
   public void tinyWindowDownloadIsNamedInJson() throws Exception {
     Path dir = tmp.getRoot().toPath();
+    Path chart = dir.resolve("doctor-chart.png");
     CliRun run = CliRun.raw(dir, "doctor", "--window", "16384", "--concurrency", "1",
-        "--warmup", "1", "--duration", "1", "--json");
+        "--warmup", "1", "--duration", "1", "--json", "--chart", chart.toString());
     assertEquals(run.toString(), 0, run.exitCode);
     JsonObject o = JsonParser.parseString(run.out).getAsJsonObject();
     JsonArray server = o.getAsJsonObject("server").getAsJsonArray("verdicts");
@@ -34,6 +35,9 @@ public class DoctorCommandTest {
         .contains(client.get(0).getAsJsonObject().get("bottleneck").getAsString()));
     assertTrue(run.toString(), o.getAsJsonObject("server").getAsJsonObject("figures")
         .get("STREAM_WINDOW_BLOCKED_EVENTS").getAsLong() > 0);
+    assertEquals(chart.toString(), o.get("chart").getAsString());
+    java.awt.image.BufferedImage image = javax.imageio.ImageIO.read(chart.toFile());
+    assertTrue(run.toString(), image != null && image.getWidth() > 0);
   }
 
   @Test
