@@ -407,6 +407,16 @@ final class DoctorCommand implements Callable<Integer> {
       figures.addProperty(e.getKey().name(), e.getValue());
     }
     o.add("figures", figures);
+    JsonObject histograms = new JsonObject();
+    for (LeanConnectionStats.Histogram h : LeanConnectionStats.Histogram.values()) {
+      JsonObject j = new JsonObject();
+      j.addProperty("count", delta.histogramCount(h));
+      j.addProperty("p50", delta.percentile(h, 0.5));
+      j.addProperty("p99", delta.percentile(h, 0.99));
+      histograms.add(h.name(), j);
+    }
+    // Per-stream summaries (STREAM_*) included: the streams that ended while sampled.
+    o.add("histograms", histograms);
     return o;
   }
 

@@ -51,6 +51,21 @@ public class DoctorCommandTest {
   }
 
   @Test
+  public void jsonSideHasTheStreamSummariesHistograms() {
+    dev.grpclean.transport.LeanConnectionStats delta =
+        dev.grpclean.transport.LeanConnectionStats.builder(1)
+            .add(dev.grpclean.transport.LeanConnectionStats.Figure.ENDED_STREAMS, 2)
+            .record(dev.grpclean.transport.LeanConnectionStats.Histogram.STREAM_BYTES_SENT, 1005)
+            .record(dev.grpclean.transport.LeanConnectionStats.Histogram.STREAM_BYTES_SENT, 1005)
+            .build();
+    JsonObject side = DoctorCommand.side(java.util.List.of(), delta);
+    assertEquals(2, side.getAsJsonObject("figures").get("ENDED_STREAMS").getAsLong());
+    JsonObject sent = side.getAsJsonObject("histograms").getAsJsonObject("STREAM_BYTES_SENT");
+    assertEquals(2, sent.get("count").getAsLong());
+    assertEquals("1005 lies in [512, 1024)", 1023, sent.get("p99").getAsLong());
+  }
+
+  @Test
   public void unknownWorkloadIsAUsageError() {
     CliRun run = CliRun.raw(tmp.getRoot().toPath(), "doctor", "--workload", "upload");
     assertEquals(run.toString(), 2, run.exitCode);

@@ -196,8 +196,8 @@ public final class QpsDoctor {
     Verdict sendBdp = streamShare >= LIMITING_SHARE
         ? belowBdp(streamShare, sentBytesPerSecond / connections, rttNanos,
             later.get(Figure.PEER_INITIAL_WINDOW_BYTES), "the peer's stream window",
-            String.format(Locale.ROOT, "streams blocked on it %s of the time",
-                percent(streamShare)), "raise the peer's flowControlWindow")
+            String.format(Locale.ROOT, "streams blocked on it %s of the time%s",
+                percent(streamShare), endedStreams(d)), "raise the peer's flowControlWindow")
         : null;
     if (sendBdp != null) {
       verdicts.add(sendBdp);
@@ -207,8 +207,9 @@ public final class QpsDoctor {
       verdicts.add(new Verdict(Bottleneck.PEER_STREAM_WINDOW, streamShare,
           String.format(Locale.ROOT, "limited by the peer's stream flow-control window: streams "
               + "had bytes queued and no window %s of the time (%d stalls, %s queued at a stall "
-              + "on average; sending %s/s%s)", percent(streamShare), stalls, bytes(queuedAtStall),
-              bytes((long) sentBytesPerSecond), bdp(sentBytesPerSecond, rttNanos)),
+              + "on average; sending %s/s%s)%s", percent(streamShare), stalls,
+              bytes(queuedAtStall), bytes((long) sentBytesPerSecond),
+              bdp(sentBytesPerSecond, rttNanos), endedStreams(d)),
           "raise the peer's per-stream flowControlWindow (at least throughput x round trip)"));
     }
     double connectionShare = signals.get(Signal.CONNECTION_WINDOW_BLOCKED_SHARE);
@@ -345,6 +346,23 @@ public final class QpsDoctor {
     }
     return String.format(Locale.ROOT, "; PING round trip %.0f us, so throughput x round trip is %s",
         rttNanos / 1e3, bytes((long) (bytesPerSecond * rttNanos / 1e9)));
+  }
+
+  /**
+   * The per-stream summaries of the streams that ended in the window {@code d}, as evidence of a
+   * window stall: how many were blocked and the worst one; empty when none ended on a busy
+   * connection.
+   */
+  static String endedStreams(LeanConnectionStats d) {
+    long ended = d.get(Figure.ENDED_STREAMS);
+    if (ended <= 0) {
+      return "";
+    }
+    return String.format(Locale.ROOT, "; %d of %d ended streams were blocked on the window, "
+            + "p99 %s ms each, the worst %s ms",
+        d.get(Figure.ENDED_STREAMS_BLOCKED_ON_WINDOW), ended,
+        millis(d.percentile(Histogram.STREAM_WINDOW_BLOCKED_NANOS, 0.99)),
+        millis(d.get(Figure.ENDED_STREAM_WINDOW_BLOCKED_NANOS_MAX)));
   }
 
   /**
