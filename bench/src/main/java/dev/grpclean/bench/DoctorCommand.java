@@ -214,7 +214,8 @@ final class DoctorCommand implements Callable<Integer> {
    * Waits out the sampled period, snapshotting both sides into {@code serverSide} and {@code
    * clientSide} at its start and every {@link #PROBE_INTERVAL_MILLIS} (the chart's intervals), and
    * asking for a PING round trip as often (the doctor's BDP estimate: throughput x round trip
-   * under load; {@link ConnectionStatsGroup#probeRoundTrips()}).
+   * under load; {@link ConnectionStatsGroup#probeRoundTrips()}), on both sides: each side's
+   * verdicts use its own round trips.
    */
   private void sampleWithRoundTripProbes(ConnectionStatsGroup serverStats,
       DoctorChart.Side serverSide, ConnectionStatsGroup clientStats, DoctorChart.Side clientSide)
@@ -224,6 +225,7 @@ final class DoctorCommand implements Callable<Integer> {
     long end = System.nanoTime() + (long) (durationSeconds * 1e9);
     while (true) {
       serverStats.probeRoundTrips();
+      clientStats.probeRoundTrips();
       long left = end - System.nanoTime();
       if (left > 0) {
         Thread.sleep(Math.min(PROBE_INTERVAL_MILLIS, TimeUnit.NANOSECONDS.toMillis(left) + 1));

@@ -186,6 +186,23 @@ final class ConnectionCounters {
     }
   }
 
+  /**
+   * HEADERS and DATA frames read so far; -1 when counting is off or the figures are packed (an
+   * idle connection: reading them does not wake them).
+   */
+  long streamFramesIn() {
+    if (!(state instanceof Values)) {
+      return -1;
+    }
+    long[] in = ((Values) state).framesIn;
+    return in[FrameType.HEADERS] + in[FrameType.DATA];
+  }
+
+  /** Whether a PING of ours awaits its ack (figures packed or off: none). */
+  boolean pingAwaitingAck() {
+    return state instanceof Values && ((Values) state).pingSentAtNanos != 0;
+  }
+
   /** The socket was reported readable (starts the readable-to-delivered time once busy). */
   void readable() {
     Values v = values();

@@ -58,7 +58,7 @@ public class QpsDoctorTest {
     assertEquals(Bottleneck.PEER_STREAM_WINDOW, v.bottleneck);
     // 50 ms lies in the log2 bucket up to 2^26 - 1 ns.
     assertTrue(v.evidence, v.evidence.endsWith("; 9 of 10 ended streams were blocked on the "
-        + "window, p99 67.1 ms each, the worst 80.0 ms"));
+        + "window, p99 67.1 ms each, the worst stream since start 80.0 ms"));
     assertEquals("", QpsDoctor.endedStreams(IDLE_START));
   }
 
