@@ -16,7 +16,7 @@ import org.knowm.xchart.XYChart;
  * the sampled time. One row per side (a server or channel), two panels each: the shares of time
  * (poller busy, blocked on the peer's windows, send buffer full, GC pauses) in percent, and the
  * throughput in MiB/s with the executor's and the writer's queue waits in milliseconds on a
- * second axis. {@link #series} is the data model; {@link #write} only draws it.
+ * second axis (on the right). {@link #series} is the data model; {@link #write} only draws it.
  *
  * <p>Thread-compatible.
  */
@@ -101,6 +101,8 @@ final class DoctorChart {
           "MiB/s");
       rates.getStyler().setYAxisMin(0.0);
       rates.setYAxisGroupTitle(1, "ms");
+      rates.getStyler().setYAxisGroupPosition(1,
+          org.knowm.xchart.style.Styler.YAxisPosition.Right);
       for (Signal s : RATES) {
         Charts.line(rates, label(s), series.get(s)[0], series.get(s)[1]);
       }
