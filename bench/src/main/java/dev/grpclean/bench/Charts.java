@@ -17,7 +17,8 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 /**
  * PNG charts of a report: the scenario's chosen figures as bars per transport (memory per
  * connection, latency percentiles), and every time series as lines (in-use memory during a
- * download), one line per run.
+ * download), one line per run. The doctor's chart ({@link DoctorChart}) draws with the same
+ * helpers ({@link #timeChart}, {@link #line}, {@link #savePng}).
  *
  * <p>Thread-compatible. Draws off-screen: sets {@code java.awt.headless} if nobody has.
  */
@@ -28,9 +29,7 @@ final class Charts {
   private Charts() {}
 
   static void write(Report report, Path dir) throws IOException {
-    if (System.getProperty("java.awt.headless") == null) {
-      System.setProperty("java.awt.headless", "true");
-    }
+    headless();
     Scenario s = report.scenario;
     boolean anyRan = report.transports.stream().anyMatch(t -> report.unsupported(t) == null);
     if (!s.chartMetrics().isEmpty() && anyRan) {
@@ -78,10 +77,8 @@ final class Charts {
 
   /** Series {@code name} of every run: x in seconds, y in bytes, drawn in MiB. */
   private static void lines(Report report, String name, Path file) throws IOException {
-    XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT)
-        .title(report.scenario.name() + ": client " + words(name) + " — " + paramsLine(report))
-        .xAxisTitle("seconds").yAxisTitle("MiB").build();
-    chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
+    XYChart chart = timeChart(
+        report.scenario.name() + ": client " + words(name) + " — " + paramsLine(report), "MiB");
     for (RunResult r : report.runs) {
       double[][] xy = r.series.get(name);
       if (xy == null || xy[0].length == 0) {
@@ -92,11 +89,41 @@ final class Charts {
         mib[i] = xy[1][i] / (1 << 20);
       }
       String label = report.scenario.reps() > 1 ? r.transport.id() + " #" + r.rep : r.transport.id();
-      XYSeries series = chart.addSeries(label, xy[0], mib);
-      series.setMarker(SeriesMarkers.NONE);
+      line(chart, label, xy[0], mib);
     }
     if (!chart.getSeriesMap().isEmpty()) {
       BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+    }
+  }
+
+  /** An empty chart of lines over time: x in seconds, y in {@code yTitle}, the legend inside. */
+  static XYChart timeChart(String title, String yTitle) {
+    headless();
+    XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title)
+        .xAxisTitle("seconds").yAxisTitle(yTitle).build();
+    chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
+    return chart;
+  }
+
+  /** Adds one line without markers. */
+  static XYSeries line(XYChart chart, String label, double[] x, double[] y) {
+    XYSeries series = chart.addSeries(label, x, y);
+    series.setMarker(SeriesMarkers.NONE);
+    return series;
+  }
+
+  /** Writes {@code charts} as one PNG at exactly {@code file}, {@code columns} per row. */
+  static void savePng(List<XYChart> charts, int columns, Path file) throws IOException {
+    headless();
+    int rows = (charts.size() + columns - 1) / columns;
+    try (java.io.OutputStream out = java.nio.file.Files.newOutputStream(file)) {
+      BitmapEncoder.saveBitmap(charts, rows, columns, out, BitmapEncoder.BitmapFormat.PNG);
+    }
+  }
+
+  private static void headless() {
+    if (System.getProperty("java.awt.headless") == null) {
+      System.setProperty("java.awt.headless", "true");
     }
   }
 

@@ -118,6 +118,11 @@ final class DoctorCommand implements Callable<Integer> {
           + "of running a workload.")
   String jmxAddress;
 
+  @Option(names = "--chart", paramLabel = "FILE.png",
+      description = "Also draw the sampled series the verdicts are based on (shares of time, "
+          + "throughput, queue waits per interval) as a PNG at FILE.png.")
+  java.nio.file.Path chart;
+
   @Option(names = "--gc-storm",
       description = "A thread forces garbage collections back to back during the run.")
   boolean gcStorm;
@@ -176,12 +181,14 @@ final class DoctorCommand implements Callable<Integer> {
       Thread.sleep((long) (warmupSeconds * 1000));
       ConnectionStatsGroup serverStats = serverBuilder.connectionStats();
       ConnectionStatsGroup clientStats = channelBuilder.connectionStats();
-      LeanConnectionStats serverBefore = serverStats.snapshot();
-      LeanConnectionStats clientBefore = clientStats.snapshot();
-      sampleWithRoundTripProbes(serverStats);
-      LeanConnectionStats serverAfter = serverStats.snapshot();
-      LeanConnectionStats clientAfter = clientStats.snapshot();
-      print(spec.commandLine().getOut(), serverBefore, serverAfter, clientBefore, clientAfter);
+      DoctorChart.Side serverSide = new DoctorChart.Side("server");
+      DoctorChart.Side clientSide = new DoctorChart.Side("client");
+      sampleWithRoundTripProbes(serverStats, serverSide, clientStats, clientSide);
+      if (chart != null) {
+        DoctorChart.write("qps-doctor " + workload, List.of(serverSide, clientSide), chart);
+      }
+      print(spec.commandLine().getOut(), first(serverSide), last(serverSide), first(clientSide),
+          last(clientSide));
     } finally {
       stop.set(true);
       channels.forEach(ManagedChannel::shutdownNow);
@@ -204,22 +211,39 @@ final class DoctorCommand implements Callable<Integer> {
   }
 
   /**
-   * Waits out the sampled period, asking for a PING round trip every {@link
-   * #PROBE_INTERVAL_MILLIS} (the doctor's BDP estimate: throughput x round trip under load). Only
-   * the server probes ({@link ConnectionStatsGroup#probeRoundTrips()}); the client's RTT comes
-   * from its keepalive, when on.
+   * Waits out the sampled period, snapshotting both sides into {@code serverSide} and {@code
+   * clientSide} at its start and every {@link #PROBE_INTERVAL_MILLIS} (the chart's intervals), and
+   * asking for a PING round trip as often (the doctor's BDP estimate: throughput x round trip
+   * under load; {@link ConnectionStatsGroup#probeRoundTrips()}), on both sides: each side's
+   * verdicts use its own round trips.
    */
-  private void sampleWithRoundTripProbes(ConnectionStatsGroup serverStats)
+  private void sampleWithRoundTripProbes(ConnectionStatsGroup serverStats,
+      DoctorChart.Side serverSide, ConnectionStatsGroup clientStats, DoctorChart.Side clientSide)
       throws InterruptedException {
+    serverSide.samples.add(serverStats.snapshot());
+    clientSide.samples.add(clientStats.snapshot());
     long end = System.nanoTime() + (long) (durationSeconds * 1e9);
     while (true) {
       serverStats.probeRoundTrips();
+      clientStats.probeRoundTrips();
       long left = end - System.nanoTime();
-      if (left <= 0) {
+      if (left > 0) {
+        Thread.sleep(Math.min(PROBE_INTERVAL_MILLIS, TimeUnit.NANOSECONDS.toMillis(left) + 1));
+      }
+      serverSide.samples.add(serverStats.snapshot());
+      clientSide.samples.add(clientStats.snapshot());
+      if (System.nanoTime() - end >= 0) {
         return;
       }
-      Thread.sleep(Math.min(PROBE_INTERVAL_MILLIS, TimeUnit.NANOSECONDS.toMillis(left) + 1));
     }
+  }
+
+  private static LeanConnectionStats first(DoctorChart.Side side) {
+    return side.samples.get(0);
+  }
+
+  private static LeanConnectionStats last(DoctorChart.Side side) {
+    return side.samples.get(side.samples.size() - 1);
   }
 
   /** Forces collections back to back over 16 MiB of live small arrays until stopped. */
@@ -274,7 +298,7 @@ final class DoctorCommand implements Callable<Integer> {
     try (javax.management.remote.JMXConnector c =
         pid != null ? RemoteDoctor.attach(pid) : RemoteDoctor.connect(jmxAddress)) {
       if (!RemoteDoctor.sample(c.getMBeanServerConnection(), what, durationSeconds, json,
-          spec.commandLine().getOut())) {
+          chart, spec.commandLine().getOut())) {
         spec.commandLine().getErr().println("qps-doctor: " + what
             + " has no lean server or channel (no dev.grpclean MBean)");
         spec.commandLine().getErr().flush();
@@ -322,6 +346,9 @@ final class DoctorCommand implements Callable<Integer> {
       o.addProperty("setup", setup().replaceFirst("^, ", ""));
       o.add("server", side(server, serverAfter.minus(serverBefore)));
       o.add("client", side(client, clientAfter.minus(clientBefore)));
+      if (chart != null) {
+        o.addProperty("chart", chart.toString());
+      }
       out.println(new GsonBuilder().setPrettyPrinting().create().toJson(o));
     } else {
       out.printf(Locale.ROOT, "qps-doctor: %s, %d in flight, %d-byte messages, client window "
@@ -331,6 +358,9 @@ final class DoctorCommand implements Callable<Integer> {
       out.print(indent(QpsDoctor.report(server)));
       out.println("client side:");
       out.print(indent(QpsDoctor.report(client)));
+      if (chart != null) {
+        out.println("chart: " + chart);
+      }
     }
     out.flush();
   }
@@ -379,6 +409,16 @@ final class DoctorCommand implements Callable<Integer> {
       figures.addProperty(e.getKey().name(), e.getValue());
     }
     o.add("figures", figures);
+    JsonObject histograms = new JsonObject();
+    for (LeanConnectionStats.Histogram h : LeanConnectionStats.Histogram.values()) {
+      JsonObject j = new JsonObject();
+      j.addProperty("count", delta.histogramCount(h));
+      j.addProperty("p50", delta.percentile(h, 0.5));
+      j.addProperty("p99", delta.percentile(h, 0.99));
+      histograms.add(h.name(), j);
+    }
+    // Per-stream summaries (STREAM_*) included: the streams that ended while sampled.
+    o.add("histograms", histograms);
     return o;
   }
 

@@ -9,6 +9,8 @@ import dev.grpclean.transport.LeanStatsMXBean;
 import dev.grpclean.transport.QpsDoctor;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -67,33 +69,43 @@ final class RemoteDoctor {
   }
 
   /**
-   * Samples every lean MBean on {@code conn} for {@code seconds} and prints the verdicts.
+   * Samples every lean MBean on {@code conn} for {@code seconds} and prints the verdicts; with a
+   * {@code chart} path, also draws the sampled series there ({@link DoctorChart}, one row per
+   * MBean).
    *
    * @return false when the JVM has no lean server or channel
    */
   static boolean sample(MBeanServerConnection conn, String what, double seconds, boolean json,
-      PrintWriter out) throws IOException, InterruptedException {
+      @javax.annotation.Nullable Path chart, PrintWriter out)
+      throws IOException, InterruptedException {
     TreeSet<ObjectName> names = new TreeSet<>(conn.queryNames(pattern(), null));
     if (names.isEmpty()) {
       return false;
     }
     Map<ObjectName, LeanStatsMXBean> beans = new LinkedHashMap<>();
-    Map<ObjectName, LeanConnectionStats> before = new LinkedHashMap<>();
+    Map<ObjectName, DoctorChart.Side> sides = new LinkedHashMap<>();
     for (ObjectName n : names) {
       LeanStatsMXBean bean = JMX.newMXBeanProxy(conn, n, LeanStatsMXBean.class);
       beans.put(n, bean);
-      before.put(n, LeanConnectionStats.fromArrays(bean.getSnapshot()));
+      sides.put(n, new DoctorChart.Side(n.getKeyProperty("type") + " " + n.getKeyProperty("id")));
     }
+    snapshotAll(beans, sides);
     long end = System.nanoTime() + (long) (seconds * 1e9);
     while (true) {
       for (LeanStatsMXBean bean : beans.values()) {
         bean.probeRoundTrips();
       }
       long left = end - System.nanoTime();
-      if (left <= 0) {
+      if (left > 0) {
+        Thread.sleep(Math.min(PROBE_INTERVAL_MILLIS, TimeUnit.NANOSECONDS.toMillis(left) + 1));
+      }
+      snapshotAll(beans, sides);
+      if (System.nanoTime() - end >= 0) {
         break;
       }
-      Thread.sleep(Math.min(PROBE_INTERVAL_MILLIS, TimeUnit.NANOSECONDS.toMillis(left) + 1));
+    }
+    if (chart != null) {
+      DoctorChart.write("qps-doctor " + what, new ArrayList<>(sides.values()), chart);
     }
     JsonObject all = new JsonObject();
     all.addProperty("jvm", what);
@@ -103,9 +115,10 @@ final class RemoteDoctor {
       out.printf(Locale.ROOT, "qps-doctor: %s, %d lean server(s)/channel(s), %.1f s sampled%n",
           what, names.size(), seconds);
     }
-    for (Map.Entry<ObjectName, LeanStatsMXBean> e : beans.entrySet()) {
-      LeanConnectionStats after = LeanConnectionStats.fromArrays(e.getValue().getSnapshot());
-      LeanConnectionStats earlier = before.get(e.getKey());
+    for (Map.Entry<ObjectName, DoctorChart.Side> e : sides.entrySet()) {
+      List<LeanConnectionStats> samples = e.getValue().samples;
+      LeanConnectionStats earlier = samples.get(0);
+      LeanConnectionStats after = samples.get(samples.size() - 1);
       List<QpsDoctor.Verdict> verdicts = QpsDoctor.diagnose(earlier, after);
       if (json) {
         JsonObject o = DoctorCommand.side(verdicts, after.minus(earlier));
@@ -116,12 +129,25 @@ final class RemoteDoctor {
         out.print(DoctorCommand.indent(QpsDoctor.report(verdicts)));
       }
     }
+    if (chart != null && json) {
+      all.addProperty("chart", chart.toString());
+    } else if (chart != null) {
+      out.println("chart: " + chart);
+    }
     if (json) {
       all.add("sides", list);
       out.println(new GsonBuilder().setPrettyPrinting().create().toJson(all));
     }
     out.flush();
     return true;
+  }
+
+  private static void snapshotAll(Map<ObjectName, LeanStatsMXBean> beans,
+      Map<ObjectName, DoctorChart.Side> sides) {
+    for (Map.Entry<ObjectName, LeanStatsMXBean> e : beans.entrySet()) {
+      sides.get(e.getKey()).samples.add(
+          LeanConnectionStats.fromArrays(e.getValue().getSnapshot()));
+    }
   }
 
   private static ObjectName pattern() {

@@ -35,6 +35,8 @@ public class ConnectionCountersBenchmark {
   private ConnectionCounters counters;
   /** The by-type array the frame reader counts into (as it holds it); null with counting off. */
   private long[] framesIn;
+  /** The response's stream as the writer sees it, reused (its figures are cleared at its end). */
+  private OutboundStream stream;
 
   @Setup
   public void setUp() {
@@ -44,16 +46,60 @@ public class ConnectionCountersBenchmark {
     for (int i = 0; i < ConnectionCounters.SYSCALLS_BEFORE_HISTOGRAMS + 1; i++) {
       counters.readSyscall(100);
     }
+    LoopyWriter writer = new LoopyWriter(new LoopyWriter.Output() {
+      @Override
+      public boolean write(java.nio.ByteBuffer buf) {
+        throw new AssertionError("never written");
+      }
+
+      @Override
+      public void setWriteInterest(boolean interested) {}
+
+      @Override
+      public void onHeadersFailed(int streamId, Exception cause) {}
+    }, new dev.grpclean.transport.frame.HeaderBlockEncoder(), counters);
+    stream = new OutboundStream(1, 1 << 20, new OutboundStream.Listener() {
+      @Override
+      public void onDataSent(int bytes) {}
+
+      @Override
+      public void onOutboundClosed() {}
+    }, writer);
   }
 
   /**
    * A server's counter calls for one unary RPC: one readiness event with a read of the request
    * (HEADERS and DATA, counted by the frame reader) and the read that finds the socket drained,
    * the response's header block, DATA and trailers queued, leaving the writer's control queue
-   * (its sampled wait) and flushed in one write.
+   * (its sampled wait) and flushed in one write; the stream's per-stream figures (its DATA
+   * queued and drained, bytes each way) folded into the summaries at its end.
    */
   @Benchmark
   public ConnectionCounters unaryRpcServerSide() {
+    ConnectionCounters c = connectionSide();
+    // What OutboundStream, LoopyWriter and StreamRules do for the stream's summary.
+    OutboundStream s = stream;
+    s.queuedSinceNanos = c.streamNanos();
+    s.bytesReceived += 105;
+    s.bytesSent += 105;
+    if (s.queuedSinceNanos != 0) {
+      s.queuedNanos += c.streamNanos() - s.queuedSinceNanos;
+      s.queuedSinceNanos = 0;
+    }
+    c.streamEnded(s);
+    return c;
+  }
+
+  /**
+   * The same RPC without the per-stream summary: the difference to {@link #unaryRpcServerSide}
+   * in one run is what the per-stream summaries cost.
+   */
+  @Benchmark
+  public ConnectionCounters unaryRpcServerSideWithoutStreamSummary() {
+    return connectionSide();
+  }
+
+  private ConnectionCounters connectionSide() {
     ConnectionCounters c = counters;
     c.readable();
     c.readSyscall(150);

@@ -20,8 +20,9 @@ public class DoctorCommandTest {
   @Test
   public void tinyWindowDownloadIsNamedInJson() throws Exception {
     Path dir = tmp.getRoot().toPath();
+    Path chart = dir.resolve("doctor-chart.png");
     CliRun run = CliRun.raw(dir, "doctor", "--window", "16384", "--concurrency", "1",
-        "--warmup", "1", "--duration", "1", "--json");
+        "--warmup", "1", "--duration", "1", "--json", "--chart", chart.toString());
     assertEquals(run.toString(), 0, run.exitCode);
     JsonObject o = JsonParser.parseString(run.out).getAsJsonObject();
     JsonArray server = o.getAsJsonObject("server").getAsJsonArray("verdicts");
@@ -34,6 +35,9 @@ public class DoctorCommandTest {
         .contains(client.get(0).getAsJsonObject().get("bottleneck").getAsString()));
     assertTrue(run.toString(), o.getAsJsonObject("server").getAsJsonObject("figures")
         .get("STREAM_WINDOW_BLOCKED_EVENTS").getAsLong() > 0);
+    assertEquals(chart.toString(), o.get("chart").getAsString());
+    java.awt.image.BufferedImage image = javax.imageio.ImageIO.read(chart.toFile());
+    assertTrue(run.toString(), image != null && image.getWidth() > 0);
   }
 
   @Test
@@ -44,6 +48,21 @@ public class DoctorCommandTest {
     assertTrue(run.toString(), run.out.startsWith("qps-doctor: unary, 2 in flight"));
     assertTrue(run.toString(), run.out.contains("\nserver side:\n  "));
     assertTrue(run.toString(), run.out.contains("\nclient side:\n  "));
+  }
+
+  @Test
+  public void jsonSideHasTheStreamSummariesHistograms() {
+    dev.grpclean.transport.LeanConnectionStats delta =
+        dev.grpclean.transport.LeanConnectionStats.builder(1)
+            .add(dev.grpclean.transport.LeanConnectionStats.Figure.ENDED_STREAMS, 2)
+            .record(dev.grpclean.transport.LeanConnectionStats.Histogram.STREAM_BYTES_SENT, 1005)
+            .record(dev.grpclean.transport.LeanConnectionStats.Histogram.STREAM_BYTES_SENT, 1005)
+            .build();
+    JsonObject side = DoctorCommand.side(java.util.List.of(), delta);
+    assertEquals(2, side.getAsJsonObject("figures").get("ENDED_STREAMS").getAsLong());
+    JsonObject sent = side.getAsJsonObject("histograms").getAsJsonObject("STREAM_BYTES_SENT");
+    assertEquals(2, sent.get("count").getAsLong());
+    assertEquals("1005 lies in [512, 1024)", 1023, sent.get("p99").getAsLong());
   }
 
   @Test

@@ -46,8 +46,11 @@ public class RemoteDoctorTest {
     try {
       load.start();
       StringWriter text = new StringWriter();
+      java.nio.file.Path chart = java.nio.file.Files.createTempFile("remote-doctor", ".png");
       assertTrue(RemoteDoctor.sample(ManagementFactory.getPlatformMBeanServer(), "this JVM", 0.5,
-          true, new PrintWriter(text)));
+          true, chart, new PrintWriter(text)));
+      assertTrue(javax.imageio.ImageIO.read(chart.toFile()) != null);
+      java.nio.file.Files.delete(chart);
       JsonObject o = JsonParser.parseString(text.toString()).getAsJsonObject();
       assertEquals("this JVM", o.get("jvm").getAsString());
       JsonArray sides = o.getAsJsonArray("sides");

@@ -40,10 +40,38 @@ final class ClientConnection extends Http2Connection {
   private final LeanClientTransport transport;
   boolean connected;
   private boolean readySent;
+  /**
+   * HEADERS and DATA frames received when the last round-trip probe left ({@link
+   * #takeRoundTripProbeTurn}); 0 before the first, so the first also waits for a stream frame.
+   */
+  private long streamFramesAtProbe;
 
   ClientConnection(LeanClientTransport transport, SocketChannel channel) {
     super(transport.loop, channel, transport.factory.settings, false);
     this.transport = transport;
+  }
+
+  /**
+   * Whether a round-trip probe ({@link ConnectionStatsGroup#probeRoundTrips}) may leave now, and
+   * if so, takes the turn. Servers police client PINGs (grpc's keepalive enforcer answers a third
+   * one within its {@code permitKeepAliveTime}, 5 minutes by default, with GOAWAY
+   * ENHANCE_YOUR_CALM "too_many_pings") but forget the strikes whenever they send HEADERS or DATA
+   * (grpc-netty, grpc-okhttp, lean), which is what lets BDP pings follow received data. So a probe
+   * leaves only after the server sent HEADERS or DATA since the last one, and only when no PING ack
+   * is awaited: at most one PING per batch of stream frames the server wrote, whatever the rate the
+   * caller asks at. Never when counting is off (nothing would time it) or the connection is idle
+   * (hibernated counters), and never before the server's SETTINGS.
+   */
+  boolean takeRoundTripProbeTurn() {
+    if (!settings.peerSettingsReceived || closed) {
+      return false;
+    }
+    long frames = counters.streamFramesIn();
+    if (frames <= streamFramesAtProbe || counters.pingAwaitingAck()) {
+      return false;
+    }
+    streamFramesAtProbe = frames;
+    return true;
   }
 
   int activeStreams() {

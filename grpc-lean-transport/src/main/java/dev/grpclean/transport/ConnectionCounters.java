@@ -46,6 +46,8 @@ final class ConnectionCounters {
   final boolean on;
   /** Per-read and per-write distributions; null until the connection is busy. */
   @javax.annotation.Nullable private ActivityHistograms histograms;
+  /** Per-stream summaries of ended streams; null until the connection is busy (as histograms). */
+  @javax.annotation.Nullable private StreamSummaries streams;
   /** Sampled control-queue waits; null until the connection is busy (has its histograms). */
   @javax.annotation.Nullable private ControlQueueWait queueWait;
   /**
@@ -159,6 +161,48 @@ final class ConnectionCounters {
 
   // ------------------------------------------------------------ write sites
 
+  /**
+   * Starts the per-stream summaries now with {@code clock} instead of once the connection is
+   * busy (tests: a fake clock, and streams summarised from the first). No-op when counting is off.
+   */
+  void startStreamSummaries(java.util.function.LongSupplier clock) {
+    if (on) {
+      streams = new StreamSummaries(clock);
+    }
+  }
+
+  /**
+   * The per-stream clock: the time now, never 0, while streams are summarised; 0 when they are
+   * not (counting off, or the connection not busy yet), which leaves a stream's intervals unopened.
+   */
+  long streamNanos() {
+    return streams == null ? 0 : streams.now();
+  }
+
+  /** Stream {@code s} ended: its figures are folded into the summaries (when kept). */
+  void streamEnded(OutboundStream s) {
+    if (streams != null) {
+      streams.streamEnded(s);
+    }
+  }
+
+  /**
+   * HEADERS and DATA frames read so far; -1 when counting is off or the figures are packed (an
+   * idle connection: reading them does not wake them).
+   */
+  long streamFramesIn() {
+    if (!(state instanceof Values)) {
+      return -1;
+    }
+    long[] in = ((Values) state).framesIn;
+    return in[FrameType.HEADERS] + in[FrameType.DATA];
+  }
+
+  /** Whether a PING of ours awaits its ack (figures packed or off: none). */
+  boolean pingAwaitingAck() {
+    return state instanceof Values && ((Values) state).pingSentAtNanos != 0;
+  }
+
   /** The socket was reported readable (starts the readable-to-delivered time once busy). */
   void readable() {
     Values v = values();
@@ -184,6 +228,9 @@ final class ConnectionCounters {
         histograms.read(n, framesInTotal());
       } else if (v.readSyscalls + v.writeSyscalls >= SYSCALLS_BEFORE_HISTOGRAMS) {
         histograms = new ActivityHistograms();
+        if (streams == null) {
+          streams = new StreamSummaries(System::nanoTime);
+        }
       }
     }
   }
@@ -470,6 +517,9 @@ final class ConnectionCounters {
     }
     if (queueWait != null) {
       queueWait.addTo(sum, nowNanos);
+    }
+    if (streams != null) {
+      streams.addTo(sum);
     }
   }
 }

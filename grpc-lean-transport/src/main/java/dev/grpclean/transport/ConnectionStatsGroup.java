@@ -231,13 +231,15 @@ public final class ConnectionStatsGroup {
   static final long ROUND_TRIP_PROBE_PING = 0x6c65616e52545470L;
 
   /**
-   * Sends one PING on every open server connection that is up (the client's SETTINGS arrived),
-   * so the next snapshot has a round-trip time (and the {@link QpsDoctor} a bandwidth-delay
-   * product) even when keepalive is off. The PING queues behind what each connection is already
-   * sending, so under load it measures the round trip the data sees. A channel's connections are
-   * not probed: servers police client PINGs (grpc's keepalive enforcement answers a few of them
-   * with GOAWAY ENHANCE_YOUR_CALM "too_many_pings"), while clients accept server PINGs. Returns
-   * once the PINGs are queued; their acks arrive a round trip later.
+   * Sends one PING on every open connection that is up (the peer's SETTINGS arrived), so the
+   * next snapshot has a round-trip time (and the {@link QpsDoctor} a bandwidth-delay product)
+   * even when keepalive is off. The PING queues behind what each connection is already sending,
+   * so under load it measures the round trip the data sees. A server's connections are probed at
+   * every call (clients accept server PINGs). A channel's connections are probed within what
+   * servers accept from clients ({@link ClientConnection#takeRoundTripProbeTurn}): only after the
+   * server sent HEADERS or DATA since the last probe and with no ack awaited, so a channel that
+   * downloads is probed about as often as asked and an idle one not at all. Returns once the
+   * PINGs are queued; their acks arrive a round trip later.
    */
   public void probeRoundTrips() {
     for (Http2Connection c : open) {
@@ -245,6 +247,13 @@ public final class ConnectionStatsGroup {
         c.loop.executeOrDrop(() -> {
           if (c.settings.peerSettingsReceived && !c.closed) {
             c.sendControl(new ControlFrame.Ping(false, ROUND_TRIP_PROBE_PING));
+          }
+        });
+      } else if (c instanceof ClientConnection) {
+        ClientConnection cc = (ClientConnection) c;
+        c.loop.executeOrDrop(() -> {
+          if (cc.takeRoundTripProbeTurn()) {
+            cc.sendControl(new ControlFrame.Ping(false, ROUND_TRIP_PROBE_PING));
           }
         });
       }

@@ -553,6 +553,7 @@ abstract class Http2Connection
     streams.clear();
     for (H2Stream s : open) {
       s.outbound().discard();
+      counters.streamEnded(s.outbound());
       onStreamLost(s, status);
     }
     onClosed(status);

@@ -113,7 +113,24 @@ public final class LeanConnectionStats {
      * The control queues' depth integrated over {@link #QUEUE_OBSERVED_NANOS} (item-nanos),
      * estimated by Little's law: items written x their mean wait.
      */
-    QUEUE_DEPTH_NANOS
+    QUEUE_DEPTH_NANOS,
+    /**
+     * Streams that ended on busy connections and were summarised (the per-stream figures below
+     * and the {@code STREAM_*} histograms); a connection's streams before it is busy are not.
+     */
+    ENDED_STREAMS,
+    /** Of those, streams that had bytes queued and no send window at some point. */
+    ENDED_STREAMS_BLOCKED_ON_WINDOW,
+    /** Time those streams had bytes queued and no send window, summed over the streams. */
+    ENDED_STREAM_WINDOW_BLOCKED_NANOS,
+    /** The longest time one ended stream was blocked on its send window (since start). */
+    ENDED_STREAM_WINDOW_BLOCKED_NANOS_MAX,
+    /** The longest time one ended stream had DATA queued in the writer (since start). */
+    ENDED_STREAM_QUEUED_NANOS_MAX,
+    /** The most DATA payload bytes one ended stream sent (since start). */
+    ENDED_STREAM_BYTES_SENT_MAX,
+    /** The most DATA payload bytes one ended stream received (since start). */
+    ENDED_STREAM_BYTES_RECEIVED_MAX
   }
 
   /**
@@ -131,7 +148,18 @@ public final class LeanConnectionStats {
     /** From a readiness event to all its bytes read and their frames handed on. */
     READABLE_TO_DELIVERED_NANOS,
     /** Sampled executor tasks' wait between being handed to the executor and running. */
-    EXECUTOR_QUEUE_WAIT_NANOS
+    EXECUTOR_QUEUE_WAIT_NANOS,
+    /** Per ended stream: time it had bytes queued and no send window (the peer's stream window). */
+    STREAM_WINDOW_BLOCKED_NANOS,
+    /**
+     * Per ended stream: time it had DATA queued in the writer, for any reason (a window, its
+     * round-robin turn, the socket).
+     */
+    STREAM_QUEUED_NANOS,
+    /** Per ended stream: DATA payload bytes it sent. */
+    STREAM_BYTES_SENT,
+    /** Per ended stream: DATA payload bytes it received. */
+    STREAM_BYTES_RECEIVED
   }
 
   /**
@@ -158,10 +186,18 @@ public final class LeanConnectionStats {
   /** Figures that are states "now" or maxima: {@link #minus} keeps the later value. */
   private static boolean isGauge(Figure f) {
     return f == Figure.CONNECTIONS_OPEN || f == Figure.QUEUE_DEPTH
-        || f == Figure.MAX_QUEUE_DEPTH || f == Figure.STREAMS_BLOCKED_ON_WINDOW
-        || f == Figure.PING_RTT_NANOS_LAST || f == Figure.LOOP_THREADS
+        || f == Figure.STREAMS_BLOCKED_ON_WINDOW || f == Figure.LOOP_THREADS
+        || f == Figure.LOOP_CHANNELS_OWNED || isMax(f);
+  }
+
+  /** Figures that sum over connections as the largest, not the total. */
+  static boolean isMax(Figure f) {
+    return f == Figure.MAX_QUEUE_DEPTH || f == Figure.PING_RTT_NANOS_LAST
+        || f == Figure.QUEUE_WAIT_NANOS_MAX
         || f == Figure.PEER_INITIAL_WINDOW_BYTES || f == Figure.OUR_WINDOW_BYTES
-        || f == Figure.LOOP_CHANNELS_OWNED || f == Figure.QUEUE_WAIT_NANOS_MAX;
+        || f == Figure.ENDED_STREAM_WINDOW_BLOCKED_NANOS_MAX
+        || f == Figure.ENDED_STREAM_QUEUED_NANOS_MAX || f == Figure.ENDED_STREAM_BYTES_SENT_MAX
+        || f == Figure.ENDED_STREAM_BYTES_RECEIVED_MAX;
   }
 
   private final long takenAtNanos;
@@ -456,9 +492,7 @@ public final class LeanConnectionStats {
     /** Adds everything in {@code other} (a closed connection's final figures, say). */
     Builder addAll(LeanConnectionStats other) {
       for (Figure fig : FIGURES) {
-        if (fig == Figure.MAX_QUEUE_DEPTH || fig == Figure.PING_RTT_NANOS_LAST
-            || fig == Figure.QUEUE_WAIT_NANOS_MAX
-            || fig == Figure.PEER_INITIAL_WINDOW_BYTES || fig == Figure.OUR_WINDOW_BYTES) {
+        if (isMax(fig)) {
           max(fig, other.get(fig));
         } else {
           add(fig, other.get(fig));

@@ -20,6 +20,9 @@ public interface LeanStatsMXBean {
    */
   Map<String, long[]> getSnapshot();
 
-  /** {@link ConnectionStatsGroup#probeRoundTrips()}: one PING on every open server connection. */
+  /**
+   * {@link ConnectionStatsGroup#probeRoundTrips()}: one PING on every open server connection, and
+   * on every channel connection the server sent stream frames on since its last probe.
+   */
   void probeRoundTrips();
 }

@@ -238,6 +238,11 @@ final class LoopyWriter {
     return bytesWritten;
   }
 
+  /** The per-stream summaries' clock ({@link ConnectionCounters#streamNanos}); 0 when off. */
+  long streamNanos() {
+    return counters.streamNanos();
+  }
+
   long dataFramesWritten() {
     return dataFramesWritten;
   }
@@ -278,8 +283,13 @@ final class LoopyWriter {
       s.blockedOnWindow = blocked;
       if (blocked) {
         counters.streamBlockedOnWindow(s.queuedBytes);
+        s.windowBlockedSinceNanos = counters.streamNanos();
       } else {
         counters.streamUnblocked();
+        if (s.windowBlockedSinceNanos != 0) {
+          s.windowBlockedNanos += counters.streamNanos() - s.windowBlockedSinceNanos;
+          s.windowBlockedSinceNanos = 0;
+        }
       }
     }
   }
@@ -469,6 +479,7 @@ final class LoopyWriter {
       boolean endStream = n == s.queuedBytes && s.endStreamAfterData && s.trailers == null;
       FrameWriter.writeDataHeader(out, s.id, n, endStream);
       s.copyTo(out, n);
+      s.bytesSent += n;
       dataFramesWritten++;
       counters.dataFrameOut(true);
       output.onStreamFrameWritten();

@@ -47,6 +47,18 @@ final class OutboundStream {
   /** Counted in the connection's window stalls (bytes queued, no window); writer-maintained. */
   boolean blockedOnWindow;
   boolean closed;
+  // Per-stream figures for the connection's StreamSummaries, folded in when the stream ends. The
+  // clock reads are 0 when the connection keeps no summaries (counting off, or not busy yet).
+  /** DATA payload bytes framed for the socket. */
+  long bytesSent;
+  /** DATA payload bytes received (written by {@link StreamRules#onData}). */
+  long bytesReceived;
+  /** Closed intervals of {@link #blockedOnWindow}; the open one started at the next field. */
+  long windowBlockedNanos;
+  long windowBlockedSinceNanos;
+  /** Closed intervals with DATA queued here; the open one started at the next field. */
+  long queuedNanos;
+  long queuedSinceNanos;
 
   OutboundStream(int id, int initialWindowBytes, Listener listener, LoopyWriter writer) {
     this(id, initialWindowBytes, listener, writer, null);
@@ -77,6 +89,9 @@ final class OutboundStream {
       chunks = new ArrayDeque<>(4);
     }
     chunks.add(chunk);
+    if (queuedBytes == 0 && queuedSinceNanos == 0) {
+      queuedSinceNanos = writer.streamNanos();
+    }
     queuedBytes += chunk.remaining();
     writer.queuedDataBytes += chunk.remaining();
   }
@@ -91,6 +106,11 @@ final class OutboundStream {
         to.enqueue(b);
       }
       chunks = null;
+    }
+    if (queuedSinceNanos != 0) {
+      // The bytes have waited since they were queued here, not since the move.
+      to.queuedSinceNanos = queuedSinceNanos;
+      queuedSinceNanos = 0;
     }
     to.endStreamAfterData = endStreamAfterData;
   }
@@ -114,6 +134,15 @@ final class OutboundStream {
     }
     if (queuedBytes == 0) {
       chunks = null;
+      queueDrained();
+    }
+  }
+
+  /** Closes the open queued interval, if any: nothing is queued any more. */
+  private void queueDrained() {
+    if (queuedSinceNanos != 0) {
+      queuedNanos += writer.streamNanos() - queuedSinceNanos;
+      queuedSinceNanos = 0;
     }
   }
 
@@ -146,6 +175,7 @@ final class OutboundStream {
     }
     writer.queuedDataBytes -= queuedBytes;
     queuedBytes = 0;
+    queueDrained();
     trailers = null;
     endStreamAfterData = false;
   }

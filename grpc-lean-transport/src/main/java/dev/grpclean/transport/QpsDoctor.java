@@ -5,6 +5,7 @@ import dev.grpclean.transport.LeanConnectionStats.Histogram;
 import dev.grpclean.transport.frame.FrameType;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 
@@ -88,6 +89,69 @@ public final class QpsDoctor {
     GC
   }
 
+  /**
+   * A figure the verdicts are based on, per sampled interval: what the doctor's chart plots over
+   * time ({@link #signals}). Shares are 0 to 1 of the interval; the unit is in the name otherwise.
+   */
+  public enum Signal {
+    /** Poller threads' busy time over their wall time (not waiting in {@code select}). */
+    POLLER_BUSY_SHARE,
+    /** Streams blocked on the peer's stream window, per connection (summed time / its time). */
+    STREAM_WINDOW_BLOCKED_SHARE,
+    /** DATA waiting for the peer's connection window, per connection. */
+    CONNECTION_WINDOW_BLOCKED_SHARE,
+    /** Bytes waiting for the socket to become writable (our send buffer full), per connection. */
+    SEND_BUFFER_FULL_SHARE,
+    /** Wall time in stop-the-world GC pauses. */
+    GC_PAUSE_SHARE,
+    /** Mean wait of sampled executor tasks in the executor's queue; 0 without samples. */
+    EXECUTOR_QUEUE_WAIT_NANOS,
+    /** Mean wait of items in the writers' control queues; 0 without samples. */
+    WRITER_QUEUE_WAIT_NANOS,
+    /** Bytes the sockets took per second (all connections). */
+    BYTES_SENT_PER_SECOND,
+    /** Bytes read from the sockets per second (all connections). */
+    BYTES_RECEIVED_PER_SECOND
+  }
+
+  /**
+   * The {@link Signal}s between {@code earlier} and {@code later} (two snapshots of one group):
+   * the same figures {@link #diagnose} compares with its thresholds. All 0 when no time passed.
+   */
+  public static EnumMap<Signal, Double> signals(LeanConnectionStats earlier,
+      LeanConnectionStats later) {
+    EnumMap<Signal, Double> m = new EnumMap<>(Signal.class);
+    for (Signal s : Signal.values()) {
+      m.put(s, 0.0);
+    }
+    long elapsedNanos = later.takenAtNanos() - earlier.takenAtNanos();
+    if (elapsedNanos <= 0) {
+      return m;
+    }
+    LeanConnectionStats d = later.minus(earlier);
+    // Stall times are summed over connections: compare them with the connection-time sampled.
+    double connectionNanos =
+        (double) elapsedNanos * Math.max(1, later.get(Figure.CONNECTIONS_OPEN));
+    long loopThreads = later.get(Figure.LOOP_THREADS);
+    m.put(Signal.POLLER_BUSY_SHARE, loopThreads <= 0 ? 0.0
+        : Math.max(0, d.get(Figure.LOOP_BUSY_NANOS)) / ((double) elapsedNanos * loopThreads));
+    m.put(Signal.STREAM_WINDOW_BLOCKED_SHARE,
+        d.get(Figure.STREAM_WINDOW_BLOCKED_NANOS) / connectionNanos);
+    m.put(Signal.CONNECTION_WINDOW_BLOCKED_SHARE,
+        d.get(Figure.CONNECTION_WINDOW_BLOCKED_NANOS) / connectionNanos);
+    m.put(Signal.SEND_BUFFER_FULL_SHARE,
+        d.get(Figure.SOCKET_NOT_WRITABLE_NANOS) / connectionNanos);
+    m.put(Signal.GC_PAUSE_SHARE, Math.max(0, d.get(Figure.GC_PAUSE_NANOS)) / (double) elapsedNanos);
+    long samples = d.get(Figure.EXECUTOR_SAMPLED_TASKS);
+    m.put(Signal.EXECUTOR_QUEUE_WAIT_NANOS, samples <= 0 ? 0.0
+        : (double) (Math.max(0, d.get(Figure.EXECUTOR_QUEUE_WAIT_NANOS)) / samples));
+    m.put(Signal.WRITER_QUEUE_WAIT_NANOS, (double) Math.max(0, d.queueWaitMeanNanos()));
+    double seconds = elapsedNanos / 1e9;
+    m.put(Signal.BYTES_SENT_PER_SECOND, d.get(Figure.BYTES_WRITTEN) / seconds);
+    m.put(Signal.BYTES_RECEIVED_PER_SECOND, d.get(Figure.BYTES_READ) / seconds);
+    return m;
+  }
+
   /** One finding: the cause, how much of the time it held (0 to 1), its evidence and advice. */
   public static final class Verdict {
     public final Bottleneck bottleneck;
@@ -121,21 +185,19 @@ public final class QpsDoctor {
     if (elapsedNanos <= 0) {
       return verdicts;
     }
-    // Stall times are summed over connections: compare them with the connection-time sampled.
-    double connectionNanos =
-        (double) elapsedNanos * Math.max(1, later.get(Figure.CONNECTIONS_OPEN));
+    EnumMap<Signal, Double> signals = signals(earlier, later);
     double seconds = elapsedNanos / 1e9;
-    double sentBytesPerSecond = d.get(Figure.BYTES_WRITTEN) / seconds;
+    double sentBytesPerSecond = signals.get(Signal.BYTES_SENT_PER_SECOND);
     long rttNanos = d.get(Figure.PING_ACKS_RECEIVED) > 0 ? d.meanPingRttNanos()
         : later.meanPingRttNanos();
     double connections = Math.max(1, later.get(Figure.CONNECTIONS_OPEN));
 
-    double streamShare = d.get(Figure.STREAM_WINDOW_BLOCKED_NANOS) / connectionNanos;
+    double streamShare = signals.get(Signal.STREAM_WINDOW_BLOCKED_SHARE);
     Verdict sendBdp = streamShare >= LIMITING_SHARE
         ? belowBdp(streamShare, sentBytesPerSecond / connections, rttNanos,
             later.get(Figure.PEER_INITIAL_WINDOW_BYTES), "the peer's stream window",
-            String.format(Locale.ROOT, "streams blocked on it %s of the time",
-                percent(streamShare)), "raise the peer's flowControlWindow")
+            String.format(Locale.ROOT, "streams blocked on it %s of the time%s",
+                percent(streamShare), endedStreams(d)), "raise the peer's flowControlWindow")
         : null;
     if (sendBdp != null) {
       verdicts.add(sendBdp);
@@ -145,11 +207,12 @@ public final class QpsDoctor {
       verdicts.add(new Verdict(Bottleneck.PEER_STREAM_WINDOW, streamShare,
           String.format(Locale.ROOT, "limited by the peer's stream flow-control window: streams "
               + "had bytes queued and no window %s of the time (%d stalls, %s queued at a stall "
-              + "on average; sending %s/s%s)", percent(streamShare), stalls, bytes(queuedAtStall),
-              bytes((long) sentBytesPerSecond), bdp(sentBytesPerSecond, rttNanos)),
+              + "on average; sending %s/s%s)%s", percent(streamShare), stalls,
+              bytes(queuedAtStall), bytes((long) sentBytesPerSecond),
+              bdp(sentBytesPerSecond, rttNanos), endedStreams(d)),
           "raise the peer's per-stream flowControlWindow (at least throughput x round trip)"));
     }
-    double connectionShare = d.get(Figure.CONNECTION_WINDOW_BLOCKED_NANOS) / connectionNanos;
+    double connectionShare = signals.get(Signal.CONNECTION_WINDOW_BLOCKED_SHARE);
     if (connectionShare >= LIMITING_SHARE) {
       verdicts.add(new Verdict(Bottleneck.PEER_CONNECTION_WINDOW, connectionShare,
           String.format(Locale.ROOT, "limited by the peer's connection flow-control window: DATA "
@@ -159,7 +222,7 @@ public final class QpsDoctor {
           "raise the peer's connection window (its flowControlWindow), or spread the streams "
               + "over more connections"));
     }
-    double sendBufferShare = d.get(Figure.SOCKET_NOT_WRITABLE_NANOS) / connectionNanos;
+    double sendBufferShare = signals.get(Signal.SEND_BUFFER_FULL_SHARE);
     if (sendBufferShare >= LIMITING_SHARE) {
       verdicts.add(new Verdict(Bottleneck.SEND_BUFFER_FULL, sendBufferShare,
           String.format(Locale.ROOT, "socket send buffer full %s of the time (%d writes refused "
@@ -185,8 +248,7 @@ public final class QpsDoctor {
     }
     long loopThreads = later.get(Figure.LOOP_THREADS);
     if (loopThreads > 0) {
-      double loopShare = Math.max(0, d.get(Figure.LOOP_BUSY_NANOS))
-          / ((double) elapsedNanos * loopThreads);
+      double loopShare = signals.get(Signal.POLLER_BUSY_SHARE);
       if (loopShare >= LOOP_SATURATED_SHARE) {
         verdicts.add(new Verdict(Bottleneck.EVENT_LOOP_SATURATED, Math.min(1, loopShare),
             String.format(Locale.ROOT, "event loop saturated: poller threads %s busy on %d "
@@ -216,7 +278,7 @@ public final class QpsDoctor {
                 + "handlers (use async stubs)"));
       }
     }
-    double gcShare = Math.max(0, d.get(Figure.GC_PAUSE_NANOS)) / (double) elapsedNanos;
+    double gcShare = signals.get(Signal.GC_PAUSE_SHARE);
     if (gcShare >= GC_LIMITING_SHARE) {
       verdicts.add(new Verdict(Bottleneck.GC, Math.min(1, gcShare),
           String.format(Locale.ROOT, "GC: %s of wall time in pauses (%d collections, %s ms "
@@ -284,6 +346,25 @@ public final class QpsDoctor {
     }
     return String.format(Locale.ROOT, "; PING round trip %.0f us, so throughput x round trip is %s",
         rttNanos / 1e3, bytes((long) (bytesPerSecond * rttNanos / 1e9)));
+  }
+
+  /**
+   * The per-stream summaries of the streams that ended in the window {@code d}, as evidence of a
+   * window stall: how many were blocked and the worst one; empty when none ended on a busy
+   * connection.
+   */
+  static String endedStreams(LeanConnectionStats d) {
+    long ended = d.get(Figure.ENDED_STREAMS);
+    if (ended <= 0) {
+      return "";
+    }
+    return String.format(Locale.ROOT, "; %d of %d ended streams were blocked on the window, "
+            + "p99 %s ms each, the worst stream since start %s ms",
+        d.get(Figure.ENDED_STREAMS_BLOCKED_ON_WINDOW), ended,
+        // The bucket's upper bound, but never above the worst stream (a bucket is 2x wide).
+        millis(Math.min(d.percentile(Histogram.STREAM_WINDOW_BLOCKED_NANOS, 0.99),
+            d.get(Figure.ENDED_STREAM_WINDOW_BLOCKED_NANOS_MAX))),
+        millis(d.get(Figure.ENDED_STREAM_WINDOW_BLOCKED_NANOS_MAX)));
   }
 
   /**

@@ -104,6 +104,7 @@ final class StreamRules {
     conn.streams.remove(s.id());
     conn.returnConnectionBytes(s.inbound().takeUnconsumed());
     conn.writer.cancel(s.outbound());
+    conn.counters.streamEnded(s.outbound());
     return true;
   }
 
@@ -151,6 +152,9 @@ final class StreamRules {
     }
     if (endStream) {
       s.markRemoteClosed();
+    }
+    if (conn.counters.on) {
+      s.outbound().bytesReceived += data.remaining();
     }
     int consumed = s.deliverData(data, endStream);
     if (consumed > 0) {

@@ -43,6 +43,26 @@ public class QpsDoctorTest {
   }
 
   @Test
+  public void windowStallEvidenceHasTheEndedStreamsSummaries() {
+    LeanConnectionStats.Builder later = at(START + SECOND, 1)
+        .add(Figure.BYTES_WRITTEN, 1000 + (6L << 20))
+        .add(Figure.STREAM_WINDOW_BLOCKED_NANOS, 5 * SECOND + 700_000_000L)
+        .add(Figure.STREAM_WINDOW_BLOCKED_EVENTS, 100)
+        .add(Figure.ENDED_STREAMS, 10).add(Figure.ENDED_STREAMS_BLOCKED_ON_WINDOW, 9)
+        .max(Figure.ENDED_STREAM_WINDOW_BLOCKED_NANOS_MAX, 80_000_000L)
+        .record(LeanConnectionStats.Histogram.STREAM_WINDOW_BLOCKED_NANOS, 0);
+    for (int i = 0; i < 9; i++) {
+      later.record(LeanConnectionStats.Histogram.STREAM_WINDOW_BLOCKED_NANOS, 50_000_000L);
+    }
+    Verdict v = QpsDoctor.diagnose(IDLE_START, later.build()).get(0);
+    assertEquals(Bottleneck.PEER_STREAM_WINDOW, v.bottleneck);
+    // 50 ms lies in the log2 bucket up to 2^26 - 1 ns.
+    assertTrue(v.evidence, v.evidence.endsWith("; 9 of 10 ended streams were blocked on the "
+        + "window, p99 67.1 ms each, the worst stream since start 80.0 ms"));
+    assertEquals("", QpsDoctor.endedStreams(IDLE_START));
+  }
+
+  @Test
   public void shortStallsAreNotALimit() {
     LeanConnectionStats later = at(START + SECOND, 1)
         .add(Figure.STREAM_WINDOW_BLOCKED_NANOS, 5 * SECOND + 200_000_000L).build();
