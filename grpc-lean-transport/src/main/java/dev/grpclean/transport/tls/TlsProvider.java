@@ -14,7 +14,9 @@ import javax.annotation.Nullable;
 /**
  * Where SSLEngines come from. Chosen when credentials are converted, by the system property
  * {@value TlsHandshakers#PROVIDER_PROPERTY}: {@code jdk}, {@code conscrypt}, or unset for
- * Conscrypt when it loads and the JDK otherwise, as grpc-java prefers.
+ * Conscrypt when it loads and the JDK otherwise, as grpc-java prefers. Each side can be set apart
+ * ({@value TlsHandshakers#SERVER_PROVIDER_PROPERTY}, {@value
+ * TlsHandshakers#CLIENT_PROVIDER_PROPERTY}), which overrides the shared property for that side.
  *
  * <p>Why Conscrypt by default, measured with {@code scripts/bench} (JDK 17, 2 shared cores, lean
  * and grpc-netty-shaded TLS in one run, medians of 3):
@@ -123,13 +125,33 @@ enum TlsProvider {
   abstract void configure(SSLEngine engine);
 
   /**
-   * The provider the property asks for.
+   * The provider shared by both sides when no side property is set: what {@value
+   * TlsHandshakers#PROVIDER_PROPERTY} asks for, or the default.
    *
    * @throws IllegalArgumentException if the property names no provider, or names Conscrypt and
    *     Conscrypt cannot load
    */
   static TlsProvider selected() {
-    String value = System.getProperty(TlsHandshakers.PROVIDER_PROPERTY, "").trim();
+    return parse(TlsHandshakers.PROVIDER_PROPERTY,
+        System.getProperty(TlsHandshakers.PROVIDER_PROPERTY, ""));
+  }
+
+  /**
+   * The provider for one side: its own property ({@value TlsHandshakers#CLIENT_PROVIDER_PROPERTY}
+   * or {@value TlsHandshakers#SERVER_PROVIDER_PROPERTY}) when set, else {@link #selected()}.
+   *
+   * @throws IllegalArgumentException if the deciding property names no provider, or names
+   *     Conscrypt and Conscrypt cannot load
+   */
+  static TlsProvider selected(boolean client) {
+    String property =
+        client ? TlsHandshakers.CLIENT_PROVIDER_PROPERTY : TlsHandshakers.SERVER_PROVIDER_PROPERTY;
+    String value = System.getProperty(property, "");
+    return value.trim().isEmpty() ? selected() : parse(property, value);
+  }
+
+  private static TlsProvider parse(String property, String raw) {
+    String value = raw.trim();
     switch (value.toLowerCase(Locale.ROOT)) {
       case "":
         return ConscryptSupport.unavailableReason() == null ? CONSCRYPT : JDK;
@@ -138,13 +160,13 @@ enum TlsProvider {
       case "conscrypt":
         String reason = ConscryptSupport.unavailableReason();
         if (reason != null) {
-          throw new IllegalArgumentException(TlsHandshakers.PROVIDER_PROPERTY
-              + "=conscrypt, but Conscrypt is unavailable: " + reason);
+          throw new IllegalArgumentException(
+              property + "=conscrypt, but Conscrypt is unavailable: " + reason);
         }
         return CONSCRYPT;
       default:
-        throw new IllegalArgumentException(TlsHandshakers.PROVIDER_PROPERTY
-            + " must be \"jdk\" or \"conscrypt\"; got \"" + value + "\"");
+        throw new IllegalArgumentException(
+            property + " must be \"jdk\" or \"conscrypt\"; got \"" + value + "\"");
     }
   }
 }
