@@ -17,7 +17,8 @@ import javax.net.ssl.TrustManagerFactory;
 /**
  * Builds the {@link SSLContext} that grpc's TLS credentials describe: key managers given, or made
  * from PEM; trust managers given, or made from PEM roots, or the JVM's default trust store (a
- * client's view of servers only: a server that asks for client certificates must name roots).
+ * client's view of servers only: a server that asks for client certificates must name roots),
+ * with session caches bounded by {@link TlsSessionCaches}.
  *
  * <p>Stateless; thread-safe.
  */
@@ -32,7 +33,7 @@ final class TlsContexts {
     KeyManager[] keys = keyManagers(creds.getKeyManagers(), creds.getCertificateChain(),
         creds.getPrivateKey(), creds.getPrivateKeyPassword());
     TrustManager[] trust = trustManagers(creds.getTrustManagers(), creds.getRootCertificates());
-    return provider.newContext(keys, trust);
+    return TlsSessionCaches.client(provider.newContext(keys, trust));
   }
 
   static SSLContext server(TlsServerCredentials creds, TlsProvider provider)
@@ -52,7 +53,7 @@ final class TlsContexts {
           + " (the JVM's default CA store is not used for client identities)");
     }
     TrustManager[] trust = trustManagers(creds.getTrustManagers(), creds.getRootCertificates());
-    return provider.newContext(keys, trust);
+    return TlsSessionCaches.server(provider.newContext(keys, trust));
   }
 
   /** Null when there is no key material (a client without a certificate). */

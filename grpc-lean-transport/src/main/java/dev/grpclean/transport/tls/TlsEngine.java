@@ -25,9 +25,14 @@ import javax.net.ssl.SSLException;
  */
 final class TlsEngine {
   final SSLEngine engine;
+  /**
+   * What unwrap writes to while handshaking: handshake records carry no plaintext. One for all
+   * engines (not one per connection): it has no room, so no engine ever moves its position or
+   * writes to it; it cannot be read-only, as the JDK engine refuses a read-only destination.
+   */
+  private static final ByteBuffer NO_PLAINTEXT = ByteBuffer.allocate(0);
+
   private final PartialRecord partial = new PartialRecord();
-  /** What unwrap writes to while handshaking: handshake records carry no plaintext. */
-  private final ByteBuffer noPlaintext = ByteBuffer.allocate(0);
   /** Leased for one call only; null between calls. */
   @Nullable private ByteBuffer plaintextLease;
   /** Leased for one call only, when the caller's output cannot take a whole packet; else null. */
@@ -123,7 +128,7 @@ final class TlsEngine {
   private HandshakeStatus unwrap(ByteBuffer record, @Nullable PlaintextSink sink)
       throws Exception {
     while (true) {
-      ByteBuffer dst = sink == null && plaintextLease == null ? noPlaintext : plaintextLease();
+      ByteBuffer dst = sink == null && plaintextLease == null ? NO_PLAINTEXT : plaintextLease();
       SSLEngineResult result = engine.unwrap(record, dst);
       switch (result.getStatus()) {
         case CLOSED:
@@ -133,7 +138,7 @@ final class TlsEngine {
         case BUFFER_UNDERFLOW:
           throw new SSLException("TLS engine refused a whole record as incomplete");
         case BUFFER_OVERFLOW:
-          if (dst == noPlaintext) {
+          if (dst == NO_PLAINTEXT) {
             plaintextLease();
             continue;
           }

@@ -58,6 +58,11 @@ final class TlsHandshakerFactory implements HandshakerFactory {
     return new TlsHandshakerFactory(context, provider, false, clientAuth);
   }
 
+  /** The context engines come from (tests inspect its session caches). */
+  SSLContext context() {
+    return context;
+  }
+
   /** The provider this factory's engines come from. */
   TlsProvider provider() {
     return provider;

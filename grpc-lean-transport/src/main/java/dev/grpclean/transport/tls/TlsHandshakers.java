@@ -23,7 +23,8 @@ import javax.net.ssl.TrustManager;
  * the features named, as grpc-netty and grpc-okhttp do.
  *
  * <p>The engine provider is chosen by the system property {@value #PROVIDER_PROPERTY}
- * ({@code jdk} or {@code conscrypt}; unset: Conscrypt when it loads, else the JDK), read when the
+ * ({@code jdk} or {@code conscrypt}; unset: Conscrypt when it loads, else the JDK), or per side by
+ * {@value #SERVER_PROVIDER_PROPERTY} / {@value #CLIENT_PROVIDER_PROPERTY}, read when the
  * credentials are converted.
  *
  * <p>Client factories are kept per credentials object (by identity, while the application holds
@@ -38,6 +39,10 @@ import javax.net.ssl.TrustManager;
 public final class TlsHandshakers {
   /** System property choosing the TLS provider: {@code jdk} or {@code conscrypt}. */
   public static final String PROVIDER_PROPERTY = "grpclean.tls.provider";
+  /** The provider for servers only, overriding {@value #PROVIDER_PROPERTY} when set. */
+  public static final String SERVER_PROVIDER_PROPERTY = "grpclean.tls.serverProvider";
+  /** The provider for channels only, overriding {@value #PROVIDER_PROPERTY} when set. */
+  public static final String CLIENT_PROVIDER_PROPERTY = "grpclean.tls.clientProvider";
 
   private static final Logger log = Logger.getLogger(TlsHandshakers.class.getName());
   private static final Set<TlsChannelCredentials.Feature> CLIENT_FEATURES = EnumSet.of(
@@ -72,14 +77,14 @@ public final class TlsHandshakers {
   @Nullable
   public static String unsupportedReason(TlsChannelCredentials creds) {
     Set<TlsChannelCredentials.Feature> missing = creds.incomprehensible(CLIENT_FEATURES);
-    return missing.isEmpty() ? providerProblem() : "TLS features not understood: " + missing;
+    return missing.isEmpty() ? providerProblem(true) : "TLS features not understood: " + missing;
   }
 
   /** Why these credentials cannot be used, or null if they can. */
   @Nullable
   public static String unsupportedReason(TlsServerCredentials creds) {
     Set<TlsServerCredentials.Feature> missing = creds.incomprehensible(SERVER_FEATURES);
-    return missing.isEmpty() ? providerProblem() : "TLS features not understood: " + missing;
+    return missing.isEmpty() ? providerProblem(false) : "TLS features not understood: " + missing;
   }
 
   /**
@@ -93,7 +98,7 @@ public final class TlsHandshakers {
     if (reason != null) {
       throw new IllegalArgumentException(reason);
     }
-    TlsProvider provider = TlsProvider.selected();
+    TlsProvider provider = TlsProvider.selected(true);
     if (creds.getTrustManagers() != null
         && !provider.checksHostnames(creds.getTrustManagers().toArray(new TrustManager[0]))) {
       log.log(Level.FINE, "a plain X509TrustManager cannot check hostnames under {0}; using {1}",
@@ -126,7 +131,7 @@ public final class TlsHandshakers {
     if (reason != null) {
       throw new IllegalArgumentException(reason);
     }
-    TlsProvider provider = TlsProvider.selected();
+    TlsProvider provider = TlsProvider.selected(false);
     try {
       return logged(TlsHandshakerFactory.server(
           TlsContexts.server(creds, provider), provider, creds.getClientAuth()));
@@ -136,18 +141,29 @@ public final class TlsHandshakers {
   }
 
   /**
-   * The provider that credentials converted now would use: {@code "jdk"} or {@code "conscrypt"}.
+   * The provider that channel credentials converted now would use: {@code "jdk"} or {@code
+   * "conscrypt"}.
    *
-   * @throws IllegalArgumentException if {@value #PROVIDER_PROPERTY} is invalid or unsatisfiable
+   * @throws IllegalArgumentException if the deciding property is invalid or unsatisfiable
    */
   public static String providerName() {
-    return TlsProvider.selected().name().toLowerCase(java.util.Locale.ROOT);
+    return providerName(true);
+  }
+
+  /**
+   * The provider that credentials of this side converted now would use: {@code "jdk"} or {@code
+   * "conscrypt"}.
+   *
+   * @throws IllegalArgumentException if the deciding property is invalid or unsatisfiable
+   */
+  public static String providerName(boolean client) {
+    return TlsProvider.selected(client).name().toLowerCase(java.util.Locale.ROOT);
   }
 
   @Nullable
-  private static String providerProblem() {
+  private static String providerProblem(boolean client) {
     try {
-      TlsProvider.selected();
+      TlsProvider.selected(client);
       return null;
     } catch (IllegalArgumentException e) {
       return e.getMessage();

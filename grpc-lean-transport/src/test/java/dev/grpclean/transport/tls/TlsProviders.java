@@ -22,5 +22,7 @@ final class TlsProviders {
 
   static void reset() {
     System.clearProperty(TlsHandshakers.PROVIDER_PROPERTY);
+    System.clearProperty(TlsHandshakers.SERVER_PROVIDER_PROPERTY);
+    System.clearProperty(TlsHandshakers.CLIENT_PROVIDER_PROPERTY);
   }
 }
