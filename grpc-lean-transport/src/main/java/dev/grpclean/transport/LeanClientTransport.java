@@ -20,6 +20,7 @@ import io.grpc.internal.FailingClientStream;
 import io.grpc.internal.GrpcAttributes;
 import io.grpc.internal.GrpcUtil;
 import io.grpc.internal.Http2Ping;
+import io.grpc.internal.KeepAliveManager;
 import io.grpc.internal.KeepAliveManager.ClientKeepAlivePinger;
 import io.grpc.internal.SimpleDisconnectError;
 import io.grpc.internal.StatsTraceContext;
@@ -78,6 +79,8 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
   final Runnable tooManyPingsRunnable;
   /** Per transport: grows when a server answers GOAWAY too_many_pings. */
   final long keepAliveTimeNanos;
+  /** Null while keepalive is off or until the handshake finished. */
+  @javax.annotation.Nullable KeepAliveManager keepAliveManager;
 
   LeanClientTransport(LeanTransportFactory factory, EventLoop loop, SocketAddress address,
       String authority, String userAgent, Attributes eagAttributes,
@@ -96,6 +99,13 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     this.eagAttributes = eagAttributes;
     this.tooManyPingsRunnable = tooManyPingsRunnable;
     this.scheme = factory.handshakerFactory == null ? GrpcHeaders.HTTP : GrpcHeaders.HTTPS;
+  }
+
+  @Override
+  void onBytesRead() {
+    if (keepAliveManager != null) {
+      keepAliveManager.onDataReceived();
+    }
   }
 
   @Override

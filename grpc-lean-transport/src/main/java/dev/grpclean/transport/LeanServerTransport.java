@@ -11,7 +11,6 @@ import io.grpc.Status;
 import io.grpc.internal.GrpcAttributes;
 import io.grpc.internal.GrpcUtil;
 import io.grpc.internal.KeepAliveEnforcer;
-import io.grpc.internal.KeepAliveManager;
 import io.grpc.internal.MaxConnectionIdleManager;
 import io.grpc.internal.ServerTransport;
 import io.grpc.internal.ServerTransportListener;
@@ -33,7 +32,8 @@ import java.util.logging.Logger;
  * <p>Public methods may be called from any thread and hand their work to the connection's loop;
  * everything else is confined to that loop thread.
  */
-final class LeanServerTransport extends LeanTransportBase implements ServerTransport {
+final class LeanServerTransport extends LeanTransportBase
+    implements ServerTransport, ServerKeepAlive.Owner {
   private static final Logger log = Logger.getLogger(LeanServerTransport.class.getName());
   /** Payload of the PING that times the double-GOAWAY graceful shutdown (RFC 9113 §6.8). */
   static final long GRACEFUL_SHUTDOWN_PING = 0x97ACEF001L;
@@ -57,6 +57,8 @@ final class LeanServerTransport extends LeanTransportBase implements ServerTrans
   private ScheduledFuture<?> maxAgeTimer;
   private ScheduledFuture<?> forcefulCloseTimer;
   final KeepAliveEnforcer keepAliveEnforcer;
+  /** Null while keepalive is off; created as the transport starts. */
+  @javax.annotation.Nullable private ServerKeepAlive keepAlive;
   MaxConnectionIdleManager maxIdleManager;
 
   LeanServerTransport(LeanServer server, EventLoop loop, SocketChannel channel) {
@@ -102,6 +104,51 @@ final class LeanServerTransport extends LeanTransportBase implements ServerTrans
     connection.onLoopFailure(t);
   }
 
+  @Override
+  void onBytesRead() {
+    if (keepAlive != null) {
+      keepAlive.onDataReceived();
+    }
+  }
+
+  /** Keepalive (timer thread): a PING goes out on the loop. */
+  @Override
+  public void ping() {
+    runOnLoop(() -> {
+      if (!connection.closed) {
+        connection.sendControl(new ControlFrame.Ping(false, KEEPALIVE_PING));
+        transportTracer.reportKeepAliveSent();
+      }
+    });
+  }
+
+  /** Keepalive (timer thread): nothing came back within the timeout after a PING. */
+  @Override
+  public void onPingTimeout() {
+    shutdownNow(Status.UNAVAILABLE.withDescription("Keepalive failed. Considering"
+        + " connection dead"));
+  }
+
+  @Override
+  public ScheduledExecutorService keepAliveScheduler() {
+    return serverConfig.scheduler;
+  }
+
+  @Override
+  public long keepAliveTimeNanos() {
+    return serverConfig.keepAliveTimeNanos;
+  }
+
+  @Override
+  public long keepAliveTimeoutNanos() {
+    return serverConfig.keepAliveTimeoutNanos;
+  }
+
+  @Override
+  public long nanoTime() {
+    return System.nanoTime();
+  }
+
   /** Loop thread: registers the socket and starts the HTTP/2 exchange. */
   void start(ServerTransportListener listener) {
     this.listener = listener;
@@ -118,24 +165,8 @@ final class LeanServerTransport extends LeanTransportBase implements ServerTrans
     }
     connection.startSecurity(serverConfig.handshakerFactory, null);
     if (serverConfig.keepAliveTimeNanos != GrpcUtil.SERVER_KEEPALIVE_TIME_NANOS_DISABLED) {
-      keepAliveManager = new KeepAliveManager(new KeepAliveManager.KeepAlivePinger() {
-        @Override
-        public void ping() {
-          runOnLoop(() -> {
-            if (!connection.closed) {
-              connection.sendControl(new ControlFrame.Ping(false, KEEPALIVE_PING));
-              transportTracer.reportKeepAliveSent();
-            }
-          });
-        }
-
-        @Override
-        public void onPingTimeout() {
-          shutdownNow(Status.UNAVAILABLE.withDescription("Keepalive failed. Considering"
-              + " connection dead"));
-        }
-      }, scheduler, serverConfig.keepAliveTimeNanos, serverConfig.keepAliveTimeoutNanos, true);
-      keepAliveManager.onTransportStarted();
+      keepAlive = new ServerKeepAlive(this);
+      keepAlive.start();
     }
     if (serverConfig.maxConnectionIdleNanos != LeanServerBuilder.MAX_CONNECTION_IDLE_NANOS_DISABLED) {
       maxIdleManager = new MaxConnectionIdleManager(serverConfig.maxConnectionIdleNanos);
@@ -257,8 +288,8 @@ final class LeanServerTransport extends LeanTransportBase implements ServerTrans
     cancel(secondGoAwayTimer);
     cancel(maxAgeTimer);
     cancel(forcefulCloseTimer);
-    if (keepAliveManager != null) {
-      keepAliveManager.onTransportTermination();
+    if (keepAlive != null) {
+      keepAlive.stop();
     }
     if (maxIdleManager != null) {
       maxIdleManager.onTransportTermination();

@@ -8,15 +8,14 @@ import io.grpc.InternalChannelz.Security;
 import io.grpc.InternalChannelz.SocketStats;
 import io.grpc.InternalInstrumented;
 import io.grpc.InternalLogId;
-import io.grpc.internal.KeepAliveManager;
 import io.grpc.internal.TransportTracer;
 import java.net.SocketAddress;
 import javax.annotation.Nullable;
 
 /**
  * What the client and the server transport keep alike for grpc-core: the loop their connection
- * runs on, the log id and channelz stats, the attributes and security the handshake fills in, and
- * the keepalive manager that socket reads feed. {@link LeanClientTransport} and {@link
+ * runs on, the log id and channelz stats, the attributes and security the handshake fills in; socket
+ * reads feed each side's keepalive ({@link #onBytesRead}). {@link LeanClientTransport} and {@link
  * LeanServerTransport} add their side's lifecycle.
  *
  * <p>Fields not marked otherwise are confined to the connection's loop thread; {@link #getStats}
@@ -30,8 +29,6 @@ abstract class LeanTransportBase implements InternalInstrumented<SocketStats> {
   volatile Attributes attributes;
   /** Channelz security description once handshaken; loop thread writes, any thread reads. */
   @Nullable volatile Security security;
-  /** Null while keepalive is off (or, on the client, until the handshake finished). */
-  @Nullable KeepAliveManager keepAliveManager;
 
   LeanTransportBase(EventLoop loop, InternalLogId logId, TransportTracer transportTracer,
       Attributes attributes) {
@@ -48,11 +45,7 @@ abstract class LeanTransportBase implements InternalInstrumented<SocketStats> {
   }
 
   /** Loop thread: bytes came in on the socket, which is what keepalive watches for. */
-  final void onBytesRead() {
-    if (keepAliveManager != null) {
-      keepAliveManager.onDataReceived();
-    }
-  }
+  abstract void onBytesRead();
 
   /** Runs {@code r} on the loop, or drops it once the loop stopped (it closed the connection). */
   final void runOnLoop(Runnable r) {
