@@ -54,7 +54,7 @@ final class LeanTransportFactory implements ClientTransportFactory {
     this.keepAliveBackoff = new AtomicBackoff("keepalive time nanos", keepAliveTimeNanos);
     this.groupPool = SharedLoops.pool(b.pollerThreads);
     this.group = groupPool.getObject();
-    settings.statsGroup.retain(this, "LeanChannel");
+    settings.statsGroup.retain(this, ConnectionStatsGroup.CHANNEL_TYPE);
   }
 
   @Override
