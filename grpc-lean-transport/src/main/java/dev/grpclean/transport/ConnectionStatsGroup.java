@@ -190,7 +190,11 @@ public final class ConnectionStatsGroup {
     return -1;
   }
 
-  /** The name this group's MBean is registered under now, or null while nothing uses it. */
+  /**
+   * The name this group's figures are registered under now, or null while nothing uses it: a
+   * server's own MBean; for a channel, the channels' shared {@code dev.grpclean:type=LeanChannels}
+   * (or its own {@code type=LeanChannel,id=N} with {@code -Dgrpclean.channelMBeans=true}).
+   */
   @javax.annotation.Nullable
   public javax.management.ObjectName objectName() {
     synchronized (lock) {
