@@ -52,7 +52,7 @@ public final class ConnectionStatsGroup {
   private TimedExecutor.Stats executorStats;
 
   /**
-   * The open connections, each at the index it keeps in {@link Http2Connection#statsGroupIndex}:
+   * The open connections, each at the index it keeps in {@link ConnectionCounters#groupIndex}:
    * adding and removing are O(1) without a map node per connection (a concurrent set cost 32
    * bytes per connection, and its table about 0.2 KiB per channel).
    */
@@ -264,7 +264,7 @@ public final class ConnectionStatsGroup {
         open = java.util.Arrays.copyOf(open, Math.max(1, openCount * 2));
       }
       open[openCount] = c;
-      c.statsGroupIndex = openCount++;
+      c.counters.groupIndex = openCount++;
     }
     LeanMetrics m = metrics;
     if (m != null) {
@@ -295,15 +295,15 @@ public final class ConnectionStatsGroup {
   /** Takes {@code c} out of {@link #open} (the last connection fills its slot). */
   @GuardedBy("lock")
   private boolean removeOpen(Http2Connection c) {
-    int i = c.statsGroupIndex;
+    int i = c.counters.groupIndex;
     if (!isOpen(c)) {
       return false;
     }
     Http2Connection last = open[--openCount];
     open[openCount] = null;
     open[i] = last;
-    last.statsGroupIndex = i;
-    c.statsGroupIndex = -1;
+    last.counters.groupIndex = i;
+    c.counters.groupIndex = -1;
     // After a burst of connections closed, let the burst's array go.
     if (open.length > 64 && openCount < open.length / 4) {
       open = java.util.Arrays.copyOf(open, open.length / 2);
@@ -313,7 +313,7 @@ public final class ConnectionStatsGroup {
 
   @GuardedBy("lock")
   private boolean isOpen(Http2Connection c) {
-    int i = c.statsGroupIndex;
+    int i = c.counters.groupIndex;
     return i >= 0 && i < openCount && open[i] == c;
   }
 

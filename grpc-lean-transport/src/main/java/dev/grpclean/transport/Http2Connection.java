@@ -83,11 +83,6 @@ abstract class Http2Connection
   @javax.annotation.Nullable final LeanMemoryBudget budget;
   /** This connection's side of {@link #budget} (restricted windows, pause, waker); null if none. */
   @javax.annotation.Nullable final ConnectionBudget connectionBudget;
-  /**
-   * This connection's index in its stats group's list of open connections, -1 outside it; the
-   * group's to read and write, under the group's lock (see {@link ConnectionStatsGroup}).
-   */
-  int statsGroupIndex = -1;
 
   Http2Connection(EventLoop loop, SocketChannel channel, TransportSettings config,
       boolean isServer) {

@@ -75,7 +75,7 @@ final class LeanServerTransport extends LeanTransportBase
     this.keepAliveEnforcer = new KeepAliveEnforcer(serverConfig.permitKeepAliveWithoutCalls,
         serverConfig.permitKeepAliveTimeNanos, TimeUnit.NANOSECONDS);
     this.connection = new ServerConnection(this, channel);
-    transportTracer.setFlowControlWindowReader(connection.connectionFlow::flowControlWindows);
+    transportTracer.setFlowControlWindowReader(connection.connectionFlow);
   }
 
   /** The socket's addresses as accepted (absent if it already failed); not yet secured. */
