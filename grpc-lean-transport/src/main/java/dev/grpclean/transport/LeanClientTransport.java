@@ -21,6 +21,7 @@ import io.grpc.internal.GrpcAttributes;
 import io.grpc.internal.GrpcUtil;
 import io.grpc.internal.Http2Ping;
 import io.grpc.internal.KeepAliveManager;
+import io.grpc.internal.TransportTracer;
 import io.grpc.internal.KeepAliveManager.ClientKeepAlivePinger;
 import io.grpc.internal.SimpleDisconnectError;
 import io.grpc.internal.StatsTraceContext;
@@ -84,6 +85,8 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
   @javax.annotation.Nullable final Runnable tooManyPingsRunnable;
   /** Per transport: grows when a server answers GOAWAY too_many_pings. */
   final long keepAliveTimeNanos;
+  /** grpc-core's figures of this transport (channelz); streams report into it from any thread. */
+  final TransportTracer transportTracer;
   /** Null while keepalive is off or until the handshake finished. */
   @javax.annotation.Nullable KeepAliveManager keepAliveManager;
 
@@ -91,12 +94,13 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
       String authority, String userAgent, Attributes eagAttributes,
       long keepAliveTimeNanos, @javax.annotation.Nullable Runnable tooManyPingsRunnable) {
     super(loop, InternalLogId.allocate(LeanClientTransport.class, address.toString()),
-        factory.transportTracerFactory.create(), Attributes.newBuilder()
+        Attributes.newBuilder()
             .set(GrpcAttributes.ATTR_CLIENT_EAG_ATTRS, eagAttributes)
             .set(Grpc.TRANSPORT_ATTR_REMOTE_ADDR, address)
             .set(GrpcAttributes.ATTR_SECURITY_LEVEL, SecurityLevel.NONE)
             .build());
     this.keepAliveTimeNanos = keepAliveTimeNanos;
+    this.transportTracer = factory.transportTracerFactory.create();
     this.factory = factory;
     this.address = address;
     this.authority = authority;
@@ -104,6 +108,11 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     this.eagAttributes = eagAttributes;
     this.tooManyPingsRunnable = tooManyPingsRunnable;
     this.scheme = factory.handshakerFactory == null ? GrpcHeaders.HTTP : GrpcHeaders.HTTPS;
+  }
+
+  @Override
+  io.grpc.InternalChannelz.TransportStats transportStats() {
+    return transportTracer.getStats();
   }
 
   @Override

@@ -14,6 +14,7 @@ import io.grpc.internal.KeepAliveEnforcer;
 import io.grpc.internal.MaxConnectionIdleManager;
 import io.grpc.internal.ServerTransport;
 import io.grpc.internal.ServerTransportListener;
+import io.grpc.internal.TransportTracer;
 import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.channels.SelectionKey;
@@ -23,6 +24,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
+import javax.annotation.Nullable;
 
 /**
  * The server side of one accepted HTTP/2 connection, as grpc-core sees it: start, handshake and
@@ -57,6 +59,13 @@ final class LeanServerTransport extends LeanTransportBase
   private ScheduledFuture<?> maxAgeTimer;
   private ScheduledFuture<?> forcefulCloseTimer;
   final KeepAliveEnforcer keepAliveEnforcer;
+  /**
+   * grpc-core's figures of this transport (channelz; streams report into it); made on first use
+   * and dropped while the connection hibernates, its figures then kept in {@link #tracerPacked}.
+   */
+  @Nullable private TransportTracer tracer;
+  /** Figures of the tracers dropped so far ({@link TracerPacking}); null before the first. */
+  @Nullable private byte[] tracerPacked;
   /** Null while keepalive is off; created as the transport starts. */
   @javax.annotation.Nullable private ServerKeepAlive keepAlive;
   MaxConnectionIdleManager maxIdleManager;
@@ -68,14 +77,12 @@ final class LeanServerTransport extends LeanTransportBase
   private LeanServerTransport(LeanServer server, EventLoop loop, SocketChannel channel,
       Attributes initial) {
     super(loop, InternalLogId.allocate(LeanServerTransport.class,
-        String.valueOf(initial.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR))),
-        server.config.transportTracerFactory.create(), initial);
+        String.valueOf(initial.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR))), initial);
     this.server = server;
     this.serverConfig = server.config;
     this.keepAliveEnforcer = new KeepAliveEnforcer(serverConfig.permitKeepAliveWithoutCalls,
         serverConfig.permitKeepAliveTimeNanos, TimeUnit.NANOSECONDS);
     this.connection = new ServerConnection(this, channel);
-    transportTracer.setFlowControlWindowReader(connection.connectionFlow);
   }
 
   /** The socket's addresses as accepted (absent if it already failed); not yet secured. */
@@ -104,6 +111,40 @@ final class LeanServerTransport extends LeanTransportBase
     connection.onLoopFailure(t);
   }
 
+  /** The tracer streams report into; loop thread. */
+  TransportTracer tracer() {
+    TransportTracer t = tracer;
+    if (t == null) {
+      t = serverConfig.transportTracerFactory.create();
+      t.setFlowControlWindowReader(connection.connectionFlow);
+      tracer = t;
+    }
+    return t;
+  }
+
+  /**
+   * Loop thread: the connection hibernates (no streams, nothing read or written for a sweep
+   * period): the tracer's figures are packed and the tracer goes; the next stream makes another.
+   */
+  void hibernateTracer() {
+    if (tracer != null) {
+      tracerPacked = TracerPacking.pack(tracerPacked, tracer.getStats());
+      tracer = null;
+    }
+  }
+
+  /** Whether the tracer is dropped now (tests). */
+  boolean tracerHibernated() {
+    return tracer == null;
+  }
+
+  @Override
+  io.grpc.InternalChannelz.TransportStats transportStats() {
+    io.grpc.internal.TransportTracer.FlowControlWindows w = connection.connectionFlow.read();
+    return TracerPacking.merge(tracerPacked, tracer == null ? null : tracer.getStats(),
+        w.localBytes, w.remoteBytes);
+  }
+
   @Override
   void onBytesRead() {
     if (keepAlive != null) {
@@ -117,7 +158,7 @@ final class LeanServerTransport extends LeanTransportBase
     runOnLoop(() -> {
       if (!connection.closed) {
         connection.sendControl(new ControlFrame.Ping(false, KEEPALIVE_PING));
-        transportTracer.reportKeepAliveSent();
+        tracer().reportKeepAliveSent();
       }
     });
   }

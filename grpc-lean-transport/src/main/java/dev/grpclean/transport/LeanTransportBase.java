@@ -8,7 +8,6 @@ import io.grpc.InternalChannelz.Security;
 import io.grpc.InternalChannelz.SocketStats;
 import io.grpc.InternalInstrumented;
 import io.grpc.InternalLogId;
-import io.grpc.internal.TransportTracer;
 import java.net.SocketAddress;
 import javax.annotation.Nullable;
 
@@ -23,18 +22,15 @@ import javax.annotation.Nullable;
  */
 abstract class LeanTransportBase implements InternalInstrumented<SocketStats> {
   final EventLoop loop;
-  final TransportTracer transportTracer;
   private final InternalLogId logId;
   /** Loop thread writes (connect, handshake, ready); any thread reads. */
   volatile Attributes attributes;
   /** Channelz security description once handshaken; loop thread writes, any thread reads. */
   @Nullable volatile Security security;
 
-  LeanTransportBase(EventLoop loop, InternalLogId logId, TransportTracer transportTracer,
-      Attributes attributes) {
+  LeanTransportBase(EventLoop loop, InternalLogId logId, Attributes attributes) {
     this.loop = loop;
     this.logId = logId;
-    this.transportTracer = transportTracer;
     this.attributes = attributes;
   }
 
@@ -61,10 +57,13 @@ abstract class LeanTransportBase implements InternalInstrumented<SocketStats> {
   @Override
   public final ListenableFuture<SocketStats> getStats() {
     SettableFuture<SocketStats> future = SettableFuture.create();
-    loop.executeOrRunHere(() -> future.set(new SocketStats(transportTracer.getStats(),
+    loop.executeOrRunHere(() -> future.set(new SocketStats(transportStats(),
         localAddress(), remoteAddress(), ChannelzSocketOptions.of(socketChannel()), security)));
     return future;
   }
+
+  /** Loop thread (or any once the loop stopped): grpc-core's figures for channelz. */
+  abstract io.grpc.InternalChannelz.TransportStats transportStats();
 
   /** Loop thread (or any once the loop stopped): the connection's socket, null before it has one. */
   @Nullable

@@ -113,6 +113,16 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     return serverConfig.scheduler;
   }
 
+  /** The transport this connection serves (tests). */
+  LeanServerTransport transport() {
+    return transport;
+  }
+
+  @Override
+  void onHibernate() {
+    transport.hibernateTracer();
+  }
+
   @Override
   void onBytesRead() {
     transport.onBytesRead();
@@ -253,7 +263,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     StatsTraceContext statsTraceCtx =
         StatsTraceContext.newServerContext(serverConfig.streamTracerFactories, fullMethod, metadata);
     LeanServerStream stream = new LeanServerStream(this, streamId,
-        authority == null ? null : authority.toString(), statsTraceCtx, transport.transportTracer,
+        authority == null ? null : authority.toString(), statsTraceCtx, transport.tracer(),
         serverConfig.settings.maxInboundMessageBytes, localInitialWindowBytes(),
         settings.peerInitialWindowBytes, writer);
     LeanServerStream.State s = stream.transportState();
@@ -429,7 +439,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
 
   void sendData(LeanServerStream.State s, ByteBuffer data, int numMessages) {
     assertInLoop();
-    transport.transportTracer.reportMessageSent(numMessages);
+    transport.tracer().reportMessageSent(numMessages);
     if (s.cancelled || closed) {
       s.outbound.releaseChunk(data);
       return;
