@@ -10,7 +10,6 @@ import io.grpc.SecurityLevel;
 import io.grpc.Status;
 import io.grpc.internal.GrpcAttributes;
 import io.grpc.internal.GrpcUtil;
-import io.grpc.internal.KeepAliveEnforcer;
 import io.grpc.internal.MaxConnectionIdleManager;
 import io.grpc.internal.ServerTransport;
 import io.grpc.internal.ServerTransportListener;
@@ -58,7 +57,6 @@ final class LeanServerTransport extends LeanTransportBase
   ScheduledFuture<?> handshakeTimer;
   private ScheduledFuture<?> maxAgeTimer;
   private ScheduledFuture<?> forcefulCloseTimer;
-  final KeepAliveEnforcer keepAliveEnforcer;
   /**
    * grpc-core's figures of this transport (channelz; streams report into it); made on first use
    * and dropped while the connection hibernates, its figures then kept in {@link #tracerPacked}.
@@ -66,8 +64,8 @@ final class LeanServerTransport extends LeanTransportBase
   @Nullable private TransportTracer tracer;
   /** Figures of the tracers dropped so far ({@link TracerPacking}); null before the first. */
   @Nullable private byte[] tracerPacked;
-  /** Null while keepalive is off; created as the transport starts. */
-  @javax.annotation.Nullable private ServerKeepAlive keepAlive;
+  /** Keepalive both ways: our PINGs (started only if keepalive is on), policing the peer's. */
+  final ServerKeepAlive keepAlive;
   MaxConnectionIdleManager maxIdleManager;
 
   LeanServerTransport(LeanServer server, EventLoop loop, SocketChannel channel) {
@@ -80,8 +78,7 @@ final class LeanServerTransport extends LeanTransportBase
         String.valueOf(initial.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR))), initial);
     this.server = server;
     this.serverConfig = server.config;
-    this.keepAliveEnforcer = new KeepAliveEnforcer(serverConfig.permitKeepAliveWithoutCalls,
-        serverConfig.permitKeepAliveTimeNanos, TimeUnit.NANOSECONDS);
+    this.keepAlive = new ServerKeepAlive(this);
     this.connection = new ServerConnection(this, channel);
   }
 
@@ -147,9 +144,7 @@ final class LeanServerTransport extends LeanTransportBase
 
   @Override
   void onBytesRead() {
-    if (keepAlive != null) {
-      keepAlive.onDataReceived();
-    }
+    keepAlive.onDataReceived();
   }
 
   /** Keepalive (timer thread): a PING goes out on the loop. */
@@ -190,6 +185,16 @@ final class LeanServerTransport extends LeanTransportBase
     return System.nanoTime();
   }
 
+  @Override
+  public boolean permitKeepAliveWithoutCalls() {
+    return serverConfig.permitKeepAliveWithoutCalls;
+  }
+
+  @Override
+  public long permitKeepAliveTimeNanos() {
+    return serverConfig.permitKeepAliveTimeNanos;
+  }
+
   /** Loop thread: registers the socket and starts the HTTP/2 exchange. */
   void start(ServerTransportListener listener) {
     this.listener = listener;
@@ -206,7 +211,6 @@ final class LeanServerTransport extends LeanTransportBase
     }
     connection.startSecurity(serverConfig.handshakerFactory, null);
     if (serverConfig.keepAliveTimeNanos != GrpcUtil.SERVER_KEEPALIVE_TIME_NANOS_DISABLED) {
-      keepAlive = new ServerKeepAlive(this);
       keepAlive.start();
     }
     if (serverConfig.maxConnectionIdleNanos != LeanServerBuilder.MAX_CONNECTION_IDLE_NANOS_DISABLED) {
@@ -329,9 +333,7 @@ final class LeanServerTransport extends LeanTransportBase
     cancel(secondGoAwayTimer);
     cancel(maxAgeTimer);
     cancel(forcefulCloseTimer);
-    if (keepAlive != null) {
-      keepAlive.stop();
-    }
+    keepAlive.stop();
     if (maxIdleManager != null) {
       maxIdleManager.onTransportTermination();
     }

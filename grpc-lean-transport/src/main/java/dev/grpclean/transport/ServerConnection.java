@@ -64,7 +64,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
 
   /** The first stream opened: the connection is in use. */
   void onStreamActive() {
-    transport.keepAliveEnforcer.onTransportActive();
+    transport.keepAlive.onCallsOpen();
     if (transport.maxIdleManager != null) {
       transport.maxIdleManager.onTransportActive();
     }
@@ -75,7 +75,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     if (openStreams() != 0) {
       return;
     }
-    transport.keepAliveEnforcer.onTransportIdle();
+    transport.keepAlive.onCallsIdle();
     if (transport.maxIdleManager != null) {
       transport.maxIdleManager.onTransportIdle();
     }
@@ -337,12 +337,12 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
 
   @Override
   public void onStreamFrameWritten() {
-    transport.keepAliveEnforcer.resetCounters();
+    transport.keepAlive.resetPingStrikes();
   }
 
   @Override
   void onPingRequest(long payload) throws Http2ConnectionError {
-    if (!transport.keepAliveEnforcer.pingAcceptable()) {
+    if (!transport.keepAlive.pingAcceptable()) {
       throw new Http2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "too_many_pings");
     }
   }

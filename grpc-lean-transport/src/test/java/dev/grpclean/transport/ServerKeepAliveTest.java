@@ -28,8 +28,9 @@ import org.junit.Test;
 import org.junit.rules.Timeout;
 
 /**
- * {@link ServerKeepAlive} against grpc-core's {@code KeepAliveManager} (which the server used
- * before): the same pings and timeouts at the same instants for random reads and clock steps, at
+ * {@link ServerKeepAlive} against grpc-core's {@code KeepAliveManager} and {@code
+ * KeepAliveEnforcer} (which the server used before): the same answers to the peer's pings; the
+ * same pings and timeouts at the same instants for random reads and clock steps, at
  * most one pending timer task, nothing pending once stopped; a timeout whose task was already
  * starting when a read cancelled it does nothing; and on a real server, a peer that never answers
  * a keepalive PING is dropped while one that answers stays.
@@ -155,12 +156,68 @@ public class ServerKeepAliveTest {
     }
   }
 
+  /**
+   * Policing the peer's PINGs gives grpc-core's {@code KeepAliveEnforcer}'s answer to every ping
+   * of random sequences (pings, time passing, frames sent, calls opening and ending), for each
+   * permitted interval (none, short, long, above the 2-hour implicit one) with and without calls
+   * required.
+   */
+  @Test
+  public void pingPolicingMatchesGrpcCoreKeepAliveEnforcer() {
+    long hour = TimeUnit.HOURS.toNanos(1);
+    long[] permits = {0, TimeUnit.SECONDS.toNanos(1), TimeUnit.MINUTES.toNanos(5), 3 * hour};
+    int refused = 0;
+    int accepted = 0;
+    for (long permit : permits) {
+      for (boolean withoutCalls : new boolean[] {false, true}) {
+        Random random = new Random(permit ^ (withoutCalls ? 1 : 0));
+        FakeScheduler timer = new FakeScheduler();
+        timer.now = 1_000_000;
+        FakeOwner owner = new FakeOwner(timer, 100, 40, new ArrayList<>());
+        owner.permitWithoutCalls = withoutCalls;
+        owner.permitTimeNanos = permit;
+        ServerKeepAlive ours = new ServerKeepAlive(owner);
+        io.grpc.internal.KeepAliveEnforcer reference =
+            KeepAliveManagerAccess.createEnforcer(withoutCalls, permit, () -> timer.now);
+        for (int step = 0; step < 4_000; step++) {
+          int what = random.nextInt(10);
+          if (what < 4) {
+            boolean expected = reference.pingAcceptable();
+            assertEquals("permit " + permit + " withoutCalls " + withoutCalls + " step " + step,
+                expected, ours.pingAcceptable());
+            if (expected) {
+              accepted++;
+            } else {
+              refused++;
+            }
+          } else if (what < 7) {
+            long scale = random.nextBoolean() ? Math.max(permit, 1) : 3 * hour;
+            timer.now += (long) (random.nextDouble() * scale * 1.5);
+          } else if (what == 7) {
+            reference.resetCounters();
+            ours.resetPingStrikes();
+          } else if (what == 8) {
+            reference.onTransportActive();
+            ours.onCallsOpen();
+          } else {
+            reference.onTransportIdle();
+            ours.onCallsIdle();
+          }
+        }
+      }
+    }
+    assertTrue(accepted > 1000);
+    assertTrue(refused > 1000);
+  }
+
   /** The owner of a keepalive under test: a fake clock, events recorded. */
   private static final class FakeOwner implements ServerKeepAlive.Owner {
     private final FakeScheduler timer;
     private final long timeNanos;
     private final long timeoutNanos;
     private final List<String> events;
+    boolean permitWithoutCalls;
+    long permitTimeNanos;
 
     FakeOwner(FakeScheduler timer, long timeNanos, long timeoutNanos, List<String> events) {
       this.timer = timer;
@@ -197,6 +254,16 @@ public class ServerKeepAliveTest {
     @Override
     public long nanoTime() {
       return timer.now;
+    }
+
+    @Override
+    public boolean permitKeepAliveWithoutCalls() {
+      return permitWithoutCalls;
+    }
+
+    @Override
+    public long permitKeepAliveTimeNanos() {
+      return permitTimeNanos;
     }
   }
 

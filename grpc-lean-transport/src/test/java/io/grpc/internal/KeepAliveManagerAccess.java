@@ -6,7 +6,8 @@ import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * Builds grpc-core's {@link KeepAliveManager} on a fake clock (its ticker constructor is
- * package-private), so {@code ServerKeepAliveTest} can compare our keepalive with it step by step.
+ * package-private), and its {@link KeepAliveEnforcer} likewise, so {@code ServerKeepAliveTest} can
+ * compare our keepalive with them step by step.
  * Test code only.
  */
 public final class KeepAliveManagerAccess {
@@ -17,5 +18,12 @@ public final class KeepAliveManagerAccess {
       long keepAliveTimeoutNanos) {
     return new KeepAliveManager(pinger, scheduler, Stopwatch.createUnstarted(ticker),
         keepAliveTimeNanos, keepAliveTimeoutNanos, true);
+  }
+
+  /** grpc-core's {@link KeepAliveEnforcer} on a fake clock (its ticker type is package-private). */
+  public static KeepAliveEnforcer createEnforcer(boolean permitWithoutCalls, long minTimeNanos,
+      java.util.function.LongSupplier clock) {
+    return new KeepAliveEnforcer(permitWithoutCalls, minTimeNanos,
+        java.util.concurrent.TimeUnit.NANOSECONDS, clock::getAsLong);
   }
 }
