@@ -241,7 +241,9 @@ final class ClientConnection extends Http2Connection {
     if (errorCode == ErrorCode.ENHANCE_YOUR_CALM.code() && "too_many_pings".equals(debugText)) {
       log.log(Level.WARNING, "Received GOAWAY too_many_pings from {0}; backing off keepalive",
           transport.address);
-      transport.tooManyPingsRunnable.run();
+      if (transport.tooManyPingsRunnable != null) {
+        transport.tooManyPingsRunnable.run();
+      }
     }
     Status status = GrpcUtil.Http2Error.statusForCode(errorCode)
         .augmentDescription("Received Goaway");
@@ -300,7 +302,7 @@ final class ClientConnection extends Http2Connection {
 
   @Override
   void onClosed(Status status) {
-    transport.inUseStreams = Math.min(transport.inUseStreams, transport.pendingStreams.size());
+    transport.inUseStreams = Math.min(transport.inUseStreams, transport.pendingCount());
     transport.terminate(status, SimpleDisconnectError.CONNECTION_RESET);
   }
 

@@ -15,7 +15,7 @@ import dev.grpclean.transport.frame.Http2StreamError;
  *
  * <p>Confined to the connection's loop thread.
  */
-final class ConnectionFlow {
+final class ConnectionFlow implements io.grpc.internal.TransportTracer.FlowControlReader {
   /**
    * DATA frames in a row that carry no payload and do not end their stream. Such frames have no
    * use; Netty allows the same ten before it calls the peer abusive.
@@ -95,6 +95,12 @@ final class ConnectionFlow {
    * Channelz's view of the connection windows. Read through {@code getStats()}, which runs on
    * the loop thread, so the plain fields are safe to read here.
    */
+  @Override
+  public io.grpc.internal.TransportTracer.FlowControlWindows read() {
+    return flowControlWindows();
+  }
+
+  /** Channelz's view (also {@link #read}, which the transport tracer calls: no reader object). */
   io.grpc.internal.TransportTracer.FlowControlWindows flowControlWindows() {
     return new io.grpc.internal.TransportTracer.FlowControlWindows(
         connectionFlow.windowBytes(), conn.writer.connectionWindowBytes());

@@ -14,7 +14,6 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -43,11 +42,25 @@ public final class ConnectionStatsGroup {
 
   /** Set before the connections exist (on the builder), read by each connection as it starts. */
   private volatile boolean counting = COUNTING_BY_DEFAULT;
-  /** What the application's executor did, once a builder was given one it can see. */
-  private final TimedExecutor.Stats executorStats = new TimedExecutor.Stats();
-
-  private final Set<Http2Connection> open = ConcurrentHashMap.newKeySet();
   private final Object lock = new Object();
+  /**
+   * What the application's executor did; null until a builder is given an executor it can see
+   * (about 0.5 KiB, and most channels and servers use grpc-core's default executor).
+   */
+  @GuardedBy("lock")
+  @javax.annotation.Nullable
+  private TimedExecutor.Stats executorStats;
+
+  /**
+   * The open connections, each at the index it keeps in {@link ConnectionCounters#groupIndex}:
+   * adding and removing are O(1) without a map node per connection (a concurrent set cost 32
+   * bytes per connection, and its table about 0.2 KiB per channel).
+   */
+  @GuardedBy("lock")
+  private Http2Connection[] open = NO_CONNECTIONS;
+  @GuardedBy("lock")
+  private int openCount;
+  private static final Http2Connection[] NO_CONNECTIONS = new Http2Connection[0];
   /**
    * The closed connections' total; null until the first one closes. Lazy because a channel has a
    * group of its own, and an empty total is four arrays (about 0.9 KiB) per idle channel.
@@ -57,15 +70,24 @@ public final class ConnectionStatsGroup {
   @GuardedBy("lock")
   private long opened;
 
+  /** The MBean type of a channel's group (see {@link #retain}). */
+  static final String CHANNEL_TYPE = "LeanChannel";
   /** Numbers the groups' MBeans ({@code id=N}) in the order they are first registered. */
   private static final java.util.concurrent.atomic.AtomicInteger MBEAN_IDS =
       new java.util.concurrent.atomic.AtomicInteger();
-  /** Servers and channel transport factories using this group now; the MBean lives while any do. */
+  /**
+   * Servers and channel transport factories using this group now (by identity; a list because
+   * there are one or a few); the MBean lives while any do.
+   */
   @GuardedBy("lock")
-  private final Set<Object> users = Collections.newSetFromMap(new IdentityHashMap<>());
+  private final ArrayList<Object> users = new ArrayList<>(1);
   @GuardedBy("lock")
   @javax.annotation.Nullable
   private javax.management.ObjectName objectName;
+
+  /** Index in {@link ChannelsStatsMBean}'s list while this channel group is in it, else -1. */
+  @GuardedBy("ChannelsStatsMBean.LOCK")
+  int channelsIndex = -1;
 
   /** Set once a channel built from this group's builder was given metric sinks; else null. */
   private volatile LeanMetrics metrics;
@@ -92,23 +114,32 @@ public final class ConnectionStatsGroup {
 
   /**
    * {@code user} (a server, or a channel's transport factory) starts using this group: the first
-   * one registers the group's {@link LeanStatsMXBean} as {@code dev.grpclean:type=<type>,id=N}.
-   * A platform without JMX only logs.
+   * one registers the group's {@link LeanStatsMXBean} as {@code dev.grpclean:type=<type>,id=N};
+   * a channel's group ({@code type} {@value #CHANNEL_TYPE}) joins {@link ChannelsStatsMBean}
+   * instead, unless {@code -Dgrpclean.channelMBeans=true}. A platform without JMX only logs.
    */
   void retain(Object user, String type) {
     synchronized (lock) {
-      if (!users.add(user) || users.size() > 1) {
+      if (indexOf(users, user) >= 0) {
+        return;
+      }
+      users.add(user);
+      if (users.size() > 1) {
         return;
       }
       if (metrics != null) {
         metrics.start();
       }
+      if (CHANNEL_TYPE.equals(type) && !ChannelsStatsMBean.perChannel()) {
+        objectName = ChannelsStatsMBean.join(this);
+        return;
+      }
       try {
         javax.management.ObjectName name = new javax.management.ObjectName(
             "dev.grpclean:type=" + type + ",id=" + MBEAN_IDS.incrementAndGet());
-        ManagementFactory.getPlatformMBeanServer().registerMBean(
-            new javax.management.StandardMBean(new MBean(this), LeanStatsMXBean.class, true),
-            name);
+        // Registered as it is (an MXBean by its interface's name), without a StandardMBean
+        // wrapper, which would keep an MBeanInfo of its own per group.
+        ManagementFactory.getPlatformMBeanServer().registerMBean(new MBean(this), name);
         objectName = name;
       } catch (javax.management.JMException | RuntimeException e) {
         java.util.logging.Logger.getLogger(ConnectionStatsGroup.class.getName()).log(
@@ -120,13 +151,24 @@ public final class ConnectionStatsGroup {
   /** {@code user} shut down: the last one unregisters the MBean. */
   void release(Object user) {
     synchronized (lock) {
-      if (!users.remove(user) || !users.isEmpty()) {
+      int i = indexOf(users, user);
+      if (i < 0) {
+        return;
+      }
+      users.remove(i);
+      if (!users.isEmpty()) {
         return;
       }
       if (metrics != null) {
         metrics.stop();
       }
+      // A channel's group leaves the channels' sum (nothing if it never joined it).
+      ChannelsStatsMBean.leave(this);
       if (objectName == null) {
+        return;
+      }
+      if (ChannelsStatsMBean.OBJECT_NAME.equals(objectName.getCanonicalName())) {
+        objectName = null;
         return;
       }
       try {
@@ -139,7 +181,20 @@ public final class ConnectionStatsGroup {
     }
   }
 
-  /** The name this group's MBean is registered under now, or null while nothing uses it. */
+  private static int indexOf(List<Object> list, Object o) {
+    for (int i = 0; i < list.size(); i++) {
+      if (list.get(i) == o) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * The name this group's figures are registered under now, or null while nothing uses it: a
+   * server's own MBean; for a channel, the channels' shared {@code dev.grpclean:type=LeanChannels}
+   * (or its own {@code type=LeanChannel,id=N} with {@code -Dgrpclean.channelMBeans=true}).
+   */
   @javax.annotation.Nullable
   public javax.management.ObjectName objectName() {
     synchronized (lock) {
@@ -191,15 +246,26 @@ public final class ConnectionStatsGroup {
         || executor instanceof TimedExecutor) {
       return executor;
     }
-    return new TimedExecutor(executor, executorStats);
+    TimedExecutor.Stats stats;
+    synchronized (lock) {
+      if (executorStats == null) {
+        executorStats = new TimedExecutor.Stats();
+      }
+      stats = executorStats;
+    }
+    return new TimedExecutor(executor, stats);
   }
 
   /** A connection was created (any thread). */
   void register(Http2Connection c) {
     synchronized (lock) {
       opened++;
+      if (openCount == open.length) {
+        open = java.util.Arrays.copyOf(open, Math.max(1, openCount * 2));
+      }
+      open[openCount] = c;
+      c.counters.groupIndex = openCount++;
     }
-    open.add(c);
     LeanMetrics m = metrics;
     if (m != null) {
       m.connectionOpened();
@@ -208,8 +274,10 @@ public final class ConnectionStatsGroup {
 
   /** {@code c} closed: its final figures join the closed total. Its loop thread. */
   void retire(Http2Connection c) {
-    if (!open.remove(c)) {
-      return;
+    synchronized (lock) {
+      if (!removeOpen(c)) {
+        return;
+      }
     }
     LeanMetrics m = metrics;
     if (m != null) {
@@ -221,6 +289,44 @@ public final class ConnectionStatsGroup {
         closed = LeanConnectionStats.builder(0);
       }
       closed.addAll(last);
+    }
+  }
+
+  /** Takes {@code c} out of {@link #open} (the last connection fills its slot). */
+  @GuardedBy("lock")
+  private boolean removeOpen(Http2Connection c) {
+    int i = c.counters.groupIndex;
+    if (!isOpen(c)) {
+      return false;
+    }
+    Http2Connection last = open[--openCount];
+    open[openCount] = null;
+    open[i] = last;
+    last.counters.groupIndex = i;
+    c.counters.groupIndex = -1;
+    // After a burst of connections closed, let the burst's array go.
+    if (open.length > 64 && openCount < open.length / 4) {
+      open = java.util.Arrays.copyOf(open, open.length / 2);
+    }
+    return true;
+  }
+
+  @GuardedBy("lock")
+  private boolean isOpen(Http2Connection c) {
+    int i = c.counters.groupIndex;
+    return i >= 0 && i < openCount && open[i] == c;
+  }
+
+  private boolean stillOpen(Http2Connection c) {
+    synchronized (lock) {
+      return isOpen(c);
+    }
+  }
+
+  /** The open connections now, copied. */
+  private List<Http2Connection> openNow() {
+    synchronized (lock) {
+      return java.util.Arrays.asList(java.util.Arrays.copyOf(open, openCount));
     }
   }
 
@@ -242,7 +348,7 @@ public final class ConnectionStatsGroup {
    * PINGs are queued; their acks arrive a round trip later.
    */
   public void probeRoundTrips() {
-    for (Http2Connection c : open) {
+    for (Http2Connection c : openNow()) {
       if (c instanceof ServerConnection) {
         c.loop.executeOrDrop(() -> {
           if (c.settings.peerSettingsReceived && !c.closed) {
@@ -262,28 +368,47 @@ public final class ConnectionStatsGroup {
 
   /** The connections open now (tests look at them on their loops). */
   Iterable<Http2Connection> openConnections() {
-    return open;
+    return openNow();
   }
 
   /** The summed figures of every connection this group has seen, now. */
   public LeanConnectionStats snapshot() {
+    return snapshotOf(List.of(this));
+  }
+
+  /**
+   * The summed figures of every connection {@code groups} have seen, now; the process-wide
+   * figures (loop threads, GC) once, however many groups.
+   */
+  static LeanConnectionStats snapshotOf(List<ConnectionStatsGroup> groups) {
     long now = System.nanoTime();
     LeanConnectionStats.Builder sum = LeanConnectionStats.builder(now);
-    long openedCount;
-    synchronized (lock) {
-      // Read the closed total first: a connection retiring after this is still open to the loop
-      // tasks below (they skip connections already retired, so none is counted twice).
-      if (closed != null) {
-        sum.addAll(closed.build());
+    long openedCount = 0;
+    List<Http2Connection> openConnections = new ArrayList<>();
+    List<TimedExecutor.Stats> execStats = new ArrayList<>(1);
+    for (ConnectionStatsGroup g : groups) {
+      synchronized (g.lock) {
+        // The closed total and the open list together: a connection retiring after this is in
+        // the list, and the loop tasks below skip connections already retired (none counted
+        // twice).
+        if (g.closed != null) {
+          sum.addAll(g.closed.build());
+        }
+        openedCount += g.opened;
+        openConnections.addAll(java.util.Arrays.asList(g.open).subList(0, g.openCount));
+        if (g.executorStats != null) {
+          execStats.add(g.executorStats);
+        }
       }
-      openedCount = opened;
     }
-    List<CompletableFuture<LeanConnectionStats>> answers = new ArrayList<>(open.size());
+    List<CompletableFuture<LeanConnectionStats>> answers =
+        new ArrayList<>(openConnections.size());
     Set<EventLoop> loops = Collections.newSetFromMap(new IdentityHashMap<>());
-    for (Http2Connection c : open) {
+    for (Http2Connection c : openConnections) {
       loops.add(c.loop);
       CompletableFuture<LeanConnectionStats> f = new CompletableFuture<>();
-      Runnable task = () -> f.complete(open.contains(c) ? c.statsNow(System.nanoTime()) : null);
+      ConnectionStatsGroup g = c.config.statsGroup;
+      Runnable task = () -> f.complete(g.stillOpen(c) ? c.statsNow(System.nanoTime()) : null);
       if (c.loop.inEventLoop()) {
         task.run();
       } else {
@@ -310,7 +435,9 @@ public final class ConnectionStatsGroup {
       sum.add(Figure.LOOP_WAIT_NANOS, loop.stats().waitNanos(loopNow));
       sum.add(Figure.LOOP_TASKS_RUN, loop.stats().tasksRun());
     }
-    executorStats.addTo(sum);
+    for (TimedExecutor.Stats e : execStats) {
+      e.addTo(sum);
+    }
     addGc(sum);
     return sum.build();
   }

@@ -114,7 +114,7 @@ final class CountersPacking {
     return v;
   }
 
-  private static int varintBytes(long value) {
+  static int varintBytes(long value) {
     int n = 1;
     while ((value & ~0x7FL) != 0) {
       value >>>= 7;
@@ -123,7 +123,7 @@ final class CountersPacking {
     return n;
   }
 
-  private static int putVarint(byte[] out, int at, long value) {
+  static int putVarint(byte[] out, int at, long value) {
     while ((value & ~0x7FL) != 0) {
       out[at++] = (byte) ((value & 0x7F) | 0x80);
       value >>>= 7;
@@ -132,7 +132,7 @@ final class CountersPacking {
     return at;
   }
 
-  private static long getVarint(byte[] in, int[] at) {
+  static long getVarint(byte[] in, int[] at) {
     long value = 0;
     for (int shift = 0; ; shift += 7) {
       byte b = in[at[0]++];

@@ -295,11 +295,15 @@ abstract class Http2Connection
       counters.hibernate(); // after the reader, the one holder of its by-type array, is gone
       streams.releaseIfEmpty();
       writer.releaseIdleQueues();
+      onHibernate();
       sweeperWatching = false;
       IdleSweeper.countHibernation();
     }
     return asleep;
   }
+
+  /** Hook as the connection hibernates (no streams): the transport drops what it can. */
+  void onHibernate() {}
 
   /** Hook after each flush (graceful close checks whether everything has left). */
   void afterFlush() {}

@@ -20,6 +20,8 @@ import io.grpc.internal.FailingClientStream;
 import io.grpc.internal.GrpcAttributes;
 import io.grpc.internal.GrpcUtil;
 import io.grpc.internal.Http2Ping;
+import io.grpc.internal.KeepAliveManager;
+import io.grpc.internal.TransportTracer;
 import io.grpc.internal.KeepAliveManager.ClientKeepAlivePinger;
 import io.grpc.internal.SimpleDisconnectError;
 import io.grpc.internal.StatsTraceContext;
@@ -68,27 +70,37 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
   Listener listener;
   private ClientConnection connection;
   int nextStreamId = 1;
-  final ArrayDeque<LeanClientStream.State> pendingStreams = new ArrayDeque<>(0);
+  /**
+   * Streams waiting for the connection or for a stream slot, oldest first; null while none waits
+   * (made on first use and dropped once empty: most connections never queue one).
+   */
+  @javax.annotation.Nullable private ArrayDeque<LeanClientStream.State> pendingStreams;
   int inUseStreams;
   Status shutdownStatus;
   boolean goAwayReceived;
   private boolean terminated;
   Http2Ping ping;
   ScheduledFuture<?> connectTimeout;
-  final Runnable tooManyPingsRunnable;
+  /** Backs keepalive off after GOAWAY too_many_pings; null while keepalive is off. */
+  @javax.annotation.Nullable final Runnable tooManyPingsRunnable;
   /** Per transport: grows when a server answers GOAWAY too_many_pings. */
   final long keepAliveTimeNanos;
+  /** grpc-core's figures of this transport (channelz); streams report into it from any thread. */
+  final TransportTracer transportTracer;
+  /** Null while keepalive is off or until the handshake finished. */
+  @javax.annotation.Nullable KeepAliveManager keepAliveManager;
 
   LeanClientTransport(LeanTransportFactory factory, EventLoop loop, SocketAddress address,
       String authority, String userAgent, Attributes eagAttributes,
-      long keepAliveTimeNanos, Runnable tooManyPingsRunnable) {
+      long keepAliveTimeNanos, @javax.annotation.Nullable Runnable tooManyPingsRunnable) {
     super(loop, InternalLogId.allocate(LeanClientTransport.class, address.toString()),
-        factory.transportTracerFactory.create(), Attributes.newBuilder()
+        Attributes.newBuilder()
             .set(GrpcAttributes.ATTR_CLIENT_EAG_ATTRS, eagAttributes)
             .set(Grpc.TRANSPORT_ATTR_REMOTE_ADDR, address)
             .set(GrpcAttributes.ATTR_SECURITY_LEVEL, SecurityLevel.NONE)
             .build());
     this.keepAliveTimeNanos = keepAliveTimeNanos;
+    this.transportTracer = factory.transportTracerFactory.create();
     this.factory = factory;
     this.address = address;
     this.authority = authority;
@@ -96,6 +108,18 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     this.eagAttributes = eagAttributes;
     this.tooManyPingsRunnable = tooManyPingsRunnable;
     this.scheme = factory.handshakerFactory == null ? GrpcHeaders.HTTP : GrpcHeaders.HTTPS;
+  }
+
+  @Override
+  io.grpc.InternalChannelz.TransportStats transportStats() {
+    return transportTracer.getStats();
+  }
+
+  @Override
+  void onBytesRead() {
+    if (keepAliveManager != null) {
+      keepAliveManager.onDataReceived();
+    }
   }
 
   @Override
@@ -124,7 +148,7 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
       }
       ch.configureBlocking(false);
       connection = new ClientConnection(this, ch);
-      transportTracer.setFlowControlWindowReader(connection.connectionFlow::flowControlWindows);
+      transportTracer.setFlowControlWindowReader(connection.connectionFlow);
       if (shutdownStatus != null) {
         connection.closeNow(shutdownStatus);
         return;
@@ -209,7 +233,7 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     }
     if (!connection.connected || !connection.settings.peerSettingsReceived
         || connection.activeStreams() >= connection.settings.peerMaxConcurrentStreams) {
-      pendingStreams.add(state);
+      pending().add(state);
       return;
     }
     allocate(state);
@@ -219,7 +243,7 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     if (nextStreamId < 0) {
       // RFC 9113 §5.1.1: ids are 31-bit. Past 2^31-1 the next id wrapped negative: this stream
       // goes to a new connection; this one drains.
-      pendingStreams.addFirst(state);
+      pending().addFirst(state);
       startGracefulShutdown(Status.UNAVAILABLE.withDescription("stream ids exhausted"));
       return;
     }
@@ -241,10 +265,44 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     connection.requestFlush();
   }
 
+  private ArrayDeque<LeanClientStream.State> pending() {
+    if (pendingStreams == null) {
+      pendingStreams = new ArrayDeque<>(2);
+    }
+    return pendingStreams;
+  }
+
+  int pendingCount() {
+    return pendingStreams == null ? 0 : pendingStreams.size();
+  }
+
+  /** The oldest waiting stream, or null; the queue goes once empty. */
+  @javax.annotation.Nullable
+  private LeanClientStream.State pollPending() {
+    if (pendingStreams == null) {
+      return null;
+    }
+    LeanClientStream.State s = pendingStreams.poll();
+    if (pendingStreams.isEmpty()) {
+      pendingStreams = null;
+    }
+    return s;
+  }
+
+  private boolean removePending(LeanClientStream.State state) {
+    if (pendingStreams == null || !pendingStreams.remove(state)) {
+      return false;
+    }
+    if (pendingStreams.isEmpty()) {
+      pendingStreams = null;
+    }
+    return true;
+  }
+
   void startPendingStreams() {
-    while (!pendingStreams.isEmpty()
+    while (pendingCount() > 0
         && connection.activeStreams() < connection.settings.peerMaxConcurrentStreams) {
-      allocate(pendingStreams.poll());
+      allocate(pollPending());
       if (shutdownStatus != null) {
         return;
       }
@@ -302,7 +360,7 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     }
     state.cancelled = true;
     if (state.id < 0) {
-      if (pendingStreams.remove(state) && state.countsForInUse()) {
+      if (removePending(state) && state.countsForInUse()) {
         inUseChanged(-1);
       }
       if (state.outbound != null) {
@@ -437,7 +495,7 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
 
   void failPending(Status status, RpcProgress progress) {
     LeanClientStream.State s;
-    while ((s = pendingStreams.poll()) != null) {
+    while ((s = pollPending()) != null) {
       if (s.countsForInUse()) {
         inUseChanged(-1);
       }
@@ -452,7 +510,7 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     if (connection == null) {
       return;
     }
-    if (connection.streams.isEmpty() && pendingStreams.isEmpty() && !connection.closed) {
+    if (connection.streams.isEmpty() && pendingCount() == 0 && !connection.closed) {
       Status status = shutdownStatus != null ? shutdownStatus
           : Status.UNAVAILABLE.withDescription("GOAWAY received");
       connection.sendGoAwayAndClose(ErrorCode.NO_ERROR, null, status);

@@ -20,8 +20,6 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.util.Collections;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
@@ -45,7 +43,13 @@ final class LeanServer implements InternalServer {
   final ServerConfig config;
   private final SocketAddress requestedAddress;
   private final ObjectPool<EventLoopGroup> groupPool;
-  private final Set<LeanServerTransport> transports = ConcurrentHashMap.newKeySet();
+  /**
+   * Transports accepted and not yet closed: a count, not a set (nothing iterates them; a set cost
+   * a map node per connection). Each transport leaves it once, from {@link #transportClosed}
+   * (guarded by the transport's own terminated flag) or when its loop refused to start it.
+   */
+  private final java.util.concurrent.atomic.AtomicInteger transports =
+      new java.util.concurrent.atomic.AtomicInteger();
   private final Object lock = new Object();
   /** Set in start() before the accept loop sees the socket; read-only afterwards. */
   private EventLoopGroup group;
@@ -112,7 +116,7 @@ final class LeanServer implements InternalServer {
       if (ch == null) {
         return;
       }
-      if (transports.size() >= config.maxConnections) {
+      if (transports.get() >= config.maxConnections) {
         refuse(ch);
         continue;
       }
@@ -127,7 +131,7 @@ final class LeanServer implements InternalServer {
       }
       EventLoop loop = group.next();
       LeanServerTransport transport = new LeanServerTransport(this, loop, ch);
-      transports.add(transport);
+      transports.incrementAndGet();
       try {
         loop.execute(() -> {
           try {
@@ -140,7 +144,7 @@ final class LeanServer implements InternalServer {
           }
         });
       } catch (RejectedExecutionException e) {
-        transports.remove(transport);
+        transports.decrementAndGet();
         closeQuietly(ch);
       }
     }
@@ -165,13 +169,13 @@ final class LeanServer implements InternalServer {
 
   /** A transport finished; the group goes back once the server is down and all are gone. */
   void transportClosed(LeanServerTransport transport) {
-    transports.remove(transport);
+    transports.decrementAndGet();
     maybeReturnGroup();
   }
 
   private void maybeReturnGroup() {
     synchronized (lock) {
-      if (!shutdown || !transports.isEmpty() || groupReturned || group == null) {
+      if (!shutdown || transports.get() != 0 || groupReturned || group == null) {
         return;
       }
       groupReturned = true;

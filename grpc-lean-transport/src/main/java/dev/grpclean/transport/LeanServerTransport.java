@@ -10,11 +10,10 @@ import io.grpc.SecurityLevel;
 import io.grpc.Status;
 import io.grpc.internal.GrpcAttributes;
 import io.grpc.internal.GrpcUtil;
-import io.grpc.internal.KeepAliveEnforcer;
-import io.grpc.internal.KeepAliveManager;
 import io.grpc.internal.MaxConnectionIdleManager;
 import io.grpc.internal.ServerTransport;
 import io.grpc.internal.ServerTransportListener;
+import io.grpc.internal.TransportTracer;
 import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.channels.SelectionKey;
@@ -24,6 +23,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
+import javax.annotation.Nullable;
 
 /**
  * The server side of one accepted HTTP/2 connection, as grpc-core sees it: start, handshake and
@@ -33,7 +33,8 @@ import java.util.logging.Logger;
  * <p>Public methods may be called from any thread and hand their work to the connection's loop;
  * everything else is confined to that loop thread.
  */
-final class LeanServerTransport extends LeanTransportBase implements ServerTransport {
+final class LeanServerTransport extends LeanTransportBase
+    implements ServerTransport, ServerKeepAlive.Owner {
   private static final Logger log = Logger.getLogger(LeanServerTransport.class.getName());
   /** Payload of the PING that times the double-GOAWAY graceful shutdown (RFC 9113 §6.8). */
   static final long GRACEFUL_SHUTDOWN_PING = 0x97ACEF001L;
@@ -56,7 +57,15 @@ final class LeanServerTransport extends LeanTransportBase implements ServerTrans
   ScheduledFuture<?> handshakeTimer;
   private ScheduledFuture<?> maxAgeTimer;
   private ScheduledFuture<?> forcefulCloseTimer;
-  final KeepAliveEnforcer keepAliveEnforcer;
+  /**
+   * grpc-core's figures of this transport (channelz; streams report into it); made on first use
+   * and dropped while the connection hibernates, its figures then kept in {@link #tracerPacked}.
+   */
+  @Nullable private TransportTracer tracer;
+  /** Figures of the tracers dropped so far ({@link TracerPacking}); null before the first. */
+  @Nullable private byte[] tracerPacked;
+  /** Keepalive both ways: our PINGs (started only if keepalive is on), policing the peer's. */
+  final ServerKeepAlive keepAlive;
   MaxConnectionIdleManager maxIdleManager;
 
   LeanServerTransport(LeanServer server, EventLoop loop, SocketChannel channel) {
@@ -66,14 +75,11 @@ final class LeanServerTransport extends LeanTransportBase implements ServerTrans
   private LeanServerTransport(LeanServer server, EventLoop loop, SocketChannel channel,
       Attributes initial) {
     super(loop, InternalLogId.allocate(LeanServerTransport.class,
-        String.valueOf(initial.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR))),
-        server.config.transportTracerFactory.create(), initial);
+        String.valueOf(initial.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR))), initial);
     this.server = server;
     this.serverConfig = server.config;
-    this.keepAliveEnforcer = new KeepAliveEnforcer(serverConfig.permitKeepAliveWithoutCalls,
-        serverConfig.permitKeepAliveTimeNanos, TimeUnit.NANOSECONDS);
+    this.keepAlive = new ServerKeepAlive(this);
     this.connection = new ServerConnection(this, channel);
-    transportTracer.setFlowControlWindowReader(connection.connectionFlow::flowControlWindows);
   }
 
   /** The socket's addresses as accepted (absent if it already failed); not yet secured. */
@@ -102,6 +108,93 @@ final class LeanServerTransport extends LeanTransportBase implements ServerTrans
     connection.onLoopFailure(t);
   }
 
+  /** The tracer streams report into; loop thread. */
+  TransportTracer tracer() {
+    TransportTracer t = tracer;
+    if (t == null) {
+      t = serverConfig.transportTracerFactory.create();
+      t.setFlowControlWindowReader(connection.connectionFlow);
+      tracer = t;
+    }
+    return t;
+  }
+
+  /**
+   * Loop thread: the connection hibernates (no streams, nothing read or written for a sweep
+   * period): the tracer's figures are packed and the tracer goes; the next stream makes another.
+   */
+  void hibernateTracer() {
+    if (tracer != null) {
+      tracerPacked = TracerPacking.pack(tracerPacked, tracer.getStats());
+      tracer = null;
+    }
+  }
+
+  /** Whether the tracer is dropped now (tests). */
+  boolean tracerHibernated() {
+    return tracer == null;
+  }
+
+  @Override
+  io.grpc.InternalChannelz.TransportStats transportStats() {
+    io.grpc.internal.TransportTracer.FlowControlWindows w = connection.connectionFlow.read();
+    return TracerPacking.merge(tracerPacked, tracer == null ? null : tracer.getStats(),
+        w.localBytes, w.remoteBytes);
+  }
+
+  @Override
+  void onBytesRead() {
+    keepAlive.onDataReceived();
+  }
+
+  /** Keepalive (timer thread): a PING goes out on the loop. */
+  @Override
+  public void ping() {
+    runOnLoop(() -> {
+      if (!connection.closed) {
+        connection.sendControl(new ControlFrame.Ping(false, KEEPALIVE_PING));
+        tracer().reportKeepAliveSent();
+      }
+    });
+  }
+
+  /** Keepalive (timer thread): nothing came back within the timeout after a PING. */
+  @Override
+  public void onPingTimeout() {
+    shutdownNow(Status.UNAVAILABLE.withDescription("Keepalive failed. Considering"
+        + " connection dead"));
+  }
+
+  @Override
+  public ScheduledExecutorService keepAliveScheduler() {
+    return serverConfig.scheduler;
+  }
+
+  @Override
+  public long keepAliveTimeNanos() {
+    return serverConfig.keepAliveTimeNanos;
+  }
+
+  @Override
+  public long keepAliveTimeoutNanos() {
+    return serverConfig.keepAliveTimeoutNanos;
+  }
+
+  @Override
+  public long nanoTime() {
+    return System.nanoTime();
+  }
+
+  @Override
+  public boolean permitKeepAliveWithoutCalls() {
+    return serverConfig.permitKeepAliveWithoutCalls;
+  }
+
+  @Override
+  public long permitKeepAliveTimeNanos() {
+    return serverConfig.permitKeepAliveTimeNanos;
+  }
+
   /** Loop thread: registers the socket and starts the HTTP/2 exchange. */
   void start(ServerTransportListener listener) {
     this.listener = listener;
@@ -118,24 +211,7 @@ final class LeanServerTransport extends LeanTransportBase implements ServerTrans
     }
     connection.startSecurity(serverConfig.handshakerFactory, null);
     if (serverConfig.keepAliveTimeNanos != GrpcUtil.SERVER_KEEPALIVE_TIME_NANOS_DISABLED) {
-      keepAliveManager = new KeepAliveManager(new KeepAliveManager.KeepAlivePinger() {
-        @Override
-        public void ping() {
-          runOnLoop(() -> {
-            if (!connection.closed) {
-              connection.sendControl(new ControlFrame.Ping(false, KEEPALIVE_PING));
-              transportTracer.reportKeepAliveSent();
-            }
-          });
-        }
-
-        @Override
-        public void onPingTimeout() {
-          shutdownNow(Status.UNAVAILABLE.withDescription("Keepalive failed. Considering"
-              + " connection dead"));
-        }
-      }, scheduler, serverConfig.keepAliveTimeNanos, serverConfig.keepAliveTimeoutNanos, true);
-      keepAliveManager.onTransportStarted();
+      keepAlive.start();
     }
     if (serverConfig.maxConnectionIdleNanos != LeanServerBuilder.MAX_CONNECTION_IDLE_NANOS_DISABLED) {
       maxIdleManager = new MaxConnectionIdleManager(serverConfig.maxConnectionIdleNanos);
@@ -257,9 +333,7 @@ final class LeanServerTransport extends LeanTransportBase implements ServerTrans
     cancel(secondGoAwayTimer);
     cancel(maxAgeTimer);
     cancel(forcefulCloseTimer);
-    if (keepAliveManager != null) {
-      keepAliveManager.onTransportTermination();
-    }
+    keepAlive.stop();
     if (maxIdleManager != null) {
       maxIdleManager.onTransportTermination();
     }

@@ -3,10 +3,12 @@ package dev.grpclean.transport;
 import java.util.Map;
 
 /**
- * The JMX view of one server's or channel's {@link ConnectionStatsGroup}, registered in the
- * platform MBean server as {@code dev.grpclean:type=LeanServer,id=N} or {@code
- * dev.grpclean:type=LeanChannel,id=N} while the server runs or the channel is open (see {@link
- * ConnectionStatsGroup#objectName()}). {@code scripts/qps-doctor --pid} reads it from another JVM.
+ * The JMX view of one server's {@link ConnectionStatsGroup}, registered in the platform MBean
+ * server as {@code dev.grpclean:type=LeanServer,id=N} while the server runs, and of all open
+ * channels together as {@code dev.grpclean:type=LeanChannels} (or of each channel as {@code
+ * dev.grpclean:type=LeanChannel,id=N} with {@code -Dgrpclean.channelMBeans=true}; see {@link
+ * ConnectionStatsGroup#objectName()}). {@code scripts/qps-doctor --pid} reads them from another
+ * JVM.
  *
  * <p>Thread-safe.
  */

@@ -8,15 +8,13 @@ import io.grpc.InternalChannelz.Security;
 import io.grpc.InternalChannelz.SocketStats;
 import io.grpc.InternalInstrumented;
 import io.grpc.InternalLogId;
-import io.grpc.internal.KeepAliveManager;
-import io.grpc.internal.TransportTracer;
 import java.net.SocketAddress;
 import javax.annotation.Nullable;
 
 /**
  * What the client and the server transport keep alike for grpc-core: the loop their connection
- * runs on, the log id and channelz stats, the attributes and security the handshake fills in, and
- * the keepalive manager that socket reads feed. {@link LeanClientTransport} and {@link
+ * runs on, the log id and channelz stats, the attributes and security the handshake fills in; socket
+ * reads feed each side's keepalive ({@link #onBytesRead}). {@link LeanClientTransport} and {@link
  * LeanServerTransport} add their side's lifecycle.
  *
  * <p>Fields not marked otherwise are confined to the connection's loop thread; {@link #getStats}
@@ -24,20 +22,15 @@ import javax.annotation.Nullable;
  */
 abstract class LeanTransportBase implements InternalInstrumented<SocketStats> {
   final EventLoop loop;
-  final TransportTracer transportTracer;
   private final InternalLogId logId;
   /** Loop thread writes (connect, handshake, ready); any thread reads. */
   volatile Attributes attributes;
   /** Channelz security description once handshaken; loop thread writes, any thread reads. */
   @Nullable volatile Security security;
-  /** Null while keepalive is off (or, on the client, until the handshake finished). */
-  @Nullable KeepAliveManager keepAliveManager;
 
-  LeanTransportBase(EventLoop loop, InternalLogId logId, TransportTracer transportTracer,
-      Attributes attributes) {
+  LeanTransportBase(EventLoop loop, InternalLogId logId, Attributes attributes) {
     this.loop = loop;
     this.logId = logId;
-    this.transportTracer = transportTracer;
     this.attributes = attributes;
   }
 
@@ -48,11 +41,7 @@ abstract class LeanTransportBase implements InternalInstrumented<SocketStats> {
   }
 
   /** Loop thread: bytes came in on the socket, which is what keepalive watches for. */
-  final void onBytesRead() {
-    if (keepAliveManager != null) {
-      keepAliveManager.onDataReceived();
-    }
-  }
+  abstract void onBytesRead();
 
   /** Runs {@code r} on the loop, or drops it once the loop stopped (it closed the connection). */
   final void runOnLoop(Runnable r) {
@@ -68,10 +57,13 @@ abstract class LeanTransportBase implements InternalInstrumented<SocketStats> {
   @Override
   public final ListenableFuture<SocketStats> getStats() {
     SettableFuture<SocketStats> future = SettableFuture.create();
-    loop.executeOrRunHere(() -> future.set(new SocketStats(transportTracer.getStats(),
+    loop.executeOrRunHere(() -> future.set(new SocketStats(transportStats(),
         localAddress(), remoteAddress(), ChannelzSocketOptions.of(socketChannel()), security)));
     return future;
   }
+
+  /** Loop thread (or any once the loop stopped): grpc-core's figures for channelz. */
+  abstract io.grpc.InternalChannelz.TransportStats transportStats();
 
   /** Loop thread (or any once the loop stopped): the connection's socket, null before it has one. */
   @Nullable

@@ -54,7 +54,7 @@ final class LeanTransportFactory implements ClientTransportFactory {
     this.keepAliveBackoff = new AtomicBackoff("keepalive time nanos", keepAliveTimeNanos);
     this.groupPool = SharedLoops.pool(b.pollerThreads);
     this.group = groupPool.getObject();
-    settings.statsGroup.retain(this, "LeanChannel");
+    settings.statsGroup.retain(this, ConnectionStatsGroup.CHANNEL_TYPE);
   }
 
   @Override
@@ -64,9 +64,12 @@ final class LeanTransportFactory implements ClientTransportFactory {
       throw new IllegalStateException("the transport factory is closed");
     }
     AtomicBackoff.State keepAliveState = keepAliveBackoff.getState();
+    // With keepalive off there is nothing to back off: no runnable (and no state) per transport.
+    boolean keepAlive = keepAliveTimeNanos != GrpcUtil.KEEPALIVE_TIME_NANOS_DISABLED;
     return new LeanClientTransport(this, group.next(), address, options.getAuthority(),
         GrpcUtil.getGrpcUserAgent("lean", options.getUserAgent()),
-        options.getEagAttributes(), keepAliveState.get(), keepAliveState::backoff);
+        options.getEagAttributes(), keepAliveState.get(),
+        keepAlive ? keepAliveState::backoff : null);
   }
 
   @Override

@@ -64,7 +64,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
 
   /** The first stream opened: the connection is in use. */
   void onStreamActive() {
-    transport.keepAliveEnforcer.onTransportActive();
+    transport.keepAlive.onCallsOpen();
     if (transport.maxIdleManager != null) {
       transport.maxIdleManager.onTransportActive();
     }
@@ -75,7 +75,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     if (openStreams() != 0) {
       return;
     }
-    transport.keepAliveEnforcer.onTransportIdle();
+    transport.keepAlive.onCallsIdle();
     if (transport.maxIdleManager != null) {
       transport.maxIdleManager.onTransportIdle();
     }
@@ -111,6 +111,16 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
   @Override
   java.util.concurrent.ScheduledExecutorService scheduler() {
     return serverConfig.scheduler;
+  }
+
+  /** The transport this connection serves (tests). */
+  LeanServerTransport transport() {
+    return transport;
+  }
+
+  @Override
+  void onHibernate() {
+    transport.hibernateTracer();
   }
 
   @Override
@@ -253,7 +263,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     StatsTraceContext statsTraceCtx =
         StatsTraceContext.newServerContext(serverConfig.streamTracerFactories, fullMethod, metadata);
     LeanServerStream stream = new LeanServerStream(this, streamId,
-        authority == null ? null : authority.toString(), statsTraceCtx, transport.transportTracer,
+        authority == null ? null : authority.toString(), statsTraceCtx, transport.tracer(),
         serverConfig.settings.maxInboundMessageBytes, localInitialWindowBytes(),
         settings.peerInitialWindowBytes, writer);
     LeanServerStream.State s = stream.transportState();
@@ -327,12 +337,12 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
 
   @Override
   public void onStreamFrameWritten() {
-    transport.keepAliveEnforcer.resetCounters();
+    transport.keepAlive.resetPingStrikes();
   }
 
   @Override
   void onPingRequest(long payload) throws Http2ConnectionError {
-    if (!transport.keepAliveEnforcer.pingAcceptable()) {
+    if (!transport.keepAlive.pingAcceptable()) {
       throw new Http2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "too_many_pings");
     }
   }
@@ -429,7 +439,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
 
   void sendData(LeanServerStream.State s, ByteBuffer data, int numMessages) {
     assertInLoop();
-    transport.transportTracer.reportMessageSent(numMessages);
+    transport.tracer().reportMessageSent(numMessages);
     if (s.cancelled || closed) {
       s.outbound.releaseChunk(data);
       return;

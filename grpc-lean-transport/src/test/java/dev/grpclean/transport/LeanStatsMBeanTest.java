@@ -29,8 +29,9 @@ import org.junit.Test;
 import org.junit.rules.Timeout;
 
 /**
- * Each running server and open channel has its stats MBean in the platform MBean server, read
- * through JMX as a snapshot the doctor can rebuild; shutting down unregisters it.
+ * Each running server has its stats MBean in the platform MBean server, and the open channels
+ * share one ({@link ChannelsStatsMBean}; one each with {@code -Dgrpclean.channelMBeans=true}),
+ * read through JMX as a snapshot the doctor can rebuild; shutting down unregisters them.
  */
 public class LeanStatsMBeanTest {
   @Rule public final Timeout timeout = Timeout.seconds(60);
@@ -58,7 +59,7 @@ public class LeanStatsMBeanTest {
       assertNotNull(channelName);
       assertNotEquals(serverName, channelName);
       assertEquals("LeanServer", serverName.getKeyProperty("type"));
-      assertEquals("LeanChannel", channelName.getKeyProperty("type"));
+      assertEquals("LeanChannels", channelName.getKeyProperty("type"));
       assertTrue(mbeans.isRegistered(serverName));
       assertTrue(mbeans.isRegistered(channelName));
 
@@ -75,8 +76,12 @@ public class LeanStatsMBeanTest {
       assertTrue(server1.takenAtNanos() != 0);
       LeanConnectionStats client1 = LeanConnectionStats.fromArrays(
           JMX.newMXBeanProxy(mbeans, channelName, LeanStatsMXBean.class).getSnapshot());
-      assertEquals(1, client1.get(Figure.CONNECTIONS_OPENED));
-      assertTrue(client1.get(Figure.BYTES_WRITTEN) > 0);
+      // Every open channel of this JVM is in the sum; this one's figures are part of it.
+      LeanConnectionStats own = channelBuilder.connectionStats().snapshot();
+      assertEquals(1, own.get(Figure.CONNECTIONS_OPENED));
+      assertTrue(own.get(Figure.BYTES_WRITTEN) > 0);
+      assertTrue(client1.get(Figure.CONNECTIONS_OPENED) >= 1);
+      assertTrue(client1.get(Figure.BYTES_WRITTEN) >= own.get(Figure.BYTES_WRITTEN));
 
       // Round-trip probes: the server's connections send a PING whose ack is timed; so does the
       // channel's, as the server sent it stream frames (the call's response) since its last.
@@ -101,9 +106,109 @@ public class LeanStatsMBeanTest {
       assertTrue(server.awaitTermination(10, TimeUnit.SECONDS));
     }
     assertFalse(mbeans.isRegistered(serverName));
-    assertFalse(mbeans.isRegistered(channelName));
+    assertFalse(ChannelsStatsMBean.groups().contains(channelBuilder.connectionStats()));
     assertNull(serverBuilder.connectionStats().objectName());
     assertNull(channelBuilder.connectionStats().objectName());
+  }
+
+  /**
+   * Channels register no MBean of their own (exactly: the set of {@code type=LeanChannel} names is
+   * unchanged by 20 channels, which join the shared one and leave it on shutdown); with {@code
+   * -Dgrpclean.channelMBeans=true} each registers its own, as before.
+   */
+  @Test
+  public void channelsShareOneMBeanUnlessEachAskedForItsOwn() throws Exception {
+    ObjectName perChannel = new ObjectName("dev.grpclean:type=LeanChannel,*");
+    java.util.Set<ObjectName> before = mbeans.queryNames(perChannel, null);
+    int groupsBefore = ChannelsStatsMBean.groups().size();
+    java.util.List<ManagedChannel> channels = new java.util.ArrayList<>();
+    java.util.List<LeanChannelBuilder> builders = new java.util.ArrayList<>();
+    try {
+      for (int i = 0; i < 20; i++) {
+        LeanChannelBuilder b = LeanChannelBuilder.forAddress("127.0.0.1", 1).usePlaintext();
+        builders.add(b);
+        channels.add(b.build());
+      }
+      assertEquals(before, mbeans.queryNames(perChannel, null));
+      assertEquals(groupsBefore + 20, ChannelsStatsMBean.groups().size());
+      ObjectName shared = new ObjectName(ChannelsStatsMBean.OBJECT_NAME);
+      assertTrue(mbeans.isRegistered(shared));
+      for (LeanChannelBuilder b : builders) {
+        assertEquals(shared, b.connectionStats().objectName());
+      }
+    } finally {
+      for (ManagedChannel c : channels) {
+        c.shutdownNow();
+        assertTrue(c.awaitTermination(10, TimeUnit.SECONDS));
+      }
+    }
+    assertEquals(groupsBefore, ChannelsStatsMBean.groups().size());
+    for (LeanChannelBuilder b : builders) {
+      assertNull(b.connectionStats().objectName());
+    }
+
+    System.setProperty("grpclean.channelMBeans", "true");
+    LeanChannelBuilder own = LeanChannelBuilder.forAddress("127.0.0.1", 1).usePlaintext();
+    ManagedChannel ownChannel = own.build();
+    ObjectName ownName = own.connectionStats().objectName();
+    try {
+      assertEquals("LeanChannel", ownName.getKeyProperty("type"));
+      assertTrue(mbeans.isRegistered(ownName));
+      assertEquals(before.size() + 1, mbeans.queryNames(perChannel, null).size());
+      assertEquals(groupsBefore, ChannelsStatsMBean.groups().size());
+      LeanConnectionStats.fromArrays(
+          JMX.newMXBeanProxy(mbeans, ownName, LeanStatsMXBean.class).getSnapshot());
+    } finally {
+      System.clearProperty("grpclean.channelMBeans");
+      ownChannel.shutdownNow();
+      assertTrue(ownChannel.awaitTermination(10, TimeUnit.SECONDS));
+    }
+    assertFalse(mbeans.isRegistered(ownName));
+  }
+
+  /** The shared MBean's sum: per-connection figures add up, process-wide ones count once. */
+  @Test
+  public void channelsSumAddsTheirConnections() throws Exception {
+    Server server = LeanServerBuilder.forPort(0).addService(
+        ServerServiceDefinition.builder("test.MBean").addMethod(ECHO,
+            ServerCalls.asyncUnaryCall((byte[] req,
+                io.grpc.stub.StreamObserver<byte[]> out) -> {
+              out.onNext(req);
+              out.onCompleted();
+            })).build()).build().start();
+    LeanChannelBuilder b1 = LeanChannelBuilder.forAddress("127.0.0.1", server.getPort())
+        .usePlaintext();
+    LeanChannelBuilder b2 = LeanChannelBuilder.forAddress("127.0.0.1", server.getPort())
+        .usePlaintext();
+    ManagedChannel c1 = b1.build();
+    ManagedChannel c2 = b2.build();
+    try {
+      for (ManagedChannel c : java.util.List.of(c1, c2, c2)) {
+        ClientCalls.blockingUnaryCall(c, ECHO,
+            CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS), new byte[] {7});
+      }
+      LeanConnectionStats s1 = b1.connectionStats().snapshot();
+      LeanConnectionStats s2 = b2.connectionStats().snapshot();
+      LeanConnectionStats both = ConnectionStatsGroup.snapshotOf(
+          java.util.List.of(b1.connectionStats(), b2.connectionStats()));
+      assertEquals(2, both.get(Figure.CONNECTIONS_OPENED));
+      assertEquals(2, both.get(Figure.CONNECTIONS_OPEN));
+      assertEquals(s1.framesOut(dev.grpclean.transport.frame.FrameType.HEADERS)
+          + s2.framesOut(dev.grpclean.transport.frame.FrameType.HEADERS),
+          both.framesOut(dev.grpclean.transport.frame.FrameType.HEADERS));
+      assertEquals(3, both.framesOut(dev.grpclean.transport.frame.FrameType.HEADERS));
+      long loops = Math.max(s1.get(Figure.LOOP_THREADS), s2.get(Figure.LOOP_THREADS));
+      assertTrue("loop threads once: " + both.get(Figure.LOOP_THREADS),
+          both.get(Figure.LOOP_THREADS) <= s1.get(Figure.LOOP_THREADS)
+              + s2.get(Figure.LOOP_THREADS) && both.get(Figure.LOOP_THREADS) >= loops);
+    } finally {
+      c1.shutdownNow();
+      c2.shutdownNow();
+      server.shutdownNow();
+      assertTrue(c1.awaitTermination(10, TimeUnit.SECONDS));
+      assertTrue(c2.awaitTermination(10, TimeUnit.SECONDS));
+      assertTrue(server.awaitTermination(10, TimeUnit.SECONDS));
+    }
   }
 
   @Test

@@ -117,8 +117,22 @@ public final class HeaderBlockEncoder {
   }
 
   private static DefaultHttp2HeadersEncoder newNettyEncoder() {
-    return new DefaultHttp2HeadersEncoder(Http2HeadersEncoder.NEVER_SENSITIVE, false, INDEX_BUCKETS);
+    return new DefaultHttp2HeadersEncoder(NOT_INDEXED, false, INDEX_BUCKETS);
   }
+
+  private static final io.netty.util.AsciiString GRPC_TIMEOUT =
+      io.netty.util.AsciiString.cached("grpc-timeout");
+
+  /**
+   * Fields sent as literals that neither table keeps (netty's "sensitive" path, RFC 7541
+   * §6.2.3): {@code grpc-timeout}, whose value is the call's remaining time and so differs on
+   * nearly every call. Indexed, each call would insert a new entry on both ends that no later
+   * block can use, pushing out useful ones, and an idle connection's table would end with one
+   * entry of its own, so that no two connections' tables could be shared while they hibernate
+   * ({@code HpackSnapshot}). Nothing else changes on the wire.
+   */
+  private static final Http2HeadersEncoder.SensitivityDetector NOT_INDEXED =
+      (name, value) -> GRPC_TIMEOUT.contentEqualsIgnoreCase(name);
 
   /**
    * Writes the dynamic table down as bytes and drops netty's encoder, if it can: not while a

@@ -23,6 +23,23 @@ final class HpackSnapshot {
   private static final int MAX_STRING_BYTES = 0xFFFF;
   private static final Entry[] EMPTY = new Entry[0];
   private static final Interner<Entry> ENTRIES = Interners.newWeakInterner();
+  /**
+   * Tables written down lately, so that connections with the same table (the same peers' fields in
+   * the same order) share one array too, not only its entries: an idle connection then holds no
+   * array of its own (two per connection, about 80 bytes, before). Least recently used first;
+   * at most {@link #RECENT_TABLES} are kept here, a table evicted stays shared by the connections
+   * that hold it. Arrays handed out are never written to.
+   */
+  private static final int RECENT_TABLES = 64;
+
+  @com.google.errorprone.annotations.concurrent.GuardedBy("RECENT")
+  private static final java.util.LinkedHashMap<Table, Entry[]> RECENT =
+      new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(java.util.Map.Entry<Table, Entry[]> eldest) {
+          return size() > RECENT_TABLES;
+        }
+      };
 
   private HpackSnapshot() {}
 
@@ -80,7 +97,49 @@ final class HpackSnapshot {
       put(bytes, 2 + name.length(), value);
       out[i] = ENTRIES.intern(new Entry(bytes));
     }
-    return out;
+    return shared(out);
+  }
+
+  /** {@code table}, or an equal one written down before. */
+  private static Entry[] shared(Entry[] table) {
+    Table key = new Table(table);
+    synchronized (RECENT) {
+      Entry[] known = RECENT.putIfAbsent(key, table);
+      return known != null ? known : table;
+    }
+  }
+
+  /** A table as a map key: equal when it holds the same (interned) entries in the same order. */
+  private static final class Table {
+    private final Entry[] entries;
+    private final int hash;
+
+    Table(Entry[] entries) {
+      this.entries = entries;
+      this.hash = Arrays.hashCode(entries);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      if (!(o instanceof Table) || ((Table) o).hash != hash) {
+        return false;
+      }
+      Entry[] other = ((Table) o).entries;
+      if (other.length != entries.length) {
+        return false;
+      }
+      for (int i = 0; i < entries.length; i++) {
+        if (other[i] != entries[i]) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    @Override
+    public int hashCode() {
+      return hash;
+    }
   }
 
   private static void put(byte[] out, int pos, CharSequence s) {

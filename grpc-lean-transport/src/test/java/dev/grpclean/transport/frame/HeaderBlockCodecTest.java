@@ -90,6 +90,29 @@ public class HeaderBlockCodecTest {
     }
   }
 
+  /**
+   * grpc-timeout goes out as a never-indexed literal (RFC 7541 §6.2.3): the same value twice is
+   * the same bytes twice (indexed, the second would be one byte), it decodes, and neither table
+   * keeps it, so a table after calls with timeouts is the table after calls without.
+   */
+  @Test
+  public void grpcTimeoutIsNeverIndexed() throws Exception {
+    Http2Headers timeoutOnly = new DefaultHttp2Headers(false).add("grpc-timeout", "2999876u");
+    // The first block also carries the encoder's table size update (§6.3).
+    assertEquals(render(timeoutOnly), render(decoder.decode(1, encode(1, timeoutOnly))));
+    ByteBuffer first = encode(3, timeoutOnly);
+    ByteBuffer second = encode(5, timeoutOnly);
+    assertEquals(first, second);
+    assertEquals(0x10, first.get(0) & 0xF0); // 0001xxxx: literal never indexed
+    assertTrue(first.remaining() > 10);
+    assertEquals(render(timeoutOnly), render(decoder.decode(3, first)));
+    assertEquals(render(timeoutOnly), render(decoder.decode(5, second)));
+    assertTrue(encoder.hibernate());
+    assertTrue(decoder.hibernate());
+    assertEquals("nothing entered either table", 0, encoder.hibernatedBytes());
+    assertEquals(0, decoder.hibernatedBytes());
+  }
+
   @Test
   public void headerListOverLimitShouldBeStreamErrorAndKeepTablesInSync() throws Exception {
     HeaderBlockDecoder small = new HeaderBlockDecoder(300, 4096);

@@ -208,6 +208,36 @@ public class HpackHibernationTest {
     assertSame(s[0], other[1]);
   }
 
+  /**
+   * Equal tables written down by different connections are one array (connections with the same
+   * peers hold none of their own); a different table, or the same entries in another order, is
+   * another; a table pushed out of the recent ones by 64 others stays intact for its holders.
+   */
+  @Test
+  public void equalTablesShareOneArray() {
+    HpackSnapshot.Entry[] a = HpackSnapshot.of(new CharSequence[] {
+        "x-share", "1", new StringBuilder("user-agent"), "lean"});
+    HpackSnapshot.Entry[] b = HpackSnapshot.of(new CharSequence[] {
+        new StringBuilder("x-share"), "1", "user-agent", new StringBuilder("lean")});
+    assertSame(a, b);
+    HpackSnapshot.Entry[] reordered = HpackSnapshot.of(new CharSequence[] {
+        "user-agent", "lean", "x-share", "1"});
+    assertFalse(a == reordered);
+    assertSame(a[0], reordered[1]);
+    HpackSnapshot.Entry[] longer = HpackSnapshot.of(new CharSequence[] {
+        "x-share", "1", "user-agent", "lean", "x-more", "2"});
+    assertFalse(a == longer);
+    for (int i = 0; i < 64; i++) {
+      HpackSnapshot.of(new CharSequence[] {"x-evict", Integer.toString(i)});
+    }
+    HpackSnapshot.Entry[] again = HpackSnapshot.of(new CharSequence[] {
+        "x-share", "1", "user-agent", "lean"});
+    assertFalse("evicted: a new array", a == again);
+    assertArrayEquals(a, again);
+    assertEquals("user-agent", HpackSnapshot.fieldsOldestFirst(a)[0].toString());
+    assertEquals("1", HpackSnapshot.fieldsOldestFirst(a)[3].toString());
+  }
+
   private static Http2Headers randomRequest(Random r) {
     Http2Headers h = new DefaultHttp2Headers(false).method("POST").scheme("http")
         .path("/svc/M" + r.nextInt(30)).authority("host" + r.nextInt(3) + ":443");
