@@ -25,15 +25,9 @@ import java.util.logging.Logger;
  * whole life, so every frame of that connection is read and parsed in order by one thread, and the
  * connection's protocol state needs no lock.
  *
- * <p>One iteration: wait for readiness or a task; dispatch ready keys; run queued tasks; then, when
- * an end-of-batch action is pending, poll readiness once more without blocking and, if input
- * arrived while the batch ran, dispatch it and run the tasks queued meanwhile; then run the
- * end-of-batch actions (connections flush their writers there, so all writes produced in one batch
- * leave in as few syscalls as possible). The queue has not run dry while input is waiting: a
- * server's next requests or a client's next responses are read before the write, and the frames
- * they and the tasks bring join it. That poll stands in for the one that would start the next
- * pass while tasks are queued, so a busy loop still polls readiness once per pass ({@code
- * scripts/bench compare unary --syscalls strace} counts the socket reads and writes per RPC).
+ * <p>One iteration: wait for readiness or a task; dispatch ready keys; run queued tasks; then run
+ * the end-of-batch actions (connections flush their writers there, so all writes produced in one
+ * batch leave in as few syscalls as possible).
  *
  * <p>Thread-safe: {@link #execute} may be called from any thread; {@link #register} and
  * {@link #runAtEndOfBatch} only on this loop's thread.
@@ -165,24 +159,12 @@ public final class EventLoop implements Executor {
   }
 
   private void run() {
-    // Whether readiness was polled just before the last flush, with nothing run since.
-    boolean polled = false;
     while (!shuttingDown) {
       try {
-        if (!polled || tasks.isEmpty()) {
-          select();
-        }
-        polled = false;
+        select();
         processSelectedKeys();
         runTasks();
-        if (!endOfBatch.isEmpty()) {
-          polled = true;
-          if (selector.selectNow() > 0) {
-            processSelectedKeys();
-            runTasks();
-          }
-          runEndOfBatch();
-        }
+        runEndOfBatch();
       } catch (Throwable t) {
         // A bug in one connection must not kill the thread that owns many others.
         log.log(Level.SEVERE, "unexpected error in event loop " + thread.getName(), t);

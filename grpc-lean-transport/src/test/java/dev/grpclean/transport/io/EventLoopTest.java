@@ -6,12 +6,6 @@ import static org.junit.Assert.assertSame;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.Pipe;
-import java.nio.channels.ReadableByteChannel;
-import java.nio.channels.SelectionKey;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -183,45 +177,6 @@ public class EventLoopTest {
     // Two passes at most (the first pass's budget was set before the batch was queued), each
     // flushing after every TASKS_BETWEEN_FLUSHES tasks and at its end.
     assertTrue(flushedAfter.toString(), flushedAfter.size() <= 5);
-  }
-
-  @Test
-  public void inputWaitingAtTheEndOfABatchIsReadBeforeItsFlush() throws Exception {
-    Pipe pipe = Pipe.open();
-    try {
-      pipe.source().configureBlocking(false);
-      List<String> events = new ArrayList<>(); // loop thread only
-      AtomicReference<List<String>> atFlush = new AtomicReference<>();
-      CountDownLatch done = new CountDownLatch(1);
-      loop.execute(() -> {
-        try {
-          loop.register(pipe.source(), SelectionKey.OP_READ, key -> {
-            try {
-              ((ReadableByteChannel) key.channel()).read(ByteBuffer.allocate(16));
-            } catch (IOException e) {
-              throw new UncheckedIOException(e);
-            }
-            events.add("read");
-          });
-          // Bytes arrive after the poll that started this batch, while it runs.
-          pipe.sink().write(ByteBuffer.wrap(new byte[] {1}));
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-        events.add("task");
-        loop.runAtEndOfBatch(() -> {
-          events.add("flush");
-          atFlush.set(new ArrayList<>(events));
-          done.countDown();
-        });
-      });
-      assertTrue(done.await(AWAIT_SECONDS, TimeUnit.SECONDS));
-      // The flush waits for the input that was already there (its replies join the write).
-      assertEquals(Arrays.asList("task", "read", "flush"), atFlush.get());
-    } finally {
-      pipe.sink().close();
-      pipe.source().close();
-    }
   }
 
   @Test
