@@ -93,6 +93,11 @@ final class ChildJvm implements AutoCloseable {
     }
   }
 
+  /** The forked JVM's process id. */
+  long pid() {
+    return process.pid();
+  }
+
   /** The JSON of the ready line (the server's has {@code port}). */
   JsonObject ready() {
     return ready;

@@ -42,6 +42,11 @@ final class LargeScenario extends Scenario {
   }
 
   @Override
+  boolean countsSyscalls() {
+    return true;
+  }
+
+  @Override
   void validate() {
     UnaryScenario.validateLoad(this, concurrency, payloadBytes, 1, durationSeconds,
         warmupSeconds);

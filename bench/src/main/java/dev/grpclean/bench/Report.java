@@ -93,6 +93,9 @@ final class Report {
     if (scenario.options.tlsProvider != null) {
       b.append(" lean-tls-provider=").append(scenario.options.tlsProvider);
     }
+    if (scenario.countsSyscalls()) {
+      b.append(" syscalls=").append(scenario.options.syscalls);
+    }
     return b.append("  reps=").append(scenario.reps())
         // The child JVMs run the bench's own java (ChildJvm), so its version is theirs.
         .append("  jvm: java ").append(Runtime.version().feature()).append(' ')
@@ -176,6 +179,9 @@ final class Report {
     o.addProperty("security", scenario.security().id());
     if (scenario.referenceSecurity() != null) {
       o.addProperty("referenceSecurity", scenario.referenceSecurity().id());
+    }
+    if (scenario.countsSyscalls()) {
+      o.addProperty("syscalls", scenario.options.syscalls);
     }
     if (scenario.options.tlsProvider != null) {
       o.addProperty("leanTlsProvider", scenario.options.tlsProvider);

@@ -24,17 +24,21 @@ final class Rig {
   private final Function<Transport, Security> security;
   private final Function<Transport, List<String>> transportFlags;
   private final Path keys;
+  /** The strace binary when syscalls are counted with strace; null with procfs only. */
+  private final Path strace;
   private String tag = "run";
   private String prefix = "";
 
   /**
    * {@code keys}: the alts_like key directory ({@link Security#writeAltsLikeKeys}), passed to
    * both children; null in the other modes. {@code security}: the mode each transport runs with;
-   * {@code transportFlags}: JVM flags of that transport's children beside {@code jvmFlags}.
+   * {@code transportFlags}: JVM flags of that transport's children beside {@code jvmFlags};
+   * {@code strace}: the binary {@link #traceSyscalls} attaches, or null (procfs only).
    */
   Rig(List<String> jvmFlags, Path logDir, Progress progress, String fault, Integer connectPort,
       Function<Transport, Security> security, Function<Transport, List<String>> transportFlags,
-      Path keys) {
+      Path keys, Path strace) {
+    this.strace = strace;
     this.jvmFlags = List.copyOf(jvmFlags);
     this.security = security;
     this.transportFlags = transportFlags;
@@ -57,6 +61,18 @@ final class Rig {
 
   List<String> jvmFlags() {
     return jvmFlags;
+  }
+
+  /**
+   * With {@code --syscalls strace}: strace attached to both JVMs until {@link SyscallTrace#stop};
+   * its tables go beside the logs. Null in the default procfs mode.
+   */
+  SyscallTrace traceSyscalls(ChildJvm server, ChildJvm client) throws BenchException {
+    if (strace == null) {
+      return null;
+    }
+    step("attaching strace to both JVMs");
+    return SyscallTrace.attach(strace, logDir, tag, server, client);
   }
 
   ChildJvm server(Transport transport) throws BenchException {

@@ -72,7 +72,7 @@ final class Runner {
         }
       }
       Rig rig = new Rig(s.jvmFlags(), out.resolve("logs"), progress, s.options.fault,
-          s.options.connectPort, s::securityFor, s::transportJvmFlags, keys);
+          s.options.connectPort, s::securityFor, s::transportJvmFlags, keys, s.straceBinary());
       int total = s.reps() * transports.size();
       List<RunResult> runs = new ArrayList<>();
       int done = 0;

@@ -61,6 +61,21 @@ abstract class Scenario implements Callable<Integer> {
             + "-Dgrpclean.tls.provider; default: lean's own default).")
     String tlsProvider;
 
+    @Option(names = "--syscalls", paramLabel = "HOW", defaultValue = "procfs",
+        description = "How unary, stream and large count syscalls: procfs (the default: "
+            + "/proc/<pid>/io's read and write families, free, but blind to recv*/send*, "
+            + "which Netty's epoll transport uses) or strace (also: strace -f -c attached to "
+            + "both JVMs for the measured window, socket reads and writes of every kind, "
+            + "epoll_wait, epoll_ctl and futex per unit; strace stops every thread at every "
+            + "syscall, so such a run's QPS, latency and CPU are lower than an untraced one's: "
+            + "compare transports within it only).")
+    String syscalls;
+
+    @Option(names = "--strace", paramLabel = "PATH", defaultValue = "strace",
+        description = "The strace binary of --syscalls strace (default: ${DEFAULT-VALUE} on "
+            + "PATH).")
+    String strace;
+
     @Option(names = "--no-charts", description = "Skip the PNG charts.")
     boolean noCharts;
 
@@ -132,6 +147,21 @@ abstract class Scenario implements Callable<Integer> {
       Thread.currentThread().interrupt();
       throw new BenchException("interrupted");
     }
+  }
+
+  /** Whether the scenario reports syscalls per unit (and so takes {@code --syscalls}). */
+  boolean countsSyscalls() {
+    return false;
+  }
+
+  /** Whether {@code --syscalls strace} was chosen. */
+  boolean straceMode() {
+    return "strace".equals(options.syscalls);
+  }
+
+  /** The strace binary of {@code --syscalls strace}; null in procfs mode or when not found. */
+  Path straceBinary() {
+    return straceMode() ? SyscallTrace.locate(options.strace, System.getenv("PATH")) : null;
   }
 
   /** Checks the scenario's own options; throws {@link #usage(String)} on a bad one. */
@@ -217,6 +247,18 @@ abstract class Scenario implements Callable<Integer> {
     if (options.tlsProvider != null && !options.tlsProvider.equals("jdk")
         && !options.tlsProvider.equals("conscrypt")) {
       throw usage("--tls-provider must be jdk or conscrypt, not '" + options.tlsProvider + "'");
+    }
+    if (!options.syscalls.equals("procfs") && !straceMode()) {
+      throw usage("--syscalls must be procfs or strace, not '" + options.syscalls + "'");
+    }
+    if (straceMode() && !countsSyscalls()) {
+      throw usage("--syscalls strace applies to unary, stream and large only, not " + name());
+    }
+    if (straceMode() && straceBinary() == null) {
+      throw usage("--syscalls strace needs strace, but '" + options.strace + "' "
+          + (options.strace.contains("/") ? "is not an executable file" : "is not on PATH")
+          + ": install it (e.g. apt-get install strace) or count with the default "
+          + "--syscalls procfs");
     }
     if (options.jvmFlags.isBlank()) {
       throw usage("--jvm-flags must not be empty");

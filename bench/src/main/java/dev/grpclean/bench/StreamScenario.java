@@ -37,9 +37,15 @@ final class StreamScenario extends MessageStreamScenario {
         Metric.of("client.cpuPerMib", "client CPU / MiB", Metric.Unit.MICROS),
         Metric.of("server.cpuPerMib", "server CPU / MiB", Metric.Unit.MICROS)));
     m.addAll(ProcFigures.metrics("Mib", "MiB"));
+    m.addAll(StraceFigures.metrics("Mib", "MiB"));
     m.addAll(memoryMetrics("client"));
     m.addAll(memoryMetrics("server").subList(2, 7));
     return m;
+  }
+
+  @Override
+  boolean countsSyscalls() {
+    return true;
   }
 
   @Override
@@ -54,8 +60,15 @@ final class StreamScenario extends MessageStreamScenario {
       LoadRun.warmUp(rig, client, "download", warmupSeconds, load);
       server.call("mark sampleMs=" + sampleMillis, LoadRun.QUICK);
       long[] segments = ProcFigures.segmentsBefore(server);
-      JsonObject c = LoadRun.measure(rig, client, "streaming", "download", durationSeconds,
-          " sampleMs=" + sampleMillis + load);
+      JsonObject c;
+      SyscallTrace.Summaries traced = null;
+      try (SyscallTrace trace = rig.traceSyscalls(server, client)) {
+        c = LoadRun.measure(rig, client, "streaming", "download", durationSeconds,
+            " sampleMs=" + sampleMillis + load);
+        if (trace != null) {
+          traced = trace.stop();
+        }
+      }
       JsonObject s = server.call("counters", LoadRun.QUICK);
       double mib = c.get("bytes").getAsDouble() / (1 << 20);
       if (mib <= 0) {
@@ -69,6 +82,9 @@ final class StreamScenario extends MessageStreamScenario {
       r.put("server.cpuPerMib", s.get("cpuNanos").getAsDouble() / mib / 1e3);
       ProcFigures.put(r, "Mib", c, s, mib);
       ProcFigures.putSegments(r, "Mib", server, segments, mib);
+      if (traced != null) {
+        StraceFigures.put(r, "Mib", traced, mib);
+      }
       putMemory(r, "client", c);
       putMemory(r, "server", s);
       c.remove("inUseSeconds");

@@ -9,8 +9,9 @@ import picocli.CommandLine.Option;
 
 /**
  * Ping-pong unary RPCs with C outstanding: QPS, latency percentiles, and allocation, CPU, read and
- * write syscalls and context switches per RPC on each side. The server's counters cover the same window as the client's: the parent
- * marks the server between the warm-up and the measured phase.
+ * write syscalls and context switches per RPC on each side. The server's counters cover the same
+ * window as the client's: the parent marks the server between the warm-up and the measured phase.
+ * With {@code --syscalls strace}, strace counts both JVMs' syscalls over the measured call too.
  */
 @Command(name = "unary", mixinStandardHelpOptions = true,
     description = "Unary RPCs with C outstanding: QPS, latency, allocation and CPU per RPC.")
@@ -63,7 +64,13 @@ final class UnaryScenario extends Scenario {
         Metric.of("client.cpuPerRpc", "client CPU / RPC", Metric.Unit.MICROS),
         Metric.of("server.cpuPerRpc", "server CPU / RPC", Metric.Unit.MICROS)));
     m.addAll(ProcFigures.metrics("Rpc", "RPC"));
+    m.addAll(StraceFigures.metrics("Rpc", "RPC"));
     return m;
+  }
+
+  @Override
+  boolean countsSyscalls() {
+    return true;
   }
 
   @Override
@@ -110,7 +117,14 @@ final class UnaryScenario extends Scenario {
       LoadRun.warmUp(rig, client, "unary", warmupSeconds, load);
       server.call("mark", LoadRun.QUICK);
       long[] segments = ProcFigures.segmentsBefore(server);
-      JsonObject c = LoadRun.measure(rig, client, "measuring", "unary", durationSeconds, load);
+      JsonObject c;
+      SyscallTrace.Summaries traced = null;
+      try (SyscallTrace trace = rig.traceSyscalls(server, client)) {
+        c = LoadRun.measure(rig, client, "measuring", "unary", durationSeconds, load);
+        if (trace != null) {
+          traced = trace.stop();
+        }
+      }
       JsonObject s = server.call("counters", LoadRun.QUICK);
       RunResult r = new RunResult(transport, rep);
       double rpcs = c.get("rpcs").getAsDouble();
@@ -128,6 +142,9 @@ final class UnaryScenario extends Scenario {
       r.put("server.cpuPerRpc", s.get("cpuNanos").getAsDouble() / rpcs / 1e3);
       ProcFigures.put(r, "Rpc", c, s, rpcs);
       ProcFigures.putSegments(r, "Rpc", server, segments, rpcs);
+      if (traced != null) {
+        StraceFigures.put(r, "Rpc", traced, rpcs);
+      }
       r.raw.add("client", c);
       r.raw.add("server", s);
       return r;

@@ -103,11 +103,36 @@ public class BadArgumentsTest {
   }
 
   @Test
+  public void straceModeRefusedWhenStraceIsMissing() {
+    usageError("--syscalls strace needs strace, but '/nonexistent/strace' is not an executable "
+        + "file: install it (e.g. apt-get install strace) or count with the default "
+        + "--syscalls procfs", "unary", "--syscalls", "strace", "--strace", "/nonexistent/strace");
+    usageError("--syscalls strace needs strace, but 'no-such-strace-binary' is not on PATH",
+        "compare", "stream", "--syscalls", "strace", "--strace", "no-such-strace-binary");
+  }
+
+  @Test
+  public void unknownSyscallCounter() {
+    usageError("--syscalls must be procfs or strace, not 'ebpf'", "unary", "--syscalls", "ebpf");
+  }
+
+  @Test
+  public void straceModeOnlyWhereSyscallsAreReported() {
+    usageError("--syscalls strace applies to unary, stream and large only, not idle", "idle",
+        "--syscalls", "strace");
+  }
+
+  @Test
   public void helpIsNotAnError() {
     CliRun run = CliRun.raw(NOWHERE, "compare", "unary", "--help");
     assertEquals(0, run.exitCode);
     assertTrue(run.out, run.out.contains("--concurrency"));
     assertTrue(run.out, run.out.contains("--transports"));
+    // The cheap default and what strace costs are in the help.
+    String help = run.out.replaceAll("\\s+", " ");
+    assertTrue(run.out, help.contains("--syscalls"));
+    assertTrue(run.out, help.contains("procfs (the default"));
+    assertTrue(run.out, help.contains("compare transports within it only"));
   }
 
   private static void usageError(String message, String... args) {

@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.Assume;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
@@ -65,6 +66,39 @@ public class ScenarioRunTest {
       }
       assertTrue(median(summary, t, "p99") >= median(summary, t, "p50"));
     }
+  }
+
+  @Test
+  public void unaryWithStraceCountsSocketIoOfBothTransports() throws IOException {
+    Assume.assumeTrue("strace is not installed",
+        SyscallTrace.locate("strace", System.getenv("PATH")) != null);
+    CliRun run = CliRun.run(folder.getRoot().toPath(), "unary",
+        "--duration", "1", "--warmup", "0.3", "--concurrency", "4",
+        "--transports", "lean,netty", "--syscalls", "strace");
+    Assume.assumeFalse("no ptrace rights here", run.exitCode == 1
+        && run.err.contains("attaching needs ptrace rights"));
+    JsonObject summary = succeeded(run, "unary");
+    assertTrue(run.out, run.out.contains("syscalls=strace"));
+    assertTrue(run.out, run.out.contains("server (strace) socket write/writev/send* / RPC"));
+    for (String t : List.of("lean", "netty")) {
+      for (String side : List.of("client", "server")) {
+        // Netty reads with recvfrom, which procfs does not see; strace does.
+        positive(summary, t, side + ".straceSocketReadsPerRpc");
+        positive(summary, t, side + ".straceSocketWritesPerRpc");
+        positive(summary, t, side + ".straceFutexesPerRpc");
+        positive(summary, t, side + ".straceSyscallsPerRpc");
+        present(summary, t, side + ".straceEpollWaitsPerRpc");
+        present(summary, t, side + ".straceWakeupIoPerRpc");
+        Path table = run.dir.resolve("logs").resolve("unary-" + t + "-1-" + side + ".strace");
+        assertTrue(table + " missing", Files.readString(table).contains("total"));
+        assertTrue(!Files.exists(table.resolveSibling(table.getFileName() + ".lines")));
+      }
+      positive(summary, t, "straceSocketIoPerRpc");
+    }
+    JsonObject raw = run.json("unary").getAsJsonArray("runs").get(0).getAsJsonObject()
+        .getAsJsonObject("raw").getAsJsonObject("serverStrace");
+    assertTrue(raw.toString(), raw.getAsJsonObject("table").has("futex"));
+    assertTrue(raw.toString(), raw.getAsJsonObject("readsAndWritesByFd").has("socket"));
   }
 
   @Test

@@ -115,10 +115,59 @@ final class LeanServerStream extends AbstractServerStream {
   }
 
   final class Sink implements AbstractServerStream.Sink {
+    /*
+     * What grpc-core wrote without asking for a flush waits here and goes to the loop in the task
+     * of the stream's next write: the response headers of a call that sends one message (unary,
+     * client streaming) and the framer's last buffer before the trailers (AbstractServerStream
+     * closes the framer, which delivers that buffer unflushed, then writes the trailers at once).
+     * A unary response is then one loop task instead of three, so the loop's end-of-batch flush
+     * never splits it over two writes. A buffer that ends inside a message is never held
+     * (streaming a large message keeps its pipelining), and every held item follows in the next
+     * write's task, in order. Writing thread only (grpc-core makes a stream's write calls from one
+     * thread at a time).
+     */
+    private Http2Headers heldHeaders;
+    private ByteBuffer heldFrame;
+    private int heldMessages;
+
     @Override
     public void writeHeaders(Metadata metadata, boolean flush) {
       Http2Headers headers = GrpcHeaders.serverResponse(metadata);
+      if (!flush) {
+        heldHeaders = headers;
+        return;
+      }
       onLoop(() -> connection.sendHeaders(state, headers));
+    }
+
+    /**
+     * Runs the held headers and buffer, then {@code task}, in one loop task, and clears them;
+     * false if the loop stopped (the held buffer and its budget charge then go back here).
+     */
+    private boolean runWithHeld(Runnable task) {
+      Http2Headers headers = heldHeaders;
+      ByteBuffer frame = heldFrame;
+      int messages = heldMessages;
+      heldHeaders = null;
+      heldFrame = null;
+      if (headers == null && frame == null) {
+        return StreamBridge.runOnLoop(connection.loop, task, connection);
+      }
+      if (StreamBridge.runOnLoop(connection.loop, () -> {
+        if (headers != null) {
+          connection.sendHeaders(state, headers);
+        }
+        if (frame != null) {
+          connection.sendData(state, frame, messages);
+        }
+        task.run();
+      }, connection)) {
+        return true;
+      }
+      if (frame != null) {
+        state.outbound.releaseChunk(frame);
+      }
+      return false;
     }
 
     @Override
@@ -145,10 +194,14 @@ final class LeanServerStream extends AbstractServerStream {
       if (sending > 0) {
         onSendingBytes(sending);
       }
+      if (!flush && numMessages > 0 && heldFrame == null) {
+        heldFrame = bytes;
+        heldMessages = numMessages;
+        return;
+      }
       // A stopped loop took the connection with it: the chunk and its budget charge go back,
       // nothing else to do.
-      if (!StreamBridge.runOnLoop(connection.loop,
-          () -> connection.sendData(state, bytes, numMessages), connection)) {
+      if (!runWithHeld(() -> connection.sendData(state, bytes, numMessages))) {
         state.outbound.releaseChunk(bytes);
       }
     }
@@ -164,13 +217,15 @@ final class LeanServerStream extends AbstractServerStream {
       // stream is ending).
       onSendingBytes(BudgetHold.HOLD_BYTES);
       Status status = budget.refuseWrite();
-      onLoop(() -> connection.cancelStream(state, status));
+      // Held headers and buffer go first, as with every write (the buffer is released if the loop
+      // stopped).
+      runWithHeld(() -> connection.cancelStream(state, status));
     }
 
     @Override
     public void writeTrailers(Metadata trailers, boolean headersSent, Status status) {
       Http2Headers headers = GrpcHeaders.serverTrailers(trailers, headersSent);
-      onLoop(() -> connection.sendTrailers(state, headers));
+      runWithHeld(() -> connection.sendTrailers(state, headers));
     }
 
     @Override
