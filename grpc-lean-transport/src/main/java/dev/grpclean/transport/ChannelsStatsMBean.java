@@ -105,7 +105,10 @@ final class ChannelsStatsMBean implements LeanStatsMXBean {
     return ConnectionStatsGroup.snapshotOf(groups()).toArrays();
   }
 
-  /** Channels probe nothing (see {@link ConnectionStatsGroup#probeRoundTrips}). */
+  /**
+   * Probes every channel's connections, within what servers accept from clients (see {@link
+   * ConnectionStatsGroup#probeRoundTrips}).
+   */
   @Override
   public void probeRoundTrips() {
     for (ConnectionStatsGroup g : groups()) {

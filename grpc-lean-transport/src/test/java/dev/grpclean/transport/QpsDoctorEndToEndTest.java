@@ -98,18 +98,7 @@ public class QpsDoctorEndToEndTest {
     try {
       assertEquals((long) MESSAGES * MESSAGE_BYTES, download(channel));
       LeanConnectionStats serverBefore = serverBuilder.connectionStats().snapshot();
-      Future<Long> received = downloader.submit(() -> download(channel));
-      // A round trip probed every 20 ms while the download runs, as the doctor does.
-      while (true) {
-        serverBuilder.connectionStats().probeRoundTrips();
-        try {
-          assertEquals((long) MESSAGES * MESSAGE_BYTES, (long) received.get(20,
-              TimeUnit.MILLISECONDS));
-          break;
-        } catch (TimeoutException stillRunning) {
-          // probe again
-        }
-      }
+      downloadWhileProbing(channel, downloader, serverBuilder.connectionStats()::probeRoundTrips);
       LeanConnectionStats serverAfter = serverBuilder.connectionStats().snapshot();
       List<Verdict> verdicts = QpsDoctor.diagnose(serverBefore, serverAfter);
       String evidence = QpsDoctor.report(verdicts) + serverAfter.minus(serverBefore);
@@ -146,17 +135,7 @@ public class QpsDoctorEndToEndTest {
     try {
       assertEquals((long) MESSAGES * MESSAGE_BYTES, download(channel));
       LeanConnectionStats clientBefore = channelBuilder.connectionStats().snapshot();
-      Future<Long> received = downloader.submit(() -> download(channel));
-      while (true) {
-        channelBuilder.connectionStats().probeRoundTrips();
-        try {
-          assertEquals((long) MESSAGES * MESSAGE_BYTES, (long) received.get(20,
-              TimeUnit.MILLISECONDS));
-          break;
-        } catch (TimeoutException stillRunning) {
-          // probe again
-        }
-      }
+      downloadWhileProbing(channel, downloader, channelBuilder.connectionStats()::probeRoundTrips);
       LeanConnectionStats clientAfter = channelBuilder.connectionStats().snapshot();
       LeanConnectionStats d = clientAfter.minus(clientBefore);
       List<Verdict> verdicts = QpsDoctor.diagnose(clientBefore, clientAfter);
@@ -183,6 +162,25 @@ public class QpsDoctorEndToEndTest {
       server.awaitTermination(5, TimeUnit.SECONDS);
     }
     LeanLeases.assertNoneLeased();
+  }
+
+  /**
+   * Runs one download on {@code downloader} and calls {@code probe} every 20 ms until it is done,
+   * as the doctor probes round trips while it samples.
+   */
+  private static void downloadWhileProbing(
+      ManagedChannel channel, ExecutorService downloader, Runnable probe) throws Exception {
+    Future<Long> received = downloader.submit(() -> download(channel));
+    while (true) {
+      probe.run();
+      try {
+        assertEquals((long) MESSAGES * MESSAGE_BYTES,
+            (long) received.get(20, TimeUnit.MILLISECONDS));
+        return;
+      } catch (TimeoutException stillRunning) {
+        // probe again
+      }
+    }
   }
 
   private static long download(ManagedChannel channel) {
