@@ -2,8 +2,12 @@ package dev.grpclean.transport;
 
 import dev.grpclean.transport.frame.ErrorCode;
 import dev.grpclean.transport.frame.Http2StreamError;
+import io.grpc.Status;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import javax.annotation.Nullable;
 
 /**
  * A request the server answers without gRPC (not a gRPC content type, wrong method, headers too
@@ -18,6 +22,8 @@ final class HttpErrorStream implements H2Stream, OutboundStream.Listener {
   interface Owner {
     void onErrorResponseSent(HttpErrorStream stream);
   }
+
+  private static final Http2Headers EMPTY_HEADERS = new DefaultHttp2Headers(false, 0);
 
   final int id;
   final OutboundStream outbound;
@@ -36,6 +42,28 @@ final class HttpErrorStream implements H2Stream, OutboundStream.Listener {
     this.contentLength = contentLength;
     this.headers = headers;
     this.owner = owner;
+  }
+
+  /**
+   * The request body's accounting: its declared content-length (none without {@code request}
+   * headers), already checked against an empty body when the request ended with its headers.
+   */
+  static ContentLength requestLength(int streamId, @Nullable Http2Headers request,
+      boolean endStream) throws Http2StreamError {
+    ContentLength length = ContentLength.of(streamId, request == null ? EMPTY_HEADERS : request);
+    if (endStream) {
+      length.onData(streamId, 0, true);
+    }
+    return length;
+  }
+
+  /** Queues the response: HEADERS with {@code httpCode}, then {@code message} as the body. */
+  void enqueueResponse(LoopyWriter writer, int httpCode, Status.Code code, String message) {
+    writer.enqueueHeaders(id, GrpcHeaders.httpError(httpCode, code, message), false);
+    byte[] body = message.getBytes(StandardCharsets.UTF_8);
+    ByteBuffer chunk = LeanBuffers.leaseHeap(Math.max(1, body.length));
+    chunk.put(body).flip();
+    writer.enqueueData(outbound, chunk, true);
   }
 
   @Override

@@ -26,8 +26,6 @@ import java.util.logging.Logger;
  */
 final class ServerConnection extends Http2Connection implements HttpErrorStream.Owner {
   private static final Logger log = Logger.getLogger(ServerConnection.class.getName());
-  private static final Http2Headers EMPTY_HEADERS =
-      new io.netty.handler.codec.http2.DefaultHttp2Headers(false, 0);
 
   private final LeanServerTransport transport;
   private final ServerConfig serverConfig;
@@ -311,11 +309,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
       Status.Code code, String message, Http2Headers request) {
     ContentLength length;
     try {
-      length = request == null ? ContentLength.of(streamId, EMPTY_HEADERS)
-          : ContentLength.of(streamId, request);
-      if (endStream) {
-        length.onData(streamId, 0, true);
-      }
+      length = HttpErrorStream.requestLength(streamId, request, endStream);
     } catch (Http2StreamError e) {
       sendRst(streamId, e.code());
       return;
@@ -327,11 +321,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
       onStreamActive();
     }
     streams.put(streamId, e);
-    writer.enqueueHeaders(streamId, GrpcHeaders.httpError(httpCode, code, message), false);
-    byte[] body = message.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    ByteBuffer chunk = LeanBuffers.leaseHeap(Math.max(1, body.length));
-    chunk.put(body).flip();
-    writer.enqueueData(e.outbound, chunk, true);
+    e.enqueueResponse(writer, httpCode, code, message);
     requestFlush();
   }
 
