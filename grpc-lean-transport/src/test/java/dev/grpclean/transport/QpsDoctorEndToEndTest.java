@@ -24,6 +24,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.junit.After;
+import org.junit.Before;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.Timeout;
@@ -45,42 +47,56 @@ public class QpsDoctorEndToEndTest {
   private static final MethodDescriptor<byte[], byte[]> DOWNLOAD =
       ByteMethods.method(MethodType.SERVER_STREAMING, "test.Doctor", "Download");
 
+  private LeanServerBuilder serverBuilder;
+  private Server server;
+  /** A channel whose receive window is {@link #TINY_WINDOW_BYTES}. */
+  private LeanChannelBuilder channelBuilder;
+  private ManagedChannel channel;
+  private ExecutorService downloader;
+
+  @Before
+  public void setUp() throws Exception {
+    serverBuilder = LeanServerBuilder.forPort(0);
+    server = serverBuilder.addService(downloadService()).build().start();
+    channelBuilder = LeanChannelBuilder.forAddress("127.0.0.1", server.getPort())
+        .usePlaintext().flowControlWindow(TINY_WINDOW_BYTES);
+    channel = channelBuilder.build();
+    downloader = Executors.newSingleThreadExecutor();
+  }
+
+  @After
+  public void tearDown() throws Exception {
+    downloader.shutdownNow();
+    channel.shutdownNow();
+    server.shutdownNow();
+    channel.awaitTermination(5, TimeUnit.SECONDS);
+    server.awaitTermination(5, TimeUnit.SECONDS);
+    LeanLeases.assertNoneLeased();
+  }
+
   @Test
   public void tinyClientWindowIsNamedOnBothSides() throws Exception {
-    LeanServerBuilder serverBuilder = LeanServerBuilder.forPort(0);
-    Server server = serverBuilder.addService(downloadService()).build().start();
-    LeanChannelBuilder channelBuilder = LeanChannelBuilder.forAddress("127.0.0.1", server.getPort())
-        .usePlaintext().flowControlWindow(TINY_WINDOW_BYTES);
-    ManagedChannel channel = channelBuilder.build();
-    try {
-      // Like the doctor's own sampling, measure a steady state: the connection is up and the
-      // code paths are compiled before the sample starts.
-      assertEquals((long) MESSAGES * MESSAGE_BYTES, download(channel));
-      LeanConnectionStats serverBefore = serverBuilder.connectionStats().snapshot();
-      LeanConnectionStats clientBefore = channelBuilder.connectionStats().snapshot();
-      assertEquals((long) MESSAGES * MESSAGE_BYTES, download(channel));
-      LeanConnectionStats serverAfter = serverBuilder.connectionStats().snapshot();
-      LeanConnectionStats clientAfter = channelBuilder.connectionStats().snapshot();
+    // Like the doctor's own sampling, measure a steady state: the connection is up and the
+    // code paths are compiled before the sample starts.
+    assertEquals((long) MESSAGES * MESSAGE_BYTES, download(channel));
+    LeanConnectionStats serverBefore = serverBuilder.connectionStats().snapshot();
+    LeanConnectionStats clientBefore = channelBuilder.connectionStats().snapshot();
+    assertEquals((long) MESSAGES * MESSAGE_BYTES, download(channel));
+    LeanConnectionStats serverAfter = serverBuilder.connectionStats().snapshot();
+    LeanConnectionStats clientAfter = channelBuilder.connectionStats().snapshot();
 
-      List<Verdict> serverVerdicts = QpsDoctor.diagnose(serverBefore, serverAfter);
-      String evidence = QpsDoctor.report(serverVerdicts) + serverAfter.minus(serverBefore);
-      assertFalse(evidence, serverVerdicts.isEmpty());
-      assertEquals(evidence, Bottleneck.PEER_STREAM_WINDOW, serverVerdicts.get(0).bottleneck);
-      System.out.println("server side:\n" + QpsDoctor.report(serverVerdicts));
+    List<Verdict> serverVerdicts = QpsDoctor.diagnose(serverBefore, serverAfter);
+    String evidence = QpsDoctor.report(serverVerdicts) + serverAfter.minus(serverBefore);
+    assertFalse(evidence, serverVerdicts.isEmpty());
+    assertEquals(evidence, Bottleneck.PEER_STREAM_WINDOW, serverVerdicts.get(0).bottleneck);
+    System.out.println("server side:\n" + QpsDoctor.report(serverVerdicts));
 
-      List<Verdict> clientVerdicts = QpsDoctor.diagnose(clientBefore, clientAfter);
-      String clientEvidence = QpsDoctor.report(clientVerdicts) + clientAfter.minus(clientBefore);
-      assertFalse(clientEvidence, clientVerdicts.isEmpty());
-      assertEquals(clientEvidence, Bottleneck.OUR_RECEIVE_WINDOW,
-          clientVerdicts.get(0).bottleneck);
-      System.out.println("client side:\n" + QpsDoctor.report(clientVerdicts));
-    } finally {
-      channel.shutdownNow();
-      server.shutdownNow();
-      channel.awaitTermination(5, TimeUnit.SECONDS);
-      server.awaitTermination(5, TimeUnit.SECONDS);
-    }
-    LeanLeases.assertNoneLeased();
+    List<Verdict> clientVerdicts = QpsDoctor.diagnose(clientBefore, clientAfter);
+    String clientEvidence = QpsDoctor.report(clientVerdicts) + clientAfter.minus(clientBefore);
+    assertFalse(clientEvidence, clientVerdicts.isEmpty());
+    assertEquals(clientEvidence, Bottleneck.OUR_RECEIVE_WINDOW,
+        clientVerdicts.get(0).bottleneck);
+    System.out.println("client side:\n" + QpsDoctor.report(clientVerdicts));
   }
 
   /**
@@ -89,31 +105,16 @@ public class QpsDoctorEndToEndTest {
    */
   @Test
   public void tinyWindowWithRoundTripsIsBelowTheBdp() throws Exception {
-    LeanServerBuilder serverBuilder = LeanServerBuilder.forPort(0);
-    Server server = serverBuilder.addService(downloadService()).build().start();
-    LeanChannelBuilder channelBuilder = LeanChannelBuilder.forAddress("127.0.0.1", server.getPort())
-        .usePlaintext().flowControlWindow(TINY_WINDOW_BYTES);
-    ManagedChannel channel = channelBuilder.build();
-    ExecutorService downloader = Executors.newSingleThreadExecutor();
-    try {
-      assertEquals((long) MESSAGES * MESSAGE_BYTES, download(channel));
-      LeanConnectionStats serverBefore = serverBuilder.connectionStats().snapshot();
-      downloadWhileProbing(channel, downloader, serverBuilder.connectionStats()::probeRoundTrips);
-      LeanConnectionStats serverAfter = serverBuilder.connectionStats().snapshot();
-      List<Verdict> verdicts = QpsDoctor.diagnose(serverBefore, serverAfter);
-      String evidence = QpsDoctor.report(verdicts) + serverAfter.minus(serverBefore);
-      assertFalse(evidence, verdicts.isEmpty());
-      assertEquals(evidence, Bottleneck.WINDOW_BELOW_BDP, verdicts.get(0).bottleneck);
-      assertTrue(evidence, verdicts.get(0).advice.contains("raise the peer's flowControlWindow"));
-      System.out.println("server side, with round trips:\n" + QpsDoctor.report(verdicts));
-    } finally {
-      downloader.shutdownNow();
-      channel.shutdownNow();
-      server.shutdownNow();
-      channel.awaitTermination(5, TimeUnit.SECONDS);
-      server.awaitTermination(5, TimeUnit.SECONDS);
-    }
-    LeanLeases.assertNoneLeased();
+    assertEquals((long) MESSAGES * MESSAGE_BYTES, download(channel));
+    LeanConnectionStats serverBefore = serverBuilder.connectionStats().snapshot();
+    downloadWhileProbing(serverBuilder.connectionStats()::probeRoundTrips);
+    LeanConnectionStats serverAfter = serverBuilder.connectionStats().snapshot();
+    List<Verdict> verdicts = QpsDoctor.diagnose(serverBefore, serverAfter);
+    String evidence = QpsDoctor.report(verdicts) + serverAfter.minus(serverBefore);
+    assertFalse(evidence, verdicts.isEmpty());
+    assertEquals(evidence, Bottleneck.WINDOW_BELOW_BDP, verdicts.get(0).bottleneck);
+    assertTrue(evidence, verdicts.get(0).advice.contains("raise the peer's flowControlWindow"));
+    System.out.println("server side, with round trips:\n" + QpsDoctor.report(verdicts));
   }
 
   /**
@@ -126,50 +127,34 @@ public class QpsDoctorEndToEndTest {
    */
   @Test
   public void tinyWindowIsBelowTheBdpFromTheClientAlone() throws Exception {
-    LeanServerBuilder serverBuilder = LeanServerBuilder.forPort(0);
-    Server server = serverBuilder.addService(downloadService()).build().start();
-    LeanChannelBuilder channelBuilder = LeanChannelBuilder.forAddress("127.0.0.1", server.getPort())
-        .usePlaintext().flowControlWindow(TINY_WINDOW_BYTES);
-    ManagedChannel channel = channelBuilder.build();
-    ExecutorService downloader = Executors.newSingleThreadExecutor();
-    try {
-      assertEquals((long) MESSAGES * MESSAGE_BYTES, download(channel));
-      LeanConnectionStats clientBefore = channelBuilder.connectionStats().snapshot();
-      downloadWhileProbing(channel, downloader, channelBuilder.connectionStats()::probeRoundTrips);
-      LeanConnectionStats clientAfter = channelBuilder.connectionStats().snapshot();
-      LeanConnectionStats d = clientAfter.minus(clientBefore);
-      List<Verdict> verdicts = QpsDoctor.diagnose(clientBefore, clientAfter);
-      String evidence = QpsDoctor.report(verdicts) + d;
-      assertTrue("the channel timed its own PINGs: " + evidence,
-          d.get(LeanConnectionStats.Figure.PING_ACKS_RECEIVED) > 0 && d.meanPingRttNanos() > 0);
-      long unanswered = d.get(LeanConnectionStats.Figure.PINGS_SENT)
-          - d.get(LeanConnectionStats.Figure.PING_ACKS_RECEIVED);
-      assertTrue("one probe in flight at most: " + evidence, unanswered == 0 || unanswered == 1);
-      assertFalse(evidence, verdicts.isEmpty());
-      Verdict v = verdicts.get(0);
-      assertTrue(evidence, v.bottleneck == Bottleneck.WINDOW_BELOW_BDP
-          || v.bottleneck == Bottleneck.OUR_RECEIVE_WINDOW);
-      if (v.bottleneck == Bottleneck.WINDOW_BELOW_BDP) {
-        assertTrue(evidence, v.advice.contains("raise our flowControlWindow to at least"));
-      }
-      System.out.println("client side alone, with its round trips:\n"
-          + QpsDoctor.report(verdicts));
-    } finally {
-      downloader.shutdownNow();
-      channel.shutdownNow();
-      server.shutdownNow();
-      channel.awaitTermination(5, TimeUnit.SECONDS);
-      server.awaitTermination(5, TimeUnit.SECONDS);
+    assertEquals((long) MESSAGES * MESSAGE_BYTES, download(channel));
+    LeanConnectionStats clientBefore = channelBuilder.connectionStats().snapshot();
+    downloadWhileProbing(channelBuilder.connectionStats()::probeRoundTrips);
+    LeanConnectionStats clientAfter = channelBuilder.connectionStats().snapshot();
+    LeanConnectionStats d = clientAfter.minus(clientBefore);
+    List<Verdict> verdicts = QpsDoctor.diagnose(clientBefore, clientAfter);
+    String evidence = QpsDoctor.report(verdicts) + d;
+    assertTrue("the channel timed its own PINGs: " + evidence,
+        d.get(LeanConnectionStats.Figure.PING_ACKS_RECEIVED) > 0 && d.meanPingRttNanos() > 0);
+    long unanswered = d.get(LeanConnectionStats.Figure.PINGS_SENT)
+        - d.get(LeanConnectionStats.Figure.PING_ACKS_RECEIVED);
+    assertTrue("one probe in flight at most: " + evidence, unanswered == 0 || unanswered == 1);
+    assertFalse(evidence, verdicts.isEmpty());
+    Verdict v = verdicts.get(0);
+    assertTrue(evidence, v.bottleneck == Bottleneck.WINDOW_BELOW_BDP
+        || v.bottleneck == Bottleneck.OUR_RECEIVE_WINDOW);
+    if (v.bottleneck == Bottleneck.WINDOW_BELOW_BDP) {
+      assertTrue(evidence, v.advice.contains("raise our flowControlWindow to at least"));
     }
-    LeanLeases.assertNoneLeased();
+    System.out.println("client side alone, with its round trips:\n"
+        + QpsDoctor.report(verdicts));
   }
 
   /**
    * Runs one download on {@code downloader} and calls {@code probe} every 20 ms until it is done,
    * as the doctor probes round trips while it samples.
    */
-  private static void downloadWhileProbing(
-      ManagedChannel channel, ExecutorService downloader, Runnable probe) throws Exception {
+  private void downloadWhileProbing(Runnable probe) throws Exception {
     Future<Long> received = downloader.submit(() -> download(channel));
     while (true) {
       probe.run();
