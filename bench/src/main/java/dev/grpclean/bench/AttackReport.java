@@ -146,6 +146,7 @@ final class AttackReport {
       case LEAN_NO_COUNTERS:
       case LEAN_JDK_SERVER:
       case LEAN_CONSCRYPT_SERVER:
+      case LEAN_JCA_KEYS:
         return "leanLeasedBytes";
       case NETTY:
         return "nettyPoolUsedBytes";
