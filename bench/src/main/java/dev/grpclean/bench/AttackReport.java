@@ -144,6 +144,9 @@ final class AttackReport {
     switch (t) {
       case LEAN:
       case LEAN_NO_COUNTERS:
+      case LEAN_JDK_SERVER:
+      case LEAN_CONSCRYPT_SERVER:
+      case LEAN_JCA_KEYS:
         return "leanLeasedBytes";
       case NETTY:
         return "nettyPoolUsedBytes";

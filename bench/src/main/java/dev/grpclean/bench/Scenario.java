@@ -212,7 +212,7 @@ abstract class Scenario implements Callable<Integer> {
 
   /** Extra JVM flags of {@code transport}'s children: lean's TLS provider, if chosen. */
   List<String> transportJvmFlags(Transport transport) {
-    if (options.tlsProvider == null || transport != Transport.LEAN) {
+    if (options.tlsProvider == null || !transport.isLean()) {
       return List.of();
     }
     return List.of("-Dgrpclean.tls.provider=" + options.tlsProvider);

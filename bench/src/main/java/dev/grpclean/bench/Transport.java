@@ -84,6 +84,116 @@ public enum Transport {
       return java.util.List.of("-Dgrpclean.connectionCounters=false");
     }
   },
+  /**
+   * Lean with the JDK's TLS engine on the server side only ({@code
+   * -Dgrpclean.tls.serverProvider=jdk} in both child JVMs; the client side keeps its own choice):
+   * next to {@link #LEAN} in one compare run, what the server's engine costs at rest and in
+   * throughput. Not among compare's defaults.
+   */
+  LEAN_JDK_SERVER {
+    @Override
+    public ServerBuilder<?> serverBuilder() {
+      return LEAN.serverBuilder();
+    }
+
+    @Override
+    public ManagedChannel channel(String host, int port) {
+      return LEAN.channel(host, port);
+    }
+
+    @Override
+    public ServerBuilder<?> serverBuilder(ServerCredentials creds) {
+      return LEAN.serverBuilder(creds);
+    }
+
+    @Override
+    ManagedChannelBuilder<?> channelBuilder(String host, int port, ChannelCredentials creds) {
+      return LEAN.channelBuilder(host, port, creds);
+    }
+
+    @Override
+    public String id() {
+      return "lean-jdkserver";
+    }
+
+    @Override
+    public java.util.List<String> childJvmFlags() {
+      return java.util.List.of("-Dgrpclean.tls.serverProvider=jdk");
+    }
+  },
+  /**
+   * Lean with Conscrypt's TLS engine on the server side only ({@code
+   * -Dgrpclean.tls.serverProvider=conscrypt}): the counterpart of {@link #LEAN_JDK_SERVER}.
+   * Not among compare's defaults.
+   */
+  LEAN_CONSCRYPT_SERVER {
+    @Override
+    public ServerBuilder<?> serverBuilder() {
+      return LEAN.serverBuilder();
+    }
+
+    @Override
+    public ManagedChannel channel(String host, int port) {
+      return LEAN.channel(host, port);
+    }
+
+    @Override
+    public ServerBuilder<?> serverBuilder(ServerCredentials creds) {
+      return LEAN.serverBuilder(creds);
+    }
+
+    @Override
+    ManagedChannelBuilder<?> channelBuilder(String host, int port, ChannelCredentials creds) {
+      return LEAN.channelBuilder(host, port, creds);
+    }
+
+    @Override
+    public String id() {
+      return "lean-conscryptserver";
+    }
+
+    @Override
+    public java.util.List<String> childJvmFlags() {
+      return java.util.List.of("-Dgrpclean.tls.serverProvider=conscrypt");
+    }
+  },
+  /**
+   * Lean with Conscrypt given the key managers' keys as they are ({@code
+   * -Dgrpclean.tls.conscryptNativeKeys=false}: parsed again at every handshake and kept by each
+   * connection) instead of converted once and shared: next to {@link #LEAN} in one compare run,
+   * what the conversion saves. Not among compare's defaults.
+   */
+  LEAN_JCA_KEYS {
+    @Override
+    public ServerBuilder<?> serverBuilder() {
+      return LEAN.serverBuilder();
+    }
+
+    @Override
+    public ManagedChannel channel(String host, int port) {
+      return LEAN.channel(host, port);
+    }
+
+    @Override
+    public ServerBuilder<?> serverBuilder(ServerCredentials creds) {
+      return LEAN.serverBuilder(creds);
+    }
+
+    @Override
+    ManagedChannelBuilder<?> channelBuilder(String host, int port, ChannelCredentials creds) {
+      return LEAN.channelBuilder(host, port, creds);
+    }
+
+    @Override
+    public String id() {
+      return "lean-jcakeys";
+    }
+
+    @Override
+    public java.util.List<String> childJvmFlags() {
+      return java.util.List.of("-Dgrpclean.tls.conscryptNativeKeys=false");
+    }
+  },
   NETTY {
     @Override
     public ServerBuilder<?> serverBuilder() {
@@ -161,7 +271,8 @@ public enum Transport {
 
   /** Whether this is the lean transport (with or without its counters). */
   public boolean isLean() {
-    return this == LEAN || this == LEAN_NO_COUNTERS;
+    return this == LEAN || this == LEAN_NO_COUNTERS || this == LEAN_JDK_SERVER
+        || this == LEAN_CONSCRYPT_SERVER || this == LEAN_JCA_KEYS;
   }
 
   /** Flags the bench adds to this transport's server and client JVMs. */
@@ -182,7 +293,8 @@ public enum Transport {
       }
     }
     throw new IllegalArgumentException(
-        "unknown transport '" + id + "' (choose from lean, netty, okhttp, lean-nocounters)");
+        "unknown transport '" + id + "' (choose from lean, netty, okhttp, lean-nocounters,"
+        + " lean-jdkserver, lean-conscryptserver, lean-jcakeys)");
   }
 
   private static InetSocketAddress loopback() {

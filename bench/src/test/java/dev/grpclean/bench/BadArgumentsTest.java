@@ -22,7 +22,8 @@ public class BadArgumentsTest {
 
   @Test
   public void unknownTransport() {
-    usageError("unknown transport 'grpc-go' (choose from lean, netty, okhttp, lean-nocounters)",
+    usageError("unknown transport 'grpc-go' (choose from lean, netty, okhttp, lean-nocounters,"
+        + " lean-jdkserver, lean-conscryptserver, lean-jcakeys)",
         "compare", "idle", "--transports", "lean,grpc-go");
   }
 

@@ -19,48 +19,60 @@ import javax.annotation.Nullable;
  * TlsHandshakers#CLIENT_PROVIDER_PROPERTY}), which overrides the shared property for that side.
  *
  * <p>Why Conscrypt by default on both sides, measured with {@code scripts/bench} (JDK 17, 2 shared
- * cores, lean and grpc-netty-shaded TLS in one run, medians of 3; idle: {@code compare idle
- * --security tls --tls-provider P --baseline-connections 500 --connections 1000}, marginal cost
- * per idle connection, heap + RSS outside the heap):
+ * cores, one run each, medians of 3; {@code lean-jdkserver} is lean with the JDK engine on the
+ * server only; idle: {@code compare idle --security tls --baseline-connections 500 --connections
+ * 1000}, marginal cost per idle connection, heap + RSS outside the heap):
  *
  * <pre>
- *                                        Conscrypt engine     JDK engine
- *   stream 1 MiB messages, client allocated / MiB   12.7 KiB       207 KiB  (Netty 32-51 KiB)
- *   stream, throughput (JDK engine on the client)   234 MiB/s      136 MiB/s (0.76x Netty's)
- *   idle, server heap + native / conn              27.0 KiB        21.8 KiB (Netty 22-26)
- *     of which heap                                 3.7 KiB         8.1 KiB (Netty 9.3)
- *   idle, client heap + native / conn              55.3 KiB        27.6 KiB (Netty 57-62)
- *   idle after one 64 KiB RPC, server (1 run)      59.2 KiB        20.7 KiB (Netty 30.2)
+ *                                          lean (Conscrypt)  lean-jdkserver   Netty
+ *   stream 1 MiB messages, MiB/s                      315          191        88-246
+ *     server CPU / MiB                             1,167 us     2,268 us     3,691 us
+ *     server allocated / MiB                         5.8 KiB      238 KiB       31 KiB
+ *   unary, server CPU / RPC                           80 us       112 us       147 us
+ *   idle, server heap + native / conn               26.9 KiB     30.7 KiB     25.9 KiB
+ *     (a later run, keys shared as below)          20.3 KiB                  28.7 KiB
+ *     of which heap                                  3.0 KiB     14.3 KiB      9.4 KiB
+ *   idle, client heap + native / conn               41.8 KiB     (Conscrypt)  60.4 KiB
  * </pre>
  *
- * What an idle connection holds beyond a plaintext one ({@code jmap -histo:live} and native
- * memory tracking at 500 vs 1,500 connections):
+ * (A plaintext lean server measures 1.9 KiB of heap and 9.3 KiB outside the heap per idle
+ * connection in the same harness: JIT arenas, malloc and socket state, not TLS. The JDK engine on
+ * the client alone, measured earlier: 136 instead of 234 MiB/s streamed, 27.6 instead of 55 KiB
+ * per idle connection.) What an idle TLS connection holds ({@code jmap -histo} at 500 and 1,500
+ * connections, JOL on the engine's object graph, heaptrack for malloc):
  *
  * <ul>
- *   <li>Conscrypt: ~1.2 KiB of heap, and ~33 KiB of malloc'd memory that native memory tracking
- *       does not see: every {@code ConscryptEngine} constructor creates a BoringSSL BIO pair
- *       ({@code BIO_new_bio_pair} with the default 17 KiB per direction) that lives until the
- *       engine is closed; Conscrypt has no call to size, shrink or release it, and no engine
- *       without it (its file-descriptor socket is blocking). BoringSSL's own record buffers are
- *       released when empty. Its RSS outside the heap never measured below 23 KiB per
- *       connection.
- *   <li>JDK: ~5.7 KiB of heap on a server, ~7.2 KiB on a client, and no native memory that
- *       native memory tracking attributes to connections: its RSS outside the heap moves from
- *       1.6 to 14.8 KiB per connection between runs (the JVM's own growth, JIT arenas and malloc,
- *       which a plaintext lean server shows too). Of the server's heap share, 1.2 KiB is the
- *       engine's handshake-transcript buffer still holding the TLS 1.3 NewSessionTicket it sent
- *       (a stateless ticket: the server caches no session); the rest is the session, two AES-GCM
- *       ciphers with their key schedules, traffic secrets and the engine's record state. A client
- *       also keeps the resumption session that ticket made (with its ~1.2 KiB ticket), as a
- *       child of the connection's session. None of it can be dropped through the
- *       {@code SSLEngine} API.
+ *   <li>Conscrypt, either side: ~0.8 KiB of heap (engine, session and parameter objects, a
+ *       finalizer) and 2 x 17,416 bytes malloc'd for the BoringSSL BIO pair that every {@code
+ *       ConscryptEngine} creates in its constructor ({@code SSL_BIO_new} with the default size) and
+ *       frees only when closed; Conscrypt has no call to size, shrink or release it, and no
+ *       non-blocking engine without it. Beyond it, BoringSSL's own state: ~3.6 KiB malloc'd on a
+ *       client, roughly 14 KiB on a server (SSL, its certificate chain buffers and session), of
+ *       which ~5 KiB was the server's private key parsed anew at each handshake until keys went
+ *       through {@link ConscryptKeyManager} (converted once, shared by every connection).
+ *       Only the BIO pages a connection has written are resident: 23-24 KiB outside the heap per
+ *       idle server connection after a small RPC (17 with shared keys), all of the BIO pair after
+ *       a 64 KiB one.
+ *   <li>JDK engine on a server: ~5.5 KiB of heap when the client does a full handshake (session,
+ *       two AES-GCM ciphers with their key schedules, traffic secrets, record state, the peer's
+ *       signature-scheme list, and 1.2 KiB of handshake transcript still holding the TLS 1.3
+ *       ticket it sent). When the client resumes (every Conscrypt or BoringSSL client reconnecting
+ *       to the same server does), the session decoded from the stateless ticket brings a freshly
+ *       parsed copy of the server's own certificate: ~12.4 KiB in all. None of it can be dropped
+ *       through the {@code SSLEngine} API. The JVM-wide {@code
+ *       -Djdk.tls.server.enableSessionTicketExtension=false} (read when a context is created)
+ *       avoids both the copy and the ticket in the transcript: resumption then goes through the
+ *       server's bounded session cache, whose entries are the connections' own sessions; with it
+ *       the server held 5.8 KiB of heap and 12.3 KiB heap + native per idle connection under the
+ *       same resuming clients (one run).
+ *   <li>JDK engine on a client: ~7 KiB of heap, including the resumption session its ticket made,
+ *       kept as a child of the connection's session.
  * </ul>
  *
- * The JDK engine is thus the leaner one at rest, on either side, but it allocates 16-20x more
- * and streams slower (SunJCE copies direct buffers into fresh heap arrays per record; the JDK
- * engine on the client alone cut the stream from 234 to 136 MiB/s), so Conscrypt stays the
- * default on both sides. A server or client holding very many mostly idle TLS connections can
- * choose {@code jdk}, for that side only if it likes ({@value
+ * The JDK engine is leaner at rest only on a client, or on a server whose clients do not resume;
+ * it costs twice the server CPU per streamed MiB and 40 % of the stream's throughput, so
+ * Conscrypt stays the default on both sides. A server or client holding very many mostly idle TLS
+ * connections can choose {@code jdk}, for that side only if it likes ({@value
  * TlsHandshakers#SERVER_PROVIDER_PROPERTY}, {@value TlsHandshakers#CLIENT_PROVIDER_PROPERTY}).
  * Session caches are bounded either way ({@link TlsSessionCaches}).
  *
@@ -85,7 +97,11 @@ enum TlsProvider {
     SSLContext newContext(KeyManager[] keys, TrustManager[] trust)
         throws GeneralSecurityException {
       SSLContext context = SSLContext.getInstance("TLS", ConscryptSupport.provider());
-      context.init(keys, forConscrypt(trust), new SecureRandom());
+      KeyManager[] engineKeys = Boolean.parseBoolean(
+              System.getProperty(CONSCRYPT_NATIVE_KEYS_PROPERTY, "true"))
+          ? ConscryptKeyManager.wrap(keys, ConscryptSupport.provider())
+          : keys;
+      context.init(engineKeys, forConscrypt(trust), new SecureRandom());
       return context;
     }
 
@@ -123,6 +139,14 @@ enum TlsProvider {
     }
     return mapped;
   }
+
+  /**
+   * {@code false} hands Conscrypt the key managers' keys as they are, parsed again at every
+   * handshake, instead of converting each once ({@link ConscryptKeyManager}); read when
+   * credentials are converted. For measuring what the conversion saves, and a way back should a
+   * key manager misbehave behind the wrapper.
+   */
+  static final String CONSCRYPT_NATIVE_KEYS_PROPERTY = "grpclean.tls.conscryptNativeKeys";
 
   /** An initialised context of this provider. */
   abstract SSLContext newContext(KeyManager[] keys, TrustManager[] trust)
