@@ -392,11 +392,11 @@ public class HostilePeerTest {
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
       timer.advance(600, TimeUnit.MILLISECONDS); // idle since the start (0)
       BadInputTest.assertEchoOnRawConnection(c, 1, new byte[] {1}); // at 600
-      pingRoundTrip(c, 1); // the writer ended stream 1 as it sent the trailers, before this
+      c.pingRoundTrip(1); // the writer ended stream 1 as it sent the trailers, before this
       // The start's check fires at 1000 and finds the connection idle only since 600.
       timer.advance(999, TimeUnit.MILLISECONDS);
       timer.awaitTaskDueAt(TimeUnit.MILLISECONDS.toNanos(1600), WAIT.toMillis());
-      pingRoundTrip(c, 2);
+      c.pingRoundTrip(2);
       for (Frame f : c.received()) {
         assertTrue("closed before max idle after stream 1: " + c.received(),
             f.type != FrameType.GOAWAY);
@@ -540,14 +540,6 @@ public class HostilePeerTest {
     assertTrue(goAway.toString(), goAway.debugData().contains(reason));
     c.awaitClosed(WAIT);
     assertTrue(c.closedByPeer());
-  }
-
-  /** Sends a PING and waits for its ack: the server's loop has handled what came before. */
-  private static void pingRoundTrip(RawHttp2Client c, long payload) throws IOException {
-    byte[] data = java.nio.ByteBuffer.allocate(8).putLong(payload).array();
-    c.send(RawFrames.frame(FrameType.PING, 0, 0, data));
-    c.awaitFrame(f -> f.type == FrameType.PING && f.ack()
-        && java.util.Arrays.equals(f.payload, data), WAIT);
   }
 
   /** Sends, tolerating the server closing mid-write (it may stop reading once it has decided). */

@@ -141,8 +141,8 @@ public class ServerKeepAliveTest {
         .build().start();
     try (RawHttp2Client silent = RawHttp2Client.connect(server.getPort());
         RawHttp2Client answering = RawHttp2Client.connect(server.getPort())) {
-      silent.handshake();
-      answering.handshake();
+      silent.handshake().pingRoundTrip(1);
+      answering.handshake().pingRoundTrip(1); // nothing more to read before the clock moves
       timer.advance(200, TimeUnit.MILLISECONDS); // both ping; the timeouts are due at 500
       RawHttp2Client.Frame ping = silent.awaitFrame(
           f -> f.type == FrameType.PING && !f.ack(), Duration.ofSeconds(10));
