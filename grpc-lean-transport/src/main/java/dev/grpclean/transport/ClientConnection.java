@@ -45,6 +45,8 @@ final class ClientConnection extends Http2Connection {
    * #takeRoundTripProbeTurn}); 0 before the first, so the first also waits for a stream frame.
    */
   private long streamFramesAtProbe;
+  /** The labels the metrics counted this connection open with; null if it was not counted. */
+  @javax.annotation.Nullable private List<String> metricsLabels;
 
   ClientConnection(LeanClientTransport transport, SocketChannel channel) {
     super(transport.loop, channel, transport.factory.settings, false);
@@ -107,8 +109,23 @@ final class ClientConnection extends Http2Connection {
       // reported as absent
     }
     transport.attributes = transport.attributes.toBuilder().set(Grpc.TRANSPORT_ATTR_LOCAL_ADDR, local).build();
+    SocketAddress peer = null;
+    try {
+      peer = socket.channel.getRemoteAddress();
+    } catch (IOException ignored) {
+      // reported as absent
+    }
+    // Counted now that both addresses are known (A80: connections established), out at close.
+    if (!closed) {
+      metricsLabels = config.statsGroup.connected(local, peer);
+    }
     // The connect timer keeps running through the handshake: it ends at the server's SETTINGS.
     startSecurity(transport.factory.handshakerFactory, transport.authority);
+  }
+
+  @Override
+  List<String> metricsLabels() {
+    return metricsLabels;
   }
 
   @Override

@@ -266,10 +266,21 @@ public final class ConnectionStatsGroup {
       open[openCount] = c;
       c.counters.groupIndex = openCount++;
     }
+  }
+
+  /**
+   * A client connection of the group was established, from {@code local} to {@code peer} (either
+   * null if unknown): the metrics count it (A80's connection counters, with the addresses as
+   * labels). Any thread.
+   *
+   * @return the labels to count it out with when it closes ({@link
+   *     Http2Connection#metricsLabels}), or null if the group reports no metrics
+   */
+  @javax.annotation.Nullable
+  List<String> connected(@javax.annotation.Nullable java.net.SocketAddress local,
+      @javax.annotation.Nullable java.net.SocketAddress peer) {
     LeanMetrics m = metrics;
-    if (m != null) {
-      m.connectionOpened();
-    }
+    return m == null ? null : m.connectionOpened(local, peer);
   }
 
   /** {@code c} closed: its final figures join the closed total. Its loop thread. */
@@ -280,8 +291,9 @@ public final class ConnectionStatsGroup {
       }
     }
     LeanMetrics m = metrics;
-    if (m != null) {
-      m.connectionClosed();
+    List<String> labels = c.metricsLabels();
+    if (m != null && labels != null) {
+      m.connectionClosed(labels);
     }
     LeanConnectionStats last = c.statsNow(System.nanoTime());
     synchronized (lock) {

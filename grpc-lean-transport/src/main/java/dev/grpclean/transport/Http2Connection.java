@@ -103,6 +103,12 @@ abstract class Http2Connection
     config.statsGroup.register(this);
   }
 
+  /** The labels the metrics counted this connection open with; null if not counted. */
+  @javax.annotation.Nullable
+  java.util.List<String> metricsLabels() {
+    return null;
+  }
+
   /** This connection's counters as a snapshot; loop thread (or after close). */
   final LeanConnectionStats statsNow(long nowNanos) {
     LeanConnectionStats.Builder b = LeanConnectionStats.builder(nowNanos);

@@ -9,7 +9,10 @@ import io.grpc.LongUpDownCounterMetricInstrument;
 import io.grpc.MetricInstrument;
 import io.grpc.MetricInstrumentRegistry;
 import io.grpc.MetricSink;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -30,16 +33,30 @@ import java.util.function.ToLongFunction;
  * registry's instrument list ({@link MetricSink#updateMeasures}).
  *
  * <p>Figures: gRFC A80's {@code grpc.tcp.connections_created} (counter) and {@code
- * grpc.tcp.connection_count} (up-down counter), recorded as connections open and close, off by
- * default as grpc-java registers them; and callback gauges under {@code grpc.lean.*}, on by
- * default, read from one {@link ConnectionStatsGroup#snapshot()} per collection. Every figure has
- * the required label {@code grpc.target} (the channel's target).
+ * grpc.tcp.connection_count} (up-down counter), recorded as connections are established and
+ * close, off by default as grpc-java registers them, with A80's optional labels {@code
+ * network.local.address}, {@code network.local.port}, {@code network.peer.address} and {@code
+ * network.peer.port} (the socket's addresses, numeric; empty for a Unix domain socket), which a
+ * sink reports only if it enables them ({@link MetricSink#getOptionalLabels}); and callback gauges
+ * under {@code grpc.lean.*}, on by default, read from one {@link ConnectionStatsGroup#snapshot()}
+ * per collection. Every figure has the required label {@code grpc.target} (the channel's target).
+ *
+ * <p>Cost: the label values are made once per connection, when it is established, and only if
+ * one of the sinks enables one of them; otherwise every event passes one shared list of empty
+ * values. Nothing is done per call.
  *
  * <p>Thread-safe: connection events arrive on any thread (the sinks are thread-safe by contract);
  * the callbacks' registrations are guarded by this object's monitor.
  */
 final class LeanMetrics {
   static final String TARGET_LABEL = "grpc.target";
+  static final String LOCAL_ADDRESS_LABEL = "network.local.address";
+  static final String LOCAL_PORT_LABEL = "network.local.port";
+  static final String PEER_ADDRESS_LABEL = "network.peer.address";
+  static final String PEER_PORT_LABEL = "network.peer.port";
+  /** gRFC A80's optional labels of the TCP figures, in the order they are registered. */
+  static final List<String> NETWORK_LABELS = Collections.unmodifiableList(Arrays.asList(
+      LOCAL_ADDRESS_LABEL, LOCAL_PORT_LABEL, PEER_ADDRESS_LABEL, PEER_PORT_LABEL));
 
   static final LongCounterMetricInstrument CONNECTIONS_CREATED;
   static final LongUpDownCounterMetricInstrument CONNECTION_COUNT;
@@ -67,12 +84,12 @@ final class LeanMetrics {
         LongCounterMetricInstrument.class);
     CONNECTIONS_CREATED = created != null ? created : registry.registerLongCounter(
         "grpc.tcp.connections_created", "Number of TCP connections created.", "{connection}",
-        required, none, false);
+        required, NETWORK_LABELS, false);
     LongUpDownCounterMetricInstrument count = existing(registry, "grpc.tcp.connection_count",
         LongUpDownCounterMetricInstrument.class);
     CONNECTION_COUNT = count != null ? count : registry.registerLongUpDownCounter(
         "grpc.tcp.connection_count", "Number of currently open TCP connections.", "{connection}",
-        required, none, false);
+        required, NETWORK_LABELS, false);
     List<Gauge> gauges = new ArrayList<>();
     gauges.add(new Gauge(gauge(registry, "grpc.lean.writer.queue_depth",
         "Items (control frames and header blocks) in the writers' control queues now.",
@@ -98,6 +115,11 @@ final class LeanMetrics {
   private final ConnectionStatsGroup group;
   private final List<MetricSink> sinks;
   private final List<String> target;
+  /** Whether a sink enables one of the A80 counters' optional labels: only then are they made. */
+  private final boolean networkLabelsWanted;
+  /** The counters' optional values when none is wanted: all empty. */
+  private final List<String> createdNoLabels;
+  private final List<String> countNoLabels;
   @GuardedBy("this")
   private final List<MetricSink.Registration> registrations = new ArrayList<>();
 
@@ -105,26 +127,53 @@ final class LeanMetrics {
     this.group = group;
     this.sinks = List.copyOf(sinks);
     this.target = Collections.singletonList(target);
-  }
-
-  /** A connection of the group was created. Any thread. */
-  void connectionOpened() {
-    for (MetricSink sink : sinks) {
-      LongCounterMetricInstrument created = CONNECTIONS_CREATED;
-      prepare(sink, created);
-      sink.addLongCounter(created, 1, target, optionalValues(created));
-      LongUpDownCounterMetricInstrument count = CONNECTION_COUNT;
-      prepare(sink, count);
-      sink.addLongUpDownCounter(count, 1, target, optionalValues(count));
+    boolean wanted = false;
+    for (MetricSink sink : this.sinks) {
+      for (String key : sink.getOptionalLabels()) {
+        wanted |= CONNECTIONS_CREATED.getOptionalLabelKeys().contains(key)
+            || CONNECTION_COUNT.getOptionalLabelKeys().contains(key);
+      }
     }
+    this.networkLabelsWanted = wanted;
+    this.createdNoLabels = optionalValues(CONNECTIONS_CREATED);
+    this.countNoLabels = optionalValues(CONNECTION_COUNT);
   }
 
-  /** A connection of the group closed. Any thread. */
-  void connectionClosed() {
+  /**
+   * A connection of the group was established, from {@code local} to {@code peer} (either null
+   * if the socket could not say): counted created and open. Any thread.
+   *
+   * @return the optional label values it was counted open with, for {@link #connectionClosed}
+   */
+  List<String> connectionOpened(SocketAddress local, SocketAddress peer) {
+    List<String> created = createdNoLabels;
+    List<String> count = countNoLabels;
+    if (networkLabelsWanted) {
+      count = networkValues(CONNECTION_COUNT, local, peer);
+      created = CONNECTIONS_CREATED.getOptionalLabelKeys().equals(
+          CONNECTION_COUNT.getOptionalLabelKeys())
+          ? count : networkValues(CONNECTIONS_CREATED, local, peer);
+    }
+    for (MetricSink sink : sinks) {
+      LongCounterMetricInstrument createdInstrument = CONNECTIONS_CREATED;
+      prepare(sink, createdInstrument);
+      sink.addLongCounter(createdInstrument, 1, target, created);
+      LongUpDownCounterMetricInstrument countInstrument = CONNECTION_COUNT;
+      prepare(sink, countInstrument);
+      sink.addLongUpDownCounter(countInstrument, 1, target, count);
+    }
+    return count;
+  }
+
+  /**
+   * A connection counted by {@link #connectionOpened} closed; {@code labels} are what that
+   * returned, so the open count moves back under the same labels. Any thread.
+   */
+  void connectionClosed(List<String> labels) {
     for (MetricSink sink : sinks) {
       LongUpDownCounterMetricInstrument count = CONNECTION_COUNT;
       prepare(sink, count);
-      sink.addLongUpDownCounter(count, -1, target, optionalValues(count));
+      sink.addLongUpDownCounter(count, -1, target, labels);
     }
   }
 
@@ -170,13 +219,55 @@ final class LeanMetrics {
   }
 
   /**
-   * Optional label values: none for our instruments; empty values when a shared A80 instrument
-   * (registered by another transport) declares optional keys such as the peer address, which the
-   * group-level events here do not carry.
+   * Optional label values all empty: for the gauges (which declare none, unless shared with
+   * another registration that does), and for the counters when no sink wants their labels.
    */
   private static List<String> optionalValues(MetricInstrument instrument) {
     int n = instrument.getOptionalLabelKeys().size();
     return n == 0 ? Collections.emptyList() : Collections.nCopies(n, "");
+  }
+
+  /**
+   * The instrument's optional label values for a connection from {@code local} to {@code peer},
+   * in the order of its keys: A80's network labels filled (numeric addresses, no name lookup),
+   * any other key (an instrument shared with another registration) empty.
+   */
+  static List<String> networkValues(MetricInstrument instrument, SocketAddress local,
+      SocketAddress peer) {
+    List<String> keys = instrument.getOptionalLabelKeys();
+    String[] values = new String[keys.size()];
+    for (int i = 0; i < values.length; i++) {
+      switch (keys.get(i)) {
+        case LOCAL_ADDRESS_LABEL:
+          values[i] = host(local);
+          break;
+        case LOCAL_PORT_LABEL:
+          values[i] = port(local);
+          break;
+        case PEER_ADDRESS_LABEL:
+          values[i] = host(peer);
+          break;
+        case PEER_PORT_LABEL:
+          values[i] = port(peer);
+          break;
+        default:
+          values[i] = "";
+      }
+    }
+    return Collections.unmodifiableList(Arrays.asList(values));
+  }
+
+  private static String host(SocketAddress address) {
+    if (!(address instanceof InetSocketAddress)) {
+      return "";
+    }
+    InetSocketAddress inet = (InetSocketAddress) address;
+    return inet.getAddress() != null ? inet.getAddress().getHostAddress() : inet.getHostString();
+  }
+
+  private static String port(SocketAddress address) {
+    return address instanceof InetSocketAddress
+        ? String.valueOf(((InetSocketAddress) address).getPort()) : "";
   }
 
   /**

@@ -2,6 +2,7 @@ package dev.grpclean.transport;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import com.google.common.base.Ticker;
 import dev.grpclean.transport.spi.HandshakerFactory;
 import io.grpc.ForwardingServerBuilder;
 import io.grpc.ServerBuilder;
@@ -63,6 +64,10 @@ public final class LeanServerBuilder extends ForwardingServerBuilder<LeanServerB
   int pollerThreads;
   long settingsAckTimeoutNanos = TransportSettings.DEFAULT_SETTINGS_ACK_TIMEOUT_NANOS;
   TransportTracer.Factory transportTracerFactory = TransportTracer.getDefaultFactory();
+  /** Tests ({@link #timerForTests}): the timer instead of grpc-core's shared timer service. */
+  @javax.annotation.Nullable ScheduledExecutorService timerForTests;
+  /** The clock of the server's timers: {@link System#nanoTime} but in tests. */
+  Ticker ticker = Ticker.systemTicker();
 
   /** A server on all interfaces at {@code port} (0 picks a free port; see {@code getPort()}). */
   public static LeanServerBuilder forPort(int port) {
@@ -102,8 +107,8 @@ public final class LeanServerBuilder extends ForwardingServerBuilder<LeanServerB
 
   private InternalServer buildTransportServers(
       List<? extends ServerStreamTracer.Factory> streamTracerFactories) {
-    ScheduledExecutorService scheduler =
-        SharedResourcePool.forResource(GrpcUtil.TIMER_SERVICE).getObject();
+    ScheduledExecutorService scheduler = timerForTests != null ? timerForTests
+        : SharedResourcePool.forResource(GrpcUtil.TIMER_SERVICE).getObject();
     ServerConfig config = new ServerConfig(this, scheduler, streamTracerFactories);
     return new LeanServer(config, address, SharedLoops.pool(pollerThreads));
   }
@@ -245,6 +250,17 @@ public final class LeanServerBuilder extends ForwardingServerBuilder<LeanServerB
   @Override
   public LeanServerBuilder permitKeepAliveWithoutCalls(boolean permit) {
     permitKeepAliveWithoutCalls = permit;
+    return this;
+  }
+
+  /**
+   * Tests: the server's timers (handshake, keepalive, max idle and age, graceful shutdown, and
+   * grpc-core's own through the transport) run on {@code timer}, and the transports read {@code
+   * ticker} rather than {@link System#nanoTime}, so that a test steps time instead of sleeping.
+   */
+  LeanServerBuilder timerForTests(ScheduledExecutorService timer, Ticker ticker) {
+    this.timerForTests = timer;
+    this.ticker = ticker;
     return this;
   }
 

@@ -10,7 +10,6 @@ import io.grpc.SecurityLevel;
 import io.grpc.Status;
 import io.grpc.internal.GrpcAttributes;
 import io.grpc.internal.GrpcUtil;
-import io.grpc.internal.MaxConnectionIdleManager;
 import io.grpc.internal.ServerTransport;
 import io.grpc.internal.ServerTransportListener;
 import io.grpc.internal.TransportTracer;
@@ -34,7 +33,7 @@ import javax.annotation.Nullable;
  * everything else is confined to that loop thread.
  */
 final class LeanServerTransport extends LeanTransportBase
-    implements ServerTransport, ServerKeepAlive.Owner {
+    implements ServerTransport, ServerKeepAlive.Owner, MaxConnectionIdle.Owner {
   private static final Logger log = Logger.getLogger(LeanServerTransport.class.getName());
   /** Payload of the PING that times the double-GOAWAY graceful shutdown (RFC 9113 §6.8). */
   static final long GRACEFUL_SHUTDOWN_PING = 0x97ACEF001L;
@@ -66,7 +65,8 @@ final class LeanServerTransport extends LeanTransportBase
   @Nullable private byte[] tracerPacked;
   /** Keepalive both ways: our PINGs (started only if keepalive is on), policing the peer's. */
   final ServerKeepAlive keepAlive;
-  MaxConnectionIdleManager maxIdleManager;
+  /** The max-connection-idle timer; null when that setting is off. */
+  @Nullable MaxConnectionIdle maxIdle;
 
   LeanServerTransport(LeanServer server, EventLoop loop, SocketChannel channel) {
     this(server, loop, channel, initialAttributes(channel));
@@ -181,8 +181,24 @@ final class LeanServerTransport extends LeanTransportBase
   }
 
   @Override
+  public ScheduledExecutorService maxIdleScheduler() {
+    return serverConfig.scheduler;
+  }
+
+  @Override
+  public void executeOnLoop(Runnable check) {
+    runOnLoop(check);
+  }
+
+  /** Loop thread: no stream for max-connection-idle; the double GOAWAY, no grace period. */
+  @Override
+  public void onMaxConnectionIdle() {
+    startGracefulShutdown(null);
+  }
+
+  @Override
   public long nanoTime() {
-    return System.nanoTime();
+    return serverConfig.ticker.read();
   }
 
   @Override
@@ -214,8 +230,8 @@ final class LeanServerTransport extends LeanTransportBase
       keepAlive.start();
     }
     if (serverConfig.maxConnectionIdleNanos != LeanServerBuilder.MAX_CONNECTION_IDLE_NANOS_DISABLED) {
-      maxIdleManager = new MaxConnectionIdleManager(serverConfig.maxConnectionIdleNanos);
-      maxIdleManager.start(() -> runOnLoop(() -> startGracefulShutdown(null)), scheduler);
+      maxIdle = new MaxConnectionIdle(this, serverConfig.maxConnectionIdleNanos);
+      maxIdle.start();
     }
     if (serverConfig.maxConnectionAgeNanos != LeanServerBuilder.MAX_CONNECTION_AGE_NANOS_DISABLED) {
       // ±10% jitter so connections accepted together do not all reconnect together.
@@ -334,8 +350,8 @@ final class LeanServerTransport extends LeanTransportBase
     cancel(maxAgeTimer);
     cancel(forcefulCloseTimer);
     keepAlive.stop();
-    if (maxIdleManager != null) {
-      maxIdleManager.onTransportTermination();
+    if (maxIdle != null) {
+      maxIdle.stop();
     }
     server.transportClosed(this);
     if (listener != null) {

@@ -1,5 +1,6 @@
 package dev.grpclean.transport;
 
+import com.google.common.base.Ticker;
 import io.grpc.ServerStreamTracer;
 import io.grpc.internal.TransportTracer;
 import java.util.List;
@@ -14,6 +15,8 @@ import javax.annotation.Nullable;
 final class ServerConfig {
   final TransportSettings settings;
   final ScheduledExecutorService scheduler;
+  /** The clock the scheduler's delays are measured on: {@link System#nanoTime} but in tests. */
+  final Ticker ticker;
   final TransportTracer.Factory transportTracerFactory;
   final List<? extends ServerStreamTracer.Factory> streamTracerFactories;
   final int maxConcurrentStreams;
@@ -40,6 +43,7 @@ final class ServerConfig {
         b.maxInboundMessageBytes, b.maxQueuedBytesPerConnection, b.settingsAckTimeoutNanos,
         b.statsGroup, LeanMemoryBudget.resolve(b.memoryBudget));
     this.scheduler = scheduler;
+    this.ticker = b.ticker;
     this.transportTracerFactory = b.transportTracerFactory;
     this.streamTracerFactories = streamTracerFactories;
     this.maxConcurrentStreams = b.maxConcurrentCallsPerConnection;

@@ -63,8 +63,8 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
   /** The first stream opened: the connection is in use. */
   void onStreamActive() {
     transport.keepAlive.onCallsOpen();
-    if (transport.maxIdleManager != null) {
-      transport.maxIdleManager.onTransportActive();
+    if (transport.maxIdle != null) {
+      transport.maxIdle.onStreamsOpen();
     }
   }
 
@@ -74,8 +74,8 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
       return;
     }
     transport.keepAlive.onCallsIdle();
-    if (transport.maxIdleManager != null) {
-      transport.maxIdleManager.onTransportIdle();
+    if (transport.maxIdle != null) {
+      transport.maxIdle.onStreamsIdle();
     }
     if (transport.gracefulShutdown && transport.secondGoAwaySent) {
       sendGoAwayAndClose(ErrorCode.NO_ERROR, null,

@@ -9,14 +9,22 @@ import dev.grpclean.transport.testing.Conditions;
 import dev.grpclean.transport.testing.Echo;
 import dev.grpclean.transport.testing.LeanLeases;
 import io.grpc.CallbackMetricInstrument;
+import io.grpc.Grpc;
 import io.grpc.InternalManagedChannelBuilder;
 import io.grpc.LongCounterMetricInstrument;
 import io.grpc.LongGaugeMetricInstrument;
 import io.grpc.LongUpDownCounterMetricInstrument;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.MetricInstrument;
 import io.grpc.MetricSink;
 import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -27,6 +35,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.After;
 import org.junit.Rule;
 import org.junit.Test;
@@ -75,6 +84,8 @@ public class LeanMetricsTest {
 
     assertEquals(1, sink.total("grpc.tcp.connections_created", target));
     assertEquals(1, sink.total("grpc.tcp.connection_count", target));
+    assertEquals("no optional label enabled: all four passed empty",
+        List.of(List.of("", "", "", "")), sink.countLabels(1));
     assertTrue("the sink learnt the instruments before the first value",
         sink.measuresSize > LeanMetrics.CONNECTION_COUNT.getIndex());
 
@@ -101,6 +112,58 @@ public class LeanMetricsTest {
     assertTrue("the gauges' callback is closed with the channel", r.closed);
   }
 
+  /**
+   * A sink that enables A80's optional labels gets the connection's real addresses on
+   * connection_count, the same going up and down, and on connections_created: the local port is
+   * the client's ephemeral one, as the server saw it, the peer port the server's port-0 pick.
+   */
+  @Test
+  public void connectionCountCarriesTheConnectionsAddressesWhenTheSinkEnablesThem()
+      throws Exception {
+    AtomicReference<SocketAddress> clientSeenByServer = new AtomicReference<>();
+    AtomicReference<SocketAddress> serverLocal = new AtomicReference<>();
+    ServerInterceptor addresses = new ServerInterceptor() {
+      @Override
+      public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(ServerCall<ReqT, RespT> call,
+          Metadata headers, ServerCallHandler<ReqT, RespT> next) {
+        clientSeenByServer.set(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+        serverLocal.set(call.getAttributes().get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR));
+        return next.startCall(call, headers);
+      }
+    };
+    server = LeanServerBuilder.forPort(0)
+        .addService(ServerInterceptors.intercept(Echo.service(), addresses)).build().start();
+    RecordingSink sink = new RecordingSink(Set.of(LeanMetrics.LOCAL_ADDRESS_LABEL,
+        LeanMetrics.LOCAL_PORT_LABEL, LeanMetrics.PEER_ADDRESS_LABEL,
+        LeanMetrics.PEER_PORT_LABEL));
+    String target = "127.0.0.1:" + server.getPort();
+    LeanChannelBuilder builder = LeanChannelBuilder.forTarget(target).usePlaintext();
+    InternalManagedChannelBuilder.addMetricSink(builder, sink);
+    channel = builder.build();
+    byte[] request = new byte[10];
+    assertArrayEquals(request, Echo.call(channel, request));
+
+    InetSocketAddress client = (InetSocketAddress) clientSeenByServer.get();
+    InetSocketAddress serverAddress = (InetSocketAddress) serverLocal.get();
+    assertEquals(server.getPort(), serverAddress.getPort());
+    List<String> expected = List.of(client.getAddress().getHostAddress(),
+        String.valueOf(client.getPort()), serverAddress.getAddress().getHostAddress(),
+        String.valueOf(server.getPort()));
+    assertEquals("127.0.0.1", expected.get(0));
+    assertEquals(List.of(expected), sink.countLabels(1));
+    assertEquals(List.of(expected), sink.createdLabels);
+    assertEquals(List.of(LeanMetrics.LOCAL_ADDRESS_LABEL, LeanMetrics.LOCAL_PORT_LABEL,
+            LeanMetrics.PEER_ADDRESS_LABEL, LeanMetrics.PEER_PORT_LABEL),
+        LeanMetrics.CONNECTION_COUNT.getOptionalLabelKeys());
+
+    channel.shutdownNow();
+    assertTrue(channel.awaitTermination(5, TimeUnit.SECONDS));
+    Conditions.await(() -> !sink.countLabels(-1).isEmpty(), WAIT,
+        () -> "connection_count events " + sink.countEvents);
+    assertEquals("down with the labels it went up with", List.of(expected),
+        sink.countLabels(-1));
+  }
+
   @Test
   public void aChannelWithoutSinksRegistersNothing() throws Exception {
     server = LeanServerBuilder.forPort(0).addService(Echo.service()).build().start();
@@ -118,7 +181,32 @@ public class LeanMetricsTest {
 
   /** A sink that keeps what it is given; thread-safe. */
   static final class RecordingSink implements MetricSink {
+    private final Set<String> optionalLabels;
     volatile int measuresSize;
+    /** connection_count's values with their optional label values, in order. */
+    final List<Map.Entry<Long, List<String>>> countEvents = new CopyOnWriteArrayList<>();
+    /** connections_created's optional label values, one list per connection. */
+    final List<List<String>> createdLabels = new CopyOnWriteArrayList<>();
+
+    RecordingSink() {
+      this(Set.of());
+    }
+
+    /** A sink that enables {@code optionalLabels}, as grpc-opentelemetry's can be told to. */
+    RecordingSink(Set<String> optionalLabels) {
+      this.optionalLabels = optionalLabels;
+    }
+
+    /** The optional label values of connection_count's events moving it by {@code delta}. */
+    List<List<String>> countLabels(long delta) {
+      List<List<String>> labels = new ArrayList<>();
+      for (Map.Entry<Long, List<String>> e : countEvents) {
+        if (e.getKey() == delta) {
+          labels.add(e.getValue());
+        }
+      }
+      return labels;
+    }
     final Map<String, AtomicLong> totals = new ConcurrentHashMap<>();
     final Map<String, Long> gauges = new ConcurrentHashMap<>();
     final Map<String, List<String>> gaugeLabels = new ConcurrentHashMap<>();
@@ -136,7 +224,7 @@ public class LeanMetricsTest {
 
     @Override
     public Set<String> getOptionalLabels() {
-      return Collections.emptySet();
+      return optionalLabels;
     }
 
     @Override
@@ -164,12 +252,18 @@ public class LeanMetricsTest {
     public void addLongCounter(LongCounterMetricInstrument i, long value, List<String> required,
         List<String> optional) {
       assertTrue(value >= 0);
+      if (i.getName().equals("grpc.tcp.connections_created")) {
+        createdLabels.add(List.copyOf(optional));
+      }
       add(i, value, required, optional);
     }
 
     @Override
     public void addLongUpDownCounter(LongUpDownCounterMetricInstrument i, long value,
         List<String> required, List<String> optional) {
+      if (i.getName().equals("grpc.tcp.connection_count")) {
+        countEvents.add(Map.entry(value, List.copyOf(optional)));
+      }
       add(i, value, required, optional);
     }
 

@@ -96,7 +96,7 @@ public class QpsDoctorInducedTest {
     }
   }
 
-  /** A thread that forces collections back to back while unary calls run. */
+  /** A thread that spends most of its time forcing collections while unary calls run. */
   @Test
   public void collectionsBackToBackAreGc() throws Exception {
     LeanServerBuilder serverBuilder = LeanServerBuilder.forPort(0);
@@ -110,14 +110,27 @@ public class QpsDoctorInducedTest {
       for (int i = 0; i < 16 * 1024; i++) {
         live.add(new byte[1024]);
       }
+      // Four fifths of the time collecting: far above the doctor's 10% share, while the calls
+      // still get the rest. Back to back, the collections starved the calls on a loaded machine
+      // (none connected within its 60 s deadline with 8 busy threads on 2 cores).
       while (!stop.get()) {
+        long start = System.nanoTime();
         System.gc();
+        LockSupport.parkNanos((System.nanoTime() - start) / 4);
       }
       assertEquals(16 * 1024, live.size());
     }, "induced-gc");
     try {
       collector.start();
-      List<Verdict> verdicts = underLoad(serverBuilder, channels, 8, 400);
+      // A short window can fall between two collections (the calls run between them): up to
+      // three windows are measured, and one must name GC.
+      List<Verdict> verdicts = List.of();
+      for (int window = 0; window < 3; window++) {
+        verdicts = measure(serverBuilder, channels, 8, 400);
+        if (verdicts.stream().anyMatch(v -> v.bottleneck == Bottleneck.GC)) {
+          break;
+        }
+      }
       assertTrue(QpsDoctor.report(verdicts),
           verdicts.stream().anyMatch(v -> v.bottleneck == Bottleneck.GC));
     } finally {

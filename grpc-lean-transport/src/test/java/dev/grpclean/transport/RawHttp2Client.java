@@ -219,6 +219,17 @@ final class RawHttp2Client implements Closeable {
     return frame;
   }
 
+  /**
+   * Sends a PING and waits for its ack: the server has read what we sent before it (such as the
+   * SETTINGS ack {@link #handshake} leaves in flight). Each one counts against the server's ping
+   * policing (two are allowed without calls in flight).
+   */
+  void pingRoundTrip(long payload) throws IOException {
+    send(RawFrames.ping(false, payload));
+    awaitFrame(f -> f.type == FrameType.PING && f.ack()
+        && ByteBuffer.wrap(f.payload).getLong() == payload, DEFAULT_WAIT);
+  }
+
   /** Skips frames until one matches. Fails on timeout or if the server closes first. */
   Frame awaitFrame(Predicate<Frame> wanted, Duration wait) throws IOException {
     long deadline = System.nanoTime() + wait.toNanos();

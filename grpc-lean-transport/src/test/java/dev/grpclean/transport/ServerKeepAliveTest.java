@@ -126,27 +126,37 @@ public class ServerKeepAliveTest {
     assertEquals(List.of("ping@100", "ping@200"), events);
   }
 
-  /** A real server: a peer that never answers its PING loses the connection; one that does not. */
+  /**
+   * A real server on a stepped clock: a peer that never answers its PING loses the connection at
+   * the timeout; one that answers stays. (On the real clock, a test thread held up for the 300 ms
+   * of the timeout on a loaded machine would lose the answering connection too.)
+   */
   @Test
   public void serverDropsPeerThatNeverAnswersKeepAlivePing() throws Exception {
+    SteppedTimer timer = new SteppedTimer();
     Server server = LeanServerBuilder.forPort(0).addService(Echo.service())
         .keepAliveTime(200, TimeUnit.MILLISECONDS)
         .keepAliveTimeout(300, TimeUnit.MILLISECONDS)
+        .timerForTests(timer, timer.ticker)
         .build().start();
     try (RawHttp2Client silent = RawHttp2Client.connect(server.getPort());
         RawHttp2Client answering = RawHttp2Client.connect(server.getPort())) {
-      silent.handshake();
-      answering.handshake();
+      silent.handshake().pingRoundTrip(1);
+      answering.handshake().pingRoundTrip(1); // nothing more to read before the clock moves
+      timer.advance(200, TimeUnit.MILLISECONDS); // both ping; the timeouts are due at 500
       RawHttp2Client.Frame ping = silent.awaitFrame(
           f -> f.type == FrameType.PING && !f.ack(), Duration.ofSeconds(10));
       assertEquals(0xDEADL, ByteBuffer.wrap(ping.payload).getLong());
-      // Answer three keepalive pings on the other connection: it stays open meanwhile.
-      for (int i = 0; i < 3; i++) {
+      // Answer three keepalive pings on the other connection (at 200, 400 and 600): it stays
+      // open while the silent one is dropped at 500.
+      for (int i = 1; i <= 3; i++) {
         RawHttp2Client.Frame p = answering.awaitFrame(
             f -> f.type == FrameType.PING && !f.ack(), Duration.ofSeconds(10));
         answering.send(RawFrames.ping(true, ByteBuffer.wrap(p.payload).getLong()));
+        // The answer read: the timeout is cancelled and the next ping due 200 ms on.
+        timer.awaitTaskDueAt(TimeUnit.MILLISECONDS.toNanos(200 * (i + 1)), 10_000);
+        timer.advance(200, TimeUnit.MILLISECONDS);
       }
-      assertFalse(answering.closedByPeer());
       silent.awaitClosed(Duration.ofSeconds(10));
       assertTrue(silent.closedByPeer());
       answering.awaitFrame(f -> f.type == FrameType.PING && !f.ack(), Duration.ofSeconds(10));
