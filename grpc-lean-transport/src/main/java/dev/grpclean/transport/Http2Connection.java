@@ -217,10 +217,17 @@ abstract class Http2Connection
     closeNow(status);
   }
 
+  /**
+   * Flushes what the frames just read queued (acks, window updates, DATA their windows let go),
+   * with the loop's batch; nothing when they queued nothing, so that a read does not send early
+   * what a stream queued to leave with its own flush (a request's headers before its message).
+   */
   @Override
   public final void socketReadDone() {
     noteActivity();
-    requestFlush();
+    if (!writer.isIdle()) {
+      requestFlush();
+    }
   }
 
   /**

@@ -28,6 +28,11 @@ final class LeanClientStream extends AbstractClientStream {
   private static final Logger log = Logger.getLogger(LeanClientStream.class.getName());
   private final LeanClientTransport transport;
   private final MethodDescriptor<?, ?> method;
+  /**
+   * The call sends one message and then half-closes (unary, server streaming): its request
+   * flushes with its END_STREAM, never before (see {@link Sink}).
+   */
+  private final boolean oneMessage;
   private final State state;
   private final Sink sink = new Sink();
   private final Attributes attributes;
@@ -67,6 +72,7 @@ final class LeanClientStream extends AbstractClientStream {
     this.transport = transport;
     this.budget = transport.factory.settings.memoryBudget;
     this.method = method;
+    this.oneMessage = method.getType().clientSendsOneMessage();
     this.attributes = transport.getAttributes();
     this.state = new State(maxInboundMessageBytes, statsTraceCtx, transportTracer, callOptions);
   }
@@ -120,7 +126,12 @@ final class LeanClientStream extends AbstractClientStream {
       String authority = state.authority != null ? state.authority : transport.authority;
       Http2Headers headers = GrpcHeaders.clientRequest(metadata, transport.scheme, path,
           authority, transport.userAgent);
-      onLoop(() -> transport.startStream(state, headers));
+      // A call that sends one message (unary, server streaming) ends its request with that
+      // message and END_STREAM right after, in a write that flushes: the headers wait for it,
+      // so one request leaves in one write, as grpc-netty does (its CreateStreamCommand is not
+      // flushed for such calls).
+      boolean flush = !oneMessage;
+      onLoop(() -> transport.startStream(state, headers, flush));
     }
 
     @Override
@@ -160,8 +171,14 @@ final class LeanClientStream extends AbstractClientStream {
       if (sending > 0) {
         onSendingBytes(sending);
       }
+      // A call that sends one message flushes with its END_STREAM only: ClientCallImpl does not
+      // flush such a message, as the half-close follows at once, but the retry buffer's replay
+      // (RetriableStream, on by default) does, which split about one request in ten over two
+      // writes. A buffer that ends inside a message flushes, so a large message streams while
+      // it is framed.
+      boolean flushNow = endOfStream || numMessages == 0 || (flush && !oneMessage);
       if (!StreamBridge.runOnLoop(transport.loop,
-          () -> transport.sendData(state, data, endOfStream, numMessages), transport)) {
+          () -> transport.sendData(state, data, endOfStream, numMessages, flushNow), transport)) {
         // The poller group is shut down: the chunk and its budget charge go back, and nothing
         // will ever run for this stream.
         if (data != null) {
@@ -185,6 +202,8 @@ final class LeanClientStream extends AbstractClientStream {
     OutboundStream outbound;
     InboundFlow inbound;
     Http2Headers pendingHeaders;
+    /** Whether the headers flush as soon as the stream has an id, or wait for its data's flush. */
+    boolean flushHeaders = true;
     boolean started;
     boolean cancelled;
     boolean remoteClosed;

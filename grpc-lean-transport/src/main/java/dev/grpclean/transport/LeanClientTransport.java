@@ -215,13 +215,18 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     }
   }
 
-  void startStream(LeanClientStream.State state, Http2Headers headers) {
+  /**
+   * Opens {@code state}'s stream with {@code headers}, now or when the connection allows; without
+   * {@code flush} they go out with the next flush, which the stream's own data requests.
+   */
+  void startStream(LeanClientStream.State state, Http2Headers headers, boolean flush) {
     assert loop.inEventLoop() : "not on the transport's loop thread";
     if (state.cancelled) {
       return;
     }
     state.started = true;
     state.pendingHeaders = headers;
+    state.flushHeaders = flush;
     if (shutdownStatus != null || goAwayReceived || connection == null || connection.closed) {
       Status status = shutdownStatus != null ? shutdownStatus
           : Status.UNAVAILABLE.withDescription("transport is shutting down");
@@ -259,10 +264,13 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     connection.writer.enqueueHeaders(id, headers, false);
     state.getStatsTraceContext().clientOutboundHeaders();
     OutboundStream out = state.outbound;
-    if (out.queuedBytes > 0 || out.endStreamAfterData) {
+    boolean dataQueued = out.queuedBytes > 0 || out.endStreamAfterData;
+    if (dataQueued) {
       connection.writer.enqueueData(out, null, false);
     }
-    connection.requestFlush();
+    if (dataQueued || state.flushHeaders) {
+      connection.requestFlush();
+    }
   }
 
   private ArrayDeque<LeanClientStream.State> pending() {
@@ -316,8 +324,9 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     }
   }
 
+  /** Queues DATA (then owned by the stream); without {@code flush} it waits for the next one. */
   void sendData(LeanClientStream.State state, ByteBuffer data, boolean endOfStream,
-      int numMessages) {
+      int numMessages, boolean flush) {
     assert loop.inEventLoop() : "not on the transport's loop thread";
     transportTracer.reportMessageSent(numMessages);
     if (state.cancelled || state.localClosed || state.done || connection == null
@@ -350,7 +359,9 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
       if (state.budgetHold != null) {
         state.budgetHold.holdIfUnderPressure();
       }
-      connection.requestFlush();
+      if (flush) {
+        connection.requestFlush();
+      }
     }
   }
 

@@ -379,14 +379,16 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
 
   // ------------------------------------------------------------------ call operations
 
-  void sendHeaders(LeanServerStream.State s, Http2Headers headers) {
+  void sendHeaders(LeanServerStream.State s, Http2Headers headers, boolean flush) {
     assertInLoop();
     if (s.cancelled || closed) {
       return;
     }
     s.headersSent = true;
     writer.enqueueHeaders(s.id, headers, false);
-    requestFlush();
+    if (flush) {
+      requestFlush();
+    }
   }
 
   /**
@@ -427,7 +429,8 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     }
   }
 
-  void sendData(LeanServerStream.State s, ByteBuffer data, int numMessages) {
+  /** Queues DATA (then owned by the stream); without {@code flush} (as sendHeaders) it waits. */
+  void sendData(LeanServerStream.State s, ByteBuffer data, int numMessages, boolean flush) {
     assertInLoop();
     transport.tracer().reportMessageSent(numMessages);
     if (s.cancelled || closed) {
@@ -443,7 +446,9 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     if (s.budgetHold != null) {
       s.budgetHold.holdIfUnderPressure();
     }
-    requestFlush();
+    if (flush) {
+      requestFlush();
+    }
   }
 
   void sendTrailers(LeanServerStream.State s, Http2Headers trailers) {
