@@ -90,110 +90,20 @@ public enum Transport {
    * next to {@link #LEAN} in one compare run, what the server's engine costs at rest and in
    * throughput. Not among compare's defaults.
    */
-  LEAN_JDK_SERVER {
-    @Override
-    public ServerBuilder<?> serverBuilder() {
-      return LEAN.serverBuilder();
-    }
-
-    @Override
-    public ManagedChannel channel(String host, int port) {
-      return LEAN.channel(host, port);
-    }
-
-    @Override
-    public ServerBuilder<?> serverBuilder(ServerCredentials creds) {
-      return LEAN.serverBuilder(creds);
-    }
-
-    @Override
-    ManagedChannelBuilder<?> channelBuilder(String host, int port, ChannelCredentials creds) {
-      return LEAN.channelBuilder(host, port, creds);
-    }
-
-    @Override
-    public String id() {
-      return "lean-jdkserver";
-    }
-
-    @Override
-    public java.util.List<String> childJvmFlags() {
-      return java.util.List.of("-Dgrpclean.tls.serverProvider=jdk");
-    }
-  },
+  LEAN_JDK_SERVER("lean-jdkserver", "-Dgrpclean.tls.serverProvider=jdk"),
   /**
    * Lean with Conscrypt's TLS engine on the server side only ({@code
    * -Dgrpclean.tls.serverProvider=conscrypt}): the counterpart of {@link #LEAN_JDK_SERVER}.
    * Not among compare's defaults.
    */
-  LEAN_CONSCRYPT_SERVER {
-    @Override
-    public ServerBuilder<?> serverBuilder() {
-      return LEAN.serverBuilder();
-    }
-
-    @Override
-    public ManagedChannel channel(String host, int port) {
-      return LEAN.channel(host, port);
-    }
-
-    @Override
-    public ServerBuilder<?> serverBuilder(ServerCredentials creds) {
-      return LEAN.serverBuilder(creds);
-    }
-
-    @Override
-    ManagedChannelBuilder<?> channelBuilder(String host, int port, ChannelCredentials creds) {
-      return LEAN.channelBuilder(host, port, creds);
-    }
-
-    @Override
-    public String id() {
-      return "lean-conscryptserver";
-    }
-
-    @Override
-    public java.util.List<String> childJvmFlags() {
-      return java.util.List.of("-Dgrpclean.tls.serverProvider=conscrypt");
-    }
-  },
+  LEAN_CONSCRYPT_SERVER("lean-conscryptserver", "-Dgrpclean.tls.serverProvider=conscrypt"),
   /**
    * Lean with Conscrypt given the key managers' keys as they are ({@code
    * -Dgrpclean.tls.conscryptNativeKeys=false}: parsed again at every handshake and kept by each
    * connection) instead of converted once and shared: next to {@link #LEAN} in one compare run,
    * what the conversion saves. Not among compare's defaults.
    */
-  LEAN_JCA_KEYS {
-    @Override
-    public ServerBuilder<?> serverBuilder() {
-      return LEAN.serverBuilder();
-    }
-
-    @Override
-    public ManagedChannel channel(String host, int port) {
-      return LEAN.channel(host, port);
-    }
-
-    @Override
-    public ServerBuilder<?> serverBuilder(ServerCredentials creds) {
-      return LEAN.serverBuilder(creds);
-    }
-
-    @Override
-    ManagedChannelBuilder<?> channelBuilder(String host, int port, ChannelCredentials creds) {
-      return LEAN.channelBuilder(host, port, creds);
-    }
-
-    @Override
-    public String id() {
-      return "lean-jcakeys";
-    }
-
-    @Override
-    public java.util.List<String> childJvmFlags() {
-      return java.util.List.of("-Dgrpclean.tls.conscryptNativeKeys=false");
-    }
-  },
+  LEAN_JCA_KEYS("lean-jcakeys", "-Dgrpclean.tls.conscryptNativeKeys=false"),
   NETTY {
     @Override
     public ServerBuilder<?> serverBuilder() {
@@ -237,19 +147,52 @@ public enum Transport {
     }
   };
 
-  /** A server builder listening on an ephemeral loopback port. */
-  public abstract ServerBuilder<?> serverBuilder();
+  /**
+   * For a lean variant that differs from {@link #LEAN} only by a flag of the bench's child JVMs:
+   * its id and that flag (its builders are LEAN's); null for every transport with builders of its
+   * own, which overrides the four builder methods.
+   */
+  private final String flagVariantId;
+  private final String flagVariantJvmFlag;
 
-  public abstract ManagedChannel channel(String host, int port);
+  Transport() {
+    this(null, null);
+  }
+
+  Transport(String flagVariantId, String flagVariantJvmFlag) {
+    this.flagVariantId = flagVariantId;
+    this.flagVariantJvmFlag = flagVariantJvmFlag;
+  }
+
+  /** A server builder listening on an ephemeral loopback port. */
+  public ServerBuilder<?> serverBuilder() {
+    return flagVariantOf().serverBuilder();
+  }
+
+  public ManagedChannel channel(String host, int port) {
+    return flagVariantOf().channel(host, port);
+  }
 
   /**
    * A server builder on an ephemeral loopback port with these credentials. Credentials the
    * transport does not know fail here (IllegalArgumentException); check
    * {@link Security#supports} first.
    */
-  public abstract ServerBuilder<?> serverBuilder(ServerCredentials creds);
+  public ServerBuilder<?> serverBuilder(ServerCredentials creds) {
+    return flagVariantOf().serverBuilder(creds);
+  }
 
-  abstract ManagedChannelBuilder<?> channelBuilder(String host, int port, ChannelCredentials creds);
+  ManagedChannelBuilder<?> channelBuilder(String host, int port, ChannelCredentials creds) {
+    return flagVariantOf().channelBuilder(host, port, creds);
+  }
+
+  /** {@link #LEAN}, whose builders a flag variant uses; a transport of its own must override. */
+  private Transport flagVariantOf() {
+    if (flagVariantId == null) {
+      throw new AssertionError(this + " must override the builder methods");
+    }
+    return LEAN;
+  }
 
   /** A channel with these credentials; {@code authority} overrides the target's when not null. */
   public ManagedChannel channel(String host, int port, ChannelCredentials creds,
@@ -266,18 +209,19 @@ public enum Transport {
 
   /** The name used on the command line and in reports: {@code lean}, {@code netty}, {@code okhttp}. */
   public String id() {
-    return name().toLowerCase(Locale.ROOT);
+    return flagVariantId != null ? flagVariantId : name().toLowerCase(Locale.ROOT);
   }
 
-  /** Whether this is the lean transport (with or without its counters). */
+  /** Whether this is the lean transport (any of its variants). */
   public boolean isLean() {
-    return this == LEAN || this == LEAN_NO_COUNTERS || this == LEAN_JDK_SERVER
-        || this == LEAN_CONSCRYPT_SERVER || this == LEAN_JCA_KEYS;
+    return this == LEAN || this == LEAN_NO_COUNTERS || flagVariantId != null;
   }
 
   /** Flags the bench adds to this transport's server and client JVMs. */
   public java.util.List<String> childJvmFlags() {
-    return java.util.List.of();
+    return flagVariantJvmFlag != null
+        ? java.util.List.of(flagVariantJvmFlag)
+        : java.util.List.of();
   }
 
   /** What compare runs when {@code --transports} is not given. */
