@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.PriorityQueue;
 import java.util.Random;
-import java.util.concurrent.AbstractExecutorService;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Delayed;
 import java.util.concurrent.ScheduledExecutorService;
@@ -281,8 +280,7 @@ public class ServerKeepAliveTest {
    * A timer on a fake clock: {@link #advance} runs the tasks that come due, in due order (ties in
    * scheduling order), with the clock set to each one's due time. Single-threaded.
    */
-  static final class FakeScheduler extends AbstractExecutorService
-      implements ScheduledExecutorService {
+  static final class FakeScheduler extends FakeTimerService {
     long now;
     private long scheduled;
     final PriorityQueue<Task> queue = new PriorityQueue<>();
@@ -335,39 +333,6 @@ public class ServerKeepAliveTest {
       Task t = new Task(callable, now + Math.max(0, delayNanos), scheduled++, reference);
       queue.add(t);
       return t;
-    }
-
-    @Override
-    public ScheduledFuture<?> scheduleAtFixedRate(Runnable r, long i, long p, TimeUnit u) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public ScheduledFuture<?> scheduleWithFixedDelay(Runnable r, long i, long d, TimeUnit u) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public void shutdown() {}
-
-    @Override
-    public List<Runnable> shutdownNow() {
-      return List.of();
-    }
-
-    @Override
-    public boolean isShutdown() {
-      return false;
-    }
-
-    @Override
-    public boolean isTerminated() {
-      return false;
-    }
-
-    @Override
-    public boolean awaitTermination(long timeout, TimeUnit unit) {
-      return false;
     }
 
     @Override

@@ -2,12 +2,9 @@ package dev.grpclean.transport;
 
 import com.google.common.base.Ticker;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
-import java.util.List;
 import java.util.PriorityQueue;
-import java.util.concurrent.AbstractExecutorService;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Delayed;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -19,7 +16,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Thread-safe: the queue and the clock under this object's monitor; tasks run without it.
  */
-final class SteppedTimer extends AbstractExecutorService implements ScheduledExecutorService {
+final class SteppedTimer extends FakeTimerService {
   @GuardedBy("this")
   private long now;
   @GuardedBy("this")
@@ -116,43 +113,10 @@ final class SteppedTimer extends AbstractExecutorService implements ScheduledExe
     }
   }
 
-  @Override
-  public ScheduledFuture<?> scheduleAtFixedRate(Runnable r, long i, long p, TimeUnit u) {
-    throw new UnsupportedOperationException();
-  }
-
-  @Override
-  public ScheduledFuture<?> scheduleWithFixedDelay(Runnable r, long i, long d, TimeUnit u) {
-    throw new UnsupportedOperationException();
-  }
-
   /** Not a timer's job: a caller would wait for the next {@link #advance} without knowing it. */
   @Override
   public void execute(Runnable command) {
     throw new UnsupportedOperationException("execute on a stepped timer");
-  }
-
-  @Override
-  public void shutdown() {}
-
-  @Override
-  public List<Runnable> shutdownNow() {
-    return List.of();
-  }
-
-  @Override
-  public boolean isShutdown() {
-    return false;
-  }
-
-  @Override
-  public boolean isTerminated() {
-    return false;
-  }
-
-  @Override
-  public boolean awaitTermination(long timeout, TimeUnit unit) {
-    return false;
   }
 
   /** One scheduled task. Thread-safe: its state under its own monitor. */
