@@ -9,18 +9,13 @@ import dev.grpclean.transport.frame.ErrorCode;
 import dev.grpclean.transport.frame.FrameType;
 import dev.grpclean.transport.testing.Conditions;
 import dev.grpclean.transport.testing.Echo;
-import dev.grpclean.transport.testing.LeanLeases;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
-import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.MethodDescriptor.MethodType;
-import io.grpc.Server;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import org.junit.After;
-import org.junit.Before;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.Timeout;
@@ -35,36 +30,16 @@ public class ConnectionStatsGroupTest {
   private static final Duration WAIT = Duration.ofSeconds(20);
   private static final int CALLS = 20;
 
-  private LeanServerBuilder serverBuilder;
-  private LeanChannelBuilder channelBuilder;
-  private Server server;
-  private ManagedChannel channel;
-
-  @Before
-  public void setUp() throws Exception {
-    serverBuilder = LeanServerBuilder.forPort(0);
-    server = serverBuilder.addService(Echo.service()).build().start();
-    channelBuilder = LeanChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext();
-    channel = channelBuilder.build();
-  }
-
-  @After
-  public void tearDown() throws Exception {
-    channel.shutdownNow();
-    server.shutdownNow();
-    channel.awaitTermination(5, TimeUnit.SECONDS);
-    server.awaitTermination(5, TimeUnit.SECONDS);
-    LeanLeases.assertNoneLeased();
-  }
+  @Rule public final EchoConnection echo = new EchoConnection();
 
   @Test
   public void bothSidesCountTheSameFramesAndBytes() throws Exception {
     byte[] request = new byte[100];
     for (int i = 0; i < CALLS; i++) {
-      assertArrayEquals(request, Echo.call(channel, request));
+      assertArrayEquals(request, Echo.call(echo.channel, request));
     }
-    ConnectionStatsGroup serverStats = serverBuilder.connectionStats();
-    ConnectionStatsGroup clientStats = channelBuilder.connectionStats();
+    ConnectionStatsGroup serverStats = echo.serverBuilder.connectionStats();
+    ConnectionStatsGroup clientStats = echo.channelBuilder.connectionStats();
     // The last bytes either side wrote (a SETTINGS ack, a WINDOW_UPDATE) may still be in flight.
     Conditions.await(() -> clientStats.snapshot().get(Figure.BYTES_WRITTEN)
             == serverStats.snapshot().get(Figure.BYTES_READ)
@@ -107,39 +82,39 @@ public class ConnectionStatsGroupTest {
   @Test
   public void resetsCountedByCodeOnBothSides() throws Exception {
     // Called as a streaming method, so its headers leave at start (see below).
-    ClientCall<byte[], byte[]> call = channel.newCall(STREAMING_ECHO, CallOptions.DEFAULT);
+    ClientCall<byte[], byte[]> call = echo.channel.newCall(STREAMING_ECHO, CallOptions.DEFAULT);
     call.start(new ClientCall.Listener<byte[]>() {}, new Metadata());
     call.request(1);
     // The unary handler waits for the request, so the stream stays open until the reset.
-    Conditions.await(() -> serverBuilder.connectionStats().snapshot()
+    Conditions.await(() -> echo.serverBuilder.connectionStats().snapshot()
         .framesIn(FrameType.HEADERS) == 1, WAIT, () -> "HEADERS never arrived");
     call.cancel("test cancels", null);
-    Conditions.await(() -> serverBuilder.connectionStats().snapshot()
+    Conditions.await(() -> echo.serverBuilder.connectionStats().snapshot()
             .rstStreamIn(ErrorCode.CANCEL.code()) == 1, WAIT,
-        () -> "server saw no RST_STREAM: " + serverBuilder.connectionStats().snapshot());
-    assertEquals(1, channelBuilder.connectionStats().snapshot()
+        () -> "server saw no RST_STREAM: " + echo.serverBuilder.connectionStats().snapshot());
+    assertEquals(1, echo.channelBuilder.connectionStats().snapshot()
         .rstStreamOut(ErrorCode.CANCEL.code()));
   }
 
   @Test
   public void closedConnectionsStayInTheSumAndGracefulShutdownTimesAPing() throws Exception {
-    assertArrayEquals(new byte[10], Echo.call(channel, new byte[10]));
+    assertArrayEquals(new byte[10], Echo.call(echo.channel, new byte[10]));
     // An open call keeps the client from closing at the first GOAWAY, so it acks the PING.
-    ClientCall<byte[], byte[]> call = channel.newCall(STREAMING_ECHO, CallOptions.DEFAULT);
+    ClientCall<byte[], byte[]> call = echo.channel.newCall(STREAMING_ECHO, CallOptions.DEFAULT);
     call.start(new ClientCall.Listener<byte[]>() {}, new Metadata());
-    ConnectionStatsGroup serverStats = serverBuilder.connectionStats();
+    ConnectionStatsGroup serverStats = echo.serverBuilder.connectionStats();
     Conditions.await(() -> serverStats.snapshot().framesIn(FrameType.HEADERS) == 2, WAIT,
         () -> "HEADERS never arrived");
-    server.shutdown();
+    echo.server.shutdown();
     Conditions.await(() -> serverStats.snapshot().get(Figure.PING_ACKS_RECEIVED) == 1, WAIT,
         () -> "graceful-shutdown PING not acked: " + serverStats.snapshot());
     // The second GOAWAY follows the ack; once the call ends the client may close before it
     // reads what is still on its way, so it is awaited while the call holds the connection.
-    Conditions.await(() -> channelBuilder.connectionStats().snapshot()
+    Conditions.await(() -> echo.channelBuilder.connectionStats().snapshot()
             .goAwayIn(ErrorCode.NO_ERROR.code()) >= 2, WAIT,
-        () -> "client saw no second GOAWAY: " + channelBuilder.connectionStats().snapshot());
+        () -> "client saw no second GOAWAY: " + echo.channelBuilder.connectionStats().snapshot());
     call.cancel("test ends the last call", null);
-    assertTrue(server.awaitTermination(20, TimeUnit.SECONDS));
+    assertTrue(echo.server.awaitTermination(20, TimeUnit.SECONDS));
     Conditions.await(() -> serverStats.snapshot().get(Figure.CONNECTIONS_OPEN) == 0, WAIT,
         () -> "still open: " + serverStats.snapshot());
     LeanConnectionStats s = serverStats.snapshot();
@@ -152,7 +127,7 @@ public class ConnectionStatsGroupTest {
     assertTrue(s.toString(), s.meanPingRttNanos() > 0);
     assertEquals(0, s.get(Figure.QUEUE_DEPTH));
     assertEquals(0, s.get(Figure.STREAMS_BLOCKED_ON_WINDOW));
-    assertTrue("kept after close", channelBuilder.connectionStats().snapshot()
+    assertTrue("kept after close", echo.channelBuilder.connectionStats().snapshot()
         .goAwayIn(ErrorCode.NO_ERROR.code()) >= 2);
   }
 }

@@ -8,13 +8,7 @@ import dev.grpclean.transport.LeanConnectionStats.Figure;
 import dev.grpclean.transport.frame.FrameType;
 import dev.grpclean.transport.testing.Conditions;
 import dev.grpclean.transport.testing.Echo;
-import dev.grpclean.transport.testing.LeanLeases;
-import io.grpc.ManagedChannel;
-import io.grpc.Server;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
-import org.junit.After;
-import org.junit.Before;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.Timeout;
@@ -35,31 +29,11 @@ public class UnaryCallWritesTest {
   private static final Duration WAIT = Duration.ofSeconds(20);
   private static final int CALLS = 200;
 
-  private LeanServerBuilder serverBuilder;
-  private LeanChannelBuilder channelBuilder;
-  private Server server;
-  private ManagedChannel channel;
-
-  @Before
-  public void setUp() throws Exception {
-    serverBuilder = LeanServerBuilder.forPort(0);
-    server = serverBuilder.addService(Echo.service()).build().start();
-    channelBuilder = LeanChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext();
-    channel = channelBuilder.build();
-  }
-
-  @After
-  public void tearDown() throws Exception {
-    channel.shutdownNow();
-    server.shutdownNow();
-    channel.awaitTermination(5, TimeUnit.SECONDS);
-    server.awaitTermination(5, TimeUnit.SECONDS);
-    LeanLeases.assertNoneLeased();
-  }
+  @Rule public final EchoConnection echo = new EchoConnection();
 
   @Test
   public void eachUnaryResponseLeavesInOneWrite() throws Exception {
-    ConnectionStatsGroup stats = serverBuilder.connectionStats();
+    ConnectionStatsGroup stats = echo.serverBuilder.connectionStats();
     Delta d = sequentialCalls(stats);
     // The server sends HEADERS and trailers per call, DATA with the message.
     assertEquals(d.toString(), 2L * CALLS, d.headers);
@@ -69,7 +43,7 @@ public class UnaryCallWritesTest {
 
   @Test
   public void eachUnaryRequestLeavesInOneWrite() throws Exception {
-    ConnectionStatsGroup stats = channelBuilder.connectionStats();
+    ConnectionStatsGroup stats = echo.channelBuilder.connectionStats();
     Delta d = sequentialCalls(stats);
     assertEquals(d.toString(), CALLS, d.headers);
     assertEquals(d.toString(), CALLS, d.data);
@@ -82,13 +56,13 @@ public class UnaryCallWritesTest {
    */
   private Delta sequentialCalls(ConnectionStatsGroup stats) {
     byte[] request = new byte[100];
-    assertArrayEquals(request, Echo.call(channel, request)); // connection set up
-    ConnectionStatsGroup server = serverBuilder.connectionStats();
+    assertArrayEquals(request, Echo.call(echo.channel, request)); // connection set up
+    ConnectionStatsGroup server = echo.serverBuilder.connectionStats();
     Conditions.await(() -> server.snapshot().framesOut(FrameType.HEADERS) == 2, WAIT,
         () -> "first response incomplete: " + server.snapshot());
     LeanConnectionStats before = stats.snapshot();
     for (int i = 0; i < CALLS; i++) {
-      assertArrayEquals(request, Echo.call(channel, request));
+      assertArrayEquals(request, Echo.call(echo.channel, request));
     }
     Conditions.await(() -> server.snapshot().framesOut(FrameType.HEADERS) == 2L + 2L * CALLS,
         WAIT, () -> "responses incomplete: " + server.snapshot());
