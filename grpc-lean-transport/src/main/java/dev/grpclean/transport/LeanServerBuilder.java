@@ -110,7 +110,10 @@ public final class LeanServerBuilder extends ForwardingServerBuilder<LeanServerB
     ScheduledExecutorService scheduler = timerForTests != null ? timerForTests
         : SharedResourcePool.forResource(GrpcUtil.TIMER_SERVICE).getObject();
     ServerConfig config = new ServerConfig(this, scheduler, streamTracerFactories);
-    return new LeanServer(config, address, SharedLoops.pool(pollerThreads));
+    // A test timer comes with loops of its own: a loop's idle sweeper schedules on the timer of
+    // the connections it watches, which on a shared loop must be the one every server uses.
+    int threads = timerForTests != null && pollerThreads <= 0 ? 1 : pollerThreads;
+    return new LeanServer(config, address, SharedLoops.pool(threads));
   }
 
   /**
@@ -257,6 +260,8 @@ public final class LeanServerBuilder extends ForwardingServerBuilder<LeanServerB
    * Tests: the server's timers (handshake, keepalive, max idle and age, graceful shutdown, and
    * grpc-core's own through the transport) run on {@code timer}, and the transports read {@code
    * ticker} rather than {@link System#nanoTime}, so that a test steps time instead of sleeping.
+   * The server then runs on a poller thread of its own (unless {@link #pollerThreads} says how
+   * many): the shared loops' idle sweepers must not end up on a timer only one test moves.
    */
   LeanServerBuilder timerForTests(ScheduledExecutorService timer, Ticker ticker) {
     this.timerForTests = timer;
