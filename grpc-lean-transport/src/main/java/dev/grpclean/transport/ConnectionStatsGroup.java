@@ -283,24 +283,25 @@ public final class ConnectionStatsGroup {
     return m == null ? null : m.connectionOpened(local, peer);
   }
 
-  /** {@code c} closed: its final figures join the closed total. Its loop thread. */
+  /**
+   * {@code c} closed: its final figures join the closed total in the same step that takes it out
+   * of the open list, so that a snapshot never finds it in neither. Its loop thread.
+   */
   void retire(Http2Connection c) {
+    LeanConnectionStats last = c.statsNow(System.nanoTime());
     synchronized (lock) {
       if (!removeOpen(c)) {
         return;
       }
+      if (closed == null) {
+        closed = LeanConnectionStats.builder(0);
+      }
+      closed.addAll(last);
     }
     LeanMetrics m = metrics;
     List<String> labels = c.metricsLabels();
     if (m != null && labels != null) {
       m.connectionClosed(labels);
-    }
-    LeanConnectionStats last = c.statsNow(System.nanoTime());
-    synchronized (lock) {
-      if (closed == null) {
-        closed = LeanConnectionStats.builder(0);
-      }
-      closed.addAll(last);
     }
   }
 
@@ -401,8 +402,8 @@ public final class ConnectionStatsGroup {
     for (ConnectionStatsGroup g : groups) {
       synchronized (g.lock) {
         // The closed total and the open list together: a connection retiring after this is in
-        // the list, and the loop tasks below skip connections already retired (none counted
-        // twice).
+        // the list and not in the total read here, so its loop task below counts its figures
+        // (final ones by then) whether or not it is still open; only its liveness depends on it.
         if (g.closed != null) {
           sum.addAll(g.closed.build());
         }
@@ -413,14 +414,14 @@ public final class ConnectionStatsGroup {
         }
       }
     }
-    List<CompletableFuture<LeanConnectionStats>> answers =
-        new ArrayList<>(openConnections.size());
+    List<CompletableFuture<LoopAnswer>> answers = new ArrayList<>(openConnections.size());
     Set<EventLoop> loops = Collections.newSetFromMap(new IdentityHashMap<>());
     for (Http2Connection c : openConnections) {
       loops.add(c.loop);
-      CompletableFuture<LeanConnectionStats> f = new CompletableFuture<>();
+      CompletableFuture<LoopAnswer> f = new CompletableFuture<>();
       ConnectionStatsGroup g = c.config.statsGroup;
-      Runnable task = () -> f.complete(g.stillOpen(c) ? c.statsNow(System.nanoTime()) : null);
+      Runnable task = () -> f.complete(
+          new LoopAnswer(c.statsNow(System.nanoTime()), g.stillOpen(c)));
       if (c.loop.inEventLoop()) {
         task.run();
       } else {
@@ -430,11 +431,11 @@ public final class ConnectionStatsGroup {
     }
     long deadline = System.nanoTime() + LOOP_ANSWER_TIMEOUT_NANOS;
     long live = 0;
-    for (CompletableFuture<LeanConnectionStats> f : answers) {
-      LeanConnectionStats s = await(f, deadline);
-      if (s != null) {
-        sum.addAll(s);
-        live++;
+    for (CompletableFuture<LoopAnswer> f : answers) {
+      LoopAnswer a = await(f, deadline);
+      if (a != null) {
+        sum.addAll(a.stats);
+        live += a.open ? 1 : 0;
       }
     }
     sum.add(Figure.CONNECTIONS_OPEN, live);
@@ -481,8 +482,18 @@ public final class ConnectionStatsGroup {
     return !n.contains("concurrent") && !n.contains("cycles");
   }
 
-  private static LeanConnectionStats await(CompletableFuture<LeanConnectionStats> f,
-      long deadlineNanos) {
+  /** A connection's figures as its loop read them for a snapshot, and whether it was open. */
+  private static final class LoopAnswer {
+    final LeanConnectionStats stats;
+    final boolean open;
+
+    LoopAnswer(LeanConnectionStats stats, boolean open) {
+      this.stats = stats;
+      this.open = open;
+    }
+  }
+
+  private static <T> T await(CompletableFuture<T> f, long deadlineNanos) {
     try {
       return f.get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {
