@@ -319,7 +319,7 @@ final class ClientConnection extends Http2Connection {
 
   @Override
   void onClosed(Status status) {
-    transport.inUseStreams = Math.min(transport.inUseStreams, transport.pendingCount());
+    transport.inUseStreams = Math.min(transport.inUseStreams, transport.pendingStreams.size());
     transport.terminate(status, SimpleDisconnectError.CONNECTION_RESET);
   }
 

@@ -126,12 +126,7 @@ final class LeanClientStream extends AbstractClientStream {
       String authority = state.authority != null ? state.authority : transport.authority;
       Http2Headers headers = GrpcHeaders.clientRequest(metadata, transport.scheme, path,
           authority, transport.userAgent);
-      // A call that sends one message (unary, server streaming) ends its request with that
-      // message and END_STREAM right after, in a write that flushes: the headers wait for it,
-      // so one request leaves in one write, as grpc-netty does (its CreateStreamCommand is not
-      // flushed for such calls).
-      boolean flush = !oneMessage;
-      onLoop(() -> transport.startStream(state, headers, flush));
+      onLoop(() -> transport.startStream(state, headers));
     }
 
     @Override
@@ -202,8 +197,6 @@ final class LeanClientStream extends AbstractClientStream {
     OutboundStream outbound;
     InboundFlow inbound;
     Http2Headers pendingHeaders;
-    /** Whether the headers flush as soon as the stream has an id, or wait for its data's flush. */
-    boolean flushHeaders = true;
     boolean started;
     boolean cancelled;
     boolean remoteClosed;
@@ -226,6 +219,16 @@ final class LeanClientStream extends AbstractClientStream {
       this.budgetHold = budget == null ? null
           : new BudgetHold(budget, LeanClientStream.this::onSendingBytes, this::onSentBytes,
               transport::awaitBudget);
+    }
+
+    /**
+     * Whether the headers flush as soon as the stream has an id. Not for a call that sends one
+     * message (unary, server streaming): it ends its request with that message and END_STREAM
+     * right after, in a write that flushes, so the headers wait for it and one request leaves in
+     * one write, as grpc-netty does (its CreateStreamCommand is not flushed for such calls).
+     */
+    boolean flushesHeadersAlone() {
+      return !oneMessage;
     }
 
     boolean countsForInUse() {

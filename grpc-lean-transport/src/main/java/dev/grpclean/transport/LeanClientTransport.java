@@ -35,7 +35,6 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
-import java.util.ArrayDeque;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
@@ -70,11 +69,8 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
   Listener listener;
   private ClientConnection connection;
   int nextStreamId = 1;
-  /**
-   * Streams waiting for the connection or for a stream slot, oldest first; null while none waits
-   * (made on first use and dropped once empty: most connections never queue one).
-   */
-  @javax.annotation.Nullable private ArrayDeque<LeanClientStream.State> pendingStreams;
+  /** Streams waiting for the connection or for a stream slot. */
+  final PendingStreams pendingStreams = new PendingStreams();
   int inUseStreams;
   Status shutdownStatus;
   boolean goAwayReceived;
@@ -216,17 +212,16 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
   }
 
   /**
-   * Opens {@code state}'s stream with {@code headers}, now or when the connection allows; without
-   * {@code flush} they go out with the next flush, which the stream's own data requests.
+   * Opens {@code state}'s stream with {@code headers}, now or when the connection allows (see
+   * {@link LeanClientStream.State#flushesHeadersAlone} for when they flush).
    */
-  void startStream(LeanClientStream.State state, Http2Headers headers, boolean flush) {
+  void startStream(LeanClientStream.State state, Http2Headers headers) {
     assert loop.inEventLoop() : "not on the transport's loop thread";
     if (state.cancelled) {
       return;
     }
     state.started = true;
     state.pendingHeaders = headers;
-    state.flushHeaders = flush;
     if (shutdownStatus != null || goAwayReceived || connection == null || connection.closed) {
       Status status = shutdownStatus != null ? shutdownStatus
           : Status.UNAVAILABLE.withDescription("transport is shutting down");
@@ -238,7 +233,7 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     }
     if (!connection.connected || !connection.settings.peerSettingsReceived
         || connection.activeStreams() >= connection.settings.peerMaxConcurrentStreams) {
-      pending().add(state);
+      pendingStreams.add(state);
       return;
     }
     allocate(state);
@@ -248,7 +243,7 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     if (nextStreamId < 0) {
       // RFC 9113 §5.1.1: ids are 31-bit. Past 2^31-1 the next id wrapped negative: this stream
       // goes to a new connection; this one drains.
-      pending().addFirst(state);
+      pendingStreams.addFirst(state);
       startGracefulShutdown(Status.UNAVAILABLE.withDescription("stream ids exhausted"));
       return;
     }
@@ -268,49 +263,15 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     if (dataQueued) {
       connection.writer.enqueueData(out, null, false);
     }
-    if (dataQueued || state.flushHeaders) {
+    if (dataQueued || state.flushesHeadersAlone()) {
       connection.requestFlush();
     }
   }
 
-  private ArrayDeque<LeanClientStream.State> pending() {
-    if (pendingStreams == null) {
-      pendingStreams = new ArrayDeque<>(2);
-    }
-    return pendingStreams;
-  }
-
-  int pendingCount() {
-    return pendingStreams == null ? 0 : pendingStreams.size();
-  }
-
-  /** The oldest waiting stream, or null; the queue goes once empty. */
-  @javax.annotation.Nullable
-  private LeanClientStream.State pollPending() {
-    if (pendingStreams == null) {
-      return null;
-    }
-    LeanClientStream.State s = pendingStreams.poll();
-    if (pendingStreams.isEmpty()) {
-      pendingStreams = null;
-    }
-    return s;
-  }
-
-  private boolean removePending(LeanClientStream.State state) {
-    if (pendingStreams == null || !pendingStreams.remove(state)) {
-      return false;
-    }
-    if (pendingStreams.isEmpty()) {
-      pendingStreams = null;
-    }
-    return true;
-  }
-
   void startPendingStreams() {
-    while (pendingCount() > 0
+    while (pendingStreams.size() > 0
         && connection.activeStreams() < connection.settings.peerMaxConcurrentStreams) {
-      allocate(pollPending());
+      allocate(pendingStreams.poll());
       if (shutdownStatus != null) {
         return;
       }
@@ -371,7 +332,7 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     }
     state.cancelled = true;
     if (state.id < 0) {
-      if (removePending(state) && state.countsForInUse()) {
+      if (pendingStreams.remove(state) && state.countsForInUse()) {
         inUseChanged(-1);
       }
       if (state.outbound != null) {
@@ -506,7 +467,7 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
 
   void failPending(Status status, RpcProgress progress) {
     LeanClientStream.State s;
-    while ((s = pollPending()) != null) {
+    while ((s = pendingStreams.poll()) != null) {
       if (s.countsForInUse()) {
         inUseChanged(-1);
       }
@@ -521,7 +482,7 @@ final class LeanClientTransport extends LeanTransportBase implements ConnectionC
     if (connection == null) {
       return;
     }
-    if (connection.streams.isEmpty() && pendingCount() == 0 && !connection.closed) {
+    if (connection.streams.isEmpty() && pendingStreams.size() == 0 && !connection.closed) {
       Status status = shutdownStatus != null ? shutdownStatus
           : Status.UNAVAILABLE.withDescription("GOAWAY received");
       connection.sendGoAwayAndClose(ErrorCode.NO_ERROR, null, status);
