@@ -368,7 +368,7 @@ public class HostilePeerTest {
     BadInputTest.assertEchoWorks(server);
   }
 
-  // ------------------------------------------------------------------ half-open and idle peers
+  // ------------------------------------------------------------------ half-open peers
 
   @Test
   public void peerThatSendsOnlyThePrefaceIsClosedAtTheHandshakeTimeout() throws Exception {
@@ -376,44 +376,6 @@ public class HostilePeerTest {
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort())) {
       c.send(RawFrames.preface()); // and never its SETTINGS
       assertGoAwayThenClosed(c, ErrorCode.PROTOCOL_ERROR, "handshake timeout");
-    }
-  }
-
-  /**
-   * Idle from the start, and again once stream 1 has ended; on a stepped clock, so that the frames
-   * are checked at each instant without sleeping, whatever the load of the machine (with the real
-   * clock, stream 1 could come after the deadline on a loaded machine).
-   */
-  @Test
-  public void connectionIdleWithoutStreamsIsClosedAfterMaxConnectionIdle() throws Exception {
-    SteppedTimer timer = new SteppedTimer();
-    server = start(LeanServerBuilder.forPort(0).maxConnectionIdle(1000, TimeUnit.MILLISECONDS)
-        .timerForTests(timer, timer.ticker));
-    try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
-      timer.advance(600, TimeUnit.MILLISECONDS); // idle since the start (0)
-      BadInputTest.assertEchoOnRawConnection(c, 1, new byte[] {1}); // at 600
-      c.pingRoundTrip(1); // the writer ended stream 1 as it sent the trailers, before this
-      // The start's check fires at 1000 and finds the connection idle only since 600.
-      timer.advance(999, TimeUnit.MILLISECONDS);
-      timer.awaitTaskDueAt(TimeUnit.MILLISECONDS.toNanos(1600), WAIT.toMillis());
-      c.pingRoundTrip(2);
-      for (Frame f : c.received()) {
-        assertTrue("closed before max idle after stream 1: " + c.received(),
-            f.type != FrameType.GOAWAY);
-      }
-      timer.advance(1, TimeUnit.MILLISECONDS); // 1600
-      Frame goAway = c.awaitGoAway();
-      assertEquals(goAway.toString(), ErrorCode.NO_ERROR, goAway.errorCode());
-      assertEquals(goAway.toString(), Integer.MAX_VALUE, goAway.lastStreamId());
-      // Graceful: the server pings after its first GOAWAY, and once a live peer answers (the
-      // clock stands still: not at its 1 s limit), sends the second GOAWAY and closes.
-      Frame ping = c.awaitFrame(f -> f.type == FrameType.PING && !f.ack(), WAIT);
-      c.send(RawFrames.frame(FrameType.PING, FrameType.ACK, 0, ping.payload));
-      Frame last = c.awaitGoAway();
-      assertEquals(last.toString(), ErrorCode.NO_ERROR, last.errorCode());
-      assertEquals("the second GOAWAY names the stream served", 1, last.lastStreamId());
-      c.awaitClosed(WAIT);
-      assertTrue(c.closedByPeer());
     }
   }
 

@@ -4,13 +4,22 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
+import dev.grpclean.transport.RawHttp2Client.Frame;
 import dev.grpclean.transport.ServerKeepAliveTest.FakeScheduler;
+import dev.grpclean.transport.frame.ErrorCode;
+import dev.grpclean.transport.frame.FrameType;
+import dev.grpclean.transport.testing.Echo;
+import dev.grpclean.transport.testing.LeanLeases;
+import dev.grpclean.transport.testing.RawFrames;
+import io.grpc.Server;
 import io.grpc.internal.MaxConnectionIdleManager;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.Timeout;
@@ -20,12 +29,14 @@ import org.junit.rules.Timeout;
  * MaxConnectionIdleManager} (which the server used before) picks, for random streams and clock
  * steps; at most one pending timer task; a stream open across the deadline postpones the shutdown
  * to max-idle after it ends; the check runs on the loop, so a task that fires while the loop is
- * behind does the right thing there; nothing pending or firing once stopped.
+ * behind does the right thing there; nothing pending or firing once stopped. And a real server
+ * on a stepped clock: the graceful GOAWAY, PING, GOAWAY at max idle after its last stream.
  */
 public class MaxConnectionIdleTest {
   @Rule public final Timeout timeout = Timeout.seconds(60);
 
   private static final long MAX_IDLE = 100;
+  private static final Duration WAIT = RawHttp2Client.DEFAULT_WAIT;
 
   private final FakeScheduler timer = new FakeScheduler();
   /** The connection's loop: checks the timer hands over wait here until {@link #runLoop}. */
@@ -157,6 +168,47 @@ public class MaxConnectionIdleTest {
     other.onStreamsOpen();
     other.onStreamsIdle();
     assertEquals("nothing scheduled once stopped", 0, timer.live());
+  }
+
+  /**
+   * Idle from the start, and again once stream 1 has ended; on a stepped clock, so that the frames
+   * are checked at each instant without sleeping, whatever the load of the machine (with the real
+   * clock, stream 1 could come after the deadline on a loaded machine).
+   */
+  @Test
+  public void realServerIdleWithoutStreamsIsClosedAfterMaxConnectionIdle() throws Exception {
+    SteppedTimer timer = new SteppedTimer();
+    Server server = LeanServerBuilder.forPort(0).maxConnectionIdle(1000, TimeUnit.MILLISECONDS)
+        .timerForTests(timer, timer.ticker).addService(Echo.service()).build().start();
+    try (RawHttp2Client c = RawHttp2Client.connect(server.getPort()).handshake()) {
+      timer.advance(600, TimeUnit.MILLISECONDS); // idle since the start (0)
+      BadInputTest.assertEchoOnRawConnection(c, 1, new byte[] {1}); // at 600
+      c.pingRoundTrip(1); // the writer ended stream 1 as it sent the trailers, before this
+      // The start's check fires at 1000 and finds the connection idle only since 600.
+      timer.advance(999, TimeUnit.MILLISECONDS);
+      timer.awaitTaskDueAt(TimeUnit.MILLISECONDS.toNanos(1600), WAIT.toMillis());
+      c.pingRoundTrip(2);
+      for (Frame f : c.received()) {
+        assertTrue("closed before max idle after stream 1: " + c.received(),
+            f.type != FrameType.GOAWAY);
+      }
+      timer.advance(1, TimeUnit.MILLISECONDS); // 1600
+      Frame goAway = c.awaitGoAway();
+      assertEquals(goAway.toString(), ErrorCode.NO_ERROR, goAway.errorCode());
+      assertEquals(goAway.toString(), Integer.MAX_VALUE, goAway.lastStreamId());
+      // Graceful: the server pings after its first GOAWAY, and once a live peer answers (the
+      // clock stands still: not at its 1 s limit), sends the second GOAWAY and closes.
+      Frame ping = c.awaitFrame(f -> f.type == FrameType.PING && !f.ack(), WAIT);
+      c.send(RawFrames.frame(FrameType.PING, FrameType.ACK, 0, ping.payload));
+      Frame last = c.awaitGoAway();
+      assertEquals(last.toString(), ErrorCode.NO_ERROR, last.errorCode());
+      assertEquals("the second GOAWAY names the stream served", 1, last.lastStreamId());
+      c.awaitClosed(WAIT);
+      assertTrue(c.closedByPeer());
+    } finally {
+      server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+    LeanLeases.assertAllReturned();
   }
 
   private MaxConnectionIdle started() {
