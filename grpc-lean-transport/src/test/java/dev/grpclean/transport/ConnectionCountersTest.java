@@ -1,5 +1,7 @@
 package dev.grpclean.transport;
 
+import static dev.grpclean.transport.WriterFixtures.IGNORING_LISTENER;
+import static dev.grpclean.transport.WriterFixtures.chunk;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertTrue;
@@ -8,7 +10,6 @@ import dev.grpclean.transport.LeanConnectionStats.Figure;
 import dev.grpclean.transport.frame.ErrorCode;
 import dev.grpclean.transport.frame.FrameType;
 import dev.grpclean.transport.frame.HeaderBlockEncoder;
-import java.nio.ByteBuffer;
 import org.junit.After;
 import org.junit.Rule;
 import org.junit.Test;
@@ -38,7 +39,7 @@ public class ConnectionCountersTest {
 
   @Test
   public void streamWindowStallStartsWhenWindowClosesAndEndsWhenItOpens() throws Exception {
-    OutboundStream s = new OutboundStream(1, 1000, new Sink(), writer);
+    OutboundStream s = new OutboundStream(1, 1000, IGNORING_LISTENER, writer);
     writer.enqueueData(s, chunk(3000), false);
     assertEquals("window still open before the drain", 0, counters.live().streamsBlockedOnWindow);
     writer.flush();
@@ -64,7 +65,7 @@ public class ConnectionCountersTest {
 
   @Test
   public void cancelledStreamEndsItsStall() throws Exception {
-    OutboundStream s = new OutboundStream(1, 0, new Sink(), writer);
+    OutboundStream s = new OutboundStream(1, 0, IGNORING_LISTENER, writer);
     writer.enqueueData(s, chunk(100), false);
     assertEquals(1, counters.live().streamsBlockedOnWindow);
     writer.cancel(s);
@@ -75,8 +76,8 @@ public class ConnectionCountersTest {
   @Test
   public void connectionWindowStallIsOneSpellUntilTheWindowOpens() throws Exception {
     assertTrue(writer.updateConnectionWindow(-FrameType.DEFAULT_INITIAL_WINDOW));
-    OutboundStream a = new OutboundStream(1, 1 << 20, new Sink(), writer);
-    OutboundStream b = new OutboundStream(3, 1 << 20, new Sink(), writer);
+    OutboundStream a = new OutboundStream(1, 1 << 20, IGNORING_LISTENER, writer);
+    OutboundStream b = new OutboundStream(3, 1 << 20, IGNORING_LISTENER, writer);
     writer.enqueueData(a, chunk(100), false);
     writer.enqueueData(b, chunk(100), false);
     writer.flush();
@@ -155,7 +156,7 @@ public class ConnectionCountersTest {
     ConnectionCounters off = new ConnectionCounters(false);
     LoopyWriter w = new LoopyWriter(output, new HeaderBlockEncoder(), off);
     try {
-      OutboundStream s = new OutboundStream(1, 100, new Sink(), w);
+      OutboundStream s = new OutboundStream(1, 100, IGNORING_LISTENER, w);
       w.enqueueData(s, chunk(300), false);
       assertTrue(w.enqueue(new ControlFrame.Ping(false, 1)));
       assertTrue(w.enqueue(new ControlFrame.RstStream(3, ErrorCode.CANCEL)));
@@ -227,22 +228,6 @@ public class ConnectionCountersTest {
   }
 
   private LeanConnectionStats snapshot() {
-    LeanConnectionStats.Builder b = LeanConnectionStats.builder(System.nanoTime());
-    counters.addTo(b, System.nanoTime(), writer.controlQueueDepth(), true);
-    return b.build();
-  }
-
-  private static ByteBuffer chunk(int bytes) {
-    ByteBuffer b = LeanBuffers.leaseHeap(bytes);
-    b.put(new byte[bytes]).flip();
-    return b;
-  }
-
-  private static final class Sink implements OutboundStream.Listener {
-    @Override
-    public void onDataSent(int bytes) {}
-
-    @Override
-    public void onOutboundClosed() {}
+    return WriterFixtures.snapshot(counters, writer, System.nanoTime());
   }
 }

@@ -1,12 +1,13 @@
 package dev.grpclean.transport;
 
+import static dev.grpclean.transport.WriterFixtures.IGNORING_LISTENER;
+import static dev.grpclean.transport.WriterFixtures.chunk;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
 import dev.grpclean.transport.LeanConnectionStats.Figure;
 import dev.grpclean.transport.LeanConnectionStats.Histogram;
 import dev.grpclean.transport.frame.HeaderBlockEncoder;
-import java.nio.ByteBuffer;
 import org.junit.After;
 import org.junit.Rule;
 import org.junit.Test;
@@ -40,7 +41,7 @@ public class StreamSummariesTest {
   @Test
   public void streamHeldByAZeroWindowForThreeFrames() throws Exception {
     counters.startStreamSummaries(() -> now);
-    OutboundStream s = new OutboundStream(1, 0, new Sink(), writer);
+    OutboundStream s = new OutboundStream(1, 0, IGNORING_LISTENER, writer);
     writer.enqueueData(s, chunk(3000), false);
     writer.flush();
     assertEquals(0, output.takeFrames().size());
@@ -73,13 +74,13 @@ public class StreamSummariesTest {
   @Test
   public void worstStreamAndHistogramsOverSeveralStreams() throws Exception {
     counters.startStreamSummaries(() -> now);
-    OutboundStream quick = new OutboundStream(1, 1 << 20, new Sink(), writer);
+    OutboundStream quick = new OutboundStream(1, 1 << 20, IGNORING_LISTENER, writer);
     writer.enqueueData(quick, chunk(100), true);
     now += 2 * MS; // queued, waiting for the drain, never for a window
     writer.flush();
     counters.streamEnded(quick);
 
-    OutboundStream held = new OutboundStream(3, 0, new Sink(), writer);
+    OutboundStream held = new OutboundStream(3, 0, IGNORING_LISTENER, writer);
     writer.enqueueData(held, chunk(500), false);
     now += 7 * MS;
     writer.cancel(held); // reset while blocked: both intervals end here
@@ -104,7 +105,7 @@ public class StreamSummariesTest {
   @Test
   public void closedConnectionFoldsAStreamStillBlocked() throws Exception {
     counters.startStreamSummaries(() -> now);
-    OutboundStream s = new OutboundStream(1, 0, new Sink(), writer);
+    OutboundStream s = new OutboundStream(1, 0, IGNORING_LISTENER, writer);
     writer.enqueueData(s, chunk(200), false);
     now += 4 * MS;
     s.discard(); // what Http2Connection's close does, then streamEnded
@@ -116,7 +117,7 @@ public class StreamSummariesTest {
 
   @Test
   public void summariesStartOnceTheConnectionIsBusy() throws Exception {
-    OutboundStream early = new OutboundStream(1, 1 << 20, new Sink(), writer);
+    OutboundStream early = new OutboundStream(1, 1 << 20, IGNORING_LISTENER, writer);
     writer.enqueueData(early, chunk(10), true);
     writer.flush();
     counters.streamEnded(early);
@@ -126,7 +127,7 @@ public class StreamSummariesTest {
       counters.readSyscall(1);
     }
     assertTrue(counters.streamNanos() != 0);
-    OutboundStream later = new OutboundStream(3, 1 << 20, new Sink(), writer);
+    OutboundStream later = new OutboundStream(3, 1 << 20, IGNORING_LISTENER, writer);
     writer.enqueueData(later, chunk(10), true);
     writer.flush();
     counters.streamEnded(later);
@@ -140,7 +141,7 @@ public class StreamSummariesTest {
     LoopyWriter w = new LoopyWriter(output, new HeaderBlockEncoder(), off);
     off.startStreamSummaries(() -> now);
     assertEquals(0, off.streamNanos());
-    OutboundStream s = new OutboundStream(1, 0, new Sink(), w);
+    OutboundStream s = new OutboundStream(1, 0, IGNORING_LISTENER, w);
     w.enqueueData(s, chunk(100), false);
     now += MS;
     assertTrue(w.updateStreamWindow(s, 100));
@@ -171,22 +172,6 @@ public class StreamSummariesTest {
   }
 
   private LeanConnectionStats snapshot() {
-    LeanConnectionStats.Builder b = LeanConnectionStats.builder(now);
-    counters.addTo(b, now, writer.controlQueueDepth(), true);
-    return b.build();
-  }
-
-  private static ByteBuffer chunk(int bytes) {
-    ByteBuffer b = LeanBuffers.leaseHeap(bytes);
-    b.put(new byte[bytes]).flip();
-    return b;
-  }
-
-  private static final class Sink implements OutboundStream.Listener {
-    @Override
-    public void onDataSent(int bytes) {}
-
-    @Override
-    public void onOutboundClosed() {}
+    return WriterFixtures.snapshot(counters, writer, now);
   }
 }
