@@ -64,6 +64,7 @@ final class UnaryScenario extends Scenario {
         Metric.of("client.cpuPerRpc", "client CPU / RPC", Metric.Unit.MICROS),
         Metric.of("server.cpuPerRpc", "server CPU / RPC", Metric.Unit.MICROS)));
     m.addAll(ProcFigures.metrics("Rpc", "RPC"));
+    m.addAll(PreloadFigures.metrics("Rpc", "RPC"));
     m.addAll(StraceFigures.metrics("Rpc", "RPC"));
     return m;
   }
@@ -119,8 +120,15 @@ final class UnaryScenario extends Scenario {
       long[] segments = ProcFigures.segmentsBefore(server);
       JsonObject c;
       SyscallTrace.Summaries traced = null;
+      PreloadCounters.Counts clientIo = null;
+      PreloadCounters.Counts serverIo = null;
+      PreloadCounters.Window counted = rig.countSyscalls(server, client);
       try (SyscallTrace trace = rig.traceSyscalls(server, client)) {
         c = LoadRun.measure(rig, client, "measuring", "unary", durationSeconds, load);
+        if (counted != null) {
+          clientIo = counted.client();
+          serverIo = counted.server();
+        }
         if (trace != null) {
           traced = trace.stop();
         }
@@ -144,6 +152,9 @@ final class UnaryScenario extends Scenario {
       ProcFigures.putSegments(r, "Rpc", server, segments, rpcs);
       if (traced != null) {
         StraceFigures.put(r, "Rpc", traced, rpcs);
+      }
+      if (clientIo != null) {
+        PreloadFigures.put(r, "Rpc", clientIo, serverIo, rpcs);
       }
       r.raw.add("client", c);
       r.raw.add("server", s);
