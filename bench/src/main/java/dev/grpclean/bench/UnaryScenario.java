@@ -11,7 +11,9 @@ import picocli.CommandLine.Option;
  * Ping-pong unary RPCs with C outstanding: QPS, latency percentiles, and allocation, CPU, read and
  * write syscalls and context switches per RPC on each side. The server's counters cover the same
  * window as the client's: the parent marks the server between the warm-up and the measured phase.
- * With {@code --syscalls strace}, strace counts both JVMs' syscalls over the measured call too.
+ * With {@code --syscalls strace}, strace counts both JVMs' syscalls over the measured call too;
+ * with {@code --syscalls preload}, the preload library's counters ({@link PreloadCounters}) are
+ * read just before and after it.
  */
 @Command(name = "unary", mixinStandardHelpOptions = true,
     description = "Unary RPCs with C outstanding: QPS, latency, allocation and CPU per RPC.")
