@@ -10,8 +10,9 @@ import java.util.List;
  * Socket I/O per unit of work (an RPC, a MiB) on each side from {@code --syscalls preload}
  * ({@link PreloadShim}): socket reads (read, readv, recv*) and writes (write, writev, send*,
  * sendfile) with those that failed with EAGAIN, bytes per socket read and write, wake-up I/O
- * (eventfd and pipe reads and writes) and epoll waits, plus socket reads+writes of both sides:
- * the fair count across transports, taken at full speed. Absent in the other modes (the table
+ * (eventfd and pipe reads and writes) and epoll waits, plus socket reads+writes of both sides
+ * (the fair count across transports, taken at full speed) and the same with the wake-ups (every
+ * read and write call the library counts: what procfs's read+write row means to count). Absent in the other modes (the table
  * leaves out figures no run has).
  *
  * <p>Stateless.
@@ -43,6 +44,8 @@ final class PreloadFigures {
     }
     m.add(Metric.of("preloadSocketIoPer" + unit,
         "socket reads+writes, both sides (preload) / " + perLabel, Metric.Unit.COUNT));
+    m.add(Metric.of("preloadReadWriteIoPer" + unit,
+        "socket+wake-up reads+writes, both sides (preload) / " + perLabel, Metric.Unit.COUNT));
     return m;
   }
 
@@ -52,6 +55,7 @@ final class PreloadFigures {
    */
   static void put(RunResult r, String unit, Counts client, Counts server, double units) {
     double io = 0;
+    double wakeups = 0;
     for (String side : List.of("client", "server")) {
       Counts c = side.equals("client") ? client : server;
       long reads = c.get(Counter.SOCKET_READS);
@@ -79,7 +83,9 @@ final class PreloadFigures {
       }
       r.raw.add(side + "Preload", raw);
       io += reads + writes;
+      wakeups += c.get(Counter.WAKEUP_READS) + c.get(Counter.WAKEUP_WRITES);
     }
     r.put("preloadSocketIoPer" + unit, io / units);
+    r.put("preloadReadWriteIoPer" + unit, (io + wakeups) / units);
   }
 }

@@ -125,6 +125,10 @@ public class ScenarioRunTest {
             run.dir.resolve("logs").resolve("unary-" + t + "-1-" + side + ".syscount")));
       }
       positive(summary, t, "preloadSocketIoPerRpc");
+      // Wake-ups add at least the client's reply line to the parent (a pipe write in the window).
+      positive(summary, t, "client.preloadWakeupIoPerRpc");
+      assertTrue(median(summary, t, "preloadReadWriteIoPerRpc")
+          > median(summary, t, "preloadSocketIoPerRpc"));
       // Every byte one side wrote in the window the other read (all RPCs completed in it): the
       // library saw all socket I/O of both, whichever calls each transport makes.
       JsonObject raw = null;
