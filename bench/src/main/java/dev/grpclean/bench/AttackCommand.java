@@ -137,7 +137,7 @@ final class AttackCommand implements Callable<Integer> {
     PrintWriter stdout = spec.commandLine().getOut();
     Progress progress = new Progress(spec.commandLine().getErr(), System.console() != null);
     Rig rig = new Rig(jvmFlags(), dir.resolve("logs"), progress, null, null, t -> Security.INSECURE,
-        t -> List.of(), null, null);
+        t -> List.of(), null, null, null);
     long start = System.nanoTime();
     List<Row> rows = new ArrayList<>();
     try {

@@ -26,7 +26,10 @@ import picocli.CommandLine.Spec;
     description = {
         "Measures what gRPC connections cost: lean vs netty vs okhttp, client and server in "
             + "separate JVMs.",
-        "With no arguments: a quick compare of lean and netty (idle, unary, download), ~2 min."},
+        "With no arguments: a quick compare of lean and netty (idle, unary, download), ~2 min.",
+        "Syscalls per RPC or MiB (unary, stream, large): --syscalls procfs (default, free, blind "
+            + "to recv*/send*), preload (an LD_PRELOAD library built with gcc counts every socket "
+            + "read and write at full speed) or strace (every syscall, ~10x slower run)."},
     subcommands = {IdleScenario.class, UnaryScenario.class, DownloadScenario.class,
         StreamScenario.class, LargeScenario.class, TrickleScenario.class, AttackCommand.class,
         DoctorCommand.class})

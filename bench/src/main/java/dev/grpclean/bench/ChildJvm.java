@@ -15,6 +15,7 @@ import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
@@ -68,6 +69,15 @@ final class ChildJvm implements AutoCloseable {
    */
   static ChildJvm start(String name, List<String> jvmFlags, List<String> args, Path log,
       Duration startTimeout) throws BenchException {
+    return start(name, jvmFlags, args, Map.of(), log, startTimeout);
+  }
+
+  /**
+   * As {@link #start(String, List, List, Path, Duration)}, with {@code env} added to the
+   * inherited environment (e.g. the {@code LD_PRELOAD} of {@link PreloadShim}).
+   */
+  static ChildJvm start(String name, List<String> jvmFlags, List<String> args,
+      Map<String, String> env, Path log, Duration startTimeout) throws BenchException {
     List<String> command = new ArrayList<>();
     command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(jvmFlags);
@@ -78,9 +88,10 @@ final class ChildJvm implements AutoCloseable {
     Process process;
     try {
       Files.createDirectories(log.getParent());
-      process = new ProcessBuilder(command)
-          .redirectError(ProcessBuilder.Redirect.to(log.toFile()))
-          .start();
+      ProcessBuilder pb = new ProcessBuilder(command)
+          .redirectError(ProcessBuilder.Redirect.to(log.toFile()));
+      pb.environment().putAll(env);
+      process = pb.start();
     } catch (IOException e) {
       throw new BenchException("cannot start the " + name + ": " + e.getMessage());
     }

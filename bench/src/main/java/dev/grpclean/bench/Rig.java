@@ -1,9 +1,12 @@
 package dev.grpclean.bench;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 
 /**
@@ -24,8 +27,10 @@ final class Rig {
   private final Function<Transport, Security> security;
   private final Function<Transport, List<String>> transportFlags;
   private final Path keys;
-  /** The strace binary when syscalls are counted with strace; null with procfs only. */
+  /** The strace binary when syscalls are counted with strace; null in the other modes. */
   private final Path strace;
+  /** The counting library when syscalls are counted with it; null in the other modes. */
+  private final PreloadShim preload;
   private String tag = "run";
   private String prefix = "";
 
@@ -33,12 +38,14 @@ final class Rig {
    * {@code keys}: the alts_like key directory ({@link Security#writeAltsLikeKeys}), passed to
    * both children; null in the other modes. {@code security}: the mode each transport runs with;
    * {@code transportFlags}: JVM flags of that transport's children beside {@code jvmFlags};
-   * {@code strace}: the binary {@link #traceSyscalls} attaches, or null (procfs only).
+   * {@code strace}: the binary {@link #traceSyscalls} attaches, or null; {@code preload}: the
+   * library both children load for {@link #countSyscalls}, or null.
    */
   Rig(List<String> jvmFlags, Path logDir, Progress progress, String fault, Integer connectPort,
       Function<Transport, Security> security, Function<Transport, List<String>> transportFlags,
-      Path keys, Path strace) {
+      Path keys, Path strace, PreloadShim preload) {
     this.strace = strace;
+    this.preload = preload;
     this.jvmFlags = List.copyOf(jvmFlags);
     this.security = security;
     this.transportFlags = transportFlags;
@@ -75,10 +82,29 @@ final class Rig {
     return SyscallTrace.attach(strace, logDir, tag, server, client);
   }
 
+  /**
+   * With {@code --syscalls preload}: both JVMs' counters read now; the window's
+   * {@link PreloadCounters.Window#client()} and {@link PreloadCounters.Window#server()} give the
+   * counts since. Null in the other modes.
+   */
+  PreloadCounters.Window countSyscalls(ChildJvm server, ChildJvm client) throws BenchException {
+    if (preload == null) {
+      return null;
+    }
+    return new PreloadCounters.Window(counterFile("server"), server, counterFile("client"),
+        client);
+  }
+
+  /** Where the preload library of the run's {@code role} JVM keeps its counters. */
+  Path counterFile(String role) {
+    return logDir.resolve(tag + "-" + role + ".syscount");
+  }
+
   ChildJvm server(Transport transport) throws BenchException {
     step("starting the server JVM");
     return ChildJvm.start("server JVM (" + transport.id() + ")", flags("server", transport),
-        args("server", transport, List.of()), logDir.resolve(tag + "-server.log"), START_TIMEOUT);
+        args("server", transport, List.of()), env("server"), logDir.resolve(tag + "-server.log"),
+        START_TIMEOUT);
   }
 
   /** A client JVM connecting to {@code port} (or to the hidden {@code --connect-port}). */
@@ -86,8 +112,26 @@ final class Rig {
     step("starting the client JVM");
     int target = connectPort != null ? connectPort : port;
     return ChildJvm.start("client JVM (" + transport.id() + ")", flags("client", transport),
-        args("client", transport, List.of(String.valueOf(target))),
+        args("client", transport, List.of(String.valueOf(target))), env("client"),
         logDir.resolve(tag + "-client.log"), START_TIMEOUT);
+  }
+
+  /**
+   * The environment a child gets beside the inherited one: the preload library and a fresh
+   * counter file in preload mode, nothing otherwise.
+   */
+  private Map<String, String> env(String role) throws BenchException {
+    if (preload == null) {
+      return Map.of();
+    }
+    Path file = counterFile(role);
+    try {
+      Files.createDirectories(logDir);
+      Files.deleteIfExists(file);
+    } catch (IOException e) {
+      throw new BenchException("cannot prepare the syscall counter file " + file + ": " + e);
+    }
+    return preload.env(file);
   }
 
   /**

@@ -71,8 +71,14 @@ final class Runner {
           throw new BenchException("cannot write the alts_like keys: " + e);
         }
       }
+      PreloadShim preload = null;
+      if (s.preloadMode() && anyRuns) {
+        progress.update(s.name() + ": compiling the syscall counting library");
+        preload = PreloadShim.compile(s.ccBinary(), out.resolve("preload"));
+      }
       Rig rig = new Rig(s.jvmFlags(), out.resolve("logs"), progress, s.options.fault,
-          s.options.connectPort, s::securityFor, s::transportJvmFlags, keys, s.straceBinary());
+          s.options.connectPort, s::securityFor, s::transportJvmFlags, keys, s.straceBinary(),
+          preload);
       int total = s.reps() * transports.size();
       List<RunResult> runs = new ArrayList<>();
       int done = 0;

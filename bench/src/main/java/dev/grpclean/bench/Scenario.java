@@ -64,12 +64,19 @@ abstract class Scenario implements Callable<Integer> {
     @Option(names = "--syscalls", paramLabel = "HOW", defaultValue = "procfs",
         description = "How unary, stream and large count syscalls: procfs (the default: "
             + "/proc/<pid>/io's read and write families, free, but blind to recv*/send*, "
-            + "which Netty's epoll transport uses) or strace (also: strace -f -c attached to "
-            + "both JVMs for the measured window, socket reads and writes of every kind, "
-            + "epoll_wait, epoll_ctl and futex per unit; strace stops every thread at every "
-            + "syscall, so such a run's QPS, latency and CPU are lower than an untraced one's: "
-            + "compare transports within it only).")
+            + "which Netty's epoll transport uses), preload (also: a small library compiled "
+            + "with --cc and loaded into both JVMs with LD_PRELOAD counts socket reads and "
+            + "writes of every kind, EAGAIN, wake-ups and epoll waits per unit at full speed) "
+            + "or strace (also: strace -f -c attached to both JVMs for the measured window, "
+            + "socket reads and writes of every kind, epoll_wait, epoll_ctl and futex per unit; "
+            + "strace stops every thread at every syscall, so such a run's QPS, latency and CPU "
+            + "are lower than an untraced one's: compare transports within it only).")
     String syscalls;
+
+    @Option(names = "--cc", paramLabel = "PATH", defaultValue = "gcc",
+        description = "The C compiler that builds --syscalls preload's library (default: "
+            + "${DEFAULT-VALUE} on PATH).")
+    String cc;
 
     @Option(names = "--strace", paramLabel = "PATH", defaultValue = "strace",
         description = "The strace binary of --syscalls strace (default: ${DEFAULT-VALUE} on "
@@ -159,9 +166,19 @@ abstract class Scenario implements Callable<Integer> {
     return "strace".equals(options.syscalls);
   }
 
-  /** The strace binary of {@code --syscalls strace}; null in procfs mode or when not found. */
+  /** The strace binary of {@code --syscalls strace}; null in the other modes or when not found. */
   Path straceBinary() {
     return straceMode() ? SyscallTrace.locate(options.strace, System.getenv("PATH")) : null;
+  }
+
+  /** Whether {@code --syscalls preload} was chosen. */
+  boolean preloadMode() {
+    return "preload".equals(options.syscalls);
+  }
+
+  /** The C compiler of {@code --syscalls preload}; null in the other modes or when not found. */
+  Path ccBinary() {
+    return preloadMode() ? SyscallTrace.locate(options.cc, System.getenv("PATH")) : null;
   }
 
   /** Checks the scenario's own options; throws {@link #usage(String)} on a bad one. */
@@ -248,11 +265,19 @@ abstract class Scenario implements Callable<Integer> {
         && !options.tlsProvider.equals("conscrypt")) {
       throw usage("--tls-provider must be jdk or conscrypt, not '" + options.tlsProvider + "'");
     }
-    if (!options.syscalls.equals("procfs") && !straceMode()) {
-      throw usage("--syscalls must be procfs or strace, not '" + options.syscalls + "'");
+    if (!options.syscalls.equals("procfs") && !straceMode() && !preloadMode()) {
+      throw usage("--syscalls must be procfs, preload or strace, not '" + options.syscalls
+          + "'");
     }
-    if (straceMode() && !countsSyscalls()) {
-      throw usage("--syscalls strace applies to unary, stream and large only, not " + name());
+    if ((straceMode() || preloadMode()) && !countsSyscalls()) {
+      throw usage("--syscalls " + options.syscalls + " applies to unary, stream and large only, "
+          + "not " + name());
+    }
+    if (preloadMode() && ccBinary() == null) {
+      throw usage("--syscalls preload compiles a small C library, but the C compiler '"
+          + options.cc + "' " + (options.cc.contains("/") ? "is not an executable file"
+          : "is not on PATH") + ": install gcc (e.g. apt-get install gcc), name another with "
+          + "--cc, or count with the default --syscalls procfs");
     }
     if (straceMode() && straceBinary() == null) {
       throw usage("--syscalls strace needs strace, but '" + options.strace + "' "

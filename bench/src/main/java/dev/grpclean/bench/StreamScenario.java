@@ -37,6 +37,7 @@ final class StreamScenario extends MessageStreamScenario {
         Metric.of("client.cpuPerMib", "client CPU / MiB", Metric.Unit.MICROS),
         Metric.of("server.cpuPerMib", "server CPU / MiB", Metric.Unit.MICROS)));
     m.addAll(ProcFigures.metrics("Mib", "MiB"));
+    m.addAll(PreloadFigures.metrics("Mib", "MiB"));
     m.addAll(StraceFigures.metrics("Mib", "MiB"));
     m.addAll(memoryMetrics("client"));
     m.addAll(memoryMetrics("server").subList(2, 7));
@@ -62,9 +63,16 @@ final class StreamScenario extends MessageStreamScenario {
       long[] segments = ProcFigures.segmentsBefore(server);
       JsonObject c;
       SyscallTrace.Summaries traced = null;
+      PreloadCounters.Counts clientIo = null;
+      PreloadCounters.Counts serverIo = null;
+      PreloadCounters.Window counted = rig.countSyscalls(server, client);
       try (SyscallTrace trace = rig.traceSyscalls(server, client)) {
         c = LoadRun.measure(rig, client, "streaming", "download", durationSeconds,
             " sampleMs=" + sampleMillis + load);
+        if (counted != null) {
+          clientIo = counted.client();
+          serverIo = counted.server();
+        }
         if (trace != null) {
           traced = trace.stop();
         }
@@ -84,6 +92,9 @@ final class StreamScenario extends MessageStreamScenario {
       ProcFigures.putSegments(r, "Mib", server, segments, mib);
       if (traced != null) {
         StraceFigures.put(r, "Mib", traced, mib);
+      }
+      if (clientIo != null) {
+        PreloadFigures.put(r, "Mib", clientIo, serverIo, mib);
       }
       putMemory(r, "client", c);
       putMemory(r, "server", s);

@@ -11,7 +11,9 @@ import picocli.CommandLine.Option;
  * Ping-pong unary RPCs with C outstanding: QPS, latency percentiles, and allocation, CPU, read and
  * write syscalls and context switches per RPC on each side. The server's counters cover the same
  * window as the client's: the parent marks the server between the warm-up and the measured phase.
- * With {@code --syscalls strace}, strace counts both JVMs' syscalls over the measured call too.
+ * With {@code --syscalls strace}, strace counts both JVMs' syscalls over the measured call too;
+ * with {@code --syscalls preload}, the preload library's counters ({@link PreloadCounters}) are
+ * read just before and after it.
  */
 @Command(name = "unary", mixinStandardHelpOptions = true,
     description = "Unary RPCs with C outstanding: QPS, latency, allocation and CPU per RPC.")
@@ -64,6 +66,7 @@ final class UnaryScenario extends Scenario {
         Metric.of("client.cpuPerRpc", "client CPU / RPC", Metric.Unit.MICROS),
         Metric.of("server.cpuPerRpc", "server CPU / RPC", Metric.Unit.MICROS)));
     m.addAll(ProcFigures.metrics("Rpc", "RPC"));
+    m.addAll(PreloadFigures.metrics("Rpc", "RPC"));
     m.addAll(StraceFigures.metrics("Rpc", "RPC"));
     return m;
   }
@@ -119,8 +122,15 @@ final class UnaryScenario extends Scenario {
       long[] segments = ProcFigures.segmentsBefore(server);
       JsonObject c;
       SyscallTrace.Summaries traced = null;
+      PreloadCounters.Counts clientIo = null;
+      PreloadCounters.Counts serverIo = null;
+      PreloadCounters.Window counted = rig.countSyscalls(server, client);
       try (SyscallTrace trace = rig.traceSyscalls(server, client)) {
         c = LoadRun.measure(rig, client, "measuring", "unary", durationSeconds, load);
+        if (counted != null) {
+          clientIo = counted.client();
+          serverIo = counted.server();
+        }
         if (trace != null) {
           traced = trace.stop();
         }
@@ -144,6 +154,9 @@ final class UnaryScenario extends Scenario {
       ProcFigures.putSegments(r, "Rpc", server, segments, rpcs);
       if (traced != null) {
         StraceFigures.put(r, "Rpc", traced, rpcs);
+      }
+      if (clientIo != null) {
+        PreloadFigures.put(r, "Rpc", clientIo, serverIo, rpcs);
       }
       r.raw.add("client", c);
       r.raw.add("server", s);

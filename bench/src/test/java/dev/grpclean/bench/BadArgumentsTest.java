@@ -114,7 +114,24 @@ public class BadArgumentsTest {
 
   @Test
   public void unknownSyscallCounter() {
-    usageError("--syscalls must be procfs or strace, not 'ebpf'", "unary", "--syscalls", "ebpf");
+    usageError("--syscalls must be procfs, preload or strace, not 'ebpf'", "unary", "--syscalls",
+        "ebpf");
+  }
+
+  @Test
+  public void preloadModeRefusedWithoutACompiler() {
+    usageError("--syscalls preload compiles a small C library, but the C compiler "
+        + "'/nonexistent/gcc' is not an executable file: install gcc (e.g. apt-get install gcc), "
+        + "name another with --cc, or count with the default --syscalls procfs", "unary",
+        "--syscalls", "preload", "--cc", "/nonexistent/gcc");
+    usageError("the C compiler 'no-such-cc-binary' is not on PATH", "compare", "stream",
+        "--syscalls", "preload", "--cc", "no-such-cc-binary");
+  }
+
+  @Test
+  public void preloadModeOnlyWhereSyscallsAreReported() {
+    usageError("--syscalls preload applies to unary, stream and large only, not download",
+        "download", "--syscalls", "preload");
   }
 
   @Test
@@ -134,6 +151,8 @@ public class BadArgumentsTest {
     assertTrue(run.out, help.contains("--syscalls"));
     assertTrue(run.out, help.contains("procfs (the default"));
     assertTrue(run.out, help.contains("compare transports within it only"));
+    assertTrue(run.out, help.contains("preload (also: a small library compiled with --cc"));
+    assertTrue(run.out, help.contains("--cc=PATH"));
   }
 
   private static void usageError(String message, String... args) {

@@ -102,6 +102,51 @@ public class ScenarioRunTest {
   }
 
   @Test
+  public void unaryWithPreloadCountsSocketIoOfBothTransports() throws IOException {
+    Assume.assumeTrue("gcc is not installed",
+        SyscallTrace.locate("gcc", System.getenv("PATH")) != null);
+    CliRun run = CliRun.run(folder.getRoot().toPath(), "unary",
+        "--duration", "1", "--warmup", "0.3", "--concurrency", "4",
+        "--transports", "lean,netty", "--syscalls", "preload");
+    JsonObject summary = succeeded(run, "unary");
+    assertTrue(run.out, run.out.contains("syscalls=preload"));
+    assertTrue(run.out, run.out.contains("socket reads+writes, both sides (preload) / RPC"));
+    assertTrue(Files.isRegularFile(run.dir.resolve("preload/libgrpclean-syscount.so")));
+    for (String t : List.of("lean", "netty")) {
+      for (String side : List.of("client", "server")) {
+        // Netty reads with recvfrom, which procfs does not see; the library does.
+        positive(summary, t, side + ".preloadSocketReadsPerRpc");
+        positive(summary, t, side + ".preloadSocketWritesPerRpc");
+        positive(summary, t, side + ".preloadBytesPerSocketRead");
+        positive(summary, t, side + ".preloadEpollWaitsPerRpc");
+        present(summary, t, side + ".preloadFailedSocketReadsPerRpc");
+        present(summary, t, side + ".preloadWakeupIoPerRpc");
+        assertTrue(Files.isRegularFile(
+            run.dir.resolve("logs").resolve("unary-" + t + "-1-" + side + ".syscount")));
+      }
+      positive(summary, t, "preloadSocketIoPerRpc");
+      // Wake-ups add at least the client's reply line to the parent (a pipe write in the window).
+      positive(summary, t, "client.preloadWakeupIoPerRpc");
+      assertTrue(median(summary, t, "preloadReadWriteIoPerRpc")
+          > median(summary, t, "preloadSocketIoPerRpc"));
+      // Every byte one side wrote in the window the other read (all RPCs completed in it): the
+      // library saw all socket I/O of both, whichever calls each transport makes.
+      JsonObject raw = null;
+      for (var e : run.json("unary").getAsJsonArray("runs")) {
+        if (e.getAsJsonObject().get("transport").getAsString().equals(t)) {
+          raw = e.getAsJsonObject().getAsJsonObject("raw");
+        }
+      }
+      long clientWrote = raw.getAsJsonObject("clientPreload").get("SOCKET_WRITE_BYTES")
+          .getAsLong();
+      long serverRead = raw.getAsJsonObject("serverPreload").get("SOCKET_READ_BYTES")
+          .getAsLong();
+      assertTrue(t + ": client wrote " + clientWrote + ", server read " + serverRead,
+          clientWrote > 0 && Math.abs(clientWrote - serverRead) <= clientWrote / 50);
+    }
+  }
+
+  @Test
   public void downloadSamplesInUseMemory() throws IOException {
     CliRun run = CliRun.run(folder.getRoot().toPath(), "download", "--duration", "2",
         "--warmup", "0", "--channels", "2", "--stream-mib", "2", "--message-kib", "64",
