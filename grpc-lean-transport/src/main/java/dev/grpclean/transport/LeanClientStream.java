@@ -120,12 +120,27 @@ final class LeanClientStream extends AbstractClientStream {
   }
 
   final class Sink implements AbstractClientStream.Sink {
+    /*
+     * The request headers of a call that sends one message (unary, server streaming) wait here
+     * and open the stream in the task of its one write (message and END_STREAM), which follows at
+     * once: one loop task per request instead of two. They never flush alone anyway (see
+     * State#flushesHeadersAlone). A call cancelled before that write never opens its stream
+     * (cancelStream reports a stream that has none). Headers hold no lease, so dropping them is
+     * free. Writing thread only (grpc-core makes a stream's write calls from one thread at a
+     * time).
+     */
+    @Nullable private Http2Headers heldHeaders;
+
     @Override
     public void writeHeaders(Metadata metadata, @Nullable byte[] payload) {
       String path = "/" + method.getFullMethodName();
       String authority = state.authority != null ? state.authority : transport.authority;
       Http2Headers headers = GrpcHeaders.clientRequest(metadata, transport.scheme, path,
           authority, transport.userAgent);
+      if (oneMessage) {
+        heldHeaders = headers;
+        return;
+      }
       onLoop(() -> transport.startStream(state, headers));
     }
 
@@ -153,6 +168,7 @@ final class LeanClientStream extends AbstractClientStream {
           LeanBuffers.releaseHeap(data);
         }
         refusedByBudget = true;
+        heldHeaders = null;
         framerBuffers.discardFromNow();
         // isReady() turns false on this thread at once, so a writer that honours it stops now
         // rather than when the loop has failed the call (the bytes are never given back: the
@@ -172,8 +188,15 @@ final class LeanClientStream extends AbstractClientStream {
       // writes. A buffer that ends inside a message flushes, so a large message streams while
       // it is framed.
       boolean flushNow = endOfStream || numMessages == 0 || (flush && !oneMessage);
-      if (!StreamBridge.runOnLoop(transport.loop,
-          () -> transport.sendData(state, data, endOfStream, numMessages, flushNow), transport)) {
+      Http2Headers headers = heldHeaders;
+      heldHeaders = null;
+      Runnable send = headers == null
+          ? () -> transport.sendData(state, data, endOfStream, numMessages, flushNow)
+          : () -> {
+            transport.startStream(state, headers);
+            transport.sendData(state, data, endOfStream, numMessages, flushNow);
+          };
+      if (!StreamBridge.runOnLoop(transport.loop, send, transport)) {
         // The poller group is shut down: the chunk and its budget charge go back, and nothing
         // will ever run for this stream.
         if (data != null) {

@@ -174,6 +174,20 @@ final class LoopyWriter {
     activate(stream);
   }
 
+  /**
+   * Queues response HEADERS to lead the stream's DATA: written at its next turn whatever its
+   * window, then the DATA the windows allow, then trailers once the data is out. Unary responses
+   * leave as one run of frames per stream rather than all HEADERS, all DATA, all trailers, so the
+   * peer hands each call its whole response together (one executor wake-up, not one per frame).
+   */
+  void enqueueLeadingHeaders(OutboundStream stream, Http2Headers headers) {
+    if (stream.closed) {
+      return;
+    }
+    stream.leadingHeaders = headers;
+    activate(stream);
+  }
+
   /** Queues trailers to follow the stream's data: HEADERS with END_STREAM. */
   void enqueueTrailers(OutboundStream stream, Http2Headers trailers) {
     if (stream.closed) {
@@ -384,7 +398,7 @@ final class LoopyWriter {
     while (control != null && (item = control.peek()) != null) {
       // The item type is sealed: a header block or a control frame.
       if (item instanceof HeadersFrame h) {
-        writeHeaders(h.streamId, h.headers, h.endStream);
+        writeHeaders(h.streamId(), h.headers(), h.endStream());
       } else {
         ControlFrame f = (ControlFrame) item;
         int size = f.sizeBytes();
@@ -458,9 +472,17 @@ final class LoopyWriter {
     if (s.closed) {
       return Emit.NOTHING;
     }
+    boolean wroteHeaders = false;
+    if (s.leadingHeaders != null) {
+      // Not flow-controlled (RFC 9113 §6.9): out before any window check.
+      Http2Headers headers = s.leadingHeaders;
+      s.leadingHeaders = null;
+      writeHeaders(s.id, headers, false);
+      wroteHeaders = true;
+    }
     if (s.queuedBytes > 0) {
       if (s.windowBytes <= 0) {
-        return Emit.NOTHING;
+        return wroteHeaders ? Emit.PROGRESS : Emit.NOTHING;
       }
       if (connectionWindowBytes <= 0) {
         counters.connectionWindowBlocked();
@@ -488,6 +510,10 @@ final class LoopyWriter {
       s.listener.onDataSent(n);
       if (endStream) {
         finish(s);
+      } else if (s.queuedBytes == 0 && s.trailers != null) {
+        // The trailers follow their stream's last DATA frame at once, not a round later.
+        writeHeaders(s.id, s.trailers, true);
+        finish(s);
       }
       return Emit.PROGRESS;
     }
@@ -505,7 +531,7 @@ final class LoopyWriter {
       finish(s);
       return Emit.PROGRESS;
     }
-    return Emit.NOTHING;
+    return wroteHeaders ? Emit.PROGRESS : Emit.NOTHING;
   }
 
   private void finish(OutboundStream s) {
@@ -564,15 +590,6 @@ final class LoopyWriter {
   sealed interface QueuedItem permits ControlFrame, HeadersFrame {}
 
   /** HEADERS waiting in the control queue. */
-  static final class HeadersFrame implements QueuedItem {
-    final int streamId;
-    final Http2Headers headers;
-    final boolean endStream;
-
-    HeadersFrame(int streamId, Http2Headers headers, boolean endStream) {
-      this.streamId = streamId;
-      this.headers = headers;
-      this.endStream = endStream;
-    }
-  }
+  record HeadersFrame(int streamId, Http2Headers headers, boolean endStream)
+      implements QueuedItem {}
 }

@@ -42,6 +42,8 @@ final class OutboundStream {
   ArrayDeque<ByteBuffer> chunks;
   int queuedBytes;
   boolean endStreamAfterData;
+  /** Response HEADERS written at the stream's next turn, ahead of its DATA; null once out. */
+  Http2Headers leadingHeaders;
   Http2Headers trailers;
   boolean inActiveList;
   /** Counted in the connection's window stalls (bytes queued, no window); writer-maintained. */
@@ -77,6 +79,9 @@ final class OutboundStream {
   boolean hasWork() {
     if (closed) {
       return false;
+    }
+    if (leadingHeaders != null) {
+      return true;
     }
     if (queuedBytes > 0) {
       return windowBytes > 0;
@@ -176,6 +181,7 @@ final class OutboundStream {
     writer.queuedDataBytes -= queuedBytes;
     queuedBytes = 0;
     queueDrained();
+    leadingHeaders = null;
     trailers = null;
     endStreamAfterData = false;
   }

@@ -385,7 +385,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
       return;
     }
     s.headersSent = true;
-    writer.enqueueHeaders(s.id, headers, false);
+    writer.enqueueLeadingHeaders(s.outbound, headers);
     if (flush) {
       requestFlush();
     }

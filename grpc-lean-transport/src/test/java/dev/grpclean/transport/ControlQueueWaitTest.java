@@ -146,21 +146,22 @@ public class ControlQueueWaitTest {
   @Test
   public void realConnectionsSampleTheirWritersQueueOnlyWhenCounting() throws Exception {
     for (boolean counting : new boolean[] {true, false}) {
-      LeanServerBuilder sb = LeanServerBuilder.forPort(0).connectionCounters(counting);
-      Server server = sb.addService(Echo.service()).build().start();
-      ManagedChannel channel =
-          LeanChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
+      Server server = LeanServerBuilder.forPort(0).addService(Echo.service()).build().start();
+      LeanChannelBuilder cb = LeanChannelBuilder.forAddress("127.0.0.1", server.getPort())
+          .usePlaintext().connectionCounters(counting);
+      ManagedChannel channel = cb.build();
       try {
         byte[] request = new byte[100];
         for (int i = 0; i < 200; i++) {
           Echo.call(channel, request);
         }
-        LeanConnectionStats s = sb.connectionStats().snapshot();
+        LeanConnectionStats s = cb.connectionStats().snapshot();
         long written = s.get(Figure.QUEUE_ITEMS_WRITTEN);
         long sampled = s.get(Figure.QUEUE_WAIT_SAMPLED_ITEMS);
         if (counting) {
-          // The response HEADERS of the calls after the connection became busy (its first 32
-          // syscalls, a dozen calls); trailers follow the stream's DATA, not this queue.
+          // The client's request HEADERS of the calls after the connection became busy (its
+          // first 32 syscalls, a dozen calls). Not the server's: its response HEADERS lead their
+          // stream's DATA (LoopyWriter.enqueueLeadingHeaders), they skip this queue.
           assertTrue("written " + written, written >= 150 && written <= 200 + 8);
           assertTrue("sampled " + sampled, sampled > 0 && sampled <= written);
           assertTrue(s.get(Figure.QUEUE_OBSERVED_NANOS) > 0);
