@@ -6,6 +6,7 @@ import static org.junit.Assert.assertEquals;
 import dev.grpclean.transport.frame.FrameType;
 import dev.grpclean.transport.testing.Conditions;
 import dev.grpclean.transport.testing.Echo;
+import dev.grpclean.transport.testing.Observers;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.Metadata;
@@ -37,12 +38,7 @@ public class HeldRequestHeadersTest {
     assertArrayEquals(request, Echo.call(echo.channel, request)); // connection set up
     ClientCall<byte[], byte[]> call = echo.channel.newCall(Echo.UNARY, CallOptions.DEFAULT);
     CompletableFuture<Status> closed = new CompletableFuture<>();
-    call.start(new ClientCall.Listener<>() {
-      @Override
-      public void onClose(Status status, Metadata trailers) {
-        closed.complete(status);
-      }
-    }, new Metadata());
+    call.start(Observers.closingIn(closed), new Metadata());
     call.request(1);
     call.cancel("cancelled before its message", null);
     assertEquals(Status.Code.CANCELLED, closed.get(20, TimeUnit.SECONDS).getCode());

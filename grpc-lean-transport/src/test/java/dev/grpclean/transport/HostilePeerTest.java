@@ -9,6 +9,7 @@ import dev.grpclean.transport.frame.ErrorCode;
 import dev.grpclean.transport.frame.FrameType;
 import dev.grpclean.transport.testing.Conditions;
 import dev.grpclean.transport.testing.Echo;
+import dev.grpclean.transport.testing.Observers;
 import dev.grpclean.transport.testing.LeanLeases;
 import dev.grpclean.transport.testing.RawFrames;
 import io.grpc.CallOptions;
@@ -323,12 +324,7 @@ public class HostilePeerTest {
       ClientCall<byte[], byte[]> call = channel.newCall(HOLD,
           CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS));
       CompletableFuture<Status> closed = new CompletableFuture<>();
-      call.start(new ClientCall.Listener<>() {
-        @Override
-        public void onClose(Status status, Metadata trailers) {
-          closed.complete(status);
-        }
-      }, new Metadata());
+      call.start(Observers.closingIn(closed), new Metadata());
       byte[] message = new byte[FLOOD_MESSAGE_BYTES];
       for (int i = 0; i < 20 && !closed.isDone(); i++) {
         call.sendMessage(message); // ignoring isReady(): 1.25 MiB for a 64 KiB window

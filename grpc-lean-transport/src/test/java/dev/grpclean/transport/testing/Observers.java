@@ -1,12 +1,14 @@
 package dev.grpclean.transport.testing;
 
+import io.grpc.ClientCall;
+import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 
 /**
- * Response observers for tests that watch how a call ends.
+ * Response observers and call listeners for tests that watch how a call ends.
  *
  * <p>Thread-safe as far as their arguments are: grpc calls an observer one method at a time, and
  * the end is published through a future.
@@ -34,6 +36,16 @@ public final class Observers {
       @Override
       public void onCompleted() {
         end.complete(Status.OK);
+      }
+    };
+  }
+
+  /** A call listener that completes {@code closed} with the call's status and ignores the rest. */
+  public static <T> ClientCall.Listener<T> closingIn(CompletableFuture<Status> closed) {
+    return new ClientCall.Listener<T>() {
+      @Override
+      public void onClose(Status status, Metadata trailers) {
+        closed.complete(status);
       }
     };
   }
