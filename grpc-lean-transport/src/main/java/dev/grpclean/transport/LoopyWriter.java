@@ -17,9 +17,11 @@ import java.util.ArrayDeque;
  * The connection's single writer: drains a control queue and the streams' flow-controlled data
  * into one leased write buffer and hands it to the socket.
  *
- * <p>Order of a drain: every queued control frame (in FIFO order, so HEADERS precede the DATA of
- * their stream), then DATA round-robin over the active streams, at most one max-size frame per
- * stream per turn, within the stream's and the connection's send windows. When the write buffer
+ * <p>Order of a drain: every queued control frame (in FIFO order, so HEADERS queued there precede
+ * the DATA of their stream), then the active streams round-robin: at a stream's turn its leading
+ * response HEADERS if any (not flow-controlled), at most one max-size DATA frame within the
+ * stream's and the connection's send windows, and its trailers once its data is out. A server's
+ * response thus leaves as one run of frames per stream. When the write buffer
  * fills it is written and refilled; when the queue runs dry the last partial buffer is written and
  * returned to the pool. If the socket takes only part of a buffer, that lease is kept, holding
  * exactly the unsent bytes, until the socket is writable again; nothing else is produced
