@@ -514,14 +514,12 @@ final class LoopyWriter {
         finish(s);
       } else if (s.queuedBytes == 0 && s.trailers != null) {
         // The trailers follow their stream's last DATA frame at once, not a round later.
-        writeHeaders(s.id, s.trailers, true);
-        finish(s);
+        finishWithTrailers(s);
       }
       return Emit.PROGRESS;
     }
     if (s.trailers != null) {
-      writeHeaders(s.id, s.trailers, true);
-      finish(s);
+      finishWithTrailers(s);
       return Emit.PROGRESS;
     }
     if (s.endStreamAfterData) {
@@ -534,6 +532,11 @@ final class LoopyWriter {
       return Emit.PROGRESS;
     }
     return wroteHeaders ? Emit.PROGRESS : Emit.NOTHING;
+  }
+
+  private void finishWithTrailers(OutboundStream s) {
+    writeHeaders(s.id, s.trailers, true);
+    finish(s);
   }
 
   private void finish(OutboundStream s) {
