@@ -434,8 +434,8 @@ public final class ConnectionStatsGroup {
     for (CompletableFuture<LoopAnswer> f : answers) {
       LoopAnswer a = await(f, deadline);
       if (a != null) {
-        sum.addAll(a.stats);
-        live += a.open ? 1 : 0;
+        sum.addAll(a.stats());
+        live += a.open() ? 1 : 0;
       }
     }
     sum.add(Figure.CONNECTIONS_OPEN, live);
@@ -483,15 +483,7 @@ public final class ConnectionStatsGroup {
   }
 
   /** A connection's figures as its loop read them for a snapshot, and whether it was open. */
-  private static final class LoopAnswer {
-    final LeanConnectionStats stats;
-    final boolean open;
-
-    LoopAnswer(LeanConnectionStats stats, boolean open) {
-      this.stats = stats;
-      this.open = open;
-    }
-  }
+  private record LoopAnswer(LeanConnectionStats stats, boolean open) {}
 
   private static <T> T await(CompletableFuture<T> f, long deadlineNanos) {
     try {

@@ -36,15 +36,7 @@ final class ConscryptKeyManager extends X509ExtendedKeyManager {
   private final ConcurrentMap<String, Converted> keys = new ConcurrentHashMap<>();
 
   /** A delegate's key and what it became. */
-  private static final class Converted {
-    final PrivateKey source;
-    final PrivateKey converted;
-
-    Converted(PrivateKey source, PrivateKey converted) {
-      this.source = source;
-      this.converted = converted;
-    }
-  }
+  private record Converted(PrivateKey source, PrivateKey converted) {}
 
   ConscryptKeyManager(X509ExtendedKeyManager delegate, Provider conscrypt) {
     this.delegate = delegate;
@@ -79,12 +71,12 @@ final class ConscryptKeyManager extends X509ExtendedKeyManager {
     }
     Converted known = keys.get(alias);
     // A key store's manager may decode a new but equal key object per call.
-    if (known != null && (known.source == source || known.source.equals(source))) {
-      return known.converted;
+    if (known != null && (known.source() == source || known.source().equals(source))) {
+      return known.converted();
     }
     Converted fresh = new Converted(source, convert(source));
     keys.put(alias, fresh);
-    return fresh.converted;
+    return fresh.converted();
   }
 
   /** Conscrypt's native form of {@code key}, or {@code key} itself if it has none. */
