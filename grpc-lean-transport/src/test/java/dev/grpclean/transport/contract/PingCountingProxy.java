@@ -1,11 +1,11 @@
 package dev.grpclean.transport.contract;
 
+import dev.grpclean.transport.testing.LoopbackRelays;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
@@ -97,18 +97,13 @@ public final class PingCountingProxy implements Closeable {
   private void acceptLoop() {
     try {
       while (true) {
-        Socket client = listener.accept();
-        sockets.add(client);
-        Socket server = new Socket();
-        sockets.add(server);
-        server.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), targetPort));
-        client.setTcpNoDelay(true);
-        server.setTcpNoDelay(true);
+        LoopbackRelays.Connection c =
+            LoopbackRelays.acceptAndConnect(listener, targetPort, sockets);
         synchronized (this) {
           connections++;
         }
-        pump(client, server, true);
-        pump(server, client, false);
+        pump(c.client(), c.server(), true);
+        pump(c.server(), c.client(), false);
       }
     } catch (IOException e) {
       // Closed: the test is over.

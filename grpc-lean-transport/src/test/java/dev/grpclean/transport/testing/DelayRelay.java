@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
@@ -71,15 +70,10 @@ public final class DelayRelay implements Closeable {
   private void acceptLoop() {
     try {
       while (true) {
-        Socket client = listener.accept();
-        sockets.add(client);
-        Socket server = new Socket();
-        sockets.add(server);
-        server.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), targetPort));
-        client.setTcpNoDelay(true);
-        server.setTcpNoDelay(true);
-        relay(client, server, "delay-relay-c2s");
-        relay(server, client, "delay-relay-s2c");
+        LoopbackRelays.Connection c =
+            LoopbackRelays.acceptAndConnect(listener, targetPort, sockets);
+        relay(c.client(), c.server(), "delay-relay-c2s");
+        relay(c.server(), c.client(), "delay-relay-s2c");
       }
     } catch (IOException e) {
       // The listener closed: the test is over.
