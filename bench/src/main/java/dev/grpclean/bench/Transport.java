@@ -236,9 +236,13 @@ public enum Transport {
         return t;
       }
     }
+    // Compare's defaults first, then the others as declared.
+    String choices = java.util.stream.Stream.concat(compareDefaults().stream(),
+            java.util.Arrays.stream(values()).filter(t -> !compareDefaults().contains(t)))
+        .map(Transport::id)
+        .collect(java.util.stream.Collectors.joining(", "));
     throw new IllegalArgumentException(
-        "unknown transport '" + id + "' (choose from lean, netty, okhttp, lean-nocounters,"
-        + " lean-jdkserver, lean-conscryptserver, lean-jcakeys)");
+        "unknown transport '" + id + "' (choose from " + choices + ")");
   }
 
   private static InetSocketAddress loopback() {
