@@ -33,6 +33,8 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
   private ResetBudget resetBudget;
   /** The highest stream id the client opened. */
   int lastStreamId;
+  /** Tells grpc-core a call is complete after the write of its END_STREAM, not before. */
+  private final CompletionsAfterWrite completions = new CompletionsAfterWrite(loop, writer, this);
 
   /** The transport's attributes as they are now (the security handshake adds to them). */
   Attributes transportAttributes() {
@@ -161,7 +163,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
         // Like grpc-netty: answer 431 so the client sees RESOURCE_EXHAUSTED, not a reset.
         respondWithHttpError(streamId, endStream, 431, Status.Code.RESOURCE_EXHAUSTED,
             "Header size exceeded max allowed size ("
-                + serverConfig.settings.maxInboundMetadataBytes + ")");
+                + serverConfig.settings.maxInboundMetadataBytes + ")", null);
         return;
       }
       throw e;
@@ -298,13 +300,9 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
 
   /**
    * Answers a request that is not gRPC with a plain HTTP status and a text body (gRPC HTTP/2
-   * protocol), on a tracked stream that lives until the body has left.
+   * protocol), on a tracked stream that lives until the body has left; {@code request} is null
+   * when the request's headers could not be decoded.
    */
-  private void respondWithHttpError(int streamId, boolean endStream, int httpCode,
-      Status.Code code, String message) {
-    respondWithHttpError(streamId, endStream, httpCode, code, message, null);
-  }
-
   private void respondWithHttpError(int streamId, boolean endStream, int httpCode,
       Status.Code code, String message, Http2Headers request) {
     ContentLength length;
@@ -481,7 +479,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
       removeStream(s);
       return;
     }
-    s.complete();
+    completions.complete(s);
     removeStream(s);
     if (resetBudget != null) {
       resetBudget.onStreamCompleted(System.nanoTime()); // credit matters only after a reset

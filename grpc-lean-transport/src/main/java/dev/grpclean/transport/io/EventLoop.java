@@ -98,7 +98,11 @@ public final class EventLoop implements Executor {
       // Shutdown raced with us and may have drained already: refuse rather than drop silently.
       throw new RejectedExecutionException("event loop is shut down");
     }
-    if (wakeState.getAndSet(AWAKE) == SLEEPING) {
+    // A plain read first: a producer that finds the loop awake (the common case under load)
+    // leaves the shared word unwritten instead of taking its cache line from the loop thread.
+    // Safe: both sides' accesses are volatile, so either we see SLEEPING here or the loop sees
+    // the task in its re-check before it blocks.
+    if (wakeState.get() == SLEEPING && wakeState.getAndSet(AWAKE) == SLEEPING) {
       selector.wakeup();
     }
   }
