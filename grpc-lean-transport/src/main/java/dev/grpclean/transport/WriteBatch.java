@@ -19,9 +19,10 @@ import javax.annotation.Nullable;
  * <p>Frame bytes (control frames, header blocks, DATA frame headers) are encoded into one leased
  * I/O buffer, {@link #out}. A DATA payload goes one of two ways:
  * <ul>
- *   <li>copying (a secured socket, whose record layer seals a contiguous buffer anyway, or a
- *       payload piece under {@link #COPY_BELOW_BYTES}): copied into {@link #out} after its
- *       frame header; a chunk copied to its end goes back to its pool at once;</li>
+ *   <li>copying (a secured socket, whose record layer seals a contiguous buffer anyway, a
+ *       payload piece under {@link #COPY_BELOW_BYTES}, or a heap chunk that fits): copied into
+ *       {@link #out} after its frame header; a chunk copied to its end goes back to its pool at
+ *       once, unless a slice of this batch points into it;</li>
  *   <li>gathering (a plaintext socket): the payload stays in the stream's lease; the batch keeps
  *       a segment list in wire order, [frame bytes, payload slice, frame bytes, payload slice,
  *       ...], written with one gathering write. A chunk drained to its end is held by the batch
@@ -77,6 +78,14 @@ final class WriteBatch {
   @Nullable private ByteBuffer[] held;
   @Nullable private LeanMemoryBudget[] heldBudgets;
   private int heldCount;
+  /**
+   * Views of {@link #out} that segments use for its frame bytes, kept for the next batches while
+   * the frame buffer is the same lease (the pool mostly hands back the same one), so a gathering
+   * write allocates no view per frame; dropped when the buffer changes.
+   */
+  @Nullable private ByteBuffer[] regionViews;
+  @Nullable private ByteBuffer regionViewsOf;
+  private int regionViewsUsed;
   /** The socket refused part of this batch; it waits for writability. */
   private boolean blocked;
   /**
@@ -140,7 +149,10 @@ final class WriteBatch {
    */
   void addPayload(ByteBuffer chunk, int n, boolean drained,
       @Nullable LeanMemoryBudget budget) {
-    if (!gathering || (n < COPY_BELOW_BYTES && n <= out.remaining())) {
+    // A heap chunk is copied while it fits: the JDK would copy it through a temporary direct
+    // buffer of its own anyway.
+    if (!gathering
+        || (n <= out.remaining() && (n < COPY_BELOW_BYTES || !chunk.isDirect()))) {
       int limit = chunk.limit();
       chunk.limit(chunk.position() + n);
       out.put(chunk);
@@ -325,6 +337,8 @@ final class WriteBatch {
   /** The connection hibernates: drops the segment and held arrays (made again when needed). */
   void trim() {
     if (out == null) {
+      regionViews = null;
+      regionViewsOf = null;
       segments = null;
       sliced = null;
       held = null;
@@ -336,11 +350,35 @@ final class WriteBatch {
   private void closeRegion() {
     int end = out.position();
     if (end > regionStart) {
-      ByteBuffer region = out.duplicate();
+      ByteBuffer region = regionView();
       region.limit(end).position(regionStart);
       addSegment(region);
       regionStart = end;
     }
+  }
+
+  /** A view of {@link #out} not used by a segment of this batch yet. */
+  private ByteBuffer regionView() {
+    if (regionViewsOf != out) {
+      // A new frame buffer: views of the old one may still be segments of this batch; drop them
+      // from the cache, not from the batch.
+      regionViewsOf = out;
+      regionViews = null;
+      regionViewsUsed = 0;
+    }
+    if (regionViews == null) {
+      regionViews = new ByteBuffer[8];
+    } else if (regionViewsUsed == regionViews.length) {
+      regionViews = java.util.Arrays.copyOf(regionViews, regionViewsUsed * 2);
+    }
+    ByteBuffer view = regionViews[regionViewsUsed];
+    if (view == null) {
+      view = out.duplicate();
+      regionViews[regionViewsUsed] = view;
+    }
+    regionViewsUsed++;
+    view.clear();
+    return view;
   }
 
   private void addSegment(ByteBuffer b) {
@@ -358,6 +396,7 @@ final class WriteBatch {
     }
     segmentCount = 0;
     firstUnsent = 0;
+    regionViewsUsed = 0;
     if (sliced != null) {
       java.util.Arrays.fill(sliced, 0, slicedCount, null);
     }
