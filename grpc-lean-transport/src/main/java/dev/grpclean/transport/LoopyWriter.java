@@ -159,7 +159,7 @@ final class LoopyWriter {
     }
   }
 
-  /** Queues DATA for {@code stream}; takes ownership of {@code chunk} (a heap-pool lease). */
+  /** Queues DATA for {@code stream}; takes ownership of {@code chunk} (an outbound lease). */
   void enqueueData(OutboundStream stream, ByteBuffer chunk, boolean endStream) {
     if (stream.closed) {
       if (chunk != null) {

@@ -81,7 +81,9 @@ final class WriteBatch {
   /**
    * Views of {@link #out} that segments use for its frame bytes, kept for the next batches while
    * the frame buffer is the same lease (the pool mostly hands back the same one), so a gathering
-   * write allocates no view per frame; dropped when the buffer changes.
+   * write allocates no view per frame; dropped when the buffer changes or the connection
+   * hibernates ({@link #trim}). Until then they keep that buffer reachable even if the pool has
+   * dropped it: at most one frame buffer per busy connection.
    */
   @Nullable private ByteBuffer[] regionViews;
   @Nullable private ByteBuffer regionViewsOf;
@@ -108,10 +110,6 @@ final class WriteBatch {
 
   boolean isBlocked() {
     return blocked;
-  }
-
-  boolean isGathering() {
-    return gathering;
   }
 
   /** The frame buffer, for encoding frames at its position. */
