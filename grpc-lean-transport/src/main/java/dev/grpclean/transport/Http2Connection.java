@@ -327,6 +327,16 @@ abstract class Http2Connection
   }
 
   @Override
+  public boolean gathers() {
+    return socket.gathers();
+  }
+
+  @Override
+  public boolean write(ByteBuffer[] bufs, int offset, int length) throws IOException {
+    return socket.write(bufs, offset, length);
+  }
+
+  @Override
   public void setWriteInterest(boolean on) {
     socket.setWriteInterest(on);
   }
@@ -432,10 +442,7 @@ abstract class Http2Connection
     sendControl(new ControlFrame.RstStream(streamId, code));
   }
 
-  /**
-   * Whether the bytes queued behind the peer's flow-control windows passed
-   * {@code maxQueuedBytesPerConnection}: the write that did it fails its stream.
-   */
+  /** Whether bytes queued behind the peer's windows passed the cap: that write's stream fails. */
   final boolean queuedBytesCapExceeded() {
     return writer.queuedDataBytes > config.maxQueuedBytesPerConnection;
   }

@@ -5,9 +5,10 @@ import dev.grpclean.transport.pool.Pools;
 import java.nio.ByteBuffer;
 
 /**
- * The two pools the transport leases from: direct buffers for socket reads and writes (so the
- * JDK does not copy through its own per-thread direct cache), heap buffers for outbound message
- * bytes queued on streams.
+ * The pools the transport leases from: direct buffers for socket reads and writes (so the JDK
+ * does not copy through its own per-thread direct cache), direct buffers for outbound message
+ * bytes queued on streams (a plaintext writer gathers them straight into the socket), heap
+ * buffers for inbound message copies.
  *
  * <p>Thread-safe.
  */
@@ -28,6 +29,28 @@ final class LeanBuffers {
 
   static void releaseHeap(ByteBuffer buffer) {
     Pools.heap().release(buffer);
+  }
+
+  /** A buffer for outbound message bytes (grpc-core's framer writes into it). */
+  static ByteBuffer leaseOutbound(int minBytes) {
+    return Pools.outbound().lease(minBytes);
+  }
+
+  /**
+   * Returns an outbound chunk to the pool it came from: the outbound pool's direct leases, or a
+   * heap lease (a transport-made body such as {@link HttpErrorStream}'s).
+   */
+  static void releaseOutbound(ByteBuffer buffer) {
+    poolOf(buffer).release(buffer);
+  }
+
+  /** The pool an outbound chunk was leased from. */
+  static BufferPool poolOf(ByteBuffer buffer) {
+    return buffer.isDirect() ? Pools.outbound() : Pools.heap();
+  }
+
+  static BufferPool outbound() {
+    return Pools.outbound();
   }
 
   static BufferPool io() {

@@ -153,7 +153,7 @@ final class LeanClientStream extends AbstractClientStream {
         // The call is failing: nothing more goes out (later framer buffers discard their bytes
         // and come here empty; one taken before the refusal goes back).
         if (data != null) {
-          LeanBuffers.releaseHeap(data);
+          LeanBuffers.releaseOutbound(data);
         }
         return;
       }
@@ -165,7 +165,7 @@ final class LeanClientStream extends AbstractClientStream {
         // bytes), here or when the framer's buffer was allocated: fail this call rather than
         // hold more than the budget.
         if (data != null) {
-          LeanBuffers.releaseHeap(data);
+          LeanBuffers.releaseOutbound(data);
         }
         refusedByBudget = true;
         heldHeaders = null;

@@ -28,17 +28,19 @@ import javax.annotation.Nullable;
  *       closes the buffer;</li>
  *   <li>outbound message bytes from the moment an application thread hands a framed message to
  *       the transport ({@code writeFrame}) until the writer has copied them into its write buffer
- *       or dropped them: the hand-over to the loop thread and the writer's per-stream DATA queue
- *       behind flow control.</li>
+ *       (or, gathering on a plaintext socket, the socket has taken them) or dropped them: the
+ *       hand-over to the loop thread, the writer's per-stream DATA queue behind flow control
+ *       and its batch ({@link WriteBatch}).</li>
  * </ul>
  * Not charged: the per-read socket lease (64 KiB, held only during one readiness event), the
  * writer's one write buffer and unsent tail per blocked connection, partial frames and records
  * (bounded by the frame and record size), handshake buffers, HPACK state and the pools' kept
- * buffers ({@link LeanTransportStats#keptBytes()}). The heap pool, where outbound message bytes
- * live, keeps nothing while any budget is at or above half its limit: reaching half drops what
- * it kept and it keeps no released buffer until usage is back below half, so under pressure the
- * uncharged kept bytes beside the charged ones are 0 (without this they may add up to the heap
- * pool's ceiling, 16 MiB by default, to what the budget allows).
+ * buffers ({@link LeanTransportStats#keptBytes()}). The outbound pool, where outbound message
+ * bytes live, and the heap pool, where inbound copies live, keep nothing while any budget is at
+ * or above half its limit: reaching half drops what they kept and they keep no released buffer
+ * until usage is back below half, so under pressure the uncharged kept bytes beside the charged
+ * ones are 0 (without this they may add up to those pools' ceilings, 16 MiB each by default, to
+ * what the budget allows).
  *
  * <p>How the transport degrades rather than fails ({@link ConnectionBudget} has the details):
  * <ul>
@@ -97,6 +99,8 @@ public final class LeanMemoryBudget {
   private final long halfBytes;
   /** The pool told to keep nothing while usage is at or above half; null: none. */
   @Nullable private final BufferPool keptPool;
+  /** A second such pool, or null: the transport's budget names the outbound and heap pools. */
+  @Nullable private final BufferPool keptPool2;
   /** Three quarters of the limit: where isReady turns false and waiters wake. */
   private final long pressureBytes;
   private final AtomicLong used = new AtomicLong();
@@ -120,25 +124,29 @@ public final class LeanMemoryBudget {
   /** Run once each when usage falls below {@link #pressureBytes}. */
   private final ConcurrentLinkedQueue<Runnable> waiters = new ConcurrentLinkedQueue<>();
 
-  private LeanMemoryBudget(long limitBytes, @Nullable BufferPool keptPool) {
+  private LeanMemoryBudget(long limitBytes, @Nullable BufferPool keptPool,
+      @Nullable BufferPool keptPool2) {
     this.limitBytes = limitBytes;
     this.halfBytes = limitBytes / 2;
     this.keptPool = keptPool;
+    this.keptPool2 = keptPool2;
     this.pressureBytes = limitBytes - limitBytes / 4;
   }
 
   /** A budget of {@code limitBytes} (positive), to share between servers and channels. */
   public static LeanMemoryBudget of(long limitBytes) {
-    return of(limitBytes, Pools.heap());
+    checkArgument(limitBytes > 0, "memory budget must be positive: %s", limitBytes);
+    return new LeanMemoryBudget(limitBytes, Pools.outbound(), Pools.heap());
   }
 
   /**
    * A budget that makes {@code keptPool} keep nothing while usage is at or above half the limit
-   * (the transport's: the process-wide heap pool); tests pass their own pool, or null.
+   * (the transport's: the process-wide outbound and heap pools); tests pass their own pool, or
+   * null.
    */
   static LeanMemoryBudget of(long limitBytes, @Nullable BufferPool keptPool) {
     checkArgument(limitBytes > 0, "memory budget must be positive: %s", limitBytes);
-    return new LeanMemoryBudget(limitBytes, keptPool);
+    return new LeanMemoryBudget(limitBytes, keptPool, null);
   }
 
   /**
@@ -224,7 +232,8 @@ public final class LeanMemoryBudget {
 
   /**
    * Half the limit: from here connections holding inbound messages restrict their peers'
-   * windows, and the heap pool keeps no buffers ({@link LeanTransportStats#keptBytes()}).
+   * windows, and the outbound and heap pools keep no buffers
+   * ({@link LeanTransportStats#keptBytes()}).
    */
   public long halfBytes() {
     return halfBytes;
@@ -347,6 +356,9 @@ public final class LeanMemoryBudget {
       // This release took usage below half: ends the suspension the crossing upwards began.
       // Each crossing is seen by exactly one update of `used`, so begins and ends pair up.
       keptPool.resumeKeeping();
+      if (keptPool2 != null) {
+        keptPool2.resumeKeeping();
+      }
     }
     if (next < pressureBytes && !waiters.isEmpty()) {
       wakeWaiters();
@@ -356,6 +368,9 @@ public final class LeanMemoryBudget {
   private void onCharged(long before, long after) {
     if (keptPool != null && before < halfBytes && after >= halfBytes) {
       keptPool.suspendKeeping(); // drops what the pool kept; it keeps nothing until below half
+      if (keptPool2 != null) {
+        keptPool2.suspendKeeping();
+      }
     }
     long p;
     while (after > (p = peak.get()) && !peak.compareAndSet(p, after)) {

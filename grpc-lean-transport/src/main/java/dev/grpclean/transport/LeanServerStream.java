@@ -171,7 +171,7 @@ final class LeanServerStream extends AbstractServerStream {
       if (budget != null && (refusedByBudget || !reserveOutbound(bytes, numMessages))) {
         // Past the limit (the application wrote although isReady() was false, or raced others
         // for the last bytes): fail this call rather than hold more than the budget.
-        LeanBuffers.releaseHeap(bytes);
+        LeanBuffers.releaseOutbound(bytes);
         if (!refusedByBudget) {
           refuseForBudget();
         }

@@ -12,26 +12,27 @@ import dev.grpclean.transport.pool.Pools;
 public final class LeanTransportStats {
   private LeanTransportStats() {}
 
-  /** Bytes currently leased from the I/O and heap pools together. */
+  /** Bytes currently leased from the I/O, outbound and heap pools together. */
   public static long leasedBytes() {
-    return Pools.io().leasedBytes() + Pools.heap().leasedBytes();
+    return Pools.io().leasedBytes() + Pools.outbound().leasedBytes() + Pools.heap().leasedBytes();
   }
 
-  /** Leases currently outstanding in both pools. */
+  /** Leases currently outstanding in all three pools. */
   public static long leasesOutstanding() {
-    return Pools.io().leasesOutstanding() + Pools.heap().leasesOutstanding();
+    return Pools.io().leasesOutstanding() + Pools.outbound().leasesOutstanding()
+        + Pools.heap().leasesOutstanding();
   }
 
-  /** Bytes kept for reuse (not leased) in both pools. */
+  /** Bytes kept for reuse (not leased) in all three pools. */
   public static long pooledBytes() {
-    return Pools.io().pooledBytes() + Pools.heap().pooledBytes();
+    return Pools.io().pooledBytes() + Pools.outbound().pooledBytes() + Pools.heap().pooledBytes();
   }
 
   /**
    * Bytes the pools keep for reuse: the same figure as {@link #pooledBytes()}, named for what a
    * user pays for. It follows recent demand and falls to the pools' floors (512 KiB each by
-   * default) within about two decay periods (4 s) once the load stops, and the heap pool's part
-   * is 0 while any {@link LeanMemoryBudget} is at or above half its limit.
+   * default) within about two decay periods (4 s) once the load stops, and the outbound and heap
+   * pools' part is 0 while any {@link LeanMemoryBudget} is at or above half its limit.
    */
   public static long keptBytes() {
     return pooledBytes();
@@ -44,7 +45,8 @@ public final class LeanTransportStats {
 
   /** Bytes the pools dropped for GC since start because demand fell (monotonic). */
   public static long decayedBytes() {
-    return Pools.io().decayedBytes() + Pools.heap().decayedBytes();
+    return Pools.io().decayedBytes() + Pools.outbound().decayedBytes()
+        + Pools.heap().decayedBytes();
   }
 
   /** The direct pool used for socket reads and writes. */
@@ -52,7 +54,12 @@ public final class LeanTransportStats {
     return Pools.io().stats();
   }
 
-  /** The heap pool used for outbound message bytes. */
+  /** The direct pool used for outbound message bytes. */
+  public static PoolStats outboundPool() {
+    return Pools.outbound().stats();
+  }
+
+  /** The heap pool used for inbound message copies. */
   public static PoolStats heapPool() {
     return Pools.heap().stats();
   }
@@ -71,7 +78,7 @@ public final class LeanTransportStats {
   /** The pools, and the process-wide memory budget when one is set. */
   public static String describe() {
     LeanMemoryBudget budget = memoryBudget();
-    return "io[" + ioPool() + "] heap[" + heapPool() + "]"
+    return "io[" + ioPool() + "] outbound[" + outboundPool() + "] heap[" + heapPool() + "]"
         + (budget == null ? "" : " " + budget);
   }
 }

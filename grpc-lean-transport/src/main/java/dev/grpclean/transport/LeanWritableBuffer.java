@@ -7,10 +7,10 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import javax.annotation.Nullable;
 
 /**
- * Outbound message bytes from grpc-core's framer, in a heap-pool lease. Ownership passes to the
- * connection's writer when the framer delivers the buffer ({@link #detach}); a buffer the framer
- * discards is released by {@link #release}; a buffer the framer still holds when its stream is
- * gone is disowned by the stream's {@link StreamAllocator}.
+ * Outbound message bytes from grpc-core's framer, in a direct lease of the outbound pool.
+ * Ownership passes to the connection's writer when the framer delivers the buffer
+ * ({@link #detach}); a buffer the framer discards is released by {@link #release}; a buffer the
+ * framer still holds when its stream is gone is disowned by the stream's {@link StreamAllocator}.
  *
  * <p>Filled by one application thread; the hand-over state is thread-safe, so the loop thread may
  * disown the buffer while the application thread is still writing into it.
@@ -111,7 +111,7 @@ final class LeanWritableBuffer implements WritableBuffer {
   @Override
   public void release() {
     if (buffer != null && STATE.compareAndSet(this, FILLING, HANDED_OVER)) {
-      LeanBuffers.releaseHeap(lease);
+      LeanBuffers.releaseOutbound(lease);
       lease = null;
     }
     buffer = null;
@@ -136,7 +136,7 @@ final class LeanWritableBuffer implements WritableBuffer {
   /** Any thread: ends the lease if the framer still holds the buffer. */
   private void disown() {
     if (STATE.compareAndSet(this, FILLING, DISOWNED)) {
-      LeanBuffers.heap().disown(lease);
+      LeanBuffers.poolOf(lease).disown(lease);
       lease = null;
     }
   }
@@ -202,7 +202,7 @@ final class LeanWritableBuffer implements WritableBuffer {
         discarding = true;
         return new LeanWritableBuffer(capacity);
       }
-      LeanWritableBuffer b = new LeanWritableBuffer(LeanBuffers.leaseHeap(capacity), FILLING);
+      LeanWritableBuffer b = new LeanWritableBuffer(LeanBuffers.leaseOutbound(capacity), FILLING);
       current = b;
       if (streamFinished) {
         b.disown();

@@ -7,7 +7,6 @@ import dev.grpclean.transport.frame.HeaderBlockEncoder;
 import dev.grpclean.transport.frame.Http2ConnectionError;
 import dev.grpclean.transport.frame.Http2StreamError;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http2.Http2Headers;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -15,18 +14,19 @@ import java.util.ArrayDeque;
 
 /**
  * The connection's single writer: drains a control queue and the streams' flow-controlled data
- * into one leased write buffer and hands it to the socket.
+ * into one {@link WriteBatch} (frames in one leased write buffer; on a plaintext socket the DATA
+ * payload gathered from the streams' leases rather than copied) and hands it to the socket.
  *
  * <p>Order of a drain: every queued control frame (in FIFO order, so HEADERS queued there precede
  * the DATA of their stream), then the active streams round-robin: at a stream's turn its leading
  * response HEADERS if any (not flow-controlled), at most one max-size DATA frame within the
  * stream's and the connection's send windows, and its trailers once its data is out. A server's
- * response thus leaves as one run of frames per stream. When the write buffer
- * fills it is written and refilled; when the queue runs dry the last partial buffer is written and
- * returned to the pool. If the socket takes only part of a buffer, that lease is kept, holding
- * exactly the unsent bytes, until the socket is writable again; nothing else is produced
- * meanwhile, so a peer that stops reading costs at most one write buffer plus what the producers
- * had queued (which grpc-core bounds through {@code isReady()}).
+ * response thus leaves as one run of frames per stream. When the batch
+ * fills it is written and refilled; when the queue runs dry the last partial batch is written and
+ * its leases return to their pools. If the socket takes only part of a batch, the batch keeps its
+ * leases until the socket is writable again; nothing else is produced meanwhile, so a peer that
+ * stops reading costs at most one batch plus what the producers had queued (which grpc-core
+ * bounds through {@code isReady()}).
  *
  * <p>Confined to the connection's loop thread.
  */
@@ -35,6 +35,23 @@ final class LoopyWriter {
   interface Output {
     /** Writes what the socket takes now; returns whether all of {@code buf} was written. */
     boolean write(ByteBuffer buf) throws IOException;
+
+    /**
+     * Whether {@link #write(ByteBuffer[], int, int)} goes straight to the socket (no record
+     * layer to seal a contiguous buffer): the writer may then gather DATA payload from the
+     * streams' leases instead of copying it. Asked once per flush.
+     */
+    default boolean gathers() {
+      return false;
+    }
+
+    /**
+     * A gathering write of {@code bufs[offset, offset + length)}: writes what the socket takes
+     * now, moving the buffers' positions; returns whether all of them were written.
+     */
+    default boolean write(ByteBuffer[] bufs, int offset, int length) throws IOException {
+      throw new UnsupportedOperationException("not a gathering output");
+    }
 
     /** Turns interest in writability on or off. */
     void setWriteInterest(boolean on);
@@ -50,22 +67,11 @@ final class LoopyWriter {
   }
 
   /**
-   * Write buffer size: 64 KiB holds four max-size DATA frames, so bulk transfers need one write
-   * syscall per 64 KiB while small RPCs use a fraction of it (and return it right away).
-   */
-  static final int WRITE_BUFFER_BYTES = 64 * 1024;
-
-  /**
    * Cap on queued control responses (SETTINGS/PING acks, RST_STREAM). A peer that floods
    * requests for responses while not reading ours (CVE-2019-9512/9515) hits it; the connection
    * then goes away with ENHANCE_YOUR_CALM. Netty uses the same figure.
    */
   static final int MAX_QUEUED_CONTROL_RESPONSES = 10_000;
-
-  /** HPACK scratch, one per loop thread (not per connection): idle connections hold none. */
-  private static final ThreadLocal<ByteBuf> HPACK_SCRATCH =
-      ThreadLocal.withInitial(() -> Unpooled.buffer(1024));
-  private static final int MAX_RETAINED_SCRATCH_BYTES = 64 * 1024;
 
   private final Output output;
   private final HeaderBlockEncoder encoder;
@@ -88,11 +94,8 @@ final class LoopyWriter {
   private long dataFramesWritten;
   private int connectionWindowBytes = FrameType.DEFAULT_INITIAL_WINDOW;
   private int peerMaxFrameBytes = FrameType.DEFAULT_MAX_FRAME_SIZE;
-  /** A lease holding bytes the socket has not taken yet; null unless blocked on writability. */
-  private ByteBuffer unsent;
-  /** The buffer being filled during {@link #flush}; null outside it. */
-  private ByteBuffer out;
-  private long bytesWritten;
+  /** What is being written: open during {@link #flush}, and while blocked on writability. */
+  private final WriteBatch batch = new WriteBatch();
   private boolean failed;
 
   LoopyWriter(Output output, HeaderBlockEncoder encoder) {
@@ -152,10 +155,11 @@ final class LoopyWriter {
     if (isIdle()) {
       control = null;
       active = null;
+      batch.trim();
     }
   }
 
-  /** Queues DATA for {@code stream}; takes ownership of {@code chunk} (a heap-pool lease). */
+  /** Queues DATA for {@code stream}; takes ownership of {@code chunk} (an outbound lease). */
   void enqueueData(OutboundStream stream, ByteBuffer chunk, boolean endStream) {
     if (stream.closed) {
       if (chunk != null) {
@@ -251,7 +255,7 @@ final class LoopyWriter {
   }
 
   long bytesWritten() {
-    return bytesWritten;
+    return batch.bytesWritten();
   }
 
   /** The per-stream summaries' clock ({@link ConnectionCounters#streamNanos}); 0 when off. */
@@ -265,7 +269,7 @@ final class LoopyWriter {
 
   /** Whether bytes are waiting for the socket to become writable. */
   boolean isBlocked() {
-    return unsent != null;
+    return batch.isBlocked();
   }
 
   /** Whether either queue is allocated now (tests: released while hibernating). */
@@ -275,7 +279,7 @@ final class LoopyWriter {
 
   /** Whether anything is queued at all. */
   boolean isIdle() {
-    return unsent == null && isEmpty(control) && isEmpty(active);
+    return !batch.isBlocked() && isEmpty(control) && isEmpty(active);
   }
 
   private void activate(OutboundStream stream) {
@@ -312,56 +316,58 @@ final class LoopyWriter {
 
   /** The socket became writable: finish the blocked buffer, then keep draining. */
   void onWritable() throws IOException {
-    if (unsent == null) {
+    if (!batch.isBlocked()) {
       output.setWriteInterest(false);
       return;
     }
-    if (!writeOut(unsent)) {
+    boolean done;
+    try {
+      done = batch.resume(output);
+    } catch (IOException | RuntimeException e) {
+      batch.close();
+      throw e;
+    }
+    if (!done) {
       return;
     }
-    LeanBuffers.releaseIo(unsent);
-    unsent = null;
+    batch.close();
     output.setWriteInterest(false);
     flush();
   }
 
   /** Whether a flush is running now (callbacks from inside it must not close the socket). */
   boolean isFlushing() {
-    return out != null;
+    return batch.isOpen() && !batch.isBlocked();
   }
 
   /** Drains everything the windows allow. Re-entrant calls (from callbacks) do nothing. */
   void flush() throws IOException {
-    if (unsent != null || failed || out != null) {
+    if (batch.isOpen() || failed) {
       return;
     }
     if (isEmpty(control) && isEmpty(active)) {
       return;
     }
     counters.flushed();
-    out = LeanBuffers.leaseIo(WRITE_BUFFER_BYTES);
+    batch.open(output.gathers());
     try {
       while (true) {
         boolean full = fill();
-        if (out.position() == 0) {
+        if (batch.isEmpty()) {
           return;
         }
-        out.flip();
-        if (!writeOut(out)) {
-          unsent = out;
-          out = null;
+        if (!batch.write(output)) {
           output.setWriteInterest(true);
           return;
         }
-        out.clear();
         if (!full) {
           return;
         }
+        batch.reset();
       }
     } finally {
-      if (out != null) {
-        LeanBuffers.releaseIo(out);
-        out = null;
+      if (!batch.isBlocked()) {
+        batch.close();
       }
     }
   }
@@ -373,28 +379,33 @@ final class LoopyWriter {
    */
   void close() {
     failed = true;
-    if (unsent != null) {
-      LeanBuffers.releaseIo(unsent);
-      unsent = null;
-    }
     OutboundStream s;
     while (active != null && (s = active.poll()) != null) {
       s.inActiveList = false;
       s.discard();
     }
+    // After the discards: a chunk the batch still points into was handed to it, and goes now.
+    batch.close();
     if (control != null) {
       control.clear();
     }
   }
 
-  private boolean writeOut(ByteBuffer buf) throws IOException {
-    int before = buf.remaining();
-    boolean done = output.write(buf);
-    bytesWritten += before - buf.remaining();
-    return done;
+  /**
+   * Returns a chunk a stream drops to its pool, unless the batch being written may point into it
+   * (then the batch releases it once written or closed).
+   */
+  void releaseQueuedChunk(ByteBuffer chunk, @javax.annotation.Nullable LeanMemoryBudget budget) {
+    batch.releaseLater(chunk, budget);
   }
 
-  /** Fills {@link #out}. Returns true if it stopped because the buffer was full. */
+  /** Adds {@code n} of {@code s}'s queued bytes as the payload of the DATA header just framed. */
+  void addPayload(ByteBuffer chunk, int n, boolean drained,
+      @javax.annotation.Nullable LeanMemoryBudget budget) {
+    batch.addPayload(chunk, n, drained, budget);
+  }
+
+  /** Fills the batch. Returns true if it stopped because it was full. */
   private boolean fill() throws IOException {
     QueuedItem item;
     while (control != null && (item = control.peek()) != null) {
@@ -404,12 +415,13 @@ final class LoopyWriter {
       } else {
         ControlFrame f = (ControlFrame) item;
         int size = f.sizeBytes();
-        if (size > out.remaining()) {
-          if (out.position() > 0) {
+        if (size > batch.out().remaining()) {
+          if (!batch.isEmpty()) {
             return true;
           }
-          growOut(size);
+          batch.ensureFrameRoom(size);
         }
+        ByteBuffer out = batch.out();
         int start = out.position();
         f.write(out);
         counters.controlFrameWritten(out, start);
@@ -492,7 +504,7 @@ final class LoopyWriter {
       }
       int n = Math.min(Math.min(s.queuedBytes, s.windowBytes),
           Math.min(connectionWindowBytes, peerMaxFrameBytes));
-      int room = out.remaining() - FrameType.FRAME_HEADER_BYTES;
+      int room = batch.dataRoom();
       if (room < n) {
         // Split only if a useful amount fits; otherwise write what we have and come back.
         if (room < Math.min(n, 1024)) {
@@ -501,8 +513,8 @@ final class LoopyWriter {
         n = room;
       }
       boolean endStream = n == s.queuedBytes && s.endStreamAfterData && s.trailers == null;
-      FrameWriter.writeDataHeader(out, s.id, n, endStream);
-      s.copyTo(out, n);
+      FrameWriter.writeDataHeader(batch.out(), s.id, n, endStream);
+      s.drainTo(this, n);
       s.bytesSent += n;
       dataFramesWritten++;
       counters.dataFrameOut(true);
@@ -523,10 +535,10 @@ final class LoopyWriter {
       return Emit.PROGRESS;
     }
     if (s.endStreamAfterData) {
-      if (out.remaining() < FrameType.FRAME_HEADER_BYTES) {
+      if (batch.out().remaining() < FrameType.FRAME_HEADER_BYTES) {
         return Emit.FULL;
       }
-      FrameWriter.writeDataHeader(out, s.id, 0, true);
+      FrameWriter.writeDataHeader(batch.out(), s.id, 0, true);
       counters.dataFrameOut(false);
       finish(s);
       return Emit.PROGRESS;
@@ -548,44 +560,20 @@ final class LoopyWriter {
 
   /**
    * Encodes and writes one header block (HEADERS + CONTINUATION). HPACK state changes here, in
-   * wire order, so an encoded block is always written: if it does not fit, {@link #out} grows.
+   * wire order, so an encoded block is always written: if it does not fit, the batch grows.
    */
   private void writeHeaders(int streamId, Http2Headers headers, boolean endStream) {
-    ByteBuf scratch = HPACK_SCRATCH.get();
-    scratch.clear();
+    ByteBuf block;
     try {
-      encoder.encode(streamId, headers, scratch);
+      block = WriteBatch.encode(encoder, streamId, headers);
     } catch (Http2ConnectionError | Http2StreamError | RuntimeException e) {
       // The encoder checks limits before touching its dynamic table, so only this stream fails.
       output.onHeadersFailed(streamId, e);
       return;
     }
-    int blockBytes = scratch.readableBytes();
-    int size = FrameWriter.headersBytes(blockBytes, peerMaxFrameBytes);
-    if (size > out.remaining()) {
-      if (out.position() > 0) {
-        // Encoded but not written: re-encoding later would double-insert into the dynamic
-        // table, so keep the encoded block by writing through a larger buffer now.
-        ByteBuffer bigger = LeanBuffers.leaseIo(out.position() + size);
-        out.flip();
-        bigger.put(out);
-        LeanBuffers.releaseIo(out);
-        out = bigger;
-      } else {
-        growOut(size);
-      }
-    }
-    FrameWriter.writeHeaders(out, streamId, scratch.nioBuffer(), endStream, peerMaxFrameBytes);
+    batch.putHeaderBlock(block, streamId, endStream, peerMaxFrameBytes);
     counters.headersOut();
     output.onStreamFrameWritten();
-    if (scratch.capacity() > MAX_RETAINED_SCRATCH_BYTES) {
-      HPACK_SCRATCH.set(Unpooled.buffer(1024));
-    }
-  }
-
-  private void growOut(int size) {
-    LeanBuffers.releaseIo(out);
-    out = LeanBuffers.leaseIo(size);
   }
 
   /**

@@ -8,8 +8,10 @@ import java.util.ArrayDeque;
  * The writer's view of one stream: bytes queued behind flow control, the stream's send window and
  * what ends the stream (END_STREAM on the last DATA, or trailers).
  *
- * <p>Queued chunks are heap-pool leases owned by this object until the writer copies them out or
- * the stream is cancelled; either way they go back to the pool.
+ * <p>Queued chunks are pool leases (the outbound pool's direct buffers, or a heap lease for a
+ * transport-made body) owned by this object until the writer takes them into its batch (copied,
+ * or gathered and released once written) or the stream is cancelled; either way they go back to
+ * their pool.
  *
  * <p>Every change to the queued bytes is mirrored in the connection writer's total
  * ({@link LoopyWriter#queuedDataBytes}), which bounds what a peer that never opens its windows
@@ -120,22 +122,22 @@ final class OutboundStream {
     to.endStreamAfterData = endStreamAfterData;
   }
 
-  /** Copies {@code n} queued bytes into {@code out}, returning drained chunks to the pool. */
-  void copyTo(ByteBuffer out, int n) {
+  /**
+   * Hands {@code n} queued bytes to the writer's batch as the payload of the DATA header just
+   * framed; drained chunks go with them (the batch returns them to their pool).
+   */
+  void drainTo(LoopyWriter to, int n) {
     while (n > 0) {
       ByteBuffer head = chunks.peek();
       int take = Math.min(n, head.remaining());
-      int limit = head.limit();
-      head.limit(head.position() + take);
-      out.put(head);
-      head.limit(limit);
+      boolean drained = take == head.remaining();
+      if (drained) {
+        chunks.poll();
+      }
       n -= take;
       queuedBytes -= take;
       writer.queuedDataBytes -= take;
-      if (!head.hasRemaining()) {
-        chunks.poll();
-        releaseChunk(head);
-      }
+      to.addPayload(head, take, drained, budget);
     }
     if (queuedBytes == 0) {
       chunks = null;
@@ -159,22 +161,25 @@ final class OutboundStream {
     releaseChunk(chunk, budget);
   }
 
-  /** Returns {@code chunk} to the heap pool and its capacity to {@code budget}, if any. */
+  /** Returns {@code chunk} to its pool and its capacity to {@code budget}, if any. */
   static void releaseChunk(ByteBuffer chunk, @javax.annotation.Nullable LeanMemoryBudget budget) {
     int capacity = chunk.capacity();
-    LeanBuffers.releaseHeap(chunk);
+    LeanBuffers.releaseOutbound(chunk);
     if (budget != null) {
       budget.release(capacity);
     }
   }
 
-  /** Drops everything queued (the stream was reset or the connection died). */
+  /**
+   * Drops everything queued (the stream was reset or the connection died). A chunk the writer's
+   * batch may still point into goes to the batch, released once written.
+   */
   void discard() {
     closed = true;
     if (chunks != null) {
       ByteBuffer b;
       while ((b = chunks.poll()) != null) {
-        releaseChunk(b);
+        writer.releaseQueuedChunk(b, budget);
       }
       chunks = null;
     }

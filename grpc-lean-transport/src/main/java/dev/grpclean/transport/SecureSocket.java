@@ -330,6 +330,39 @@ final class SecureSocket {
   }
 
   /**
+   * Whether {@link #write(ByteBuffer[], int, int)} writes straight to the socket: plaintext, no
+   * handshake under way and no record layer.
+   */
+  boolean gathers() {
+    return handshaker == null && protector == null;
+  }
+
+  /**
+   * A gathering write of plaintext bytes ({@link #gathers()} only); the caller keeps the buffers.
+   * Returns whether the socket took all of them; the buffers' positions show how far it got.
+   */
+  boolean write(ByteBuffer[] bufs, int offset, int length) throws IOException {
+    if (!gathers()) {
+      throw new IllegalStateException("gathering write on a secured socket");
+    }
+    if (unsentRaw != null && !drainUnsentRaw()) {
+      return false;
+    }
+    int end = offset + length;
+    while (offset < end) {
+      long n = channel.write(bufs, offset, end - offset);
+      counters.wrote((int) Math.min(Integer.MAX_VALUE, n));
+      while (offset < end && !bufs[offset].hasRemaining()) {
+        offset++;
+      }
+      if (n == 0 && offset < end) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
    * Writes bytes that need no (more) sealing. If the socket takes only part, {@code lease} is
    * kept as {@link #unsentRaw} until writable and released then. Otherwise it is released here
    * if {@code owned}, else left to the caller.

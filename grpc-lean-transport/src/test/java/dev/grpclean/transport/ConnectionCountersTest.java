@@ -24,6 +24,7 @@ public class ConnectionCountersTest {
   @Rule public final Timeout timeout = Timeout.seconds(30);
 
   private final long heapBaseline = LeanBuffers.heap().leasedBytes();
+  private final long outboundBaseline = LeanBuffers.outbound().leasedBytes();
   private final long ioBaseline = LeanBuffers.io().leasedBytes();
   private final RecordingOutput output = new RecordingOutput();
   private final ConnectionCounters counters = new ConnectionCounters(true);
@@ -34,6 +35,7 @@ public class ConnectionCountersTest {
   public void poolsBackToBaseline() {
     writer.close();
     assertEquals(heapBaseline, LeanBuffers.heap().leasedBytes());
+    assertEquals(outboundBaseline, LeanBuffers.outbound().leasedBytes());
     assertEquals(ioBaseline, LeanBuffers.io().leasedBytes());
   }
 

@@ -94,7 +94,7 @@ final class FaultFixtures {
 
   private static boolean writerLeaseOutstanding() {
     if (!Pools.io().isLeakDetectionEnabled()) {
-      return Pools.io().leasedBytes() >= LoopyWriter.WRITE_BUFFER_BYTES;
+      return Pools.io().leasedBytes() >= WriteBatch.WRITE_BUFFER_BYTES;
     }
     for (String site : Pools.io().outstandingLeaseSites()) {
       if (site.contains(LoopyWriter.class.getName() + ".flush")) {

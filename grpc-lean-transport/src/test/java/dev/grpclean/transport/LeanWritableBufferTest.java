@@ -35,7 +35,7 @@ public class LeanWritableBufferTest {
     assertEquals(3, bytes.remaining());
     allocator.streamFinished(); // Already handed over: the writer owns it now.
     assertEquals(LeanWritableBuffer.MIN_BUFFER_BYTES, leasedSinceStart());
-    LeanBuffers.releaseHeap(bytes);
+    LeanBuffers.releaseOutbound(bytes);
     assertEquals(0, leasedSinceStart());
   }
 
@@ -70,8 +70,8 @@ public class LeanWritableBufferTest {
   public void afterDiscardFromNowBuffersHoldNoArrayAndAreNeverLeased() {
     LeanWritableBuffer.StreamAllocator allocator = new LeanWritableBuffer.StreamAllocator();
     allocator.discardFromNow();
-    long allocatedBefore = LeanBuffers.heap().allocatedBytes();
-    long leasesBefore = LeanBuffers.heap().totalLeases();
+    long allocatedBefore = LeanBuffers.outbound().allocatedBytes();
+    long leasesBefore = LeanBuffers.outbound().totalLeases();
     WritableBuffer frame = allocator.allocate(1 << 20);
     assertTrue(((LeanWritableBuffer) frame).isDiscarding());
     assertEquals(LeanWritableBuffer.MAX_BUFFER_BYTES, frame.writableBytes());
@@ -84,8 +84,8 @@ public class LeanWritableBufferTest {
     assertNull(((LeanWritableBuffer) frame).detach());
     frame.release();
     assertEquals(0, leasedSinceStart());
-    assertEquals(leasesBefore, LeanBuffers.heap().totalLeases());
-    assertEquals(allocatedBefore, LeanBuffers.heap().allocatedBytes());
+    assertEquals(leasesBefore, LeanBuffers.outbound().totalLeases());
+    assertEquals(allocatedBefore, LeanBuffers.outbound().allocatedBytes());
     assertFalse(allocator.refusedAtAllocation());
   }
 
@@ -157,7 +157,7 @@ public class LeanWritableBufferTest {
           frame.write(message, 0, Math.min(message.length, frame.writableBytes()));
           ByteBuffer bytes = ((LeanWritableBuffer) frame).detach();
           if (bytes != null) {
-            LeanBuffers.releaseHeap(bytes);
+            LeanBuffers.releaseOutbound(bytes);
           }
         }
         return null;

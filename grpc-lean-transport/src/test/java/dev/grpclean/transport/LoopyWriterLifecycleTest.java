@@ -94,7 +94,7 @@ public class LoopyWriterLifecycleTest extends LoopyWriterTestBase {
     assertTrue(writer.isBlocked());
     assertTrue(output.writeInterest);
     assertEquals("the writer keeps exactly one write buffer",
-        LoopyWriter.WRITE_BUFFER_BYTES, LeanBuffers.io().leasedBytes() - ioBaseline);
+        WriteBatch.WRITE_BUFFER_BYTES, LeanBuffers.io().leasedBytes() - ioBaseline);
 
     // Blocked: nothing new is produced, whatever is queued.
     writer.enqueue(new ControlFrame.Ping(false, 42));

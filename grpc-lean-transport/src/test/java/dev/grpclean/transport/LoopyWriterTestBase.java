@@ -38,6 +38,8 @@ public abstract class LoopyWriterTestBase {
   long ioLeasesBaseline;
   long heapBaseline;
   long heapLeasesBaseline;
+  long outboundBaseline;
+  long outboundLeasesBaseline;
 
   @Before
   public void setUp() {
@@ -45,6 +47,8 @@ public abstract class LoopyWriterTestBase {
     ioLeasesBaseline = LeanBuffers.io().leasesOutstanding();
     heapBaseline = LeanBuffers.heap().leasedBytes();
     heapLeasesBaseline = LeanBuffers.heap().leasesOutstanding();
+    outboundBaseline = LeanBuffers.outbound().leasedBytes();
+    outboundLeasesBaseline = LeanBuffers.outbound().leasesOutstanding();
     writer = new LoopyWriter(output, new HeaderBlockEncoder());
   }
 
@@ -100,6 +104,9 @@ public abstract class LoopyWriterTestBase {
     assertEquals("io leases", ioLeasesBaseline, LeanBuffers.io().leasesOutstanding());
     assertEquals("heap leased bytes", heapBaseline, LeanBuffers.heap().leasedBytes());
     assertEquals("heap leases", heapLeasesBaseline, LeanBuffers.heap().leasesOutstanding());
+    assertEquals("outbound leased bytes", outboundBaseline, LeanBuffers.outbound().leasedBytes());
+    assertEquals("outbound leases", outboundLeasesBaseline,
+        LeanBuffers.outbound().leasesOutstanding());
   }
 
   OutboundStream stream(int id, int windowBytes) {

@@ -18,6 +18,14 @@ final class RecordingOutput implements LoopyWriter.Output {
   private int parsedUpTo;
 
   int writeCalls;
+  /** Whether it offers gathering writes (a plaintext socket); off by default. */
+  boolean gathering;
+  /** Gathering writes so far (also counted in {@link #writeCalls}). */
+  int gatherCalls;
+  /** Largest number of buffers one gathering write was given. */
+  int maxGatherBuffers;
+  /** Thrown by the next write of either kind, then cleared. */
+  java.io.IOException failNextWrite;
   boolean writeInterest;
   final List<Boolean> interestChanges = new ArrayList<>();
   final List<Integer> failedHeaders = new ArrayList<>();
@@ -49,7 +57,36 @@ final class RecordingOutput implements LoopyWriter.Output {
   }
 
   @Override
-  public boolean write(ByteBuffer buf) {
+  public boolean gathers() {
+    return gathering;
+  }
+
+  @Override
+  public boolean write(ByteBuffer[] bufs, int offset, int length) throws java.io.IOException {
+    if (!gathering) {
+      throw new AssertionError("gathering write on an output that does not gather");
+    }
+    gatherCalls++;
+    maxGatherBuffers = Math.max(maxGatherBuffers, length);
+    boolean all = true;
+    for (int i = offset; i < offset + length; i++) {
+      all = write(bufs[i]);
+      writeCalls--; // one call for the whole gathering write
+      if (!all) {
+        break;
+      }
+    }
+    writeCalls++;
+    return all;
+  }
+
+  @Override
+  public boolean write(ByteBuffer buf) throws java.io.IOException {
+    if (failNextWrite != null) {
+      java.io.IOException e = failNextWrite;
+      failNextWrite = null;
+      throw e;
+    }
     writeCalls++;
     int take = (int) Math.min(buf.remaining(), acceptBytes);
     byte[] chunk = new byte[take];

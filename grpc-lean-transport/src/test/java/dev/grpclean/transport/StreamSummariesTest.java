@@ -24,6 +24,7 @@ public class StreamSummariesTest {
   private static final long MS = 1_000_000L;
 
   private final long heapBaseline = LeanBuffers.heap().leasedBytes();
+  private final long outboundBaseline = LeanBuffers.outbound().leasedBytes();
   private final long ioBaseline = LeanBuffers.io().leasedBytes();
   private final RecordingOutput output = new RecordingOutput();
   private final ConnectionCounters counters = new ConnectionCounters(true);
@@ -35,6 +36,7 @@ public class StreamSummariesTest {
   public void poolsBackToBaseline() {
     writer.close();
     assertEquals(heapBaseline, LeanBuffers.heap().leasedBytes());
+    assertEquals(outboundBaseline, LeanBuffers.outbound().leasedBytes());
     assertEquals(ioBaseline, LeanBuffers.io().leasedBytes());
   }
 

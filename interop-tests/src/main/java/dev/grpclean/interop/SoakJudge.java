@@ -72,7 +72,7 @@ final class SoakJudge {
       return new Criteria(0.25, 2, 3, 0, List.of(
           new Metric("heap after GC, excl. heap pool", true, 4 * MIB, 0.10, s -> true,
               s -> s.heapUsedBytes() - s.heapPooledBytes() - s.heapLeasedBytes()),
-          new Metric("direct memory, excl. I/O pool", true, 4 * MIB, 0.10,
+          new Metric("direct memory, excl. direct pools", true, 4 * MIB, 0.10,
               s -> s.directBytes() >= 0,
               s -> s.directBytes() - s.ioPooledBytes() - s.ioLeasedBytes()),
           new Metric("lean leased bytes", true, 8 * MIB, 0.10, s -> true,

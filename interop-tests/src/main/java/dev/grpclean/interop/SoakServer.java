@@ -159,7 +159,8 @@ public final class SoakServer {
         LeanTransportStats.leasedBytes(),
         LeanTransportStats.leasesOutstanding(),
         LeanTransportStats.heapPool().leasedBytes(),
-        LeanTransportStats.ioPool().pooledBytes(),
+        // Both direct pools: the outbound pool's kept buffers fill up like the I/O pool's.
+        LeanTransportStats.ioPool().pooledBytes() + LeanTransportStats.outboundPool().pooledBytes(),
         LeanTransportStats.heapPool().pooledBytes(),
         ManagementFactory.getThreadMXBean().getThreadCount(),
         openFileDescriptors(),

@@ -36,7 +36,7 @@ final class RecordPipe implements AutoCloseable {
   static final int READ_BUFFER_BYTES = 64 * 1024;
   /** {@code SecureSocket.MAX_READS_PER_TURN}. */
   static final int MAX_READS_PER_TURN = 16;
-  /** {@code LoopyWriter.WRITE_BUFFER_BYTES}. */
+  /** {@code WriteBatch.WRITE_BUFFER_BYTES}. */
   static final int WRITE_BUFFER_BYTES = 64 * 1024;
 
   final String security;

@@ -6,7 +6,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Process-wide pools shared by every connection, created on first use. Both decay (see
+ * Process-wide pools shared by every connection, created on first use. All decay (see
  * {@link PoolDecay}): what they keep follows recent demand, falls to {@link #FLOOR_BYTES_PROPERTY}
  * (512 KiB each by default) within two decay periods (2 s each) of quiet, and never exceeds
  * their ceilings. The delayed checks of a quiet pool run on grpc-core's shared timer, taken only
@@ -20,7 +20,10 @@ public final class Pools {
   public static final String IO_MAX_POOLED_BYTES_PROPERTY = "grpclean.pool.io.maxPooledBytes";
   /** System property overriding {@link #DEFAULT_HEAP_MAX_POOLED_BYTES}. */
   public static final String HEAP_MAX_POOLED_BYTES_PROPERTY = "grpclean.pool.heap.maxPooledBytes";
-  /** System property overriding {@link PoolDecay#DEFAULT_FLOOR_BYTES} for both pools. */
+  /** System property overriding {@link #DEFAULT_OUTBOUND_MAX_POOLED_BYTES}. */
+  public static final String OUTBOUND_MAX_POOLED_BYTES_PROPERTY =
+      "grpclean.pool.outbound.maxPooledBytes";
+  /** System property overriding {@link PoolDecay#DEFAULT_FLOOR_BYTES} for every pool. */
   public static final String FLOOR_BYTES_PROPERTY = "grpclean.pool.floorBytes";
   /** System property overriding the decay period, {@link PoolDecay#DEFAULT_PERIOD_NANOS}. */
   public static final String DECAY_PERIOD_MILLIS_PROPERTY = "grpclean.pool.decayPeriodMillis";
@@ -34,11 +37,16 @@ public final class Pools {
   public static final long DEFAULT_IO_MAX_POOLED_BYTES = 8L << 20;
 
   /**
-   * 16 MiB. Outbound message bytes live longer than a socket read (until the writer drains them)
-   * and are bigger, so they get twice the I/O budget: about sixteen max-class (1 MiB) messages
-   * or 256 64-KiB ones, still small next to a typical heap.
+   * 16 MiB. Inbound message copies live until grpc-core has consumed them, longer than a socket
+   * read, so they get twice the I/O budget, still small next to a typical heap.
    */
   public static final long DEFAULT_HEAP_MAX_POOLED_BYTES = 16L << 20;
+
+  /**
+   * 16 MiB. Outbound message bytes live longer than a socket read (until the writer has written
+   * them) and are bigger, so they get twice the I/O budget: about 256 64-KiB framer buffers.
+   */
+  public static final long DEFAULT_OUTBOUND_MAX_POOLED_BYTES = 16L << 20;
 
   private Pools() {}
 
@@ -47,9 +55,17 @@ public final class Pools {
     return IoHolder.POOL;
   }
 
-  /** Heap pool for outbound message bytes. */
+  /** Heap pool for inbound message copies, partial frames and records. */
   public static BufferPool heap() {
     return HeapHolder.POOL;
+  }
+
+  /**
+   * Direct pool for outbound message bytes (what grpc-core's framer writes): direct, so that a
+   * plaintext connection's writer hands them to the socket in a gathering write, not a copy.
+   */
+  public static BufferPool outbound() {
+    return OutboundHolder.POOL;
   }
 
   private static PoolDecay decay() {
@@ -74,6 +90,12 @@ public final class Pools {
   private static final class IoHolder {
     static final BufferPool POOL = new BufferPool("io", true,
         Long.getLong(IO_MAX_POOLED_BYTES_PROPERTY, DEFAULT_IO_MAX_POOLED_BYTES),
+        Boolean.getBoolean(BufferPool.LEAK_DETECTION_PROPERTY), decay());
+  }
+
+  private static final class OutboundHolder {
+    static final BufferPool POOL = new BufferPool("outbound", true,
+        Long.getLong(OUTBOUND_MAX_POOLED_BYTES_PROPERTY, DEFAULT_OUTBOUND_MAX_POOLED_BYTES),
         Boolean.getBoolean(BufferPool.LEAK_DETECTION_PROPERTY), decay());
   }
 
