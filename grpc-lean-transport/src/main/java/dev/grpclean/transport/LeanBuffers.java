@@ -5,9 +5,9 @@ import dev.grpclean.transport.pool.Pools;
 import java.nio.ByteBuffer;
 
 /**
- * The two pools the transport leases from: direct buffers for socket reads and writes (so the
- * JDK does not copy through its own per-thread direct cache), heap buffers for outbound message
- * bytes queued on streams.
+ * The three pools the transport leases from: direct buffers for socket reads and writes (so the
+ * JDK does not copy through its own per-thread direct cache), direct buffers for inbound DATA
+ * waiting for grpc-core, heap buffers for outbound message bytes queued on streams.
  *
  * <p>Thread-safe.
  */
@@ -20,6 +20,18 @@ final class LeanBuffers {
 
   static void releaseIo(ByteBuffer buffer) {
     Pools.io().release(buffer);
+  }
+
+  static ByteBuffer leaseInbound(int minBytes) {
+    return Pools.inbound().lease(minBytes);
+  }
+
+  static void releaseInbound(ByteBuffer buffer) {
+    Pools.inbound().release(buffer);
+  }
+
+  static BufferPool inbound() {
+    return Pools.inbound();
   }
 
   static ByteBuffer leaseHeap(int minBytes) {

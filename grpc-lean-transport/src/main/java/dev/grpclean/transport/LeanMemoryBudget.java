@@ -23,9 +23,9 @@ import javax.annotation.Nullable;
  * <p>What is charged, in bytes of the buffer actually held (a pooled buffer's whole capacity):
  * <ul>
  *   <li>inbound DATA payloads handed to grpc-core and not yet consumed ({@link InboundData}:
- *       the heap lease of a payload of 4 KiB or more, the exact array of a smaller one), charged
- *       on the connection's loop thread when the frame is delivered and released when grpc-core
- *       closes the buffer;</li>
+ *       the inbound-pool lease of a payload of 4 KiB or more, the exact array of a smaller
+ *       one), charged on the connection's loop thread when the frame is delivered and released
+ *       when grpc-core closes the buffer;</li>
  *   <li>outbound message bytes from the moment an application thread hands a framed message to
  *       the transport ({@code writeFrame}) until the writer has copied them into its write buffer
  *       or dropped them: the hand-over to the loop thread and the writer's per-stream DATA queue
@@ -38,7 +38,9 @@ import javax.annotation.Nullable;
  * live, keeps nothing while any budget is at or above half its limit: reaching half drops what
  * it kept and it keeps no released buffer until usage is back below half, so under pressure the
  * uncharged kept bytes beside the charged ones are 0 (without this they may add up to the heap
- * pool's ceiling, 16 MiB by default, to what the budget allows).
+ * pool's ceiling, 16 MiB by default, to what the budget allows). The inbound pool, where DATA
+ * waits for grpc-core, owns at most its ceiling (2 MiB by default) leased or kept, so its kept
+ * bytes stay within that whatever the budget.
  *
  * <p>How the transport degrades rather than fails ({@link ConnectionBudget} has the details):
  * <ul>

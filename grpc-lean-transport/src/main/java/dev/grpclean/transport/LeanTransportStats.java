@@ -12,25 +12,27 @@ import dev.grpclean.transport.pool.Pools;
 public final class LeanTransportStats {
   private LeanTransportStats() {}
 
-  /** Bytes currently leased from the I/O and heap pools together. */
+  /** Bytes currently leased from the I/O, inbound and heap pools together. */
   public static long leasedBytes() {
-    return Pools.io().leasedBytes() + Pools.heap().leasedBytes();
+    return Pools.io().leasedBytes() + Pools.inbound().leasedBytes() + Pools.heap().leasedBytes();
   }
 
-  /** Leases currently outstanding in both pools. */
+  /** Leases currently outstanding in the three pools. */
   public static long leasesOutstanding() {
-    return Pools.io().leasesOutstanding() + Pools.heap().leasesOutstanding();
+    return Pools.io().leasesOutstanding() + Pools.inbound().leasesOutstanding()
+        + Pools.heap().leasesOutstanding();
   }
 
-  /** Bytes kept for reuse (not leased) in both pools. */
+  /** Bytes kept for reuse (not leased) in the three pools. */
   public static long pooledBytes() {
-    return Pools.io().pooledBytes() + Pools.heap().pooledBytes();
+    return Pools.io().pooledBytes() + Pools.inbound().pooledBytes() + Pools.heap().pooledBytes();
   }
 
   /**
    * Bytes the pools keep for reuse: the same figure as {@link #pooledBytes()}, named for what a
-   * user pays for. It follows recent demand and falls to the pools' floors (512 KiB each by
-   * default) within about two decay periods (4 s) once the load stops, and the heap pool's part
+   * user pays for. It follows recent demand and falls to the pools' floors (512 KiB for the I/O
+   * and heap pools by default, 0 for the inbound pool) within about two decay periods (4 s) once
+   * the load stops, and the heap pool's part
    * is 0 while any {@link LeanMemoryBudget} is at or above half its limit.
    */
   public static long keptBytes() {
@@ -44,12 +46,21 @@ public final class LeanTransportStats {
 
   /** Bytes the pools dropped for GC since start because demand fell (monotonic). */
   public static long decayedBytes() {
-    return Pools.io().decayedBytes() + Pools.heap().decayedBytes();
+    return Pools.io().decayedBytes() + Pools.inbound().decayedBytes()
+        + Pools.heap().decayedBytes();
   }
 
   /** The direct pool used for socket reads and writes. */
   public static PoolStats ioPool() {
     return Pools.io().stats();
+  }
+
+  /**
+   * The direct pool inbound DATA waits in until grpc-core has read it: it owns at most its
+   * ceiling (2 MiB by default), and frees at once what it does not keep.
+   */
+  public static PoolStats inboundPool() {
+    return Pools.inbound().stats();
   }
 
   /** The heap pool used for outbound message bytes. */
@@ -71,7 +82,7 @@ public final class LeanTransportStats {
   /** The pools, and the process-wide memory budget when one is set. */
   public static String describe() {
     LeanMemoryBudget budget = memoryBudget();
-    return "io[" + ioPool() + "] heap[" + heapPool() + "]"
+    return "io[" + ioPool() + "] inbound[" + inboundPool() + "] heap[" + heapPool() + "]"
         + (budget == null ? "" : " " + budget);
   }
 }

@@ -6,10 +6,12 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Process-wide pools shared by every connection, created on first use. Both decay (see
- * {@link PoolDecay}): what they keep follows recent demand, falls to {@link #FLOOR_BYTES_PROPERTY}
- * (512 KiB each by default) within two decay periods (2 s each) of quiet, and never exceeds
- * their ceilings. The delayed checks of a quiet pool run on grpc-core's shared timer, taken only
+ * Process-wide pools shared by every connection, created on first use. All decay (see
+ * {@link PoolDecay}): what they keep follows recent demand, falls to its floor within two decay
+ * periods (2 s each) of quiet, and never exceeds their ceilings. The floor is
+ * {@link #FLOOR_BYTES_PROPERTY} (512 KiB by default) for the I/O and heap pools, and 0 for the
+ * inbound pool: its buffers are only worth keeping under a load that leases them anyway, and a
+ * quiet process keeps at most about 1 MiB in all. The delayed checks of a quiet pool run on grpc-core's shared timer, taken only
  * for the check and given back after it, so a pool at its floor holds no timer.
  *
  * <p>Thread-safe: each pool is created by its holder class's initializer, which the JVM runs
@@ -20,7 +22,10 @@ public final class Pools {
   public static final String IO_MAX_POOLED_BYTES_PROPERTY = "grpclean.pool.io.maxPooledBytes";
   /** System property overriding {@link #DEFAULT_HEAP_MAX_POOLED_BYTES}. */
   public static final String HEAP_MAX_POOLED_BYTES_PROPERTY = "grpclean.pool.heap.maxPooledBytes";
-  /** System property overriding {@link PoolDecay#DEFAULT_FLOOR_BYTES} for both pools. */
+  /** System property overriding {@link #DEFAULT_INBOUND_MAX_POOLED_BYTES}. */
+  public static final String INBOUND_MAX_POOLED_BYTES_PROPERTY =
+      "grpclean.pool.inbound.maxPooledBytes";
+  /** System property overriding {@link PoolDecay#DEFAULT_FLOOR_BYTES} for every pool. */
   public static final String FLOOR_BYTES_PROPERTY = "grpclean.pool.floorBytes";
   /** System property overriding the decay period, {@link PoolDecay#DEFAULT_PERIOD_NANOS}. */
   public static final String DECAY_PERIOD_MILLIS_PROPERTY = "grpclean.pool.decayPeriodMillis";
@@ -40,11 +45,28 @@ public final class Pools {
    */
   public static final long DEFAULT_HEAP_MAX_POOLED_BYTES = 16L << 20;
 
+  /**
+   * 2 MiB. Inbound DATA waits in this pool's buffers until grpc-core has read it, so under load
+   * its demand is the messages being assembled: four 1 MiB downloads average about 2.3 MiB and
+   * swing from 0 to 6 MiB and more. The pool owns at most this much (leased or kept); leases
+   * beyond it get one-off direct buffers, freed the moment grpc-core closes them, so its memory
+   * follows the demand instead of keeping the peak.
+   */
+  public static final long DEFAULT_INBOUND_MAX_POOLED_BYTES = 2L << 20;
+
   private Pools() {}
 
   /** Direct pool for socket reads and writes. */
   public static BufferPool io() {
     return IoHolder.POOL;
+  }
+
+  /**
+   * Direct pool for inbound DATA handed to grpc-core; frees the buffers it does not keep at once
+   * (see {@link BufferPool}).
+   */
+  public static BufferPool inbound() {
+    return InboundHolder.POOL;
   }
 
   /** Heap pool for outbound message bytes. */
@@ -53,10 +75,14 @@ public final class Pools {
   }
 
   private static PoolDecay decay() {
+    return decay(Long.getLong(FLOOR_BYTES_PROPERTY, PoolDecay.DEFAULT_FLOOR_BYTES));
+  }
+
+  private static PoolDecay decay(long floorBytes) {
     long periodMillis = Long.getLong(DECAY_PERIOD_MILLIS_PROPERTY,
         TimeUnit.NANOSECONDS.toMillis(PoolDecay.DEFAULT_PERIOD_NANOS));
-    return PoolDecay.of(Long.getLong(FLOOR_BYTES_PROPERTY, PoolDecay.DEFAULT_FLOOR_BYTES),
-        TimeUnit.MILLISECONDS.toNanos(periodMillis), System::nanoTime, Pools::scheduleOnGrpcTimer);
+    return PoolDecay.of(floorBytes, TimeUnit.MILLISECONDS.toNanos(periodMillis), System::nanoTime,
+        Pools::scheduleOnGrpcTimer);
   }
 
   /** Runs {@code task} once on grpc-core's shared timer, holding the timer only until then. */
@@ -75,6 +101,12 @@ public final class Pools {
     static final BufferPool POOL = new BufferPool("io", true,
         Long.getLong(IO_MAX_POOLED_BYTES_PROPERTY, DEFAULT_IO_MAX_POOLED_BYTES),
         Boolean.getBoolean(BufferPool.LEAK_DETECTION_PROPERTY), decay());
+  }
+
+  private static final class InboundHolder {
+    static final BufferPool POOL = new BufferPool("inbound", true,
+        Long.getLong(INBOUND_MAX_POOLED_BYTES_PROPERTY, DEFAULT_INBOUND_MAX_POOLED_BYTES),
+        Boolean.getBoolean(BufferPool.LEAK_DETECTION_PROPERTY), decay(0), true);
   }
 
   private static final class HeapHolder {

@@ -80,13 +80,18 @@ public final class LeaseLeakGate implements TestExecutionListener {
   }
 
   private static long outstanding() {
-    return Pools.io().leasesOutstanding() + Pools.heap().leasesOutstanding();
+    return Pools.io().leasesOutstanding() + Pools.inbound().leasesOutstanding()
+        + Pools.heap().leasesOutstanding();
   }
 
   private static String describe() {
-    StringBuilder b = new StringBuilder().append(Pools.io()).append(' ').append(Pools.heap());
+    StringBuilder b = new StringBuilder().append(Pools.io()).append(' ').append(Pools.inbound())
+        .append(' ').append(Pools.heap());
     for (String site : Pools.io().outstandingLeaseSites()) {
       b.append("\n  io ").append(site);
+    }
+    for (String site : Pools.inbound().outstandingLeaseSites()) {
+      b.append("\n  inbound ").append(site);
     }
     for (String site : Pools.heap().outstandingLeaseSites()) {
       b.append("\n  heap ").append(site);
