@@ -48,6 +48,9 @@ final class DownloadScenario extends MessageStreamScenario {
   @Override
   List<Metric> metrics() {
     List<Metric> m = new ArrayList<>(memoryMetrics("client"));
+    m.add(Metric.of("client.poolInUseAverage", "client pool in use average", Metric.Unit.MIB));
+    m.add(Metric.of("client.poolHeldAverage", "client pool held average (in use + kept)",
+        Metric.Unit.MIB));
     m.add(Metric.of("client.baselineHeap", "client heap before (after GC)", Metric.Unit.MIB));
     m.add(Metric.of("client.baselinePoolKept", "client pool kept before (warm-up's)", Metric.Unit.MIB));
     m.add(Metric.of("mibPerSecond", "throughput", Metric.Unit.MIB_PER_SECOND));
@@ -105,6 +108,12 @@ final class DownloadScenario extends MessageStreamScenario {
         throw new BenchException("nothing was downloaded on " + transport.id());
       }
       putMemory(r, "client", c);
+      // Lean: leased, and leased + kept; Netty: arena bytes handed out, and its arenas' chunks.
+      for (String key : new String[] {"poolInUseAverage", "poolHeldAverage"}) {
+        if (c.has(key)) {
+          r.put("client." + key, c.get(key).getAsDouble());
+        }
+      }
       r.put("client.baselineHeap", before.get("heapUsed").getAsDouble());
       // What the pools keep when the window starts: lean's still hold what the warm-up's
       // downloads leased (they decay only after two periods of quiet), its heap pool's part

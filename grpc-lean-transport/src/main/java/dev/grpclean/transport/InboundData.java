@@ -13,14 +13,19 @@ import javax.annotation.Nullable;
 
 /**
  * Hands a DATA payload to grpc-core's deframer in a buffer the stream owns, never as a slice of
- * the connection's read lease. Payloads of at least {@link #MIN_POOLED_BYTES} go into a
- * heap-pool lease that returns to the pool when grpc-core closes the last buffer sharing it
- * (the deframer closes consumed buffers; the message stream is closed after parsing). Smaller
+ * the connection's read lease. Payloads of at least {@link #MIN_POOLED_BYTES} go into a lease of
+ * the inbound pool (direct) that returns to the pool when grpc-core closes the last buffer sharing
+ * it (the deframer closes consumed buffers; the message stream is closed after parsing). Smaller
  * payloads are copied into an exact-size array: a pool class would amplify them.
  *
  * <p>Memory. A payload of n bytes pins at most {@code 2n} leased bytes (its pool class, a power
- * of two, is below 2n for n at least 4 KiB) and one {@link Pooled} object of ~40 bytes: the copy
- * comes from the pool and goes back to it, so the bytes of a steady download are not garbage.
+ * of two, is below 2n for n at least 4 KiB) and one {@link Pooled} object of ~40 bytes. The
+ * inbound pool owns at most its ceiling: the leases of a steady download are reused, not
+ * garbage, and demand beyond the ceiling (messages of several streams assembling at once) gets
+ * one-off direct buffers whose memory is freed the moment grpc-core closes them, so what the
+ * process holds follows what is being assembled instead of keeping the peak. Direct, because
+ * heap buffers cannot be given back at once: a heap one-off alive at a collection is promoted
+ * and stays until an old-generation collection.
  * A partial message is a run of such payloads, so it pins at most twice its own bytes. A slice
  * taken by the deframer (a message boundary inside a frame) is one more small object that
  * retains the same lease.
@@ -61,7 +66,7 @@ final class InboundData {
       budget.charge(n);
       return new Charged(wrapped, budget, n);
     }
-    ByteBuffer lease = LeanBuffers.leaseHeap(n);
+    ByteBuffer lease = LeanBuffers.leaseInbound(n);
     lease.put(payload);
     if (budget != null) {
       budget.charge(lease.capacity());
@@ -96,20 +101,22 @@ final class InboundData {
   }
 
   /**
-   * A window of a heap lease. The first one made for a lease (the root) also carries the lease's
-   * reference count, so a payload costs one object; slices point at their root.
+   * A window of an inbound lease (direct). The first one made for a lease (the root) also
+   * carries the lease's reference count, so a payload costs one object; slices point at their
+   * root. Reads use the lease's absolute accessors, so the lease's own cursor is never moved.
    */
   private static final class Pooled extends AbstractReadableBuffer {
     private static final AtomicIntegerFieldUpdater<Pooled> REFS =
         AtomicIntegerFieldUpdater.newUpdater(Pooled.class, "refs");
+    /** Per-thread staging for writing a direct lease to an OutputStream without garbage. */
+    private static final ThreadLocal<byte[]> CHUNK = ThreadLocal.withInitial(() -> new byte[8192]);
 
     private final Pooled root;
-    /** The pool lease; array-backed with offset 0 (a heap pool allocates with allocate()). */
+    /** The pool lease; read with absolute gets only. */
     private final ByteBuffer lease;
-    private final byte[] array;
     /** Charged for the lease (root only), or null. */
     @Nullable private final BudgetAccount budget;
-    /** Readable window of {@link #array}: position..limit. */
+    /** Readable window of {@link #lease}: position..limit. */
     private int position;
     private final int limit;
     private int markPosition = -1;
@@ -122,17 +129,15 @@ final class InboundData {
       this.root = this;
       this.budget = budget;
       this.lease = lease;
-      this.array = lease.array();
-      this.position = lease.arrayOffset();
-      this.limit = position + length;
+      this.position = 0;
+      this.limit = length;
       this.refs = 1;
     }
 
-    /** A slice of {@code root}'s array; the caller has retained the root for it. */
+    /** A slice of {@code root}'s lease; the caller has retained the root for it. */
     private Pooled(Pooled root, int position, int limit) {
       this.root = root;
       this.lease = root.lease;
-      this.array = root.array;
       this.budget = null;
       this.position = position;
       this.limit = limit;
@@ -154,7 +159,7 @@ final class InboundData {
       int n = REFS.decrementAndGet(root);
       if (n == 0) {
         int capacity = lease.capacity();
-        LeanBuffers.releaseHeap(lease);
+        LeanBuffers.releaseInbound(lease);
         if (root.budget != null) {
           root.budget.release(capacity);
         }
@@ -178,7 +183,7 @@ final class InboundData {
     public int readUnsignedByte() {
       checkOpen();
       checkReadable(1);
-      return array[position++] & 0xFF;
+      return lease.get(position++) & 0xFF;
     }
 
     @Override
@@ -192,7 +197,7 @@ final class InboundData {
     public void readBytes(byte[] dest, int destOffset, int length) {
       checkOpen();
       checkReadable(length);
-      System.arraycopy(array, position, dest, destOffset, length);
+      lease.get(position, dest, destOffset, length);
       position += length;
     }
 
@@ -200,8 +205,19 @@ final class InboundData {
     public void readBytes(OutputStream dest, int length) throws IOException {
       checkOpen();
       checkReadable(length);
-      dest.write(array, position, length);
-      position += length;
+      if (lease.hasArray()) {
+        dest.write(lease.array(), lease.arrayOffset() + position, length);
+        position += length;
+        return;
+      }
+      byte[] chunk = CHUNK.get();
+      while (length > 0) {
+        int n = Math.min(length, chunk.length);
+        lease.get(position, chunk, 0, n);
+        dest.write(chunk, 0, n);
+        position += n;
+        length -= n;
+      }
     }
 
     @Override
@@ -216,18 +232,24 @@ final class InboundData {
 
     @Override
     public boolean hasArray() {
-      return true;
+      return lease.hasArray();
     }
 
     @Override
     public byte[] array() {
       checkOpen();
-      return array;
+      if (!lease.hasArray()) {
+        throw new UnsupportedOperationException("a direct inbound buffer has no array");
+      }
+      return lease.array();
     }
 
     @Override
     public int arrayOffset() {
-      return position;
+      if (!lease.hasArray()) {
+        throw new UnsupportedOperationException("a direct inbound buffer has no array");
+      }
+      return lease.arrayOffset() + position;
     }
 
     @Override
@@ -257,7 +279,7 @@ final class InboundData {
     @Override
     public ByteBuffer getByteBuffer() {
       checkOpen();
-      return lease.slice(position - lease.arrayOffset(), limit - position);
+      return lease.slice(position, limit - position);
     }
 
     @Override

@@ -5,10 +5,11 @@ import dev.grpclean.transport.pool.Pools;
 import java.nio.ByteBuffer;
 
 /**
- * The pools the transport leases from: direct buffers for socket reads and writes (so the JDK
- * does not copy through its own per-thread direct cache), direct buffers for outbound message
- * bytes queued on streams (a plaintext writer gathers them straight into the socket), heap
- * buffers for inbound message copies.
+ * The four pools the transport leases from: direct buffers for socket reads and writes (so the
+ * JDK does not copy through its own per-thread direct cache), direct buffers for inbound DATA
+ * waiting for grpc-core, direct buffers for outbound message bytes queued on streams (a plaintext
+ * writer gathers them straight into the socket), heap buffers for header blocks, partial records
+ * and transport-made bodies.
  *
  * <p>Thread-safe.
  */
@@ -21,6 +22,18 @@ final class LeanBuffers {
 
   static void releaseIo(ByteBuffer buffer) {
     Pools.io().release(buffer);
+  }
+
+  static ByteBuffer leaseInbound(int minBytes) {
+    return Pools.inbound().lease(minBytes);
+  }
+
+  static void releaseInbound(ByteBuffer buffer) {
+    Pools.inbound().release(buffer);
+  }
+
+  static BufferPool inbound() {
+    return Pools.inbound();
   }
 
   static ByteBuffer leaseHeap(int minBytes) {

@@ -23,9 +23,9 @@ import javax.annotation.Nullable;
  * <p>What is charged, in bytes of the buffer actually held (a pooled buffer's whole capacity):
  * <ul>
  *   <li>inbound DATA payloads handed to grpc-core and not yet consumed ({@link InboundData}:
- *       the heap lease of a payload of 4 KiB or more, the exact array of a smaller one), charged
- *       on the connection's loop thread when the frame is delivered and released when grpc-core
- *       closes the buffer;</li>
+ *       the inbound-pool lease of a payload of 4 KiB or more, the exact array of a smaller
+ *       one), charged on the connection's loop thread when the frame is delivered and released
+ *       when grpc-core closes the buffer;</li>
  *   <li>outbound message bytes from the moment an application thread hands a framed message to
  *       the transport ({@code writeFrame}) until the writer has copied them into its write buffer
  *       (or, gathering on a plaintext socket, the socket has taken them) or dropped them: the
@@ -36,11 +36,12 @@ import javax.annotation.Nullable;
  * writer's one write buffer and unsent tail per blocked connection, partial frames and records
  * (bounded by the frame and record size), handshake buffers, HPACK state and the pools' kept
  * buffers ({@link LeanTransportStats#keptBytes()}). The outbound pool, where outbound message
- * bytes live, and the heap pool, where inbound copies live, keep nothing while any budget is at
- * or above half its limit: reaching half drops what they kept and they keep no released buffer
- * until usage is back below half, so under pressure the uncharged kept bytes beside the charged
- * ones are 0 (without this they may add up to those pools' ceilings, 16 MiB each by default, to
- * what the budget allows).
+ * bytes live, and the heap pool keep nothing while any budget is at or above half its limit:
+ * reaching half drops what they kept and they keep no released buffer until usage is back below
+ * half, so under pressure the uncharged kept bytes beside the charged ones are 0 (without this
+ * they may add up to those pools' ceilings, 16 MiB each by default, to what the budget allows).
+ * The inbound pool, where DATA waits for grpc-core, owns at most its ceiling (2 MiB by default)
+ * leased or kept, so its kept bytes stay within that whatever the budget.
  *
  * <p>How the transport degrades rather than fails ({@link ConnectionBudget} has the details):
  * <ul>

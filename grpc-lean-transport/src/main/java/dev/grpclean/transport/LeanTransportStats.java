@@ -12,27 +12,30 @@ import dev.grpclean.transport.pool.Pools;
 public final class LeanTransportStats {
   private LeanTransportStats() {}
 
-  /** Bytes currently leased from the I/O, outbound and heap pools together. */
+  /** Bytes currently leased from the I/O, inbound, outbound and heap pools together. */
   public static long leasedBytes() {
-    return Pools.io().leasedBytes() + Pools.outbound().leasedBytes() + Pools.heap().leasedBytes();
+    return Pools.io().leasedBytes() + Pools.inbound().leasedBytes()
+        + Pools.outbound().leasedBytes() + Pools.heap().leasedBytes();
   }
 
-  /** Leases currently outstanding in all three pools. */
+  /** Leases currently outstanding in all four pools. */
   public static long leasesOutstanding() {
-    return Pools.io().leasesOutstanding() + Pools.outbound().leasesOutstanding()
-        + Pools.heap().leasesOutstanding();
+    return Pools.io().leasesOutstanding() + Pools.inbound().leasesOutstanding()
+        + Pools.outbound().leasesOutstanding() + Pools.heap().leasesOutstanding();
   }
 
-  /** Bytes kept for reuse (not leased) in all three pools. */
+  /** Bytes kept for reuse (not leased) in all four pools. */
   public static long pooledBytes() {
-    return Pools.io().pooledBytes() + Pools.outbound().pooledBytes() + Pools.heap().pooledBytes();
+    return Pools.io().pooledBytes() + Pools.inbound().pooledBytes()
+        + Pools.outbound().pooledBytes() + Pools.heap().pooledBytes();
   }
 
   /**
    * Bytes the pools keep for reuse: the same figure as {@link #pooledBytes()}, named for what a
-   * user pays for. It follows recent demand and falls to the pools' floors (512 KiB each by
-   * default) within about two decay periods (4 s) once the load stops, and the outbound and heap
-   * pools' part is 0 while any {@link LeanMemoryBudget} is at or above half its limit.
+   * user pays for. It follows recent demand and falls to the pools' floors (512 KiB for the I/O,
+   * outbound and heap pools by default, 0 for the inbound pool) within about two decay periods
+   * (4 s) once the load stops, and the outbound and heap pools' part is 0 while any
+   * {@link LeanMemoryBudget} is at or above half its limit.
    */
   public static long keptBytes() {
     return pooledBytes();
@@ -45,7 +48,8 @@ public final class LeanTransportStats {
 
   /** Bytes the pools dropped for GC since start because demand fell (monotonic). */
   public static long decayedBytes() {
-    return Pools.io().decayedBytes() + Pools.outbound().decayedBytes()
+    return Pools.io().decayedBytes() + Pools.inbound().decayedBytes()
+        + Pools.outbound().decayedBytes()
         + Pools.heap().decayedBytes();
   }
 
@@ -54,12 +58,20 @@ public final class LeanTransportStats {
     return Pools.io().stats();
   }
 
+  /**
+   * The direct pool inbound DATA waits in until grpc-core has read it: it owns at most its
+   * ceiling (2 MiB by default), and frees at once what it does not keep.
+   */
+  public static PoolStats inboundPool() {
+    return Pools.inbound().stats();
+  }
+
   /** The direct pool used for outbound message bytes. */
   public static PoolStats outboundPool() {
     return Pools.outbound().stats();
   }
 
-  /** The heap pool used for inbound message copies. */
+  /** The heap pool used for header blocks, partial records and transport-made bodies. */
   public static PoolStats heapPool() {
     return Pools.heap().stats();
   }
@@ -78,7 +90,8 @@ public final class LeanTransportStats {
   /** The pools, and the process-wide memory budget when one is set. */
   public static String describe() {
     LeanMemoryBudget budget = memoryBudget();
-    return "io[" + ioPool() + "] outbound[" + outboundPool() + "] heap[" + heapPool() + "]"
+    return "io[" + ioPool() + "] inbound[" + inboundPool() + "] outbound[" + outboundPool()
+        + "] heap[" + heapPool() + "]"
         + (budget == null ? "" : " " + budget);
   }
 }

@@ -2,6 +2,7 @@ package dev.grpclean.transport;
 
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
@@ -31,9 +32,9 @@ public class InboundDataTest {
 
   @Test
   public void smallPayloadIsCopiedWithoutALease() {
-    long before = LeanBuffers.heap().leasedBytes();
+    long before = LeanBuffers.inbound().leasedBytes();
     ReadableBuffer buf = InboundData.copyOf(payload(100));
-    assertEquals(before, LeanBuffers.heap().leasedBytes());
+    assertEquals(before, LeanBuffers.inbound().leasedBytes());
     byte[] out = new byte[100];
     buf.readBytes(out, 0, 100);
     assertArrayEquals(payload(100).array(), out);
@@ -42,11 +43,11 @@ public class InboundDataTest {
 
   @Test
   public void largePayloadLeaseReturnsWhenTheLastSliceCloses() {
-    long before = LeanBuffers.heap().leasedBytes();
+    long before = LeanBuffers.inbound().leasedBytes();
     ByteBuffer src = payload(16384);
     ReadableBuffer buf = InboundData.copyOf(src);
     assertEquals("the borrowed source is consumed", 0, src.remaining());
-    assertEquals(before + 16384, LeanBuffers.heap().leasedBytes());
+    assertEquals(before + 16384, LeanBuffers.inbound().leasedBytes());
     ReadableBuffer head = buf.readBytes(10);
     ReadableBuffer middle = buf.readBytes(20);
     assertEquals(16384 - 30, buf.readableBytes());
@@ -54,21 +55,41 @@ public class InboundDataTest {
     buf.close();
     head.close();
     assertEquals("a slice still holds the lease", before + 16384,
-        LeanBuffers.heap().leasedBytes());
+        LeanBuffers.inbound().leasedBytes());
     assertEquals(10, middle.readUnsignedByte());
     middle.close();
-    assertEquals(before, LeanBuffers.heap().leasedBytes());
+    assertEquals(before, LeanBuffers.inbound().leasedBytes());
   }
 
   @Test
-  public void markResetAndArrayAccessSeeTheRightBytes() {
+  public void markResetAndByteBufferAccessSeeTheRightBytes() {
     ReadableBuffer buf = InboundData.copyOf(payload(5000));
     buf.skipBytes(7);
     buf.mark();
     assertEquals(7, buf.readUnsignedByte());
     buf.reset();
-    assertEquals(7, buf.array()[buf.arrayOffset()]);
-    assertEquals(5000 - 7, buf.getByteBuffer().remaining());
+    // The inbound pool is direct: no array, the bytes are reached through a ByteBuffer view.
+    assertFalse(buf.hasArray());
+    assertThrows(UnsupportedOperationException.class, buf::array);
+    ByteBuffer view = buf.getByteBuffer();
+    assertEquals(5000 - 7, view.remaining());
+    assertEquals(7, view.get(view.position()));
+    buf.close();
+  }
+
+  /** A direct lease written to a stream in 8 KiB steps: every byte, in order, cursor moved. */
+  @Test
+  public void readBytesToAStreamCopiesEveryByteOfADirectLease() throws Exception {
+    int n = 20_000;
+    ReadableBuffer buf = InboundData.copyOf(payload(n));
+    buf.skipBytes(3);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    buf.readBytes(out, n - 4);
+    assertEquals(1, buf.readableBytes());
+    byte[] got = out.toByteArray();
+    byte[] want = Arrays.copyOfRange(payload(n).array(), 3, n - 1);
+    assertArrayEquals(want, got);
+    assertEquals((byte) (n - 1), (byte) buf.readUnsignedByte());
     buf.close();
   }
 
@@ -97,7 +118,7 @@ public class InboundDataTest {
   @Test
   public void sliceReadOnAnotherThreadSurvivesTheRootsReleaseAndReuseOfItsClass()
       throws Exception {
-    long before = LeanBuffers.heap().leasedBytes();
+    long before = LeanBuffers.inbound().leasedBytes();
     int size = 16384;
     ByteBuffer expected = payload(size);
     for (int round = 0; round < 50; round++) {
@@ -142,7 +163,7 @@ public class InboundDataTest {
       }
     }
     assertEquals("every lease returned once its last reader closed", before,
-        LeanBuffers.heap().leasedBytes());
+        LeanBuffers.inbound().leasedBytes());
   }
 
   /**
@@ -151,24 +172,24 @@ public class InboundDataTest {
    */
   @Test
   public void payloadsPinAtMostTwiceTheirBytes() {
-    long before = LeanBuffers.heap().leasedBytes();
+    long before = LeanBuffers.inbound().leasedBytes();
     int[] sizes = {1, 100, 4095, 4096, 4097, 8191, 8192, 12_000, 16_383, 16_384, 16_385, 65_537,
         1 << 20};
     List<ReadableBuffer> held = new ArrayList<>();
     long bytes = 0;
     for (int n : sizes) {
-      long leasedBefore = LeanBuffers.heap().leasedBytes();
+      long leasedBefore = LeanBuffers.inbound().leasedBytes();
       held.add(InboundData.copyOf(payload(n)));
-      long leased = LeanBuffers.heap().leasedBytes() - leasedBefore;
+      long leased = LeanBuffers.inbound().leasedBytes() - leasedBefore;
       assertTrue(n + " bytes leased " + leased, leased <= 2L * n);
       assertTrue(n + " bytes leased " + leased,
           n < InboundData.MIN_POOLED_BYTES ? leased == 0 : leased >= n);
       bytes += n;
     }
-    assertTrue(LeanBuffers.heap().leasedBytes() - before <= 2 * bytes);
+    assertTrue(LeanBuffers.inbound().leasedBytes() - before <= 2 * bytes);
     for (ReadableBuffer b : held) {
       b.close();
     }
-    assertEquals(before, LeanBuffers.heap().leasedBytes());
+    assertEquals(before, LeanBuffers.inbound().leasedBytes());
   }
 }

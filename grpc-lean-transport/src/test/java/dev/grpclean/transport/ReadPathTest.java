@@ -102,7 +102,7 @@ public class ReadPathTest {
     int frameBytes = 4097;
     int frames = 40;
     byte[] message = RawFrames.grpcMessage(payload(1 << 20));
-    long heapBefore = LeanBuffers.heap().leasedBytes();
+    long inboundBefore = LeanBuffers.inbound().leasedBytes();
     try (RawHttp2Client c = RawHttp2Client.connect(server.getPort())) {
       java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
       all.writeBytes(RawFrames.preface());
@@ -118,7 +118,7 @@ public class ReadPathTest {
       c.awaitFrame(f -> f.type == FrameType.PING && f.ack(), RawHttp2Client.DEFAULT_WAIT);
 
       long received = (long) frameBytes * frames;
-      long pinned = LeanBuffers.heap().leasedBytes() - heapBefore;
+      long pinned = LeanBuffers.inbound().leasedBytes() - inboundBefore;
       assertTrue("pinned " + pinned + " for " + received + " bytes received", pinned <= 2 * received);
       assertTrue("the partial message is held, pinned " + pinned, pinned >= received);
     }

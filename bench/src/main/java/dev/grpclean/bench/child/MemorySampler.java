@@ -14,7 +14,10 @@ import java.util.concurrent.TimeUnit;
  *       a memory dashboard shows, eden garbage included;
  *   <li><b>retained</b>: heap in use right after the most recent collection ({@link RetainedHeap})
  *       + the same direct memory: what the transport and application actually keep, a pool's
- *       kept buffers and Netty's direct arenas included.
+ *       kept buffers and Netty's direct arenas included;
+ *   <li><b>pool</b>: what the transport's buffer pool holds, in use (lean's leased bytes, Netty's
+ *       arena bytes handed out) and in all (lean's leased plus kept, Netty's arena chunks)
+ *       ({@link Probe#poolBytes()}): the part of the retained figure a pool accounts for.
  * </ul>
  * {@link #stop()} returns the average and peak of each, the in-use series, and the RSS at the
  * end.
@@ -35,6 +38,9 @@ final class MemorySampler {
   private long inUsePeak;
   private double retainedSum;
   private long retainedPeak;
+  private double poolInUseSum;
+  private double poolHeldSum;
+  private long poolCount;
   private long count;
 
   MemorySampler(Probe probe) {
@@ -65,12 +71,19 @@ final class MemorySampler {
     inUsePeak = Math.max(inUsePeak, used);
     retainedSum += retained;
     retainedPeak = Math.max(retainedPeak, retained);
+    long[] pool = probe.poolBytes();
+    if (pool != null) {
+      poolInUseSum += pool[0];
+      poolHeldSum += pool[1];
+      poolCount++;
+    }
     count++;
   }
 
   /**
    * Stops sampling; returns {@code inUseAverage}, {@code inUsePeak}, {@code retainedAverage},
-   * {@code retainedPeak} (bytes), {@code memorySamples}, {@code rssEnd}, and the in-use series as
+   * {@code retainedPeak}, {@code poolInUseAverage} and {@code poolHeldAverage} (bytes; the last
+   * two only with a pool), {@code memorySamples}, {@code rssEnd}, and the in-use series as
    * {@code inUseSeconds} / {@code inUseBytes}.
    */
   JsonObject stop() throws InterruptedException {
@@ -93,6 +106,10 @@ final class MemorySampler {
         o.addProperty("inUsePeak", inUsePeak);
         o.addProperty("retainedAverage", retainedSum / count);
         o.addProperty("retainedPeak", retainedPeak);
+        if (poolCount > 0) {
+          o.addProperty("poolInUseAverage", poolInUseSum / poolCount);
+          o.addProperty("poolHeldAverage", poolHeldSum / poolCount);
+        }
         o.add("inUseSeconds", seconds.deepCopy());
         o.add("inUseBytes", inUse.deepCopy());
       }

@@ -85,6 +85,31 @@ public final class Probe {
     return s;
   }
 
+  /**
+   * What the transport's buffer pool holds right now, as {in use, held}: lean's leased bytes and
+   * its leased plus kept bytes; Netty's arena bytes handed out (to buffers or thread caches) and
+   * its arenas' chunk bytes; null without a pool (okhttp). Cheap enough for a 100 ms timer.
+   */
+  long[] poolBytes() {
+    if (transport.isLean()) {
+      long leased = LeanTransportStats.leasedBytes();
+      return new long[] {leased, leased + LeanTransportStats.pooledBytes()};
+    }
+    if (transport == Transport.NETTY) {
+      ByteBufAllocator allocator = grpcNettyAllocator();
+      if (allocator instanceof ByteBufAllocatorMetricProvider) {
+        ByteBufAllocatorMetric metric = ((ByteBufAllocatorMetricProvider) allocator).metric();
+        long held = metric.usedDirectMemory() + metric.usedHeapMemory();
+        if (metric instanceof PooledByteBufAllocatorMetric) {
+          PooledByteBufAllocatorMetric pooled = (PooledByteBufAllocatorMetric) metric;
+          return new long[] {
+              usedBytes(pooled.directArenas()) + usedBytes(pooled.heapArenas()), held};
+        }
+      }
+    }
+    return null;
+  }
+
   /** Heap used plus direct memory, without GC: the "in-use" figure sampled during a download. */
   public long inUseBytes() {
     return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() + directBytes();

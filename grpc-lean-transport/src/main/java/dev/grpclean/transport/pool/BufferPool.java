@@ -16,8 +16,16 @@ import javax.annotation.Nullable;
  *
  * <p>Capacities are powers of two from {@link #MIN_CLASS_BYTES} to {@link #MAX_CLASS_BYTES}; a
  * lease gets the smallest class that fits. Larger requests are allocated at their exact size and
- * never pooled. Released buffers are kept, most recent first, until the pool holds {@code
- * maxPooledBytes}; beyond that they are left for GC.
+ * never pooled. Released buffers are kept, most recent first.
+ *
+ * <p>The ceiling, {@code maxPooledBytes}, bounds what the pool owns: its <em>member</em> buffers,
+ * leased or kept, not only the kept ones. A buffer allocated while the members fill the ceiling is
+ * one-off: it serves one lease and is left for GC on release (or takes the place of a member that
+ * left meanwhile). So under a load whose demand swings above the ceiling the pool stays at the
+ * ceiling instead of growing to the peak and keeping it until decay; the swings are served by
+ * buffers that live for one lease, which a generational GC collects young, and the long-lived
+ * buffers (old generation, counted in a process's retained heap) are never more than the ceiling
+ * and are not churned. {@link #pooledBytes()} &lt;= {@link #ownedBytes()} &lt;= the ceiling.
  *
  * <p>Misuse detection. Always on, and O(1) per release: the buffer's shape (direct-ness, not
  * read-only, a class capacity) must match this pool; the outstanding counters are decremented with
@@ -31,6 +39,13 @@ import javax.annotation.Nullable;
  * buffers that no lease reached for a whole period are dropped, oldest first, down to a floor,
  * checked on lease and release and, while the pool is quiet above its floor, by one delayed task
  * at a time on the decay's scheduler. {@code maxPooledBytes} stays the ceiling.
+ *
+ * <p>Freeing what it drops. A direct pool built with {@code freeDropped} frees the native memory
+ * of every buffer it does not keep (a one-off released, a kept buffer dropped by decay, trim or a
+ * suspension) at once (see {@link DirectMemory}) instead of leaving it until a GC reaches the
+ * buffer: so its direct memory in use is what is leased plus what is kept, not also what was
+ * dropped. Such a pool's leases must not be touched after release, not even through a view.
+ * {@link #disown} never frees: a disowned buffer may still be written.
  *
  * <p>Keeping nothing. While a {@link #suspendKeeping()} is held (the transport holds one while a
  * memory budget is at or above half its limit), released buffers are left for GC and the pool
@@ -59,6 +74,9 @@ public final class BufferPool {
   private final FreeList[] freeLists = new FreeList[CLASS_COUNT];
   /** Null unless leak-detection mode is on. */
   @Nullable private final LeakTracker leakTracker;
+  /** Direct and freeing what it drops (see the class javadoc). */
+  private final boolean freeDropped;
+  private final LongAdder freedBytes = new LongAdder();
   /** Null: the pool keeps up to maxPooledBytes for ever. */
   @Nullable private final PoolDecay decay;
   /** When the next decay check is due, on the decay's clock. */
@@ -77,6 +95,7 @@ public final class BufferPool {
   private final AtomicLong leasedBytes = new AtomicLong();
   private final AtomicLong leasesOutstanding = new AtomicLong();
   private final AtomicLong pooledBytes = new AtomicLong();
+  private final AtomicLong ownedBytes = new AtomicLong();
   // Only ever added to, so the cheaper-under-contention LongAdder.
   private final LongAdder totalLeases = new LongAdder();
   private final LongAdder allocatedBytes = new LongAdder();
@@ -93,6 +112,19 @@ public final class BufferPool {
   /** As above; with {@code decay}, kept bytes follow recent demand (see {@link PoolDecay}). */
   public BufferPool(String name, boolean direct, long maxPooledBytes, boolean leakDetection,
       @Nullable PoolDecay decay) {
+    this(name, direct, maxPooledBytes, leakDetection, decay, false);
+  }
+
+  /**
+   * As above; with {@code freeDropped} (direct pools only), the native memory of every buffer the
+   * pool does not keep is freed at once (see the class javadoc).
+   */
+  public BufferPool(String name, boolean direct, long maxPooledBytes, boolean leakDetection,
+      @Nullable PoolDecay decay, boolean freeDropped) {
+    if (freeDropped && !direct) {
+      throw new IllegalArgumentException("only a direct pool can free what it drops");
+    }
+    this.freeDropped = freeDropped;
     if (maxPooledBytes < 0) {
       throw new IllegalArgumentException("maxPooledBytes < 0: " + maxPooledBytes);
     }
@@ -101,7 +133,8 @@ public final class BufferPool {
     this.maxPooledBytes = maxPooledBytes;
     for (int i = 0; i < CLASS_COUNT; i++) {
       freeLists[i] =
-          new FreeList(MIN_CLASS_BYTES << i, pooledBytes, maxPooledBytes, keepSuspensions);
+          new FreeList(MIN_CLASS_BYTES << i, pooledBytes, ownedBytes, maxPooledBytes,
+              keepSuspensions, freeDropped ? this::free : null);
     }
     this.leakTracker = leakDetection ? new LeakTracker(name) : null;
     this.decay = decay;
@@ -126,6 +159,7 @@ public final class BufferPool {
       buffer = freeLists[classIndex].poll();
       if (buffer == null) {
         buffer = allocate(MIN_CLASS_BYTES << classIndex);
+        freeLists[classIndex].adopt(buffer);
       } else {
         // The previous owner may have moved the cursor or switched byte order.
         buffer.clear().order(ByteOrder.BIG_ENDIAN);
@@ -153,15 +187,20 @@ public final class BufferPool {
   public void release(ByteBuffer buffer) {
     int capacityBytes = endLease(buffer, "release");
     if (capacityBytes > MAX_CLASS_BYTES) {
-      return; // Oversized: never pooled.
+      free(buffer); // Oversized: never pooled.
+      return;
     }
+    boolean kept;
     try {
-      freeLists[classIndex(capacityBytes)].offer(buffer);
+      kept = freeLists[classIndex(capacityBytes)].offer(buffer);
     } catch (IllegalStateException e) {
       // Undo the decrements: this release never happened.
       leasesOutstanding.incrementAndGet();
       leasedBytes.addAndGet(capacityBytes);
       throw e;
+    }
+    if (!kept) {
+      free(buffer);
     }
     if (decay != null) {
       decayIfDue();
@@ -218,7 +257,10 @@ public final class BufferPool {
    * @throws IllegalStateException as {@link #release} does for a buffer this pool does not lease
    */
   public void disown(ByteBuffer buffer) {
-    endLease(buffer, "disown");
+    int capacityBytes = endLease(buffer, "disown");
+    if (capacityBytes <= MAX_CLASS_BYTES) {
+      freeLists[classIndex(capacityBytes)].forget(buffer);
+    }
   }
 
   /** Stops counting {@code buffer} as leased; returns its capacity. */
@@ -282,9 +324,17 @@ public final class BufferPool {
     return leasesOutstanding.get();
   }
 
-  /** Sum of the capacities of buffers sitting in free lists; never above maxPooledBytes. */
+  /** Sum of the capacities of buffers sitting in free lists; never above {@link #ownedBytes}. */
   public long pooledBytes() {
     return pooledBytes.get();
+  }
+
+  /**
+   * Sum of the capacities of the pool's member buffers, leased or kept: what it takes back on
+   * release; never above maxPooledBytes. Leased one-off buffers are in {@link #leasedBytes} only.
+   */
+  public long ownedBytes() {
+    return ownedBytes.get();
   }
 
   /** Monotonic count of {@link #lease} calls. */
@@ -295,6 +345,21 @@ public final class BufferPool {
   /** Monotonic bytes newly allocated because no pooled buffer of the class was free. */
   public long allocatedBytes() {
     return allocatedBytes.sum();
+  }
+
+  /**
+   * Monotonic bytes whose native memory this pool freed at once (see the class javadoc); 0
+   * unless it frees what it drops.
+   */
+  public long freedBytes() {
+    return freedBytes.sum();
+  }
+
+  /** Frees a buffer the pool has let go of, if it frees what it drops. */
+  private void free(ByteBuffer buffer) {
+    if (freeDropped && DirectMemory.free(buffer)) {
+      freedBytes.add(buffer.capacity());
+    }
   }
 
   /** Monotonic bytes dropped by decay (see {@link PoolDecay}); 0 without a decay. */

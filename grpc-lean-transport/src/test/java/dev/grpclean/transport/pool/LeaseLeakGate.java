@@ -80,15 +80,20 @@ public final class LeaseLeakGate implements TestExecutionListener {
   }
 
   private static long outstanding() {
-    return Pools.io().leasesOutstanding() + Pools.outbound().leasesOutstanding()
+    return Pools.io().leasesOutstanding() + Pools.inbound().leasesOutstanding()
+        + Pools.outbound().leasesOutstanding()
         + Pools.heap().leasesOutstanding();
   }
 
   private static String describe() {
-    StringBuilder b = new StringBuilder().append(Pools.io()).append(' ').append(Pools.outbound())
+    StringBuilder b = new StringBuilder().append(Pools.io()).append(' ').append(Pools.inbound())
+        .append(' ').append(Pools.outbound())
         .append(' ').append(Pools.heap());
     for (String site : Pools.io().outstandingLeaseSites()) {
       b.append("\n  io ").append(site);
+    }
+    for (String site : Pools.inbound().outstandingLeaseSites()) {
+      b.append("\n  inbound ").append(site);
     }
     for (String site : Pools.outbound().outstandingLeaseSites()) {
       b.append("\n  outbound ").append(site);

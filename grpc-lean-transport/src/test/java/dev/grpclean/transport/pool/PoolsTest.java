@@ -31,4 +31,25 @@ public class PoolsTest {
         Long.getLong(Pools.HEAP_MAX_POOLED_BYTES_PROPERTY, 16L << 20).longValue(),
         Pools.heap().maxPooledBytes());
   }
+
+  @Test
+  public void inboundPoolIsSharedDirectAndDecaysToNothing() {
+    assertSame(Pools.inbound(), Pools.inbound());
+    assertTrue(Pools.inbound().isDirect());
+    assertEquals("inbound", Pools.inbound().name());
+    assertEquals(
+        Long.getLong(Pools.INBOUND_MAX_POOLED_BYTES_PROPERTY, 2L << 20).longValue(),
+        Pools.inbound().maxPooledBytes());
+    assertEquals(0, Pools.inbound().decay().floorBytes());
+  }
+
+  @Test
+  public void outboundPoolIsSharedAndDirect() {
+    assertSame(Pools.outbound(), Pools.outbound());
+    assertTrue(Pools.outbound().isDirect());
+    assertEquals("outbound", Pools.outbound().name());
+    assertEquals(
+        Long.getLong(Pools.OUTBOUND_MAX_POOLED_BYTES_PROPERTY, 16L << 20).longValue(),
+        Pools.outbound().maxPooledBytes());
+  }
 }

@@ -115,6 +115,7 @@ public final class LeanLeases {
   public static String sites() {
     List<String> sites = new ArrayList<>(Pools.io().outstandingLeaseSites());
     sites.addAll(Pools.outbound().outstandingLeaseSites());
+    sites.addAll(Pools.inbound().outstandingLeaseSites());
     sites.addAll(Pools.heap().outstandingLeaseSites());
     return sites.isEmpty() ? "" : "\n" + String.join("\n", sites);
   }
