@@ -15,17 +15,20 @@ import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor.MethodType;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
+import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.ServerCalls;
 import java.io.IOException;
+import java.io.InputStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -69,6 +72,7 @@ public class MemoryBudgetTest {
 
   private final AtomicInteger politeSettled = new AtomicInteger();
   private final AtomicInteger carelessDone = new AtomicInteger();
+  private final ParseGate uploadGate = new ParseGate();
   private Server server;
 
   @After
@@ -100,10 +104,12 @@ public class MemoryBudgetTest {
             }
           });
         }))
-        .addMethod(UPLOAD, ServerCalls.asyncUnaryCall((req, observer) -> {
-          observer.onNext(new byte[] {(byte) (req.length >> 20)});
-          observer.onCompleted();
-        }))
+        .addMethod(ServerMethodDefinition.create(
+            UPLOAD.toBuilder(uploadGate.marshaller(), ByteMethods.MARSHALLER).build(),
+            ServerCalls.asyncUnaryCall((req, observer) -> {
+              observer.onNext(new byte[] {(byte) (req.length >> 20)});
+              observer.onCompleted();
+            })))
         .build();
   }
 
@@ -111,6 +117,41 @@ public class MemoryBudgetTest {
     server = LeanServerBuilder.forPort(0).memoryBudget(budget)
         .addService(floodService()).addService(Echo.service()).build().start();
     return server;
+  }
+
+  /**
+   * A request marshaller whose {@code parse} waits until {@link #open}: a message grpc-core has
+   * assembled stays in the transport's buffers, charged to the budget, like one a slow
+   * application has not read yet. Thread-safe.
+   */
+  static final class ParseGate {
+    private final CountDownLatch open = new CountDownLatch(1);
+
+    MethodDescriptor.Marshaller<byte[]> marshaller() {
+      return new MethodDescriptor.Marshaller<>() {
+        @Override
+        public InputStream stream(byte[] value) {
+          return ByteMethods.MARSHALLER.stream(value);
+        }
+
+        @Override
+        public byte[] parse(InputStream stream) {
+          try {
+            if (!open.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+              throw new IllegalStateException("the parse gate did not open");
+            }
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+          }
+          return ByteMethods.MARSHALLER.parse(stream);
+        }
+      };
+    }
+
+    void open() {
+      open.countDown();
+    }
   }
 
   /** Samples a figure on its own thread while a scenario runs; not used for synchronisation. */
@@ -215,6 +256,11 @@ public class MemoryBudgetTest {
             ch.newCall(UPLOAD, CallOptions.DEFAULT.withDeadlineAfter(60, TimeUnit.SECONDS)),
             body));
       }
+      // The server parses no upload until the budget has restricted windows (each message it
+      // has assembled stays charged meanwhile): how far the uploads interleave would otherwise
+      // decide whether the budget is ever pressed (a fast run finished them with half unused).
+      Conditions.await(() -> budget.restrictions() > 0, WAIT, budget::toString);
+      uploadGate.open();
       // Well-behaved small calls while the uploads are in flight.
       for (int i = 0; i < 20; i++) {
         byte[] request = {(byte) i, 7};
