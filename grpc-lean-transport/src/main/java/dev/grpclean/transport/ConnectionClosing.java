@@ -5,6 +5,8 @@ import dev.grpclean.transport.frame.Http2ConnectionError;
 import io.grpc.Status;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -14,6 +16,11 @@ import java.util.logging.Logger;
  * code, RFC 9113 §5.4.1), an I/O failure (a bare close), a throwable escaping transport code on
  * the loop thread (GOAWAY INTERNAL_ERROR, then close at once). The close itself, which releases
  * every lease and tells every stream, is {@link Http2Connection#closeNow}.
+ *
+ * <p>A graceful close (GOAWAY NO_ERROR with no stream left) whose bytes the socket does not take
+ * at once <em>drains</em>: the connection stays open, still reading (WINDOW_UPDATEs, acks; no new
+ * stream is accepted), until the writer has handed everything to the socket, then closes; at most
+ * {@link #DRAIN_TIMEOUT_NANOS}, then it closes anyway. Error closes never wait.
  *
  * <p>Confined to the connection's loop thread.
  */
@@ -26,6 +33,13 @@ final class ConnectionClosing {
    * trailers were being framed). It runs once the flush returns, so those frames go out first.
    */
   private Runnable deferredClose;
+
+  /** How long a graceful close waits for the socket to take its last bytes before closing. */
+  static final long DRAIN_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(5);
+  /** While draining: the status the close will report; null otherwise. */
+  @javax.annotation.Nullable private Status drainStatus;
+  /** While draining: the {@link #DRAIN_TIMEOUT_NANOS} timer. */
+  @javax.annotation.Nullable private ScheduledFuture<?> drainTimer;
 
   ConnectionClosing(Http2Connection conn) {
     this.conn = conn;
@@ -49,9 +63,20 @@ final class ConnectionClosing {
         .withCause(e.getCause());
   }
 
-  /** Writes a final GOAWAY (best effort, one write) and closes the socket. */
+  /**
+   * Writes a final GOAWAY and closes the socket. An error GOAWAY is best effort (one write, then
+   * close); a NO_ERROR one with no stream left waits for the socket to take every byte queued
+   * before it (draining, see the class comment), as the peer's last responses are among them.
+   */
   void sendGoAwayAndClose(ErrorCode code, String debug, Status status) {
     if (conn.closed) {
+      return;
+    }
+    if (drainStatus != null) {
+      // Our final GOAWAY is queued already: a graceful request waits with it, an error does not.
+      if (code != ErrorCode.NO_ERROR) {
+        conn.closeNow(status);
+      }
       return;
     }
     if (!conn.http2Ready) {
@@ -75,6 +100,10 @@ final class ConnectionClosing {
     conn.sendControl(new ControlFrame.GoAway(conn.lastPeerStreamId(), code, debugData));
     try {
       writer.flush();
+      if (writer.isBlocked() && code == ErrorCode.NO_ERROR && conn.streams.isEmpty()) {
+        startDraining(status);
+        return;
+      }
       if (!writer.isBlocked()) {
         conn.socket.sendCloseNotifyIfDrained();
       }
@@ -82,6 +111,48 @@ final class ConnectionClosing {
       // Closing anyway.
     }
     conn.closeNow(status);
+  }
+
+  /** Whether a graceful close waits for the socket: no new stream may open. */
+  boolean isDraining() {
+    return drainStatus != null && !conn.closed;
+  }
+
+  private void startDraining(Status status) {
+    drainStatus = status;
+    // A loop that stopped closed its connections on its way out: nothing left to time out.
+    drainTimer = conn.scheduler().schedule(() -> conn.loop.executeOrDrop(this::onDrainTimeout),
+        DRAIN_TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * The socket became writable: the writer resumes, and a draining connection whose writer has
+   * handed everything to the socket closes now (after the record layer's close_notify).
+   */
+  void onWritable() throws IOException {
+    conn.writer.onWritable();
+    if (drainStatus != null && !conn.closed && !conn.writer.isBlocked()) {
+      cancelDrainTimer();
+      conn.socket.sendCloseNotifyIfDrained();
+      conn.closeNow(drainStatus);
+    }
+  }
+
+  private void onDrainTimeout() {
+    drainTimer = null;
+    if (conn.closed) {
+      return;
+    }
+    log.log(Level.FINE, "graceful close of {0} did not drain in time; closing", conn);
+    conn.closeNow(drainStatus);
+  }
+
+  /** Cancels the drain timer, if any (the connection closed, drained or not). */
+  void cancelDrainTimer() {
+    if (drainTimer != null) {
+      drainTimer.cancel(false);
+      drainTimer = null;
+    }
   }
 
   private void runDeferredClose() {

@@ -169,7 +169,7 @@ abstract class Http2Connection
 
   @Override
   public final void socketWritable() throws IOException {
-    writer.onWritable();
+    closing.onWritable();
   }
 
   @Override
@@ -390,7 +390,6 @@ abstract class Http2Connection
     StreamRules.onData(this, streamId, data, flowControlledBytes, endStream);
   }
 
-
   // ---------------------------------------------------------------- memory budget
 
   /** A new stream's inbound account under the memory budget; null without a budget. */
@@ -561,6 +560,7 @@ abstract class Http2Connection
     }
     try {
       settings.cancelSettingsAckTimer();
+      closing.cancelDrainTimer();
       writer.close();
     } catch (Throwable t) {
       log.log(Level.SEVERE, "writer close failed on " + this, t);

@@ -192,7 +192,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
       throw new Http2ConnectionError(ErrorCode.STREAM_CLOSED,
           "HEADERS on closed stream " + streamId);
     }
-    if (streamId > transport.goAwayStreamId) {
+    if (streamId > transport.goAwayStreamId || closing.isDraining()) {
       return;
     }
     if (openStreams() >= serverConfig.maxConcurrentStreams) {
