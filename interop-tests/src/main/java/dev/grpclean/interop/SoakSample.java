@@ -16,11 +16,12 @@ import java.util.Locale;
  * @param heapUsedBytes heap used right after a forced full GC: the live set
  * @param directBytes JDK direct buffers' memory (the lean I/O pool's buffers among them)
  * @param rssBytes resident set size, or -1; informational, never judged
- * @param leasedBytes bytes leased from the lean pools (I/O, outbound and heap) at that instant
+ * @param leasedBytes bytes leased from the lean pools (I/O, inbound, outbound, heap) at that
+ *     instant
  * @param leases leases outstanding in the lean pools
  * @param heapLeasedBytes the part of {@code leasedBytes} leased from the heap pool (on the heap)
- * @param ioPooledBytes direct bytes kept for reuse by the lean direct pools, I/O and outbound
- *     (bounded by their caps)
+ * @param ioPooledBytes direct bytes kept for reuse by the lean direct pools (I/O, inbound,
+ *     outbound; bounded by their caps)
  * @param heapPooledBytes heap bytes kept for reuse by the lean heap pool (bounded by its cap)
  * @param threads live threads
  * @param fds open file descriptors, or -1
@@ -61,7 +62,7 @@ record SoakSample(
     }
   }
 
-  /** The part of {@code leasedBytes} leased from the direct pools (I/O and outbound). */
+  /** The part of {@code leasedBytes} leased from the direct pools (I/O, inbound, outbound). */
   long ioLeasedBytes() {
     return leasedBytes - heapLeasedBytes;
   }

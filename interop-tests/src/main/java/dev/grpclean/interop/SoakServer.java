@@ -159,8 +159,9 @@ public final class SoakServer {
         LeanTransportStats.leasedBytes(),
         LeanTransportStats.leasesOutstanding(),
         LeanTransportStats.heapPool().leasedBytes(),
-        // Both direct pools: the outbound pool's kept buffers fill up like the I/O pool's.
-        LeanTransportStats.ioPool().pooledBytes() + LeanTransportStats.outboundPool().pooledBytes(),
+        // The three direct pools: inbound and outbound kept buffers fill up like the I/O pool's.
+        LeanTransportStats.ioPool().pooledBytes() + LeanTransportStats.inboundPool().pooledBytes()
+            + LeanTransportStats.outboundPool().pooledBytes(),
         LeanTransportStats.heapPool().pooledBytes(),
         ManagementFactory.getThreadMXBean().getThreadCount(),
         openFileDescriptors(),
