@@ -42,8 +42,9 @@ public final class Pools {
   public static final long DEFAULT_IO_MAX_POOLED_BYTES = 8L << 20;
 
   /**
-   * 16 MiB. Inbound message copies live until grpc-core has consumed them, longer than a socket
-   * read, so they get twice the I/O budget, still small next to a typical heap.
+   * 16 MiB, a ceiling rarely approached: header blocks and partial records are small and short
+   * lived, and the bodies the transport makes itself (HTTP error answers) are rare. Message bytes
+   * live in the inbound and outbound pools.
    */
   public static final long DEFAULT_HEAP_MAX_POOLED_BYTES = 16L << 20;
 
