@@ -1,7 +1,9 @@
 package dev.grpclean.transport;
 
+import dev.grpclean.transport.pool.BufferPool;
 import dev.grpclean.transport.pool.PoolStats;
 import dev.grpclean.transport.pool.Pools;
+import java.util.function.ToLongFunction;
 
 /**
  * Process-wide counters of the transport's buffer pools, for tests, dashboards and the bench:
@@ -14,20 +16,17 @@ public final class LeanTransportStats {
 
   /** Bytes currently leased from the I/O, inbound, outbound and heap pools together. */
   public static long leasedBytes() {
-    return Pools.io().leasedBytes() + Pools.inbound().leasedBytes()
-        + Pools.outbound().leasedBytes() + Pools.heap().leasedBytes();
+    return sum(BufferPool::leasedBytes);
   }
 
   /** Leases currently outstanding in all four pools. */
   public static long leasesOutstanding() {
-    return Pools.io().leasesOutstanding() + Pools.inbound().leasesOutstanding()
-        + Pools.outbound().leasesOutstanding() + Pools.heap().leasesOutstanding();
+    return sum(BufferPool::leasesOutstanding);
   }
 
   /** Bytes kept for reuse (not leased) in all four pools. */
   public static long pooledBytes() {
-    return Pools.io().pooledBytes() + Pools.inbound().pooledBytes()
-        + Pools.outbound().pooledBytes() + Pools.heap().pooledBytes();
+    return sum(BufferPool::pooledBytes);
   }
 
   /**
@@ -48,9 +47,7 @@ public final class LeanTransportStats {
 
   /** Bytes the pools dropped for GC since start because demand fell (monotonic). */
   public static long decayedBytes() {
-    return Pools.io().decayedBytes() + Pools.inbound().decayedBytes()
-        + Pools.outbound().decayedBytes()
-        + Pools.heap().decayedBytes();
+    return sum(BufferPool::decayedBytes);
   }
 
   /** The direct pool used for socket reads and writes. */
@@ -93,5 +90,14 @@ public final class LeanTransportStats {
     return "io[" + ioPool() + "] inbound[" + inboundPool() + "] outbound[" + outboundPool()
         + "] heap[" + heapPool() + "]"
         + (budget == null ? "" : " " + budget);
+  }
+
+  /** {@code figure} summed over every pool ({@link Pools#all()}). */
+  private static long sum(ToLongFunction<BufferPool> figure) {
+    long total = 0;
+    for (BufferPool pool : Pools.all()) {
+      total += figure.applyAsLong(pool);
+    }
+    return total;
   }
 }

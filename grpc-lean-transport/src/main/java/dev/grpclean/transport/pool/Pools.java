@@ -2,6 +2,7 @@ package dev.grpclean.transport.pool;
 
 import io.grpc.internal.GrpcUtil;
 import io.grpc.internal.SharedResourceHolder;
+import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -64,6 +65,14 @@ public final class Pools {
   public static final long DEFAULT_INBOUND_MAX_POOLED_BYTES = 2L << 20;
 
   private Pools() {}
+
+  /**
+   * Every pool the transport leases from, in a fixed order (I/O, inbound, outbound, heap): for
+   * figures summed over all of them and checks that must see each.
+   */
+  public static List<BufferPool> all() {
+    return List.of(io(), inbound(), outbound(), heap());
+  }
 
   /** Direct pool for socket reads and writes. */
   public static BufferPool io() {

@@ -80,26 +80,22 @@ public final class LeaseLeakGate implements TestExecutionListener {
   }
 
   private static long outstanding() {
-    return Pools.io().leasesOutstanding() + Pools.inbound().leasesOutstanding()
-        + Pools.outbound().leasesOutstanding()
-        + Pools.heap().leasesOutstanding();
+    long n = 0;
+    for (BufferPool pool : Pools.all()) {
+      n += pool.leasesOutstanding();
+    }
+    return n;
   }
 
   private static String describe() {
-    StringBuilder b = new StringBuilder().append(Pools.io()).append(' ').append(Pools.inbound())
-        .append(' ').append(Pools.outbound())
-        .append(' ').append(Pools.heap());
-    for (String site : Pools.io().outstandingLeaseSites()) {
-      b.append("\n  io ").append(site);
+    StringBuilder b = new StringBuilder();
+    for (BufferPool pool : Pools.all()) {
+      b.append(b.length() == 0 ? "" : " ").append(pool);
     }
-    for (String site : Pools.inbound().outstandingLeaseSites()) {
-      b.append("\n  inbound ").append(site);
-    }
-    for (String site : Pools.outbound().outstandingLeaseSites()) {
-      b.append("\n  outbound ").append(site);
-    }
-    for (String site : Pools.heap().outstandingLeaseSites()) {
-      b.append("\n  heap ").append(site);
+    for (BufferPool pool : Pools.all()) {
+      for (String site : pool.outstandingLeaseSites()) {
+        b.append("\n  ").append(pool.name()).append(' ').append(site);
+      }
     }
     return b.toString();
   }

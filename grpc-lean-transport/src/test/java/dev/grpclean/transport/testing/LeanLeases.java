@@ -1,6 +1,7 @@
 package dev.grpclean.transport.testing;
 
 import dev.grpclean.transport.LeanTransportStats;
+import dev.grpclean.transport.pool.BufferPool;
 import dev.grpclean.transport.pool.Pools;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -113,10 +114,10 @@ public final class LeanLeases {
    * in leak-detection mode (surefire turns it on); empty otherwise or when none is out.
    */
   public static String sites() {
-    List<String> sites = new ArrayList<>(Pools.io().outstandingLeaseSites());
-    sites.addAll(Pools.outbound().outstandingLeaseSites());
-    sites.addAll(Pools.inbound().outstandingLeaseSites());
-    sites.addAll(Pools.heap().outstandingLeaseSites());
+    List<String> sites = new ArrayList<>();
+    for (BufferPool pool : Pools.all()) {
+      sites.addAll(pool.outstandingLeaseSites());
+    }
     return sites.isEmpty() ? "" : "\n" + String.join("\n", sites);
   }
 }
