@@ -5,6 +5,7 @@ import static com.google.common.base.Preconditions.checkArgument;
 import com.google.errorprone.annotations.CheckReturnValue;
 import dev.grpclean.transport.pool.BufferPool;
 import dev.grpclean.transport.pool.Pools;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
@@ -96,12 +97,13 @@ public final class LeanMemoryBudget {
   private static final long LOG_PERIOD_NANOS = 60_000_000_000L;
 
   private final long limitBytes;
-  /** Half the limit: at or above it {@link #keptPool} keeps nothing. */
+  /** Half the limit: at or above it the {@link #keptPools} keep nothing. */
   private final long halfBytes;
-  /** The pool told to keep nothing while usage is at or above half; null: none. */
-  @Nullable private final BufferPool keptPool;
-  /** A second such pool, or null: the transport's budget names the outbound and heap pools. */
-  @Nullable private final BufferPool keptPool2;
+  /**
+   * The pools told to keep nothing while usage is at or above half (the transport's budget names
+   * the outbound and heap pools); possibly none.
+   */
+  private final List<BufferPool> keptPools;
   /** Three quarters of the limit: where isReady turns false and waiters wake. */
   private final long pressureBytes;
   private final AtomicLong used = new AtomicLong();
@@ -125,19 +127,17 @@ public final class LeanMemoryBudget {
   /** Run once each when usage falls below {@link #pressureBytes}. */
   private final ConcurrentLinkedQueue<Runnable> waiters = new ConcurrentLinkedQueue<>();
 
-  private LeanMemoryBudget(long limitBytes, @Nullable BufferPool keptPool,
-      @Nullable BufferPool keptPool2) {
+  private LeanMemoryBudget(long limitBytes, List<BufferPool> keptPools) {
+    checkArgument(limitBytes > 0, "memory budget must be positive: %s", limitBytes);
     this.limitBytes = limitBytes;
     this.halfBytes = limitBytes / 2;
-    this.keptPool = keptPool;
-    this.keptPool2 = keptPool2;
+    this.keptPools = keptPools;
     this.pressureBytes = limitBytes - limitBytes / 4;
   }
 
   /** A budget of {@code limitBytes} (positive), to share between servers and channels. */
   public static LeanMemoryBudget of(long limitBytes) {
-    checkArgument(limitBytes > 0, "memory budget must be positive: %s", limitBytes);
-    return new LeanMemoryBudget(limitBytes, Pools.outbound(), Pools.heap());
+    return new LeanMemoryBudget(limitBytes, List.of(Pools.outbound(), Pools.heap()));
   }
 
   /**
@@ -146,8 +146,7 @@ public final class LeanMemoryBudget {
    * null.
    */
   static LeanMemoryBudget of(long limitBytes, @Nullable BufferPool keptPool) {
-    checkArgument(limitBytes > 0, "memory budget must be positive: %s", limitBytes);
-    return new LeanMemoryBudget(limitBytes, keptPool, null);
+    return new LeanMemoryBudget(limitBytes, keptPool == null ? List.of() : List.of(keptPool));
   }
 
   /**
@@ -353,12 +352,11 @@ public final class LeanMemoryBudget {
     if (next < 0) {
       throw new IllegalStateException("memory budget released more than charged: " + next);
     }
-    if (keptPool != null && next < halfBytes && next + bytes >= halfBytes) {
+    if (next < halfBytes && next + bytes >= halfBytes) {
       // This release took usage below half: ends the suspension the crossing upwards began.
       // Each crossing is seen by exactly one update of `used`, so begins and ends pair up.
-      keptPool.resumeKeeping();
-      if (keptPool2 != null) {
-        keptPool2.resumeKeeping();
+      for (BufferPool pool : keptPools) {
+        pool.resumeKeeping();
       }
     }
     if (next < pressureBytes && !waiters.isEmpty()) {
@@ -367,10 +365,9 @@ public final class LeanMemoryBudget {
   }
 
   private void onCharged(long before, long after) {
-    if (keptPool != null && before < halfBytes && after >= halfBytes) {
-      keptPool.suspendKeeping(); // drops what the pool kept; it keeps nothing until below half
-      if (keptPool2 != null) {
-        keptPool2.suspendKeeping();
+    if (before < halfBytes && after >= halfBytes) {
+      for (BufferPool pool : keptPools) {
+        pool.suspendKeeping(); // drops what the pool kept; it keeps nothing until below half
       }
     }
     long p;
