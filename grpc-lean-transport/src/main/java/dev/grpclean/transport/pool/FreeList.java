@@ -117,6 +117,15 @@ final class FreeList {
     ownedBytes.addAndGet(-capacityBytes);
   }
 
+  /** A kept buffer leaves the pool (trim, decay): no longer a member, and freed if it frees. */
+  @GuardedBy("lock")
+  private void letGo(ByteBuffer buffer) {
+    dropMember(buffer);
+    if (onDrop != null) {
+      onDrop.accept(buffer);
+    }
+  }
+
   /** Takes the most recently offered buffer, or returns null if the list is empty. */
   @Nullable
   ByteBuffer poll() {
@@ -173,10 +182,7 @@ final class FreeList {
     synchronized (lock) {
       pooledBytes.addAndGet(-(long) capacityBytes * stack.size());
       for (ByteBuffer buffer : stack) {
-        dropMember(buffer);
-        if (onDrop != null) {
-          onDrop.accept(buffer);
-        }
+        letGo(buffer);
       }
       stack.clear();
       lowWater = 0;
@@ -192,11 +198,7 @@ final class FreeList {
       long dropped = 0;
       for (int idle = lowWater; idle > 0 && pooledBytes.get() - capacityBytes >= floorBytes;
           idle--) {
-        ByteBuffer oldest = stack.pollLast(); // the bottom: released longest ago
-        dropMember(oldest);
-        if (onDrop != null) {
-          onDrop.accept(oldest);
-        }
+        letGo(stack.pollLast()); // the bottom: released longest ago
         pooledBytes.addAndGet(-capacityBytes);
         dropped += capacityBytes;
       }
