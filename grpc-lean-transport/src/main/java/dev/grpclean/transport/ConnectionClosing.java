@@ -131,7 +131,7 @@ final class ConnectionClosing {
    */
   void onWritable() throws IOException {
     conn.writer.onWritable();
-    if (drainStatus != null && !conn.closed && !conn.writer.isBlocked()) {
+    if (isDraining() && !conn.writer.isBlocked()) {
       cancelDrainTimer();
       conn.socket.sendCloseNotifyIfDrained();
       conn.closeNow(drainStatus);
