@@ -112,7 +112,7 @@ final class InboundData {
     private static final ThreadLocal<byte[]> CHUNK = ThreadLocal.withInitial(() -> new byte[8192]);
 
     private final Pooled root;
-    /** The pool lease; read with absolute gets only. */
+    /** The inbound pool's lease (direct, no array); read with absolute gets only. */
     private final ByteBuffer lease;
     /** Charged for the lease (root only), or null. */
     @Nullable private final BudgetAccount budget;
@@ -205,11 +205,6 @@ final class InboundData {
     public void readBytes(OutputStream dest, int length) throws IOException {
       checkOpen();
       checkReadable(length);
-      if (lease.hasArray()) {
-        dest.write(lease.array(), lease.arrayOffset() + position, length);
-        position += length;
-        return;
-      }
       byte[] chunk = CHUNK.get();
       while (length > 0) {
         int n = Math.min(length, chunk.length);
@@ -230,26 +225,14 @@ final class InboundData {
       return part;
     }
 
-    @Override
-    public boolean hasArray() {
-      return lease.hasArray();
-    }
-
+    /**
+     * A direct lease has no array: {@code hasArray()} is false and {@code arrayOffset()} throws
+     * (both inherited); so does this, once the buffer is known to be open.
+     */
     @Override
     public byte[] array() {
       checkOpen();
-      if (!lease.hasArray()) {
-        throw new UnsupportedOperationException("a direct inbound buffer has no array");
-      }
-      return lease.array();
-    }
-
-    @Override
-    public int arrayOffset() {
-      if (!lease.hasArray()) {
-        throw new UnsupportedOperationException("a direct inbound buffer has no array");
-      }
-      return lease.arrayOffset() + position;
+      return super.array();
     }
 
     @Override
