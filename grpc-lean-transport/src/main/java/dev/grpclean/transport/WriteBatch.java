@@ -170,11 +170,7 @@ final class WriteBatch {
       slice.limit(chunk.position() + n);
       chunk.position(chunk.position() + n);
       if (!isSliced(chunk)) {
-        if (sliced == null) {
-          sliced = new ByteBuffer[4];
-        } else if (slicedCount == sliced.length) {
-          sliced = java.util.Arrays.copyOf(sliced, slicedCount * 2);
-        }
+        sliced = withRoom(sliced, slicedCount, 4);
         sliced[slicedCount++] = chunk;
       }
     }
@@ -364,11 +360,7 @@ final class WriteBatch {
       regionViews = null;
       regionViewsUsed = 0;
     }
-    if (regionViews == null) {
-      regionViews = new ByteBuffer[8];
-    } else if (regionViewsUsed == regionViews.length) {
-      regionViews = java.util.Arrays.copyOf(regionViews, regionViewsUsed * 2);
-    }
+    regionViews = withRoom(regionViews, regionViewsUsed, 8);
     ByteBuffer view = regionViews[regionViewsUsed];
     if (view == null) {
       view = out.duplicate();
@@ -380,12 +372,19 @@ final class WriteBatch {
   }
 
   private void addSegment(ByteBuffer b) {
-    if (segments == null) {
-      segments = new ByteBuffer[16];
-    } else if (segmentCount == segments.length) {
-      segments = java.util.Arrays.copyOf(segments, segmentCount * 2);
-    }
+    segments = withRoom(segments, segmentCount, 16);
     segments[segmentCount++] = b;
+  }
+
+  /**
+   * {@code array} if it has room after its first {@code used} entries, else a copy twice as
+   * long; a new array of {@code initial} entries for null (arrays are dropped while hibernating).
+   */
+  private static ByteBuffer[] withRoom(@Nullable ByteBuffer[] array, int used, int initial) {
+    if (array == null) {
+      return new ByteBuffer[initial];
+    }
+    return used < array.length ? array : java.util.Arrays.copyOf(array, used * 2);
   }
 
   private void clearSegments() {
