@@ -59,6 +59,16 @@ final class LeanWritableBuffer implements WritableBuffer {
     this.discardCapacity = 0;
   }
 
+  /**
+   * Framer thread: this handed-over object takes a new lease, {@code fresh}, as if new. The
+   * state is written last, publishing the lease to a loop thread that may disown it.
+   */
+  private void refill(ByteBuffer fresh) {
+    buffer = fresh;
+    lease = fresh;
+    state = FILLING;
+  }
+
   /** A discarding buffer of {@code capacity} bytes: never handed over, never leased. */
   private LeanWritableBuffer(int capacity) {
     this.buffer = null;
@@ -165,6 +175,12 @@ final class LeanWritableBuffer implements WritableBuffer {
     private volatile boolean discarding;
     /** {@link #allocate} refused a buffer for the budget; framer thread. */
     private volatile boolean refusedAtAllocation;
+    /**
+     * A buffer object whose bytes the framer delivered and the stream detached, kept for the
+     * next {@link #allocate}: a large message no longer costs an object per framer buffer.
+     * Framer thread only.
+     */
+    @Nullable private LeanWritableBuffer spare;
 
     /** An allocator for a stream without a memory budget. */
     StreamAllocator() {
@@ -202,12 +218,32 @@ final class LeanWritableBuffer implements WritableBuffer {
         discarding = true;
         return new LeanWritableBuffer(capacity);
       }
-      LeanWritableBuffer b = new LeanWritableBuffer(LeanBuffers.leaseOutbound(capacity), FILLING);
+      ByteBuffer lease = LeanBuffers.leaseOutbound(capacity);
+      LeanWritableBuffer b = spare;
+      if (b != null) {
+        spare = null;
+        b.refill(lease);
+      } else {
+        b = new LeanWritableBuffer(lease, FILLING);
+      }
       current = b;
       if (streamFinished) {
         b.disown();
       }
       return b;
+    }
+
+    /**
+     * Framer thread, from {@code writeFrame}: {@code frame} was delivered and {@link #detach}ed,
+     * so grpc-core's framer no longer refers to it (it drops a buffer as it delivers it), and
+     * the next {@link #allocate} may reuse the object. A loop thread that still disowns it from
+     * {@code current} finds it handed over and does nothing; once reused, disowning it ends the
+     * new lease, which is what it should do then.
+     */
+    void recycle(LeanWritableBuffer frame) {
+      if (frame.state == HANDED_OVER && frame.discardCapacity == 0) {
+        spare = frame;
+      }
     }
 
     /**
