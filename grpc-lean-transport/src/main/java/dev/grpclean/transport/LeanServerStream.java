@@ -50,7 +50,8 @@ final class LeanServerStream extends AbstractServerStream {
   LeanServerStream(ServerConnection connection, int streamId, String authority,
       StatsTraceContext statsTraceCtx, TransportTracer transportTracer, int maxMessageBytes,
       int receiveWindowBytes, int sendWindowBytes, LoopyWriter writer) {
-    this(new LeanWritableBuffer.StreamAllocator(connection.budget), connection, streamId,
+    this(new LeanWritableBuffer.StreamAllocator(connection.budget,
+            LeanWritableBuffer.SERVER_BUFFER_BYTES), connection, streamId,
         authority, statsTraceCtx,
         transportTracer, maxMessageBytes, receiveWindowBytes, sendWindowBytes, writer);
   }

@@ -22,10 +22,20 @@ final class LeanWritableBuffer implements WritableBuffer {
    */
   static final int MIN_BUFFER_BYTES = 4096;
   /**
-   * Largest lease: grpc-core asks for up to 1 MiB; a larger message simply spans buffers. 64 KiB
-   * keeps pool classes few and copies into the write buffer cheap.
+   * A client stream's largest lease: grpc-core asks for up to 1 MiB; a larger message simply
+   * spans buffers. 64 KiB keeps pool classes few and copies into the write buffer cheap, and the
+   * client's sink still hands each buffer to the loop as a task of its own.
    */
   static final int MAX_BUFFER_BYTES = 64 * 1024;
+  /**
+   * A server stream's largest lease: 16 KiB, HTTP/2's default (and smallest allowed) maximum
+   * frame size. A plaintext writer gathers each full buffer as one DATA frame's whole payload,
+   * with no view object per frame ({@link OutboundStream#alignedToChunk}); with 64 KiB buffers
+   * every frame taking part of one needed a view of its own (about 4 KiB of garbage per MiB
+   * sent). Four times as many buffers cost nothing more to hand over: the server's sink passes
+   * them to the loop in batches ({@link OutboundHandOff}) and reuses the buffer objects.
+   */
+  static final int SERVER_BUFFER_BYTES = 16 * 1024;
 
   private static final int FILLING = 0;
   private static final int HANDED_OVER = 1;
@@ -169,6 +179,8 @@ final class LeanWritableBuffer implements WritableBuffer {
   static final class StreamAllocator implements WritableBufferAllocator {
     /** The stream's memory budget, or null. */
     @Nullable private final LeanMemoryBudget budget;
+    /** Largest lease, {@link #MAX_BUFFER_BYTES} or {@link #SERVER_BUFFER_BYTES}. */
+    private final int maxBufferBytes;
     @Nullable private volatile LeanWritableBuffer current;
     private volatile boolean streamFinished;
     /** Set by {@link #discardFromNow} or a refusal in {@link #allocate}, framer thread. */
@@ -192,11 +204,17 @@ final class LeanWritableBuffer implements WritableBuffer {
      * hold part of a larger message (see {@link #allocate}).
      */
     StreamAllocator(@Nullable LeanMemoryBudget budget) {
+      this(budget, MAX_BUFFER_BYTES);
+    }
+
+    /** As above, with leases of at most {@code maxBufferBytes}. */
+    StreamAllocator(@Nullable LeanMemoryBudget budget, int maxBufferBytes) {
       this.budget = budget;
+      this.maxBufferBytes = maxBufferBytes;
     }
 
     /**
-     * A buffer of {@code capacityHint} bytes, at least 4 KiB and at most 64 KiB. grpc-core asks
+     * A buffer of {@code capacityHint} bytes, at least 4 KiB and at most the largest lease. grpc-core asks
      * for a message's whole length (plus its 5-byte header) when it starts framing one. When
      * that is more than the buffer can hold, the buffer will be delivered with part of a message
      * only, which the budget takes only below its pressure mark
@@ -209,7 +227,7 @@ final class LeanWritableBuffer implements WritableBuffer {
      */
     @Override
     public WritableBuffer allocate(int capacityHint) {
-      int capacity = Math.min(MAX_BUFFER_BYTES, Math.max(MIN_BUFFER_BYTES, capacityHint));
+      int capacity = Math.min(maxBufferBytes, Math.max(MIN_BUFFER_BYTES, capacityHint));
       if (streamFinished || discarding) {
         return new LeanWritableBuffer(capacity);
       }

@@ -123,6 +123,28 @@ final class OutboundStream {
   }
 
   /**
+   * {@code n}, or fewer so that a DATA frame that would end inside the second queued chunk ends
+   * where that chunk begins instead, when that chunk is large enough to be gathered
+   * ({@code minGathered}) rather than copied. For a gathering writer: frames then start and end
+   * on chunk boundaries, so each full framer buffer leaves whole, as its frame's payload with no
+   * view object; a message's short last chunk becomes a short frame of its own instead of
+   * shifting every frame of the next message across two buffers. Only the first two chunks are
+   * looked at; no allocation.
+   */
+  int alignedToChunk(int n, int minGathered) {
+    ByteBuffer head = chunks.peekFirst();
+    int headBytes = head.remaining();
+    if (headBytes >= n || chunks.size() < 2) {
+      return n;
+    }
+    chunks.pollFirst(); // peek at the second chunk without an iterator
+    int secondBytes = chunks.peekFirst().remaining();
+    chunks.addFirst(head);
+    boolean endsInsideSecond = headBytes + secondBytes > n;
+    return endsInsideSecond && secondBytes >= minGathered ? headBytes : n;
+  }
+
+  /**
    * Hands {@code n} queued bytes to the writer's batch as the payload of the DATA header just
    * framed; drained chunks go with them (the batch returns them to their pool).
    */
