@@ -199,8 +199,9 @@ public class OutboundHandOffTest {
     Recorder r = new Recorder(loop, budget) {
       @Override
       void sendData(ByteBuffer chunk, int numMessages) {
+        byte tag = chunk.get(0); // read before the chunk goes back to its pool
         super.sendData(chunk, numMessages);
-        if (chunk.get(0) == 1) {
+        if (tag == 1) {
           throw new IllegalStateException("boom");
         }
       }
