@@ -25,7 +25,7 @@ final class LeanServerStream extends AbstractServerStream {
   private static final Logger log = Logger.getLogger(LeanServerStream.class.getName());
   private final ServerConnection connection;
   private final State state;
-  private final Sink sink = new Sink();
+  private final Sink sink;
   private final Attributes attributes;
   private final String authority;
 
@@ -50,7 +50,8 @@ final class LeanServerStream extends AbstractServerStream {
   LeanServerStream(ServerConnection connection, int streamId, String authority,
       StatsTraceContext statsTraceCtx, TransportTracer transportTracer, int maxMessageBytes,
       int receiveWindowBytes, int sendWindowBytes, LoopyWriter writer) {
-    this(new LeanWritableBuffer.StreamAllocator(connection.budget), connection, streamId,
+    this(new LeanWritableBuffer.StreamAllocator(connection.budget,
+            LeanWritableBuffer.SERVER_BUFFER_BYTES), connection, streamId,
         authority, statsTraceCtx,
         transportTracer, maxMessageBytes, receiveWindowBytes, sendWindowBytes, writer);
   }
@@ -67,6 +68,7 @@ final class LeanServerStream extends AbstractServerStream {
     this.attributes = connection.transportAttributes();
     this.state = new State(streamId, maxMessageBytes, statsTraceCtx, transportTracer,
         receiveWindowBytes, sendWindowBytes, writer);
+    this.sink = new Sink();
   }
 
   @Override
@@ -114,47 +116,25 @@ final class LeanServerStream extends AbstractServerStream {
     StreamBridge.runOnLoop(connection.loop, task, connection);
   }
 
-  final class Sink implements AbstractServerStream.Sink {
-    /*
-     * Response headers grpc-core wrote without asking for a flush (a call that sends one message:
-     * unary, client streaming) wait here and go to the loop in the task of the stream's next
-     * write, so the loop's end-of-batch flush does not send them alone ahead of the message.
-     * Framer buffers are never held here: a buffer is a pool lease, and one held back on the
-     * writing thread is lost if the stream finishes before the next write (that write's buffer
-     * is then disowned or discarding, and it returns before sending anything); with buffers held
-     * this way the soak found two 64 KiB leases left at idle. A buffer of whole messages written
-     * without a flush (the framer's last one, just before the trailers) goes to the loop at once,
-     * where the stream's outbound state owns it, but asks for no flush: the trailers' task does,
-     * so the loop's end-of-batch flush does not send a unary response in two writes.
-     * Writing thread only (grpc-core makes a stream's write calls from one thread at a time).
-     */
-    private Http2Headers heldHeaders;
+  /**
+   * The application side. Its operations reach the loop through the {@link OutboundHandOff} it
+   * is: response headers, framer buffers and trailers wait there and go in one loop task (see
+   * that class for when). Response headers written without a flush (a call that sends one
+   * message: unary, client streaming) wait for the stream's next write, so the loop's end-of-batch
+   * flush does not send them alone ahead of the message; a buffer of whole messages written
+   * without a flush (the framer's last one, just before the trailers) waits for the trailers, so
+   * a unary response leaves in one write and one loop task. A buffer that ends inside a message
+   * asks for a flush, so a large message streams while it is framed. What waits when the stream
+   * leaves its connection goes back to its pool ({@link State#removed}).
+   */
+  final class Sink extends OutboundHandOff implements AbstractServerStream.Sink {
+    Sink() {
+      super(connection.loop, budget);
+    }
 
     @Override
     public void writeHeaders(Metadata metadata, boolean flush) {
-      Http2Headers headers = GrpcHeaders.serverResponse(metadata);
-      if (!flush) {
-        heldHeaders = headers;
-        return;
-      }
-      onLoop(() -> connection.sendHeaders(state, headers, true));
-    }
-
-    /**
-     * Runs the held headers, if any, then {@code task}, in one loop task, and clears them; false
-     * if the loop stopped.
-     */
-    private boolean runWithHeld(Runnable task) {
-      Http2Headers headers = heldHeaders;
-      if (headers == null) {
-        return StreamBridge.runOnLoop(connection.loop, task, connection);
-      }
-      heldHeaders = null;
-      return StreamBridge.runOnLoop(connection.loop, () -> {
-        // The task that follows flushes if anything does.
-        connection.sendHeaders(state, headers, false);
-        task.run();
-      }, connection);
+      offerHeaders(GrpcHeaders.serverResponse(metadata), flush);
     }
 
     @Override
@@ -168,6 +148,8 @@ final class LeanServerStream extends AbstractServerStream {
         }
         return;
       }
+      // Delivered and detached: grpc-core's framer holds the buffer object no more.
+      framerBuffers.recycle((LeanWritableBuffer) frame);
       if (budget != null && (refusedByBudget || !reserveOutbound(bytes, numMessages))) {
         // Past the limit (the application wrote although isReady() was false, or raced others
         // for the last bytes): fail this call rather than hold more than the budget.
@@ -181,14 +163,34 @@ final class LeanServerStream extends AbstractServerStream {
       if (sending > 0) {
         onSendingBytes(sending);
       }
-      // A stopped loop took the connection with it: the chunk and its budget charge go back,
-      // nothing else to do.
-      // Whole messages without a flush wait for the write that flushes (see above); a buffer that
-      // ends inside a message flushes, so a large message streams while it is framed.
-      boolean flushNow = flush || numMessages == 0;
-      if (!runWithHeld(() -> connection.sendData(state, bytes, numMessages, flushNow))) {
-        state.outbound.releaseChunk(bytes);
-      }
+      offerData(bytes, numMessages, flush || numMessages == 0, flush);
+    }
+
+    // Loop side of the hand-over.
+
+    @Override
+    void sendHeaders(Http2Headers headers) {
+      connection.sendHeaders(state, headers, false);
+    }
+
+    @Override
+    void sendData(ByteBuffer chunk, int numMessages) {
+      connection.sendData(state, chunk, numMessages, false);
+    }
+
+    @Override
+    void sendTrailers(Http2Headers trailers) {
+      connection.sendTrailers(state, trailers);
+    }
+
+    @Override
+    void requestFlush() {
+      connection.requestFlush();
+    }
+
+    @Override
+    void onLoopFailure(Throwable t) {
+      connection.onLoopFailure(t);
     }
 
     /** Fails this call for the budget, once. Writing thread. */
@@ -202,14 +204,14 @@ final class LeanServerStream extends AbstractServerStream {
       // stream is ending).
       onSendingBytes(BudgetHold.HOLD_BYTES);
       Status status = budget.refuseWrite();
-      // Held headers go first, as with every write.
-      runWithHeld(() -> connection.cancelStream(state, status));
+      // What waits (headers, buffers of earlier messages) goes first, as with every write.
+      offerNow();
+      onLoop(() -> connection.cancelStream(state, status));
     }
 
     @Override
     public void writeTrailers(Metadata trailers, boolean headersSent, Status status) {
-      Http2Headers headers = GrpcHeaders.serverTrailers(trailers, headersSent);
-      runWithHeld(() -> connection.sendTrailers(state, headers));
+      offerTrailers(GrpcHeaders.serverTrailers(trailers, headersSent));
     }
 
     @Override
@@ -340,9 +342,13 @@ final class LeanServerStream extends AbstractServerStream {
       return listener() != null;
     }
 
-    /** The stream left the connection: whatever its framer still holds is never sent. */
+    /**
+     * The stream left the connection: whatever its framer still holds, or waits in the sink for
+     * the loop, is never sent; it goes back to its pool.
+     */
     void removed() {
       framerBuffers.streamFinished();
+      sink.close();
     }
 
     @Override

@@ -22,10 +22,20 @@ final class LeanWritableBuffer implements WritableBuffer {
    */
   static final int MIN_BUFFER_BYTES = 4096;
   /**
-   * Largest lease: grpc-core asks for up to 1 MiB; a larger message simply spans buffers. 64 KiB
-   * keeps pool classes few and copies into the write buffer cheap.
+   * A client stream's largest lease: grpc-core asks for up to 1 MiB; a larger message simply
+   * spans buffers. 64 KiB keeps pool classes few and copies into the write buffer cheap, and the
+   * client's sink still hands each buffer to the loop as a task of its own.
    */
   static final int MAX_BUFFER_BYTES = 64 * 1024;
+  /**
+   * A server stream's largest lease: 16 KiB, HTTP/2's default (and smallest allowed) maximum
+   * frame size. A plaintext writer gathers each full buffer as one DATA frame's whole payload,
+   * with no view object per frame ({@link OutboundStream#alignedToChunk}); with 64 KiB buffers
+   * every frame taking part of one needed a view of its own (about 4 KiB of garbage per MiB
+   * sent). Four times as many buffers cost nothing more to hand over: the server's sink passes
+   * them to the loop in batches ({@link OutboundHandOff}) and reuses the buffer objects.
+   */
+  static final int SERVER_BUFFER_BYTES = 16 * 1024;
 
   private static final int FILLING = 0;
   private static final int HANDED_OVER = 1;
@@ -57,6 +67,16 @@ final class LeanWritableBuffer implements WritableBuffer {
     this.lease = state == FILLING ? buffer : null;
     this.state = state;
     this.discardCapacity = 0;
+  }
+
+  /**
+   * Framer thread: this handed-over object takes a new lease, {@code fresh}, as if new. The
+   * state is written last, publishing the lease to a loop thread that may disown it.
+   */
+  private void refill(ByteBuffer fresh) {
+    buffer = fresh;
+    lease = fresh;
+    state = FILLING;
   }
 
   /** A discarding buffer of {@code capacity} bytes: never handed over, never leased. */
@@ -159,12 +179,20 @@ final class LeanWritableBuffer implements WritableBuffer {
   static final class StreamAllocator implements WritableBufferAllocator {
     /** The stream's memory budget, or null. */
     @Nullable private final LeanMemoryBudget budget;
+    /** Largest lease, {@link #MAX_BUFFER_BYTES} or {@link #SERVER_BUFFER_BYTES}. */
+    private final int maxBufferBytes;
     @Nullable private volatile LeanWritableBuffer current;
     private volatile boolean streamFinished;
     /** Set by {@link #discardFromNow} or a refusal in {@link #allocate}, framer thread. */
     private volatile boolean discarding;
     /** {@link #allocate} refused a buffer for the budget; framer thread. */
     private volatile boolean refusedAtAllocation;
+    /**
+     * A buffer object whose bytes the framer delivered and the stream detached, kept for the
+     * next {@link #allocate}: a large message no longer costs an object per framer buffer.
+     * Framer thread only.
+     */
+    @Nullable private LeanWritableBuffer spare;
 
     /** An allocator for a stream without a memory budget. */
     StreamAllocator() {
@@ -176,11 +204,17 @@ final class LeanWritableBuffer implements WritableBuffer {
      * hold part of a larger message (see {@link #allocate}).
      */
     StreamAllocator(@Nullable LeanMemoryBudget budget) {
+      this(budget, MAX_BUFFER_BYTES);
+    }
+
+    /** As above, with leases of at most {@code maxBufferBytes}. */
+    StreamAllocator(@Nullable LeanMemoryBudget budget, int maxBufferBytes) {
       this.budget = budget;
+      this.maxBufferBytes = maxBufferBytes;
     }
 
     /**
-     * A buffer of {@code capacityHint} bytes, at least 4 KiB and at most 64 KiB. grpc-core asks
+     * A buffer of {@code capacityHint} bytes, at least 4 KiB and at most the largest lease. grpc-core asks
      * for a message's whole length (plus its 5-byte header) when it starts framing one. When
      * that is more than the buffer can hold, the buffer will be delivered with part of a message
      * only, which the budget takes only below its pressure mark
@@ -193,7 +227,7 @@ final class LeanWritableBuffer implements WritableBuffer {
      */
     @Override
     public WritableBuffer allocate(int capacityHint) {
-      int capacity = Math.min(MAX_BUFFER_BYTES, Math.max(MIN_BUFFER_BYTES, capacityHint));
+      int capacity = Math.min(maxBufferBytes, Math.max(MIN_BUFFER_BYTES, capacityHint));
       if (streamFinished || discarding) {
         return new LeanWritableBuffer(capacity);
       }
@@ -202,12 +236,32 @@ final class LeanWritableBuffer implements WritableBuffer {
         discarding = true;
         return new LeanWritableBuffer(capacity);
       }
-      LeanWritableBuffer b = new LeanWritableBuffer(LeanBuffers.leaseOutbound(capacity), FILLING);
+      ByteBuffer lease = LeanBuffers.leaseOutbound(capacity);
+      LeanWritableBuffer b = spare;
+      if (b != null) {
+        spare = null;
+        b.refill(lease);
+      } else {
+        b = new LeanWritableBuffer(lease, FILLING);
+      }
       current = b;
       if (streamFinished) {
         b.disown();
       }
       return b;
+    }
+
+    /**
+     * Framer thread, from {@code writeFrame}: {@code frame} was delivered and {@link #detach}ed,
+     * so grpc-core's framer no longer refers to it (it drops a buffer as it delivers it), and
+     * the next {@link #allocate} may reuse the object. A loop thread that still disowns it from
+     * {@code current} finds it handed over and does nothing; once reused, disowning it ends the
+     * new lease, which is what it should do then.
+     */
+    void recycle(LeanWritableBuffer frame) {
+      if (frame.state == HANDED_OVER && frame.discardCapacity == 0) {
+        spare = frame;
+      }
     }
 
     /**

@@ -96,6 +96,8 @@ final class LoopyWriter {
   private int peerMaxFrameBytes = FrameType.DEFAULT_MAX_FRAME_SIZE;
   /** What is being written: open during {@link #flush}, and while blocked on writability. */
   private final WriteBatch batch = new WriteBatch();
+  /** Whether the open batch gathers payload from the streams' leases (a plaintext socket). */
+  private boolean gathering;
   private boolean failed;
 
   LoopyWriter(Output output, HeaderBlockEncoder encoder) {
@@ -349,7 +351,8 @@ final class LoopyWriter {
       return;
     }
     counters.flushed();
-    batch.open(output.gathers());
+    gathering = output.gathers();
+    batch.open(gathering);
     try {
       while (true) {
         boolean full = fill();
@@ -504,10 +507,15 @@ final class LoopyWriter {
       }
       int n = Math.min(Math.min(s.queuedBytes, s.windowBytes),
           Math.min(connectionWindowBytes, peerMaxFrameBytes));
+      if (gathering) {
+        n = s.alignedToChunk(n, WriteBatch.COPY_BELOW_BYTES);
+      }
       int room = batch.dataRoom();
       if (room < n) {
-        // Split only if a useful amount fits; otherwise write what we have and come back.
-        if (room < Math.min(n, 1024)) {
+        // Split only if a useful amount fits; otherwise write what we have and come back. A
+        // gathering batch is not split at its byte cap: the frame waits for the next batch and
+        // stays one whole framer buffer.
+        if (room < Math.min(n, 1024) || (gathering && !batch.isEmpty())) {
           return Emit.FULL;
         }
         n = room;

@@ -124,6 +124,72 @@ public class LeanWritableBufferTest {
   }
 
   @Test
+  public void deliveredBufferObjectIsReusedWithAFreshLease() {
+    LeanWritableBuffer.StreamAllocator allocator = new LeanWritableBuffer.StreamAllocator();
+    LeanWritableBuffer first = (LeanWritableBuffer) allocator.allocate(100);
+    first.write((byte) 1);
+    ByteBuffer bytes = first.detach();
+    allocator.recycle(first);
+    LeanWritableBuffer second = (LeanWritableBuffer) allocator.allocate(100);
+    assertTrue("the delivered object is reused", first == second);
+    assertEquals(0, second.readableBytes());
+    assertEquals(2 * LeanWritableBuffer.MIN_BUFFER_BYTES, leasedSinceStart());
+    LeanBuffers.releaseOutbound(bytes);
+    // The reused object is the framer's current buffer: finishing the stream ends its new lease.
+    allocator.streamFinished();
+    assertEquals(0, leasedSinceStart());
+    assertNull(second.detach());
+    // A disowned object is not reused.
+    allocator.recycle(second);
+    assertTrue(((LeanWritableBuffer) allocator.allocate(100)).isDiscarding());
+  }
+
+  /** As below, with the framer reusing each delivered buffer object for its next buffer. */
+  @Test
+  public void finishRacingWithReusedBuffersEndsEveryLeaseOnce() throws Exception {
+    int rounds = 3_000;
+    CyclicBarrier barrier = new CyclicBarrier(2);
+    ExecutorService executor = Executors.newFixedThreadPool(2);
+    try {
+      LeanWritableBuffer.StreamAllocator[] allocators =
+          new LeanWritableBuffer.StreamAllocator[rounds];
+      for (int i = 0; i < rounds; i++) {
+        allocators[i] = new LeanWritableBuffer.StreamAllocator();
+      }
+      Future<?> framer = executor.submit(() -> {
+        byte[] message = new byte[5000];
+        for (int i = 0; i < rounds; i++) {
+          barrier.await();
+          for (int b = 0; b < 4; b++) {
+            WritableBuffer frame = allocators[i].allocate(message.length);
+            frame.write(message, 0, Math.min(message.length, frame.writableBytes()));
+            ByteBuffer bytes = ((LeanWritableBuffer) frame).detach();
+            if (bytes != null) {
+              allocators[i].recycle((LeanWritableBuffer) frame);
+              LeanBuffers.releaseOutbound(bytes);
+            }
+          }
+          // The framer's last buffer stays with it, as when a call ends mid-message.
+          allocators[i].allocate(message.length).write((byte) 1);
+        }
+        return null;
+      });
+      Future<?> loop = executor.submit(() -> {
+        for (int i = 0; i < rounds; i++) {
+          barrier.await();
+          allocators[i].streamFinished();
+        }
+        return null;
+      });
+      framer.get();
+      loop.get();
+    } finally {
+      executor.shutdownNow();
+    }
+    assertEquals(0, leasedSinceStart());
+  }
+
+  @Test
   public void discardedBufferIsReleasedOnce() {
     LeanWritableBuffer.StreamAllocator allocator = new LeanWritableBuffer.StreamAllocator();
     WritableBuffer frame = allocator.allocate(10);

@@ -54,6 +54,48 @@ public class LoopyWriterGatherTest extends LoopyWriterTestBase {
   }
 
   @Test
+  public void framesFollowFramerBuffersSoFullBuffersLeaveWhole() throws Exception {
+    OutboundStream s = stream(1, BIG_WINDOW);
+    writer.setPeerMaxFrameBytes(16 * 1024);
+    // Two messages as a server stream's framer leaves them: 1 MiB + the 5-byte gRPC header
+    // fills 64 full buffers and leaves 5 bytes in a 65th.
+    int full = LeanWritableBuffer.SERVER_BUFFER_BYTES;
+    int message = (1 << 20) + 5;
+    List<ByteBuffer> chunks = new ArrayList<>();
+    for (int m = 0; m < 2; m++) {
+      for (int done = 0; done < message; done += full) {
+        int n = Math.min(full, message - done);
+        ByteBuffer chunk = LeanBuffers.leaseOutbound(n);
+        for (int i = 0; i < n; i++) {
+          chunk.put(patternByte(1, m * message + done + i));
+        }
+        chunk.flip();
+        chunks.add(chunk);
+        writer.enqueueData(s, chunk, m == 1 && done + n == message);
+      }
+    }
+    writer.flush();
+    List<WireFrame> frames = output.takeFrames();
+    assertPattern(dataOf(frames, 1), 1, 2 * message);
+    // Each frame is one buffer: a message's short tail goes alone instead of shifting every
+    // frame of the next message across two buffers (each then needing a view of its own).
+    List<Integer> sizes = new ArrayList<>();
+    for (WireFrame f : frames) {
+      sizes.add(f.payload.length);
+    }
+    List<Integer> expected = new ArrayList<>();
+    for (ByteBuffer chunk : chunks) {
+      expected.add(chunk.limit());
+    }
+    assertEquals(expected, sizes);
+    for (ByteBuffer chunk : chunks) {
+      if (chunk.limit() == full) {
+        assertTrue("a full buffer went to the socket itself", output.gathered(chunk));
+      }
+    }
+  }
+
+  @Test
   public void bulkDataLeavesInFewLargeGatheringWrites() throws Exception {
     OutboundStream s = stream(1, BIG_WINDOW);
     writer.setPeerMaxFrameBytes(16 * 1024);

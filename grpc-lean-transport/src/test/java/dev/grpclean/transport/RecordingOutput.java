@@ -22,6 +22,9 @@ final class RecordingOutput implements LoopyWriter.Output {
   boolean gathering;
   /** Gathering writes so far (also counted in {@link #writeCalls}). */
   int gatherCalls;
+  /** Every buffer a gathering write was given, by identity. */
+  private final java.util.Set<ByteBuffer> gatheredBuffers =
+      java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
   /** Largest number of buffers one gathering write was given. */
   int maxGatherBuffers;
   /** Thrown by the next write of either kind, then cleared. */
@@ -67,6 +70,9 @@ final class RecordingOutput implements LoopyWriter.Output {
       throw new AssertionError("gathering write on an output that does not gather");
     }
     gatherCalls++;
+    for (int i = offset; i < offset + length; i++) {
+      gatheredBuffers.add(bufs[i]);
+    }
     maxGatherBuffers = Math.max(maxGatherBuffers, length);
     boolean all = true;
     for (int i = offset; i < offset + length; i++) {
@@ -112,5 +118,10 @@ final class RecordingOutput implements LoopyWriter.Output {
   @Override
   public void onStreamFrameWritten() {
     streamFramesWritten++;
+  }
+
+  /** Whether {@code buffer} itself (not a view of it) was given to a gathering write. */
+  boolean gathered(ByteBuffer buffer) {
+    return gatheredBuffers.contains(buffer);
   }
 }
