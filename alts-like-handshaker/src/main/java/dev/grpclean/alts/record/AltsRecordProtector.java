@@ -241,11 +241,13 @@ public final class AltsRecordProtector implements RecordProtector {
   }
 
   /**
-   * Opens each complete record in place; keeps a trailing partial record. The cipher reads from
-   * {@code ciphertext} itself, narrowed to the record, and writes either into it too (Conscrypt's
-   * native calls on a direct buffer: no object at all) or through one view made per call; the
-   * plaintext goes to the sink as {@code ciphertext} narrowed again, its bounds restored after
-   * each record.
+   * Opens each complete record; keeps a trailing partial record. The cipher reads from {@code
+   * ciphertext} itself, narrowed to the record. With Conscrypt's native calls it writes into the
+   * loop thread's plaintext scratch ({@link RecordAead#openToScratch}), which goes to the sink:
+   * no object and no copy beyond the decryption (opening in place would make the native side copy
+   * the record first). Otherwise it opens in place, through one view made per call, and the
+   * plaintext goes to the sink as {@code ciphertext} narrowed again. {@code ciphertext}'s bounds
+   * are restored after each record.
    */
   private void openAll(ByteBuffer ciphertext, PlaintextSink sink) throws Exception {
     ByteBuffer out = null;
@@ -268,6 +270,13 @@ public final class AltsRecordProtector implements RecordProtector {
       int end = start + recordBytes;
       ciphertext.limit(end).position(start + HEADER_BYTES);
       try {
+        ByteBuffer plaintext = openToScratch(ciphertext);
+        if (plaintext != null) {
+          if (plaintext.hasRemaining()) {
+            sink.onPlaintext(plaintext);
+          }
+          continue;
+        }
         int plaintextEnd;
         if (inbound.opensInPlace(ciphertext)) {
           plaintextEnd = start + HEADER_BYTES + openInPlace(ciphertext);
@@ -322,6 +331,13 @@ public final class AltsRecordProtector implements RecordProtector {
     dropPending();
     try {
       ByteBuffer in = ByteBuffer.wrap(record, HEADER_BYTES, recordBytes - HEADER_BYTES);
+      ByteBuffer plaintext = openToScratch(in);
+      if (plaintext != null) {
+        if (plaintext.hasRemaining()) {
+          sink.onPlaintext(plaintext);
+        }
+        return true;
+      }
       ByteBuffer out = in.duplicate();
       open(in, out);
       out.flip().position(HEADER_BYTES);
@@ -343,6 +359,24 @@ public final class AltsRecordProtector implements RecordProtector {
       throw authenticationFailed(e);
     }
     inboundCounter.advance();
+  }
+
+  /**
+   * Opens {@code record} into the thread's plaintext scratch ({@link RecordAead#openToScratch}),
+   * returned; null (nothing consumed, the counter unchanged) where that path is not available.
+   */
+  @Nullable
+  private ByteBuffer openToScratch(ByteBuffer record) throws GeneralSecurityException {
+    ByteBuffer plaintext;
+    try {
+      plaintext = inbound.openToScratch(inboundCounter.current(), null, record);
+    } catch (javax.crypto.AEADBadTagException e) {
+      throw authenticationFailed(e);
+    }
+    if (plaintext != null) {
+      inboundCounter.advance();
+    }
+    return plaintext;
   }
 
   /** Opens {@code record} in place where the AEAD can ({@link RecordAead#opensInPlace}). */

@@ -47,6 +47,14 @@ abstract class RecordAead {
   abstract int openInPlace(byte[] counter, @Nullable byte[] aad, ByteBuffer record)
       throws GeneralSecurityException;
 
+  /**
+   * See {@link AesGcm#openToScratch}: the plaintext in this thread's scratch, or null (nothing
+   * consumed) where that path is not available.
+   */
+  @Nullable
+  abstract ByteBuffer openToScratch(byte[] counter, @Nullable byte[] aad, ByteBuffer record)
+      throws GeneralSecurityException;
+
   /** ALTSRP_GCM_AES128: the counter is the nonce. */
   private static final class Gcm extends RecordAead {
     private final SecretKeySpec key;
@@ -74,6 +82,13 @@ abstract class RecordAead {
     int openInPlace(byte[] counter, @Nullable byte[] aad, ByteBuffer record)
         throws GeneralSecurityException {
       return aesGcm.openInPlace(rawKey, counter, aad, record);
+    }
+
+    @Override
+    @Nullable
+    ByteBuffer openToScratch(byte[] counter, @Nullable byte[] aad, ByteBuffer record)
+        throws GeneralSecurityException {
+      return aesGcm.openToScratch(rawKey, counter, aad, record);
     }
   }
 
@@ -123,6 +138,14 @@ abstract class RecordAead {
         throws GeneralSecurityException {
       keyFor(counter);
       return aesGcm.openInPlace(recordKeyBytes, maskedNonce(counter), aad, record);
+    }
+
+    @Override
+    @Nullable
+    ByteBuffer openToScratch(byte[] counter, @Nullable byte[] aad, ByteBuffer record)
+        throws GeneralSecurityException {
+      keyFor(counter);
+      return aesGcm.openToScratch(recordKeyBytes, maskedNonce(counter), aad, record);
     }
 
     private byte[] maskedNonce(byte[] counter) {

@@ -277,6 +277,51 @@ public class AltsRecordProtectorTest {
   }
 
   @Test
+  public void recordsOverTheThreadScratchOpenWholeAndSplitByteExact() throws Exception {
+    // Records up to AesGcm.MAX_SCRATCH_BYTES open into the thread's scratch (Conscrypt's native
+    // calls); larger ones open in place. Mix both sizes, whole and split across reads.
+    int large = AesGcm.MAX_SCRATCH_BYTES + 4096;
+    AltsRecordProtector client = client(large);
+    AltsRecordProtector server = server(large);
+    ByteArrayOutputStream expected = new ByteArrayOutputStream();
+    ByteArrayOutputStream wire = new ByteArrayOutputStream();
+    for (int size : new int[] {10, 2 * large, 1000, large - 24, AesGcm.MAX_SCRATCH_BYTES - 24, 7}) {
+      byte[] message = randomBytes(size);
+      expected.write(message);
+      wire.write(bytes(seal(client, message)));
+    }
+    byte[] all = wire.toByteArray();
+    assertArrayEquals(expected.toByteArray(), open(server, direct(all)));
+    AltsRecordProtector splitServer = server(large);
+    List<Integer> boundaries = recordBoundaries(all);
+    ByteArrayOutputStream delivered = new ByteArrayOutputStream();
+    for (int at = 0; at < all.length; ) {
+      int n = Math.min(all.length - at, 1 + random.nextInt(50_000));
+      splitServer.unprotect(direct(Arrays.copyOfRange(all, at, at + n)), collect(delivered));
+      at += n;
+      checkMemoryRule(splitServer, boundaries.contains(at));
+    }
+    assertArrayEquals(expected.toByteArray(), delivered.toByteArray());
+  }
+
+  @Test
+  public void openingLeavesTheReadBufferUnchangedWhenItOpensIntoTheScratch() throws Exception {
+    // Where the native calls are used, records open into the thread's scratch: the caller's
+    // ciphertext stays as it was (nothing is decrypted in place), and the plaintext is exact.
+    assumeTrue(provider == GcmProvider.CONSCRYPT && ConscryptNativeGcm.available());
+    AltsRecordProtector client = client(AltsRecordProtector.DEFAULT_RECORD_BYTES);
+    AltsRecordProtector server = server(AltsRecordProtector.DEFAULT_RECORD_BYTES);
+    byte[] message = randomBytes(40_000);
+    byte[] wire = bytes(seal(client, message));
+    ByteBuffer read = direct(wire);
+    assertArrayEquals(message, open(server, read));
+    byte[] after = new byte[wire.length];
+    read.flip();
+    read.get(after);
+    assertArrayEquals(wire, after);
+  }
+
+  @Test
   public void randomChunksAcrossManyRecords() throws Exception {
     AltsRecordProtector client = client(AltsRecordProtector.DEFAULT_RECORD_BYTES);
     AltsRecordProtector server = server(AltsRecordProtector.DEFAULT_RECORD_BYTES);
