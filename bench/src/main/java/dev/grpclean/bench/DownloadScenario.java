@@ -48,6 +48,9 @@ final class DownloadScenario extends MessageStreamScenario {
   @Override
   List<Metric> metrics() {
     List<Metric> m = new ArrayList<>(memoryMetrics("client"));
+    m.add(Metric.of("client.retainedHeapAverage", "client retained: heap after GC average",
+        Metric.Unit.MIB));
+    m.add(Metric.of("client.directAverage", "client retained: direct average", Metric.Unit.MIB));
     m.add(Metric.of("client.poolInUseAverage", "client pool in use average", Metric.Unit.MIB));
     m.add(Metric.of("client.poolHeldAverage", "client pool held average (in use + kept)",
         Metric.Unit.MIB));
@@ -108,8 +111,10 @@ final class DownloadScenario extends MessageStreamScenario {
         throw new BenchException("nothing was downloaded on " + transport.id());
       }
       putMemory(r, "client", c);
-      // Lean: leased, and leased + kept; Netty: arena bytes handed out, and its arenas' chunks.
-      for (String key : new String[] {"poolInUseAverage", "poolHeldAverage"}) {
+      // The retained average's two parts; then the pool's: lean's leased, and leased + kept;
+      // Netty's arena bytes handed out, and its arenas' chunks.
+      for (String key : new String[] {
+          "retainedHeapAverage", "directAverage", "poolInUseAverage", "poolHeldAverage"}) {
         if (c.has(key)) {
           r.put("client." + key, c.get(key).getAsDouble());
         }

@@ -158,6 +158,25 @@ public class ScenarioRunTest {
       assertTrue(median(summary, t, "client.inUsePeak")
           >= median(summary, t, "client.inUseAverage"));
     }
+    for (com.google.gson.JsonElement e : run.json("download").getAsJsonArray("runs")) {
+      JsonObject r = e.getAsJsonObject();
+      JsonObject values = r.getAsJsonObject("values");
+      // The retained average is exactly its two parts' averages, sampled together.
+      double heap = values.get("client.retainedHeapAverage").getAsDouble();
+      double direct = values.get("client.directAverage").getAsDouble();
+      assertTrue(heap > 0 && direct >= 0);
+      assertEquals(values.get("client.retainedAverage").getAsDouble(), heap + direct,
+          1e-6 * (heap + direct));
+      if (r.get("transport").getAsString().equals("lean")) {
+        JsonObject client = r.getAsJsonObject("raw").getAsJsonObject("client");
+        for (String pool : List.of("io", "inbound", "outbound", "heap")) {
+          assertTrue(pool, client.has(pool + "PoolLeasedAverage"));
+          assertTrue(pool, client.get(pool + "PoolKeptAverage").getAsDouble() >= 0);
+        }
+        // The messages themselves wait in the inbound pool's leases.
+        assertTrue(client.get("inboundPoolLeasedAverage").getAsDouble() > 0);
+      }
+    }
     JsonObject series = run.json("download").getAsJsonArray("runs").get(0).getAsJsonObject()
         .getAsJsonObject("series").getAsJsonObject("inUse");
     assertTrue(series.getAsJsonArray("y").size() >= 2);

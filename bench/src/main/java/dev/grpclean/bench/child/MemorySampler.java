@@ -38,9 +38,15 @@ final class MemorySampler {
   private long inUsePeak;
   private double retainedSum;
   private long retainedPeak;
+  private double retainedHeapSum;
+  private double directSum;
   private double poolInUseSum;
   private double poolHeldSum;
   private long poolCount;
+  /** Lean only: each pool's leased and kept bytes, in {@link Probe#POOL_NAMES} order. */
+  private final double[] poolLeasedSums = new double[Probe.POOL_NAMES.length];
+  private final double[] poolKeptSums = new double[Probe.POOL_NAMES.length];
+  private boolean leanPools;
   private long count;
 
   MemorySampler(Probe probe) {
@@ -64,7 +70,11 @@ final class MemorySampler {
   private synchronized void sample() {
     long t = System.nanoTime() - startNanos;
     long used = probe.inUseBytes();
-    long retained = retainedHeap.bytes() + probe.directBytes();
+    long heapAfterGc = retainedHeap.bytes();
+    long direct = probe.directBytes();
+    long retained = heapAfterGc + direct;
+    retainedHeapSum += heapAfterGc;
+    directSum += direct;
     seconds.add(t / 1e9);
     inUse.add(used);
     inUseSum += used;
@@ -76,14 +86,17 @@ final class MemorySampler {
       poolInUseSum += pool[0];
       poolHeldSum += pool[1];
       poolCount++;
+      leanPools = probe.addPoolBytes(poolLeasedSums, poolKeptSums);
     }
     count++;
   }
 
   /**
    * Stops sampling; returns {@code inUseAverage}, {@code inUsePeak}, {@code retainedAverage},
-   * {@code retainedPeak}, {@code poolInUseAverage} and {@code poolHeldAverage} (bytes; the last
-   * two only with a pool), {@code memorySamples}, {@code rssEnd}, and the in-use series as
+   * {@code retainedPeak}, the retained average's two parts {@code retainedHeapAverage} and
+   * {@code directAverage}, {@code poolInUseAverage} and {@code poolHeldAverage} (bytes; the last
+   * two only with a pool), for lean each pool's {@code <pool>PoolLeasedAverage} and
+   * {@code <pool>PoolKeptAverage}, {@code memorySamples}, {@code rssEnd}, and the in-use series as
    * {@code inUseSeconds} / {@code inUseBytes}.
    */
   JsonObject stop() throws InterruptedException {
@@ -106,9 +119,16 @@ final class MemorySampler {
         o.addProperty("inUsePeak", inUsePeak);
         o.addProperty("retainedAverage", retainedSum / count);
         o.addProperty("retainedPeak", retainedPeak);
+        o.addProperty("retainedHeapAverage", retainedHeapSum / count);
+        o.addProperty("directAverage", directSum / count);
         if (poolCount > 0) {
           o.addProperty("poolInUseAverage", poolInUseSum / poolCount);
           o.addProperty("poolHeldAverage", poolHeldSum / poolCount);
+          for (int i = 0; leanPools && i < Probe.POOL_NAMES.length; i++) {
+            String pool = Probe.POOL_NAMES[i];
+            o.addProperty(pool + "PoolLeasedAverage", poolLeasedSums[i] / poolCount);
+            o.addProperty(pool + "PoolKeptAverage", poolKeptSums[i] / poolCount);
+          }
         }
         o.add("inUseSeconds", seconds.deepCopy());
         o.add("inUseBytes", inUse.deepCopy());

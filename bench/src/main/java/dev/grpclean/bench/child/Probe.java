@@ -3,6 +3,8 @@ package dev.grpclean.bench.child;
 import com.google.gson.JsonObject;
 import dev.grpclean.bench.Transport;
 import dev.grpclean.transport.LeanTransportStats;
+import dev.grpclean.transport.pool.BufferPool;
+import dev.grpclean.transport.pool.Pools;
 import io.grpc.netty.shaded.io.netty.buffer.ByteBufAllocator;
 import io.grpc.netty.shaded.io.netty.buffer.ByteBufAllocatorMetric;
 import io.grpc.netty.shaded.io.netty.buffer.ByteBufAllocatorMetricProvider;
@@ -108,6 +110,29 @@ public final class Probe {
       }
     }
     return null;
+  }
+
+  /** Lean's pools in the order {@link #addPoolBytes} adds them. */
+  static final String[] POOL_NAMES = {"io", "inbound", "outbound", "heap"};
+
+  /**
+   * Lean only: adds each pool's leased bytes to {@code leased} and kept bytes to {@code kept}, in
+   * {@link #POOL_NAMES} order, and returns true; other transports: adds nothing, returns false.
+   */
+  boolean addPoolBytes(double[] leased, double[] kept) {
+    if (!transport.isLean()) {
+      return false;
+    }
+    add(0, Pools.io(), leased, kept);
+    add(1, Pools.inbound(), leased, kept);
+    add(2, Pools.outbound(), leased, kept);
+    add(3, Pools.heap(), leased, kept);
+    return true;
+  }
+
+  private static void add(int i, BufferPool pool, double[] leased, double[] kept) {
+    leased[i] += pool.leasedBytes();
+    kept[i] += pool.pooledBytes();
   }
 
   /** Heap used plus direct memory, without GC: the "in-use" figure sampled during a download. */

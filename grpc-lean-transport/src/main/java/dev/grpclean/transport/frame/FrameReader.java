@@ -284,7 +284,10 @@ public final class FrameReader {
       if (payloadStashLength < length) {
         return false;
       }
-      payload = ByteBuffer.wrap(payloadStash, 0, length);
+      // A stash lease is the payload itself (its array is the stash): no wrapper per frame.
+      payload = payloadLease != null
+          ? payloadLease.clear().limit(length)
+          : ByteBuffer.wrap(payloadStash, 0, length);
       payloadStash = null; // the frame is complete: hold nothing once it is dispatched
       payloadStashLength = 0;
     }

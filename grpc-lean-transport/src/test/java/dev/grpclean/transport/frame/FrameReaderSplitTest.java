@@ -204,6 +204,35 @@ public class FrameReaderSplitTest {
   }
 
   @Test
+  public void pooledStashSmallerThanItsClassShouldHandOverExactlyThePayload() throws Exception {
+    BufferPool pool = new BufferPool("stash", false, 1 << 20, true);
+    RecordingListener listener = new RecordingListener();
+    FrameReader reader = new FrameReader(listener, false, 16384, 1024, pool);
+    reader.read(Hex.buffer(FrameReaderTest.EMPTY_SETTINGS));
+    listener.events.clear();
+    // A 10,000-byte DATA frame split after 6,000 payload bytes: its stash is a 16 KiB lease, and
+    // the listener gets that lease as the payload, narrowed to exactly the frame's bytes.
+    byte[] frame = new byte[9 + 10000];
+    System.arraycopy(Hex.bytes("002710 00 01 00000003"), 0, frame, 0, 9);
+    for (int i = 0; i < 10000; i++) {
+      frame[9 + i] = (byte) i;
+    }
+    reader.read(ByteBuffer.wrap(frame, 0, 9 + 6000));
+    assertEquals(8192, pool.leasedBytes());
+    reader.read(ByteBuffer.wrap(frame, 9 + 6000, 4000));
+    assertEquals(1, listener.events.size());
+    ByteBuffer seen = listener.lastData;
+    assertEquals(0, seen.position());
+    assertEquals(10000, seen.remaining());
+    for (int i = 0; i < 10000; i++) {
+      assertEquals((byte) i, seen.get(i));
+    }
+    assertTrue(listener.events.get(0).endsWith(" fc=10000 END_STREAM"));
+    assertEquals(0, pool.leasedBytes());
+    pool.assertNoLeaks();
+  }
+
+  @Test
   public void releasedReaderShouldReturnItsStashLease() throws Exception {
     BufferPool pool = new BufferPool("stash", false, 1 << 20, true);
     FrameReader reader = new FrameReader(new RecordingListener(), false, 16384, 1024, pool);
