@@ -354,7 +354,8 @@ public final class ConnectionStatsGroup {
    * next snapshot has a round-trip time (and the {@link QpsDoctor} a bandwidth-delay product)
    * even when keepalive is off. The PING queues behind what each connection is already sending,
    * so under load it measures the round trip the data sees. A server's connections are probed at
-   * every call (clients accept server PINGs). A channel's connections are probed within what
+   * every call (clients accept server PINGs) unless a PING of theirs still awaits its ack, whose
+   * clock a second PING would restart. A channel's connections are probed within what
    * servers accept from clients ({@link ClientConnection#takeRoundTripProbeTurn}): only after the
    * server sent HEADERS or DATA since the last probe and with no ack awaited, so a channel that
    * downloads is probed about as often as asked and an idle one not at all. Returns once the
@@ -364,7 +365,8 @@ public final class ConnectionStatsGroup {
     for (Http2Connection c : openNow()) {
       if (c instanceof ServerConnection) {
         c.loop.executeOrDrop(() -> {
-          if (c.settings.peerSettingsReceived && !c.closed) {
+          // One PING timed at a time: a second one would restart the clock of the first.
+          if (c.settings.peerSettingsReceived && !c.closed && !c.counters.pingAwaitingAck()) {
             c.sendControl(new ControlFrame.Ping(false, ROUND_TRIP_PROBE_PING));
           }
         });
