@@ -399,9 +399,8 @@ abstract class Http2Connection
   }
 
   /**
-   * The receive window a new stream starts with: the configured one (or what growth made it,
-   * {@link ConnectionFlow#streamWindowBytes}), or under the memory budget
-   * the SETTINGS_INITIAL_WINDOW_SIZE the peer last acknowledged ({@link ConnectionBudget}).
+   * A new stream's receive window: {@link ConnectionFlow#streamWindowBytes} (configured or grown),
+   * or under the memory budget the SETTINGS_INITIAL_WINDOW_SIZE the peer last acknowledged.
    */
   final int localInitialWindowBytes() {
     return connectionBudget == null
