@@ -293,6 +293,7 @@ final class ClientConnection extends Http2Connection {
 
   @Override
   void onPingAck(long payload) {
+    connectionFlow.onPingAck(payload);
     if (transport.ping != null && transport.ping.payload() == payload) {
       transport.ping.complete();
       transport.ping = null;

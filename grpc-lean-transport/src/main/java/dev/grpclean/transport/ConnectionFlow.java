@@ -4,6 +4,7 @@ import dev.grpclean.transport.frame.ErrorCode;
 import dev.grpclean.transport.frame.FrameType;
 import dev.grpclean.transport.frame.Http2ConnectionError;
 import dev.grpclean.transport.frame.Http2StreamError;
+import dev.grpclean.transport.frame.Settings;
 
 /**
  * Connection-level flow control of one {@link Http2Connection} and the two flood rules that ride
@@ -11,7 +12,10 @@ import dev.grpclean.transport.frame.Http2StreamError;
  * every DATA frame and given back, with WINDOW_UPDATE by the same half-window rule as a stream's,
  * as the application consumes. Send side: WINDOW_UPDATE raises the writer's connection window (a
  * stream's goes to {@link StreamRules#onStreamWindowUpdate}); the writer owns the send windows.
- * Floods: DATA frames that carry nothing, WINDOW_UPDATEs that answer no DATA.
+ * Floods: DATA frames that carry nothing, WINDOW_UPDATEs that answer no DATA. Growth: with
+ * automatic flow control ({@link TransportSettings#autoFlowControl}) a {@link BdpEstimator} times
+ * PINGs against received DATA and the receive windows grow to the measured bandwidth-delay product
+ * ({@link #onPingAck}).
  *
  * <p>Confined to the connection's loop thread.
  */
@@ -31,12 +35,41 @@ final class ConnectionFlow implements io.grpc.internal.TransportTracer.FlowContr
    * configured window.
    */
   private final InboundFlow connectionFlow;
+  /**
+   * PING payload of the BDP probes: "leanBDPp". Apart from grpc-core's keepalive and user pings
+   * (random payloads) and the stats probes ({@link ConnectionStatsGroup#ROUND_TRIP_PROBE_PING}).
+   */
+  static final long BDP_PING = 0x6c65616e42445070L;
+
+  /**
+   * Window growth, or null: growth is off with a fixed window ({@code flowControlWindow(n)}), on a
+   * server (its PING acks are not routed here), and under a memory budget, which owns the windows
+   * ({@link ConnectionBudget} restricts them under pressure; growth must never undo that).
+   */
+  @javax.annotation.Nullable private final BdpEstimator bdp;
+  /** The receive window new streams start with, and SETTINGS_INITIAL_WINDOW_SIZE we announced. */
+  private int streamWindowBytes;
   private int emptyDataFrames;
   private long windowUpdatesReceived;
 
   ConnectionFlow(Http2Connection conn, int configuredWindowBytes) {
     this.conn = conn;
     this.connectionFlow = new InboundFlow(FrameType.DEFAULT_INITIAL_WINDOW, configuredWindowBytes);
+    this.streamWindowBytes = configuredWindowBytes;
+    TransportSettings config = conn.config;
+    this.bdp = config.autoFlowControl && conn.connectionBudget == null
+            && config.maxFlowControlWindowBytes > configuredWindowBytes
+        ? new BdpEstimator(config.maxFlowControlWindowBytes) : null;
+  }
+
+  /** The receive window a new stream starts with: the configured one, or what growth made it. */
+  int streamWindowBytes() {
+    return streamWindowBytes;
+  }
+
+  /** Whether the receive windows grow with the measured bandwidth-delay product. */
+  boolean growsWindows() {
+    return bdp != null;
   }
 
   /** Raises the receive window from the protocol's 65,535 to {@code target} bytes, if larger. */
@@ -64,6 +97,47 @@ final class ConnectionFlow implements io.grpc.internal.TransportTracer.FlowContr
     chargeConnectionWindow(flowControlledBytes);
     if (flowControlledBytes > 0 && connectionFlow.windowBytes() == 0) {
       conn.counters.peerFilledConnectionWindow();
+    }
+    // A BDP PING only while at least a quarter of the connection window is in flight or held:
+    // below that the window cannot be what limits the sender, and small calls cost no PINGs.
+    if (bdp != null && flowControlledBytes > 0
+        && bdp.onData(flowControlledBytes, connectionFlow.targetWindowBytes()
+            - connectionFlow.windowBytes() >= connectionFlow.targetWindowBytes() / 4)
+        && !conn.closed) {
+      conn.sendControl(new ControlFrame.Ping(false, BDP_PING));
+      bdp.pingSent(System.nanoTime());
+    }
+  }
+
+  /**
+   * A PING ack arrived: if it answers our BDP PING and the sample says the window limits the
+   * sender, every receive window grows to the estimator's target: the connection's by a
+   * WINDOW_UPDATE, the streams' by SETTINGS_INITIAL_WINDOW_SIZE (RFC 9113 §6.9.2: the peer moves
+   * every stream's send window by the difference). Ours move at once, before the peer's: until
+   * the peer reads the SETTINGS our windows are only larger than the ones it sends against, so
+   * nothing it sends can overrun them, and after that both views agree.
+   */
+  void onPingAck(long payload) {
+    if (bdp == null || payload != BDP_PING || conn.closed) {
+      return;
+    }
+    int target = bdp.onPingAck(System.nanoTime(), streamWindowBytes);
+    if (target > streamWindowBytes) {
+      growWindows(target);
+    }
+  }
+
+  private void growWindows(int target) {
+    int delta = target - streamWindowBytes;
+    streamWindowBytes = target;
+    conn.sendSettings(new Settings().set(Settings.INITIAL_WINDOW_SIZE, target));
+    for (H2Stream s : conn.streams.values()) {
+      s.inbound().raiseWindow(delta);
+    }
+    int connectionDelta = target - connectionFlow.targetWindowBytes();
+    if (connectionDelta > 0) {
+      connectionFlow.raiseWindow(connectionDelta);
+      conn.sendControl(new ControlFrame.WindowUpdate(0, connectionDelta));
     }
   }
 

@@ -114,7 +114,7 @@ abstract class Http2Connection
     LeanConnectionStats.Builder b = LeanConnectionStats.builder(nowNanos);
     counters.addTo(b, nowNanos, closed ? 0 : writer.controlQueueDepth(), !closed);
     b.max(LeanConnectionStats.Figure.PEER_INITIAL_WINDOW_BYTES, settings.peerInitialWindowBytes)
-        .max(LeanConnectionStats.Figure.OUR_WINDOW_BYTES, config.flowControlWindowBytes);
+        .max(LeanConnectionStats.Figure.OUR_WINDOW_BYTES, connectionFlow.streamWindowBytes());
     return b.build();
   }
 
@@ -399,12 +399,12 @@ abstract class Http2Connection
   }
 
   /**
-   * The receive window a new stream starts with: the configured one, or under the memory budget
-   * the SETTINGS_INITIAL_WINDOW_SIZE the peer last acknowledged ({@link ConnectionBudget}).
+   * A new stream's receive window: {@link ConnectionFlow#streamWindowBytes} (configured or grown),
+   * or under the memory budget the SETTINGS_INITIAL_WINDOW_SIZE the peer last acknowledged.
    */
   final int localInitialWindowBytes() {
     return connectionBudget == null
-        ? config.flowControlWindowBytes : connectionBudget.initialWindowBytes();
+        ? connectionFlow.streamWindowBytes() : connectionBudget.initialWindowBytes();
   }
 
   /**

@@ -13,8 +13,11 @@ import dev.grpclean.transport.frame.Http2StreamError;
  * <p>Confined to the connection's loop thread.
  */
 final class InboundFlow {
-  /** The window the update rule is based on: WINDOW_UPDATE once half of it is consumed. */
-  private final int initialWindowBytes;
+  /**
+   * The window the update rule is based on: WINDOW_UPDATE once half of it is consumed. Raised by
+   * {@link #raiseWindow} when the window grows.
+   */
+  private int initialWindowBytes;
   private int windowBytes;
   private int unackedBytes;
   private int unconsumedBytes;
@@ -42,6 +45,21 @@ final class InboundFlow {
   /** Raises the window by {@code bytes}, announced by a WINDOW_UPDATE the caller sends. */
   void grow(int bytes) {
     windowBytes += bytes;
+  }
+
+  /**
+   * The window grew by {@code bytes} (receive-window growth, {@link BdpEstimator}): the peer may
+   * send that much more, and the update rule follows the larger window. The caller announces it
+   * (a connection WINDOW_UPDATE, or SETTINGS_INITIAL_WINDOW_SIZE for the streams).
+   */
+  void raiseWindow(int bytes) {
+    windowBytes += bytes;
+    initialWindowBytes += bytes;
+  }
+
+  /** The window the update rule is based on (the configured one, or what growth raised it to). */
+  int targetWindowBytes() {
+    return initialWindowBytes;
   }
 
   /** Charges a received DATA frame; RFC 9113 §6.9.1: overrun is a FLOW_CONTROL_ERROR. */

@@ -43,6 +43,12 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
   /** Without credentials: plaintext only after usePlaintext(), TLS otherwise (as grpc-netty). */
   private boolean plaintext;
   int flowControlWindowBytes = TransportSettings.DEFAULT_FLOW_CONTROL_WINDOW_BYTES;
+  /**
+   * Receive windows grow with the measured bandwidth-delay product: on by default, as in
+   * grpc-netty, which reads the same environment variable to turn it off.
+   */
+  boolean autoFlowControl = !"false".equalsIgnoreCase(
+      System.getenv("GRPC_EXPERIMENTAL_AUTOFLOWCONTROL"));
   /** Shared by every channel this builder builds. */
   final ConnectionStatsGroup statsGroup = new ConnectionStatsGroup();
   int maxInboundMetadataBytes = GrpcUtil.DEFAULT_MAX_HEADER_LIST_SIZE;
@@ -208,10 +214,35 @@ public final class LeanChannelBuilder extends ForwardingChannelBuilder2<LeanChan
     return super.executor(statsGroup.timed(executor));
   }
 
-  /** Per-stream and connection receive window in bytes (default 1 MiB). */
+  /**
+   * A fixed per-stream and connection receive window in bytes (default 1 MiB, growing): as in
+   * grpc-netty, an explicit window turns automatic growth off.
+   */
   public LeanChannelBuilder flowControlWindow(int bytes) {
     checkArgument(bytes > 0, "flowControlWindow must be positive");
     flowControlWindowBytes = bytes;
+    autoFlowControl = false;
+    return this;
+  }
+
+  /**
+   * The receive window in bytes the streams and the connection start with (default 1 MiB); unlike
+   * {@link #flowControlWindow} it keeps automatic growth: while a download's measured
+   * bandwidth-delay product fills most of the window, the windows double, up to 8 MiB (or this
+   * window, if larger), as grpc-netty's {@code initialFlowControlWindow} does. Never below it.
+   */
+  public LeanChannelBuilder initialFlowControlWindow(int bytes) {
+    checkArgument(bytes > 0, "initialFlowControlWindow must be positive");
+    flowControlWindowBytes = bytes;
+    return this;
+  }
+
+  /**
+   * Turns automatic receive-window growth on or off (on by default unless the environment
+   * variable {@code GRPC_EXPERIMENTAL_AUTOFLOWCONTROL} is {@code false}, as for grpc-netty).
+   */
+  public LeanChannelBuilder autoFlowControl(boolean enabled) {
+    autoFlowControl = enabled;
     return this;
   }
 

@@ -43,7 +43,8 @@ final class LeanTransportFactory implements ClientTransportFactory {
     this.settings = new TransportSettings(b.flowControlWindowBytes, b.maxInboundMetadataBytes,
         b.maxInboundMessageBytes, b.maxQueuedBytesPerConnection,
         TransportSettings.DEFAULT_SETTINGS_ACK_TIMEOUT_NANOS, b.statsGroup,
-        LeanMemoryBudget.resolve(b.memoryBudget));
+        LeanMemoryBudget.resolve(b.memoryBudget), b.autoFlowControl,
+        Math.max(b.flowControlWindowBytes, BdpEstimator.DEFAULT_MAX_WINDOW_BYTES));
     this.scheduler = schedulerPool.getObject();
     this.handshakerFactory = handshakerFactory;
     this.transportTracerFactory = b.transportTracerFactory;

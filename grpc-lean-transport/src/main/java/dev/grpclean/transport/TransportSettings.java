@@ -40,6 +40,12 @@ final class TransportSettings {
   static final long DEFAULT_MAX_QUEUED_BYTES_PER_CONNECTION = 32L << 20;
 
   final int flowControlWindowBytes;
+  /**
+   * Whether receive windows grow from {@link #flowControlWindowBytes} with the measured
+   * bandwidth-delay product ({@link BdpEstimator}), up to {@link #maxFlowControlWindowBytes}.
+   */
+  final boolean autoFlowControl;
+  final int maxFlowControlWindowBytes;
   final long settingsAckTimeoutNanos;
   final int maxInboundMetadataBytes;
   final int maxInboundMessageBytes;
@@ -67,6 +73,18 @@ final class TransportSettings {
       int maxInboundMessageBytes, long maxQueuedBytesPerConnection,
       long settingsAckTimeoutNanos, ConnectionStatsGroup statsGroup,
       @javax.annotation.Nullable LeanMemoryBudget memoryBudget) {
+    this(flowControlWindowBytes, maxInboundMetadataBytes, maxInboundMessageBytes,
+        maxQueuedBytesPerConnection, settingsAckTimeoutNanos, statsGroup, memoryBudget, false,
+        flowControlWindowBytes);
+  }
+
+  TransportSettings(int flowControlWindowBytes, int maxInboundMetadataBytes,
+      int maxInboundMessageBytes, long maxQueuedBytesPerConnection,
+      long settingsAckTimeoutNanos, ConnectionStatsGroup statsGroup,
+      @javax.annotation.Nullable LeanMemoryBudget memoryBudget, boolean autoFlowControl,
+      int maxFlowControlWindowBytes) {
+    this.autoFlowControl = autoFlowControl;
+    this.maxFlowControlWindowBytes = maxFlowControlWindowBytes;
     this.memoryBudget = memoryBudget;
     this.statsGroup = statsGroup;
     this.settingsAckTimeoutNanos = settingsAckTimeoutNanos;
