@@ -147,46 +147,7 @@ public class LeanWritableBufferTest {
   /** As below, with the framer reusing each delivered buffer object for its next buffer. */
   @Test
   public void finishRacingWithReusedBuffersEndsEveryLeaseOnce() throws Exception {
-    int rounds = 3_000;
-    CyclicBarrier barrier = new CyclicBarrier(2);
-    ExecutorService executor = Executors.newFixedThreadPool(2);
-    try {
-      LeanWritableBuffer.StreamAllocator[] allocators =
-          new LeanWritableBuffer.StreamAllocator[rounds];
-      for (int i = 0; i < rounds; i++) {
-        allocators[i] = new LeanWritableBuffer.StreamAllocator();
-      }
-      Future<?> framer = executor.submit(() -> {
-        byte[] message = new byte[5000];
-        for (int i = 0; i < rounds; i++) {
-          barrier.await();
-          for (int b = 0; b < 4; b++) {
-            WritableBuffer frame = allocators[i].allocate(message.length);
-            frame.write(message, 0, Math.min(message.length, frame.writableBytes()));
-            ByteBuffer bytes = ((LeanWritableBuffer) frame).detach();
-            if (bytes != null) {
-              allocators[i].recycle((LeanWritableBuffer) frame);
-              LeanBuffers.releaseOutbound(bytes);
-            }
-          }
-          // The framer's last buffer stays with it, as when a call ends mid-message.
-          allocators[i].allocate(message.length).write((byte) 1);
-        }
-        return null;
-      });
-      Future<?> loop = executor.submit(() -> {
-        for (int i = 0; i < rounds; i++) {
-          barrier.await();
-          allocators[i].streamFinished();
-        }
-        return null;
-      });
-      framer.get();
-      loop.get();
-    } finally {
-      executor.shutdownNow();
-    }
-    assertEquals(0, leasedSinceStart());
+    raceFramerWithFinish(3_000, true);
   }
 
   @Test
@@ -206,7 +167,16 @@ public class LeanWritableBufferTest {
    */
   @Test
   public void finishRacingWithTheFramerEndsEveryLeaseOnce() throws Exception {
-    int rounds = 5_000;
+    raceFramerWithFinish(5_000, false);
+  }
+
+  /**
+   * {@code rounds} streams; in each, a framer thread and a loop thread start together at a
+   * barrier: the framer fills and delivers buffers (with {@code reuse}, four, each delivered
+   * object recycled for the next, then a last one it keeps, as when a call ends mid-message;
+   * otherwise one), the loop finishes the stream. No lease survives.
+   */
+  private void raceFramerWithFinish(int rounds, boolean reuse) throws Exception {
     CyclicBarrier barrier = new CyclicBarrier(2);
     ExecutorService executor = Executors.newFixedThreadPool(2);
     try {
@@ -219,11 +189,19 @@ public class LeanWritableBufferTest {
         byte[] message = new byte[5000];
         for (int i = 0; i < rounds; i++) {
           barrier.await();
-          WritableBuffer frame = allocators[i].allocate(message.length);
-          frame.write(message, 0, Math.min(message.length, frame.writableBytes()));
-          ByteBuffer bytes = ((LeanWritableBuffer) frame).detach();
-          if (bytes != null) {
-            LeanBuffers.releaseOutbound(bytes);
+          for (int b = 0; b < (reuse ? 4 : 1); b++) {
+            WritableBuffer frame = allocators[i].allocate(message.length);
+            frame.write(message, 0, Math.min(message.length, frame.writableBytes()));
+            ByteBuffer bytes = ((LeanWritableBuffer) frame).detach();
+            if (bytes != null) {
+              if (reuse) {
+                allocators[i].recycle((LeanWritableBuffer) frame);
+              }
+              LeanBuffers.releaseOutbound(bytes);
+            }
+          }
+          if (reuse) {
+            allocators[i].allocate(message.length).write((byte) 1);
           }
         }
         return null;
