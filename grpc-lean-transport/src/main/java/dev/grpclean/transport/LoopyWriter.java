@@ -96,8 +96,6 @@ final class LoopyWriter {
   private int peerMaxFrameBytes = FrameType.DEFAULT_MAX_FRAME_SIZE;
   /** What is being written: open during {@link #flush}, and while blocked on writability. */
   private final WriteBatch batch = new WriteBatch();
-  /** Whether the open batch gathers payload from the streams' leases (a plaintext socket). */
-  private boolean gathering;
   private boolean failed;
 
   LoopyWriter(Output output, HeaderBlockEncoder encoder) {
@@ -351,8 +349,7 @@ final class LoopyWriter {
       return;
     }
     counters.flushed();
-    gathering = output.gathers();
-    batch.open(gathering);
+    batch.open(output.gathers());
     try {
       while (true) {
         boolean full = fill();
@@ -507,7 +504,7 @@ final class LoopyWriter {
       }
       int n = Math.min(Math.min(s.queuedBytes, s.windowBytes),
           Math.min(connectionWindowBytes, peerMaxFrameBytes));
-      if (gathering) {
+      if (batch.gathering()) {
         n = s.alignedToChunk(n, WriteBatch.COPY_BELOW_BYTES);
       }
       int room = batch.dataRoom();
@@ -515,7 +512,7 @@ final class LoopyWriter {
         // Split only if a useful amount fits; otherwise write what we have and come back. A
         // gathering batch is not split at its byte cap: the frame waits for the next batch and
         // stays one whole framer buffer.
-        if (room < Math.min(n, 1024) || (gathering && !batch.isEmpty())) {
+        if (room < Math.min(n, 1024) || (batch.gathering() && !batch.isEmpty())) {
           return Emit.FULL;
         }
         n = room;

@@ -108,6 +108,11 @@ final class WriteBatch {
     return out != null;
   }
 
+  /** Whether this batch gathers payload from the streams' leases (a plaintext socket). */
+  boolean gathering() {
+    return gathering;
+  }
+
   boolean isBlocked() {
     return blocked;
   }
