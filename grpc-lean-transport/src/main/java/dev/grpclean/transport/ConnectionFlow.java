@@ -67,11 +67,6 @@ final class ConnectionFlow implements io.grpc.internal.TransportTracer.FlowContr
     return streamWindowBytes;
   }
 
-  /** Whether the receive windows grow with the measured bandwidth-delay product. */
-  boolean growsWindows() {
-    return bdp != null;
-  }
-
   /** Raises the receive window from the protocol's 65,535 to {@code target} bytes, if larger. */
   void openInitialWindow(int target) {
     if (target > FrameType.DEFAULT_INITIAL_WINDOW) {
