@@ -17,7 +17,7 @@ final class InboundFlow {
    * The window the update rule is based on: WINDOW_UPDATE once half of it is consumed. Raised by
    * {@link #raiseWindow} when the window grows.
    */
-  private int initialWindowBytes;
+  private int targetWindowBytes;
   private int windowBytes;
   private int unackedBytes;
   private int unconsumedBytes;
@@ -38,7 +38,7 @@ final class InboundFlow {
    * starts at 65,535 whatever SETTINGS say. Updates follow the target.
    */
   InboundFlow(int windowBytes, int targetWindowBytes) {
-    this.initialWindowBytes = targetWindowBytes;
+    this.targetWindowBytes = targetWindowBytes;
     this.windowBytes = windowBytes;
   }
 
@@ -53,13 +53,13 @@ final class InboundFlow {
    * (a connection WINDOW_UPDATE, or SETTINGS_INITIAL_WINDOW_SIZE for the streams).
    */
   void raiseWindow(int bytes) {
-    windowBytes += bytes;
-    initialWindowBytes += bytes;
+    grow(bytes);
+    targetWindowBytes += bytes;
   }
 
   /** The window the update rule is based on (the configured one, or what growth raised it to). */
   int targetWindowBytes() {
-    return initialWindowBytes;
+    return targetWindowBytes;
   }
 
   /** Charges a received DATA frame; RFC 9113 §6.9.1: overrun is a FLOW_CONTROL_ERROR. */
@@ -92,7 +92,7 @@ final class InboundFlow {
     bytes = Math.min(bytes, unconsumedBytes);
     unconsumedBytes -= bytes;
     unackedBytes += bytes;
-    if (!updatesHeld && unackedBytes >= initialWindowBytes / 2) {
+    if (!updatesHeld && unackedBytes >= targetWindowBytes / 2) {
       return takeUpdate();
     }
     return 0;
@@ -120,7 +120,7 @@ final class InboundFlow {
   /** Stops holding updates; returns the update the rule allows now (0 if none). */
   int resumeUpdates() {
     updatesHeld = false;
-    return unackedBytes >= initialWindowBytes / 2 ? takeUpdate() : 0;
+    return unackedBytes >= targetWindowBytes / 2 ? takeUpdate() : 0;
   }
 
   /** Raises the window by {@code bytes} beyond the rule, announced by the caller's update. */
