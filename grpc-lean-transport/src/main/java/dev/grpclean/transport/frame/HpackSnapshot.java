@@ -36,7 +36,10 @@ final class HpackSnapshot {
   private static final java.util.LinkedHashMap<Table, Entry[]> RECENT =
       new java.util.LinkedHashMap<>(16, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(java.util.Map.Entry<Table, Entry[]> eldest) {
+        // HpackSnapshot.Entry spelled out: inside this subclass javac 21+ resolves a bare Entry
+        // to LinkedHashMap's own inherited Entry type.
+        protected boolean removeEldestEntry(
+            java.util.Map.Entry<Table, HpackSnapshot.Entry[]> eldest) {
           return size() > RECENT_TABLES;
         }
       };
