@@ -195,7 +195,16 @@ final class LeanServer implements InternalServer {
       return;
     }
     Runnable close = () -> {
-      closeQuietly(serverChannel);
+      if (acceptLoop.inEventLoop()) {
+        try {
+          // Frees the port before grpc-core hears the server is down (a restart may rebind it).
+          acceptLoop.closeRegistered(serverChannel);
+        } catch (IOException e) {
+          log.log(Level.FINE, "closing the listening socket", e);
+        }
+      } else {
+        closeQuietly(serverChannel); // the loop has stopped: its selector released the key
+      }
       if (boundAddress instanceof UnixDomainSocketAddress) {
         try {
           java.nio.file.Files.deleteIfExists(((UnixDomainSocketAddress) boundAddress).getPath());

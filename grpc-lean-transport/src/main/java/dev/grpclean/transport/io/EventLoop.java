@@ -143,6 +143,23 @@ public final class EventLoop implements Executor {
   }
 
   /**
+   * Closes {@code channel}, registered with this loop's selector, and releases its socket before
+   * returning. The JDK keeps a registered channel's socket open until the selector drops the
+   * channel's cancelled key at its next selection, so a listening socket closed here would still
+   * hold its port after its server reported itself terminated, and a restart on the same port
+   * could fail with "address already in use". Selecting now drops the key; ready keys it finds are
+   * dispatched with the next iteration as usual. Loop thread only.
+   */
+  public void closeRegistered(SelectableChannel channel) throws IOException {
+    assert inEventLoop();
+    try {
+      channel.close();
+    } finally {
+      selector.selectNow();
+    }
+  }
+
+  /**
    * Runs {@code action} once the current batch of events and tasks is processed (in a long
    * batch, after every {@link #TASKS_BETWEEN_FLUSHES} tasks, so a burst of tasks cannot delay
    * writes without bound). Loop
