@@ -103,6 +103,7 @@ public final class EventLoop implements Executor {
     // Safe: both sides' accesses are volatile, so either we see SLEEPING here or the loop sees
     // the task in its re-check before it blocks.
     if (wakeState.get() == SLEEPING && wakeState.getAndSet(AWAKE) == SLEEPING) {
+      stats.wokenUp();
       selector.wakeup();
     }
   }

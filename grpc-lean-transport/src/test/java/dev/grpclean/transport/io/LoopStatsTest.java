@@ -4,6 +4,7 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.After;
 import org.junit.Rule;
@@ -31,6 +32,58 @@ public class LoopStatsTest {
     loop.execute(() -> counted.complete(loop.stats().tasksRun()));
     assertEquals("the tasks before this one, counted on the loop", 100,
         (long) counted.get(10, TimeUnit.SECONDS));
+  }
+
+  @Test
+  public void aTaskHandedToASleepingLoopIsOneWaitAndOneWakeUp() throws Exception {
+    LoopStats stats = loop.stats();
+    for (int i = 0; i < 3; i++) {
+      // Wait until the loop sleeps in select (a wait in progress), then hand it one task.
+      awaitSleeping(stats);
+      long waits = stats.waits();
+      long wakeups = stats.wakeups();
+      CompletableFuture<Void> ran = new CompletableFuture<>();
+      loop.execute(() -> ran.complete(null));
+      ran.get(10, TimeUnit.SECONDS);
+      assertEquals("the producer found the loop asleep and woke it", wakeups + 1,
+          stats.wakeups());
+      awaitSleeping(stats);
+      assertEquals("one wait ended by the task, one begun after it", waits + 1, stats.waits());
+    }
+  }
+
+  @Test
+  public void tasksHandedToABusyLoopWakeNothing() throws Exception {
+    LoopStats stats = loop.stats();
+    awaitSleeping(stats);
+    CountDownLatch running = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    loop.execute(() -> {
+      running.countDown();
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    assertTrue(running.await(10, TimeUnit.SECONDS));
+    long wakeups = stats.wakeups();
+    CountDownLatch ran = new CountDownLatch(100);
+    for (int i = 0; i < 100; i++) {
+      loop.execute(ran::countDown);
+    }
+    release.countDown();
+    assertTrue(ran.await(10, TimeUnit.SECONDS));
+    assertEquals("the loop was awake (running a task) for every hand-off", wakeups,
+        stats.wakeups());
+  }
+
+  /** Spins until the loop is blocked in select. */
+  private static void awaitSleeping(LoopStats stats) {
+    long before = stats.waitNanos(System.nanoTime());
+    while (stats.waitNanos(System.nanoTime()) == before) {
+      Thread.onSpinWait();
+    }
   }
 
   @Test
