@@ -91,6 +91,10 @@ public final class LeanConnectionStats {
      * (a {@code Selector.wakeup}: an eventfd write, and the loop's read of it).
      */
     LOOP_WAKEUPS,
+    /** Times those poller threads yielded before their end-of-batch flushes. */
+    LOOP_YIELDS_BEFORE_FLUSH,
+    /** Of those, yields after which other threads' tasks had arrived to join the batch. */
+    LOOP_FRUITFUL_YIELDS,
     /** Tasks the application's executor ran (0 when the transport cannot see the executor). */
     EXECUTOR_TASKS,
     /** Executor tasks whose queueing and run time were measured (a sample of them). */

@@ -24,7 +24,8 @@ final class LeanFigures {
   /** The figures reported, by their {@code LeanConnectionStats.Figure} names. */
   static final List<String> FIGURES = List.of("READABLE_EVENTS", "READ_SYSCALLS",
       "WRITE_SYSCALLS", "FLUSHES", "BYTES_READ", "BYTES_WRITTEN", "LOOP_TASKS_RUN", "LOOP_WAITS",
-      "LOOP_WAKEUPS", "LOOP_BUSY_NANOS", "EXECUTOR_TASKS");
+      "LOOP_WAKEUPS", "LOOP_YIELDS_BEFORE_FLUSH", "LOOP_FRUITFUL_YIELDS", "LOOP_BUSY_NANOS",
+      "EXECUTOR_TASKS");
 
   private Map<String, Long> mark = Map.of();
 

@@ -23,6 +23,8 @@ public final class LoopStats {
   private final AtomicLong waitingSinceNanos = new AtomicLong();
   private final AtomicLong tasksRun = new AtomicLong();
   private final AtomicLong waits = new AtomicLong();
+  private final AtomicLong yieldsBeforeFlush = new AtomicLong();
+  private final AtomicLong fruitfulYields = new AtomicLong();
   /** Bumped by producer threads (the wake-up is theirs), hence an atomic add, not a lazySet. */
   private final AtomicLong wakeups = new AtomicLong();
   private final AtomicLong channelsOwned = new AtomicLong();
@@ -35,6 +37,26 @@ public final class LoopStats {
       long now = System.nanoTime();
       waitingSinceNanos.lazySet(now == 0 ? 1 : now);
     }
+  }
+
+  /** The loop yielded before flushing; {@code tasksArrived}: others queued tasks meanwhile. */
+  void yieldedBeforeFlush(boolean tasksArrived) {
+    if (ENABLED) {
+      yieldsBeforeFlush.lazySet(yieldsBeforeFlush.get() + 1);
+      if (tasksArrived) {
+        fruitfulYields.lazySet(fruitfulYields.get() + 1);
+      }
+    }
+  }
+
+  /** Times the loop yielded its thread before its end-of-batch flushes. */
+  public long yieldsBeforeFlush() {
+    return yieldsBeforeFlush.get();
+  }
+
+  /** Of those, the yields after which other threads' tasks had arrived (and joined the batch). */
+  public long fruitfulYields() {
+    return fruitfulYields.get();
   }
 
   /** A producer thread woke the loop out of a blocking {@code select}. */
