@@ -449,6 +449,10 @@ public final class ConnectionStatsGroup {
       sum.add(Figure.LOOP_BUSY_NANOS, loop.stats().busyNanos(loopNow));
       sum.add(Figure.LOOP_WAIT_NANOS, loop.stats().waitNanos(loopNow));
       sum.add(Figure.LOOP_TASKS_RUN, loop.stats().tasksRun());
+      sum.add(Figure.LOOP_WAITS, loop.stats().waits());
+      sum.add(Figure.LOOP_WAKEUPS, loop.stats().wakeups());
+      sum.add(Figure.LOOP_YIELDS_BEFORE_FLUSH, loop.stats().yieldsBeforeFlush());
+      sum.add(Figure.LOOP_FRUITFUL_YIELDS, loop.stats().fruitfulYields());
     }
     for (TimedExecutor.Stats e : execStats) {
       e.addTo(sum);

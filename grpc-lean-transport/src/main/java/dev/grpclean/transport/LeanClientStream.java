@@ -33,6 +33,8 @@ final class LeanClientStream extends AbstractClientStream {
    * flushes with its END_STREAM, never before (see {@link Sink}).
    */
   private final boolean oneMessage;
+  /** What such a call holds until its request is whole (see {@link HeldRequest}); else null. */
+  @Nullable private final HeldRequest held;
   private final State state;
   private final Sink sink = new Sink();
   private final Attributes attributes;
@@ -73,6 +75,7 @@ final class LeanClientStream extends AbstractClientStream {
     this.budget = transport.factory.settings.memoryBudget;
     this.method = method;
     this.oneMessage = method.getType().clientSendsOneMessage();
+    this.held = oneMessage ? new HeldRequest() : null;
     this.attributes = transport.getAttributes();
     this.state = new State(maxInboundMessageBytes, statsTraceCtx, transportTracer, callOptions);
   }
@@ -119,11 +122,33 @@ final class LeanClientStream extends AbstractClientStream {
     }
   }
 
+  /** Ends {@link #held}: what it held, now the caller's, or null. Any thread. */
+  @Nullable
+  private HeldRequest.Released releaseHeld() {
+    return held == null ? null : held.release();
+  }
+
+  /**
+   * {@code task}, after the transport work {@code r} held for it (if any); the held buffer, if
+   * any, goes back to its pool now: {@code task} ends the call without sending it.
+   */
+  private Runnable afterHeldWorkDroppingData(@Nullable HeldRequest.Released r, Runnable task) {
+    if (r == null) {
+      return task;
+    }
+    r.releaseData(budget);
+    return r.work() == null ? task : () -> {
+      r.runWork(state::runSerialized);
+      task.run();
+    };
+  }
+
   final class Sink implements AbstractClientStream.Sink {
     /*
      * The request headers of a call that sends one message (unary, server streaming) wait here
-     * and open the stream in the task of its one write (message and END_STREAM), which follows at
-     * once: one loop task per request instead of two. They never flush alone anyway (see
+     * and open the stream in the task of its write that goes (END_STREAM, which follows at once,
+     * with the message and grpc-core's request(n) that HeldRequest keeps): one loop task per
+     * request instead of three. They never flush alone anyway (see
      * State#flushesHeadersAlone). A call cancelled before that write never opens its stream
      * (cancelStream reports a stream that has none). Headers hold no lease, so dropping them is
      * free. Writing thread only (grpc-core makes a stream's write calls from one thread at a
@@ -175,7 +200,8 @@ final class LeanClientStream extends AbstractClientStream {
         // stream is ending).
         onSendingBytes(BudgetHold.HOLD_BYTES);
         Status status = budget.refuseWrite();
-        onLoop(() -> transport.cancelStream(state, status));
+        onLoop(afterHeldWorkDroppingData(releaseHeld(),
+            () -> transport.cancelStream(state, status)));
         return;
       }
       int sending = StreamBridge.sendingBytes(data);
@@ -188,19 +214,35 @@ final class LeanClientStream extends AbstractClientStream {
       // writes. A buffer that ends inside a message flushes, so a large message streams while
       // it is framed.
       boolean flushNow = endOfStream || numMessages == 0 || (flush && !oneMessage);
+      if (held != null && !flushNow && data != null && held.holdData(data, numMessages)) {
+        // The message waits for its END_STREAM, which follows at once: one task for both.
+        return;
+      }
       Http2Headers headers = heldHeaders;
       heldHeaders = null;
-      Runnable send = headers == null
+      HeldRequest.Released earlier = releaseHeld();
+      Runnable send = headers == null && earlier == null
           ? () -> transport.sendData(state, data, endOfStream, numMessages, flushNow)
           : () -> {
-            transport.startStream(state, headers);
+            if (earlier != null) {
+              earlier.runWork(state::runSerialized);
+            }
+            if (headers != null) {
+              transport.startStream(state, headers);
+            }
+            if (earlier != null && earlier.data() != null) {
+              transport.sendData(state, earlier.data(), false, earlier.dataMessages(), false);
+            }
             transport.sendData(state, data, endOfStream, numMessages, flushNow);
           };
       if (!StreamBridge.runOnLoop(transport.loop, send, transport)) {
-        // The poller group is shut down: the chunk and its budget charge go back, and nothing
-        // will ever run for this stream.
+        // The poller group is shut down: the chunks and their budget charges go back, and
+        // nothing will ever run for this stream.
         if (data != null) {
           OutboundStream.releaseChunk(data, budget);
+        }
+        if (earlier != null) {
+          earlier.releaseData(budget);
         }
         state.failFromOutside(Status.UNAVAILABLE.withDescription("transport event loop stopped"));
       }
@@ -208,7 +250,8 @@ final class LeanClientStream extends AbstractClientStream {
 
     @Override
     public void cancel(Status status) {
-      onLoop(() -> transport.cancelStream(state, status));
+      onLoop(afterHeldWorkDroppingData(releaseHeld(),
+          () -> transport.cancelStream(state, status)));
     }
   }
 
@@ -356,6 +399,10 @@ final class LeanClientStream extends AbstractClientStream {
         runSerialized(r);
         return;
       }
+      if (held != null && held.holdWork(r)) {
+        // Runs in the task of the call's request (see HeldRequest).
+        return;
+      }
       try {
         transport.loop.execute(() -> runSerialized(r));
       } catch (RejectedExecutionException e) {
@@ -378,7 +425,7 @@ final class LeanClientStream extends AbstractClientStream {
      * the loop runs it all, it orders the loop's last tasks with work run by callers after the
      * loop stopped (see runOnTransportThread).
      */
-    private synchronized void runSerialized(Runnable r) {
+    synchronized void runSerialized(Runnable r) {
       r.run();
     }
 
@@ -396,6 +443,12 @@ final class LeanClientStream extends AbstractClientStream {
     /** The transport is finished with this stream; see {@link #done}. */
     void markDone() {
       done = true;
+      // A call failed before its request went out: what it held goes now (see HeldRequest).
+      HeldRequest.Released r = releaseHeld();
+      if (r != null) {
+        r.releaseData(budget);
+        r.runWork(this::runSerialized);
+      }
       framerBuffers.streamFinished();
     }
 

@@ -84,6 +84,17 @@ public final class LeanConnectionStats {
     LOOP_WAIT_NANOS,
     /** Tasks other threads handed to those poller threads. */
     LOOP_TASKS_RUN,
+    /** Times those poller threads found nothing to do and blocked in {@code select}. */
+    LOOP_WAITS,
+    /**
+     * Times another thread woke one of those poller threads out of {@code select} to run a task
+     * (a {@code Selector.wakeup}: an eventfd write, and the loop's read of it).
+     */
+    LOOP_WAKEUPS,
+    /** Times those poller threads yielded before their end-of-batch flushes. */
+    LOOP_YIELDS_BEFORE_FLUSH,
+    /** Of those, yields after which other threads' tasks had arrived to join the batch. */
+    LOOP_FRUITFUL_YIELDS,
     /** Tasks the application's executor ran (0 when the transport cannot see the executor). */
     EXECUTOR_TASKS,
     /** Executor tasks whose queueing and run time were measured (a sample of them). */

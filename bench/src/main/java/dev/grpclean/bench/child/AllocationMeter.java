@@ -26,6 +26,7 @@ public final class AllocationMeter {
   private long markGcMillis;
   private long markNanos;
   private final ProcCounters proc = new ProcCounters();
+  private final LeanFigures lean = new LeanFigures();
 
   public AllocationMeter() {
     threads.setThreadAllocatedMemoryEnabled(true);
@@ -39,11 +40,13 @@ public final class AllocationMeter {
     markGcMillis = gcMillis();
     markNanos = System.nanoTime();
     proc.mark();
+    lean.mark();
   }
 
   /**
    * allocatedBytes, cpuNanos, gcCount, gcMillis and elapsedNanos since the mark, and where procfs
-   * exists the syscall and context-switch counts of {@link ProcCounters}.
+   * exists the syscall and context-switch counts of {@link ProcCounters}, and under {@code lean}
+   * the lean transport's own counters ({@link LeanFigures}) when it is the one running.
    */
   public JsonObject sinceMark() {
     JsonObject proc = this.proc.sinceMark();
@@ -60,6 +63,7 @@ public final class AllocationMeter {
     for (String key : proc.keySet()) {
       o.add(key, proc.get(key));
     }
+    lean.addSinceMark(o);
     return o;
   }
 

@@ -22,14 +22,47 @@ public final class LoopStats {
   /** When the current wait began; 0 while busy. */
   private final AtomicLong waitingSinceNanos = new AtomicLong();
   private final AtomicLong tasksRun = new AtomicLong();
+  private final AtomicLong waits = new AtomicLong();
+  private final AtomicLong yieldsBeforeFlush = new AtomicLong();
+  private final AtomicLong fruitfulYields = new AtomicLong();
+  /** Bumped by producer threads (the wake-up is theirs), hence an atomic add, not a lazySet. */
+  private final AtomicLong wakeups = new AtomicLong();
   private final AtomicLong channelsOwned = new AtomicLong();
 
   LoopStats() {}
 
   void waitStarted() {
     if (ENABLED) {
+      waits.lazySet(waits.get() + 1);
       long now = System.nanoTime();
       waitingSinceNanos.lazySet(now == 0 ? 1 : now);
+    }
+  }
+
+  /** The loop yielded before flushing; {@code tasksArrived}: others queued tasks meanwhile. */
+  void yieldedBeforeFlush(boolean tasksArrived) {
+    if (ENABLED) {
+      yieldsBeforeFlush.lazySet(yieldsBeforeFlush.get() + 1);
+      if (tasksArrived) {
+        fruitfulYields.lazySet(fruitfulYields.get() + 1);
+      }
+    }
+  }
+
+  /** Times the loop yielded its thread before its end-of-batch flushes. */
+  public long yieldsBeforeFlush() {
+    return yieldsBeforeFlush.get();
+  }
+
+  /** Of those, the yields after which other threads' tasks had arrived (and joined the batch). */
+  public long fruitfulYields() {
+    return fruitfulYields.get();
+  }
+
+  /** A producer thread woke the loop out of a blocking {@code select}. */
+  void wokenUp() {
+    if (ENABLED) {
+      wakeups.getAndIncrement();
     }
   }
 
@@ -62,6 +95,19 @@ public final class LoopStats {
 
   public long tasksRun() {
     return tasksRun.get();
+  }
+
+  /** Blocking {@code select} calls: the times the loop found nothing to do and slept. */
+  public long waits() {
+    return waits.get();
+  }
+
+  /**
+   * Wake-ups other threads paid for (one {@code Selector.wakeup}, an eventfd write and the loop's
+   * read of it, each): tasks handed over while the loop slept.
+   */
+  public long wakeups() {
+    return wakeups.get();
   }
 
   /** Channels registered with the loop's selector at its last wait. */
