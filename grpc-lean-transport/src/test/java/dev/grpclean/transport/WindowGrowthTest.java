@@ -34,20 +34,19 @@ import org.junit.rules.Timeout;
 
 /**
  * Receive-window growth on the wire: a raw server plays a download to a lean channel whose
- * windows start at {@value #WINDOW} bytes and answers the channel's BDP PING only after a whole
- * window's worth of DATA, so the sample says the window limits the sender. The channel must
- * announce the grown window (SETTINGS_INITIAL_WINDOW_SIZE for the streams, WINDOW_UPDATE for the
- * connection), accept exactly what that grants, and do none of it with a fixed window or under a
- * memory budget.
+ * windows start at {@value #WINDOW} bytes. It sends as far as the channel's windows let it and
+ * answers each BDP PING only after {@value #SAMPLE} more bytes left, so every sample says the
+ * window limits the sender. After a full round of samples ({@link BdpEstimator#SAMPLES_PER_ROUND},
+ * the first round: nothing was measured before it) the channel must announce the grown window
+ * (SETTINGS_INITIAL_WINDOW_SIZE for the streams, WINDOW_UPDATE for the connection) and accept
+ * exactly what that grants, and do none of it with a fixed window or under a memory budget.
  */
 public class WindowGrowthTest {
   @Rule public final Timeout timeout = Timeout.seconds(60);
 
   private static final int WINDOW = 128 << 10;
-  /** DATA before the PING: the second 16 KiB frame makes a quarter of the window in flight. */
-  private static final int BEFORE_PING = 40 << 10;
-  /** What arrives while the PING is out: the rest of the window, 96 KiB. */
-  private static final int SAMPLE = WINDOW - (32 << 10);
+  /** What the server sends between reading a BDP PING and acknowledging it: 3/4 of the window. */
+  private static final int SAMPLE = 96 << 10;
 
   private ServerSocket listener;
   private ManagedChannel channel;
@@ -74,51 +73,164 @@ public class WindowGrowthTest {
   }
 
   @Test
-  public void windowGrowsToTwiceTheSampleAndThePeerMayFillIt() throws Exception {
+  public void windowGrowsAfterARoundOfSamplesAndThePeerMayFillIt() throws Exception {
     try (RawHttp2Client server = start(b -> b.initialFlowControlWindow(WINDOW))) {
-      byte[] first = RawFrames.grpcMessage(new byte[WINDOW - 5]);
-      server.send(RawFrames.dataFrames(1, Arrays.copyOfRange(first, 0, BEFORE_PING), false));
-      Frame ping = server.awaitFrame(f -> f.type == FrameType.PING && !f.ack(),
-          RawHttp2Client.DEFAULT_WAIT);
-      assertEquals(ConnectionFlow.BDP_PING, ByteBuffer.wrap(ping.payload).getLong());
-      server.send(RawFrames.dataFrames(1, Arrays.copyOfRange(first, BEFORE_PING, WINDOW), false),
-          RawFrames.ping(true, ConnectionFlow.BDP_PING));
-      Frame settings = server.awaitFrame(f -> f.type == FrameType.SETTINGS && !f.ack()
-          && settingValue(f, Settings.INITIAL_WINDOW_SIZE) >= 0, RawHttp2Client.DEFAULT_WAIT);
-      int grown = 2 * SAMPLE;
-      assertEquals(grown, settingValue(settings, Settings.INITIAL_WINDOW_SIZE));
+      Download download = new Download(server);
+      for (int round = 0; round < BdpEstimator.SAMPLES_PER_ROUND; round++) {
+        assertEquals("no growth before the round is complete", -1, download.grownWindow());
+        download.sendUntilBdpPing();
+        download.send(SAMPLE);
+        server.send(RawFrames.ping(true, ConnectionFlow.BDP_PING));
+      }
+      download.finishMessage();
+      while (download.grownWindow() < 0) {
+        server.readFrame(RawHttp2Client.DEFAULT_WAIT);
+      }
+      int grown = download.grownWindow();
+      // Twice the average sample: each at least what followed the PING, at most the window
+      // plus that.
+      assertTrue("grown: " + grown, grown >= 2 * SAMPLE && grown <= 2 * (WINDOW + SAMPLE));
       // The connection's raise is queued right behind the SETTINGS.
-      Frame raise = server.readFrame(RawHttp2Client.DEFAULT_WAIT);
+      int at = download.grownWindowFrame();
+      Frame raise = at + 1 < server.received().size() ? server.received().get(at + 1)
+          : server.readFrame(RawHttp2Client.DEFAULT_WAIT);
       assertEquals(raise.toString(), FrameType.WINDOW_UPDATE, raise.type);
       assertEquals(0, raise.streamId);
       assertEquals(grown - WINDOW, increment(raise));
       server.send(RawFrames.settingsAck());
+      server.pingRoundTrip(42); // every update the channel queued before is in
       assertEquals("our window as the stats show it", grown,
           builder.connectionStats().snapshot().get(Figure.OUR_WINDOW_BYTES));
 
-      // The peer's view, from what it received: fill both windows to the byte.
-      // The connection's started at 65,535; the stream's at our SETTINGS, moved by the raise.
-      int connectionView = FrameType.DEFAULT_INITIAL_WINDOW - WINDOW;
-      int streamView = grown - WINDOW;
-      for (Frame f : server.received()) {
-        if (f.type == FrameType.WINDOW_UPDATE) {
-          if (f.streamId == 0) {
-            connectionView += increment(f);
-          } else {
-            streamView += increment(f);
-          }
-        }
-      }
-      int fill = Math.min(connectionView, streamView);
-      assertTrue("the grown window grants more than the start: " + fill, fill > 0);
+      // The peer's view, from what it received: fill both windows to the byte, beyond what
+      // they would grant without the growth.
+      int fill = download.room();
+      int withoutGrowth = Math.min(download.connectionView() - (grown - WINDOW),
+          download.streamView() - (grown - WINDOW));
+      assertTrue("the grown window grants more: " + fill + " vs " + withoutGrowth,
+          fill > withoutGrowth && fill > 5);
+      int before = messages.size();
       server.send(RawFrames.dataFrames(1, RawFrames.grpcMessage(new byte[fill - 5]), false),
           server.headers(1, GrpcHeaders.serverTrailers(okTrailers(), true), true));
       Status status = FaultFixtures.await(callStatus, "the call's end");
       assertTrue(status.toString(), status.isOk());
-      assertEquals(2, messages.size());
-      assertEquals(fill - 5, messages.get(1).length);
+      assertEquals(before + 1, messages.size());
+      assertEquals(fill - 5, messages.get(before).length);
     }
     LeanLeases.assertBackTo(baseline);
+  }
+
+  /**
+   * The server's side of the download on stream 1: messages of {@value #WINDOW} bytes framed,
+   * sent only as far as the channel's windows allow as the server sees them (RFC 9113 §6.9: the
+   * WINDOW_UPDATEs and SETTINGS it received, less what it sent). Test thread only.
+   */
+  private static final class Download {
+    private final RawHttp2Client server;
+    private final byte[] message = RawFrames.grpcMessage(new byte[WINDOW - 5]);
+    private int position;
+    private long sent;
+
+    Download(RawHttp2Client server) {
+      this.server = server;
+    }
+
+    /** Sends until the channel's BDP PING arrives, waiting for window updates when blocked. */
+    void sendUntilBdpPing() throws IOException {
+      int seen = server.received().size();
+      while (true) {
+        for (int i = seen; i < server.received().size(); i++) {
+          Frame f = server.received().get(i);
+          if (f.type == FrameType.PING && !f.ack()) {
+            assertEquals(ConnectionFlow.BDP_PING, ByteBuffer.wrap(f.payload).getLong());
+            return;
+          }
+        }
+        seen = server.received().size();
+        if (room() > 0) {
+          sendFrame(room());
+        } else {
+          server.readFrame(RawHttp2Client.DEFAULT_WAIT);
+        }
+      }
+    }
+
+    /** Sends {@code bytes} of the message stream, waiting for window updates when blocked. */
+    void send(int bytes) throws IOException {
+      while (bytes > 0) {
+        if (room() > 0) {
+          bytes -= sendFrame(Math.min(bytes, room()));
+        } else {
+          server.readFrame(RawHttp2Client.DEFAULT_WAIT);
+        }
+      }
+    }
+
+    /** Sends the rest of the current message, so the next DATA starts a new one. */
+    void finishMessage() throws IOException {
+      send(position == 0 ? 0 : message.length - position);
+    }
+
+    /** One DATA frame of at most {@code max} bytes; returns its size. */
+    private int sendFrame(int max) throws IOException {
+      int n = Math.min(Math.min(max, RawFrames.MAX_FRAME_BYTES), message.length - position);
+      server.send(RawFrames.data(1, Arrays.copyOfRange(message, position, position + n), false));
+      position = (position + n) % message.length;
+      sent += n;
+      return n;
+    }
+
+    /** What the server may send now: the smaller of its connection and stream views. */
+    int room() {
+      return Math.min(connectionView(), streamView());
+    }
+
+    /** RFC 9113 §6.9.2: the connection window starts at 65,535 whatever SETTINGS say. */
+    int connectionView() {
+      return (int) (FrameType.DEFAULT_INITIAL_WINDOW + increments(0) - sent);
+    }
+
+    /** The stream's window: the channel's latest SETTINGS_INITIAL_WINDOW_SIZE, moved by updates. */
+    int streamView() {
+      long initial = WINDOW;
+      for (Frame f : server.received()) {
+        if (f.type == FrameType.SETTINGS && !f.ack()
+            && settingValue(f, Settings.INITIAL_WINDOW_SIZE) >= 0) {
+          initial = settingValue(f, Settings.INITIAL_WINDOW_SIZE);
+        }
+      }
+      return (int) (initial + increments(1) - sent);
+    }
+
+    /** The window the channel announced after the first, or -1 while it has not grown. */
+    int grownWindow() {
+      int at = grownWindowFrame();
+      return at < 0 ? -1
+          : (int) settingValue(server.received().get(at), Settings.INITIAL_WINDOW_SIZE);
+    }
+
+    /** Where the SETTINGS that grew the window is among the frames received, or -1. */
+    int grownWindowFrame() {
+      List<Frame> received = server.received();
+      for (int i = 0; i < received.size(); i++) {
+        Frame f = received.get(i);
+        if (f.type == FrameType.SETTINGS && !f.ack()
+            && settingValue(f, Settings.INITIAL_WINDOW_SIZE) > WINDOW) {
+          return i;
+        }
+      }
+      return -1;
+    }
+
+    private long increments(int streamId) {
+      long sum = 0;
+      for (Frame f : server.received()) {
+        if (f.type == FrameType.WINDOW_UPDATE && f.streamId == streamId) {
+          sum += increment(f);
+        }
+      }
+      return sum;
+    }
   }
 
   @Test
