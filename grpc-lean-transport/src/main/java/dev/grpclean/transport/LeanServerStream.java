@@ -5,6 +5,7 @@ import io.grpc.Attributes;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.internal.AbstractServerStream;
+import io.grpc.internal.ReadableBuffer;
 import io.grpc.internal.ServerStreamListener;
 import io.grpc.internal.StatsTraceContext;
 import io.grpc.internal.StreamListener.MessageProducer;
@@ -19,7 +20,9 @@ import java.util.logging.Logger;
  * A server call's stream. The {@link Sink} runs on application threads and hands each operation
  * to the connection's loop; {@link State} lives on the loop thread.
  *
- * <p>Thread-safe as grpc-core requires: sink methods from any thread, state on the loop only.
+ * <p>Thread-safe as grpc-core requires: sink methods from any thread; state on the loop, but for
+ * the deframer state, which request(n) also touches from application threads under the
+ * {@link State}'s monitor.
  */
 final class LeanServerStream extends AbstractServerStream {
   private static final Logger log = Logger.getLogger(LeanServerStream.class.getName());
@@ -220,7 +223,11 @@ final class LeanServerStream extends AbstractServerStream {
     }
   }
 
-  /** Loop-thread side. Confined to the connection's loop thread. */
+  /**
+   * Transport side. Confined to the connection's loop thread, except grpc-core's deframer state,
+   * which a request(n) from an application thread also touches: that is guarded by this object's
+   * monitor (see {@link #runOnTransportThread}).
+   */
   final class State extends AbstractServerStream.TransportState
       implements H2Stream, OutboundStream.Listener {
     final int id;
@@ -238,6 +245,9 @@ final class LeanServerStream extends AbstractServerStream {
     @javax.annotation.Nullable final BudgetHold budgetHold;
     /** Inbound bytes this call holds under the budget; null without one. Set once on the loop. */
     @javax.annotation.Nullable BudgetAccount inboundAccount;
+    /** Bytes the deframer consumed off the loop, not yet returned; see {@link #bytesRead}. */
+    private final java.util.concurrent.atomic.AtomicInteger consumedOffLoop =
+        new java.util.concurrent.atomic.AtomicInteger();
 
     State(int id, int maxMessageBytes, StatsTraceContext statsTraceCtx,
         TransportTracer transportTracer, int receiveWindowBytes, int sendWindowBytes,
@@ -297,32 +307,83 @@ final class LeanServerStream extends AbstractServerStream {
       onStreamAllocated();
     }
 
+    /**
+     * The deframer consumed bytes: on the loop they go back to the windows at once; on an
+     * application thread (a request(n) run there) they go to the loop ({@link ConsumedOffLoop}).
+     */
     @Override
     public void bytesRead(int processedBytes) {
-      StreamBridge.bytesRead(connection, this, processedBytes);
+      if (connection.loop.inEventLoop()) {
+        StreamBridge.bytesRead(connection, this, processedBytes);
+      } else {
+        connection.consumedOffLoop.add(this, consumedOffLoop, processedBytes);
+      }
+    }
+
+    /** Loop thread, from {@link ConsumedOffLoop}: the bytes consumed off the loop so far. */
+    int takeConsumedOffLoop() {
+      return consumedOffLoop.getAndSet(0);
     }
 
     @Override
     public void deframeFailed(Throwable cause) {
       // E.g. a request over maxInboundMessageSize: tell the client why (RESOURCE_EXHAUSTED)
       // with trailers when we still can, like grpc-netty, rather than a bare RST_STREAM.
-      connection.failStream(this, Status.fromThrowable(cause));
+      Status status = Status.fromThrowable(cause);
+      if (connection.loop.inEventLoop()) {
+        connection.failStream(this, status);
+      } else {
+        // The deframer failed in a request(n) run on an application thread: the stream's
+        // connection state is the loop's.
+        onLoop(() -> connection.failStream(this, status));
+      }
     }
 
     /**
-     * Unlike the client's (see {@link LeanClientStream.State#runOnTransportThread}), work is
-     * dropped once the loop is gone: a server's loops stop only after its transports closed, and
-     * closing reported every call's final status, after which grpc-core hands the application no
-     * more messages; there is no finished call whose buffered messages are still being read.
+     * grpc-core's deframer work (request(n)) runs on the calling thread under this stream's
+     * monitor, on the loop or not: an application's request(n) delivers its messages at once,
+     * without a round trip through the loop (a task, perhaps a wake-up and two thread hand-offs
+     * per call). Every loop-side call into the deframer state ({@link #inboundDataReceived},
+     * {@link #reportStatus}, {@link #complete}) holds the same monitor, so it is never touched by
+     * two threads at once. Under the monitor nothing waits for the loop: consumed bytes
+     * ({@link #bytesRead}) and failures ({@link #deframeFailed}) are handed to it, and grpc-core's
+     * listener only queues the callbacks on the call's serializing executor. The loop holds no
+     * lock when it takes the monitor, so the order cannot invert. A server whose handlers run on
+     * a direct executor and call request(n) from threads of their own get the callbacks on those
+     * threads, under the monitor: a handler that blocks there stalls this stream's DATA on the
+     * loop (as with grpc-okhttp, whose lock is the transport's).
+     *
+     * <p>A stopped loop does not matter: a server's loops stop only after its transports closed,
+     * and closing reported every call's final status (closing the deframer), so a later request
+     * finds nothing to deliver.
      */
     @Override
     public void runOnTransportThread(Runnable r) {
-      if (connection.loop.inEventLoop()) {
+      synchronized (this) {
         r.run();
-      } else {
-        // grpc-core's own work (deframing, request()): not a transport operation, so not guarded
-        // like the sink's; it fails its stream through deframeFailed.
-        connection.loop.executeOrDrop(r);
+      }
+    }
+
+    /** Loop thread: DATA (or an empty end of stream) for the deframer, under the monitor. */
+    @Override
+    public void inboundDataReceived(ReadableBuffer frame, boolean endOfStream) {
+      synchronized (this) {
+        super.inboundDataReceived(frame, endOfStream);
+      }
+    }
+
+    /** Loop thread: grpc-core's transportReportStatus (final), under the monitor. */
+    void reportStatus(Status status) {
+      synchronized (this) {
+        transportReportStatus(status);
+      }
+    }
+
+    /** Loop thread: the call completed; closes the deframer, under the monitor. */
+    @Override
+    public void complete() {
+      synchronized (this) {
+        super.complete();
       }
     }
 

@@ -35,6 +35,8 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
   int lastStreamId;
   /** Tells grpc-core a call is complete after the write of its END_STREAM, not before. */
   private final CompletionsAfterWrite completions = new CompletionsAfterWrite(loop, writer, this);
+  /** Bytes consumed by request(n) run on application threads, on their way back (any thread). */
+  final ConsumedOffLoop consumedOffLoop = new ConsumedOffLoop(this);
 
   /** The transport's attributes as they are now (the security handshake adds to them). */
   Attributes transportAttributes() {
@@ -403,7 +405,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
       return;
     }
     s.cancelled = true;
-    s.transportReportStatus(status);
+    s.reportStatus(status);
     writer.cancel(s.outbound);
     Metadata trailers = new Metadata();
     trailers.put(io.grpc.InternalStatus.CODE_KEY, status);
@@ -498,7 +500,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     }
     s.cancelled = true;
     StreamRules.resetLocally(this, s, code);
-    s.transportReportStatus(status);
+    s.reportStatus(status);
     removeStream(s);
   }
 
@@ -544,7 +546,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     }
     LeanServerStream.State s = (LeanServerStream.State) stream;
     s.cancelled = true;
-    s.transportReportStatus(GrpcUtil.Http2Error.statusForCode(errorCode)
+    s.reportStatus(GrpcUtil.Http2Error.statusForCode(errorCode)
         .withDescription("RST_STREAM received with code " + errorCode));
     removeStream(s);
     resetBudget().onStreamReset(System.nanoTime());
@@ -558,7 +560,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     }
     LeanServerStream.State s = (LeanServerStream.State) stream;
     s.cancelled = true;
-    s.transportReportStatus(status);
+    s.reportStatus(status);
     removeStream(s);
   }
 
@@ -586,7 +588,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
       // As removeStream does: a response the framer still holds can never be sent now. Without
       // this, a unary handler that answered but never completes its cancelled call pins it.
       s.removed();
-      s.transportReportStatus(status);
+      s.reportStatus(status);
     }
   }
 
