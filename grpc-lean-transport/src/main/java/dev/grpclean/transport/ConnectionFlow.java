@@ -108,9 +108,10 @@ final class ConnectionFlow implements io.grpc.internal.TransportTracer.FlowContr
    * A PING ack arrived: if it answers our BDP PING and completes a round of samples that says a
    * larger window pays (see {@link BdpEstimator}), every receive window grows to the estimator's
    * target: the connection's by a WINDOW_UPDATE, the streams' by SETTINGS_INITIAL_WINDOW_SIZE
-   * (RFC 9113 §6.9.2: the peer moves every stream's send window by the difference). Ours move at once, before the peer's: until
-   * the peer reads the SETTINGS our windows are only larger than the ones it sends against, so
-   * nothing it sends can overrun them, and after that both views agree.
+   * (RFC 9113 §6.9.2: the peer moves every stream's send window by the difference). Ours move
+   * at once, before the peer's: until the peer reads the SETTINGS our windows are only larger
+   * than the ones it sends against, so nothing it sends can overrun them, and after that both
+   * views agree.
    */
   void onPingAck(long payload) {
     if (bdp == null || payload != BDP_PING || conn.closed) {
