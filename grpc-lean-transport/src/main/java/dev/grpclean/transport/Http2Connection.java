@@ -223,7 +223,7 @@ abstract class Http2Connection
    * what a stream queued to leave with its own flush (a request's headers before its message).
    */
   @Override
-  public final void socketReadDone() {
+  public void socketReadDone() {
     noteActivity();
     if (!writer.isIdle()) {
       requestFlush();

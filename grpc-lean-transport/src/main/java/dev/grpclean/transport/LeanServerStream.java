@@ -26,6 +26,10 @@ import java.util.logging.Logger;
  */
 final class LeanServerStream extends AbstractServerStream {
   private static final Logger log = Logger.getLogger(LeanServerStream.class.getName());
+  /** Takes grpc-core's tracer calls made off the loop; never read (see getTransportTracer). */
+  private static final TransportTracer OFF_LOOP_TRACER = new TransportTracer();
+  private static final int CLOSED_OK = 1;
+  private static final int CLOSED_FAILED = 2;
   private final ServerConnection connection;
   private final State state;
   private final Sink sink;
@@ -47,6 +51,8 @@ final class LeanServerStream extends AbstractServerStream {
    * Writing thread only, like {@link #midMessage}.
    */
   private boolean refusedByBudget;
+  /** DATA bytes this stream's response handed over so far. Writing thread only. */
+  private long responseBytes;
   /** The connection's memory budget, or null. */
   @javax.annotation.Nullable private final LeanMemoryBudget budget;
 
@@ -163,6 +169,7 @@ final class LeanServerStream extends AbstractServerStream {
         return;
       }
       int sending = StreamBridge.sendingBytes(bytes);
+      responseBytes += sending;
       if (sending > 0) {
         onSendingBytes(sending);
       }
@@ -212,9 +219,27 @@ final class LeanServerStream extends AbstractServerStream {
       onLoop(() -> connection.cancelStream(state, status));
     }
 
+    /**
+     * Hands the trailers over. Written off the loop, when no flow control can hold the response
+     * back (it fits the stream's initial send window and the connection's, as the loop last
+     * published it), grpc-core learns the call is complete right after the hand-over, as
+     * grpc-okhttp's server does: its {@code closed} then joins the executor turn that is writing,
+     * instead of waking a thread once the loop has written the trailers (about one hand-off per
+     * unary call, measured). Otherwise the loop completes the call after the write
+     * ({@link CompletionsAfterWrite}); on the loop (a direct executor) there is no hand-off to
+     * save. The connection's window is a hint read from another thread: when other streams use
+     * it up meanwhile, the application may hear of completion while the response still waits for
+     * the client's WINDOW_UPDATE, as it would of a response waiting in the kernel's send buffer.
+     */
     @Override
     public void writeTrailers(Metadata trailers, boolean headersSent, Status status) {
+      state.trailersOk = status.isOk();
       offerTrailers(GrpcHeaders.serverTrailers(trailers, headersSent));
+      if (!refusedByBudget && responseBytes <= state.initialSendWindowBytes
+          && responseBytes <= connection.writer.connectionWindowHint
+          && !connection.loop.inEventLoop()) {
+        state.completeAtHandOver();
+      }
     }
 
     @Override
@@ -231,6 +256,8 @@ final class LeanServerStream extends AbstractServerStream {
   final class State extends AbstractServerStream.TransportState
       implements H2Stream, OutboundStream.Listener {
     final int id;
+    /** The client's initial stream window when the call began: what DATA may use unasked. */
+    final int initialSendWindowBytes;
     final OutboundStream outbound;
     final InboundFlow inbound;
     boolean remoteClosed;
@@ -245,6 +272,14 @@ final class LeanServerStream extends AbstractServerStream {
     @javax.annotation.Nullable final BudgetHold budgetHold;
     /** Inbound bytes this call holds under the budget; null without one. Set once on the loop. */
     @javax.annotation.Nullable BudgetAccount inboundAccount;
+    /** The application's status was OK (written before the trailers go to the loop). */
+    volatile boolean trailersOk;
+    /** grpc-core was told of completion when the trailers were handed over. Under the monitor. */
+    private boolean completedAtHandOver;
+    /** The stream left its connection ({@link #removed}). Under the monitor. */
+    private boolean left;
+    /** How grpc-core closed the call if it did so off the loop (0: it did not). Monitor. */
+    private int closedOffLoop;
     /** Bytes the deframer consumed off the loop, not yet returned; see {@link #bytesRead}. */
     private final java.util.concurrent.atomic.AtomicInteger consumedOffLoop =
         new java.util.concurrent.atomic.AtomicInteger();
@@ -254,6 +289,7 @@ final class LeanServerStream extends AbstractServerStream {
         LoopyWriter writer) {
       super(maxMessageBytes, statsTraceCtx, transportTracer);
       this.id = id;
+      this.initialSendWindowBytes = sendWindowBytes;
       this.outbound = new OutboundStream(id, sendWindowBytes, this, writer, budget);
       this.inbound = new InboundFlow(receiveWindowBytes);
       this.budgetHold = budget == null ? null
@@ -294,6 +330,39 @@ final class LeanServerStream extends AbstractServerStream {
     @Override
     public void markRemoteClosed() {
       remoteClosed = true;
+    }
+
+    /**
+     * Loop thread: what DATA and END_STREAM brought while grpc-core did not know the call yet
+     * ({@link StartsAfterRead}), in order; null once it knows (or never will).
+     */
+    @javax.annotation.Nullable private java.util.ArrayList<ReadableBuffer> held;
+    private boolean heldEnd;
+
+    /** Loop thread: grpc-core is not told of this call before {@link #release}. */
+    void hold() {
+      held = new java.util.ArrayList<>(2);
+    }
+
+    /** Loop thread: held, and neither released nor dropped yet. */
+    boolean isHeld() {
+      return held != null;
+    }
+
+    /**
+     * Loop thread, after grpc-core attached its listener: what waited goes to the deframer, or
+     * back to its pool with {@code deliver} false (the call could not be started).
+     */
+    void release(boolean deliver) {
+      java.util.ArrayList<ReadableBuffer> frames = held;
+      held = null;
+      for (int i = 0; i < frames.size(); i++) {
+        if (deliver) {
+          inboundDataReceived(frames.get(i), heldEnd && i == frames.size() - 1);
+        } else {
+          frames.get(i).close();
+        }
+      }
     }
 
     @Override
@@ -367,23 +436,76 @@ final class LeanServerStream extends AbstractServerStream {
     /** Loop thread: DATA (or an empty end of stream) for the deframer, under the monitor. */
     @Override
     public void inboundDataReceived(ReadableBuffer frame, boolean endOfStream) {
+      if (held != null) {
+        held.add(frame);
+        heldEnd |= endOfStream;
+        return;
+      }
       synchronized (this) {
         super.inboundDataReceived(frame, endOfStream);
       }
     }
 
-    /** Loop thread: grpc-core's transportReportStatus (final), under the monitor. */
+    /**
+     * Loop thread: grpc-core's transportReportStatus (final), under the monitor. A call still
+     * held is dropped instead: grpc-core never heard of it, and what waited goes back.
+     */
     void reportStatus(Status status) {
+      if (held != null) {
+        release(false);
+        return;
+      }
       synchronized (this) {
         transportReportStatus(status);
       }
     }
 
-    /** Loop thread: the call completed; closes the deframer, under the monitor. */
+    /**
+     * Loop thread: the call completed; closes the deframer, under the monitor (nothing to do if
+     * {@link #completeAtHandOver} did it).
+     */
     @Override
     public void complete() {
       synchronized (this) {
-        super.complete();
+        if (!completedAtHandOver) {
+          super.complete();
+        }
+      }
+    }
+
+    /**
+     * Writing thread, once the trailers went to the loop (see {@link Sink#writeTrailers}); nothing
+     * if the stream already left the connection: the loop completes it, or reported its failure.
+     */
+    void completeAtHandOver() {
+      synchronized (this) {
+        if (!left) {
+          completedAtHandOver = true;
+          super.complete();
+        }
+      }
+    }
+
+    /**
+     * grpc-core's {@link TransportTracer} (channelz's per-socket figures) is plain fields, the
+     * loop's. A call closed on another thread (completed at hand-over, or by a request(n) run
+     * there) must not count there: it counts into a tracer nobody reads, its listener records the
+     * outcome ({@link #closedOffLoop}), and the loop counts it when the stream leaves.
+     */
+    @Override
+    protected TransportTracer getTransportTracer() {
+      return connection.loop.inEventLoop() ? super.getTransportTracer() : OFF_LOOP_TRACER;
+    }
+
+    /** Loop thread, as the stream leaves: counts a close that happened on another thread. */
+    private void countOffLoopClose() {
+      int closed;
+      synchronized (this) {
+        left = true;
+        closed = closedOffLoop;
+      }
+      if (closed != 0) {
+        super.getTransportTracer().reportStreamClosed(closed == CLOSED_OK);
       }
     }
 
@@ -408,6 +530,7 @@ final class LeanServerStream extends AbstractServerStream {
      * the loop, is never sent; it goes back to its pool.
      */
     void removed() {
+      countOffLoopClose();
       framerBuffers.streamFinished();
       sink.close();
     }
@@ -444,6 +567,11 @@ final class LeanServerStream extends AbstractServerStream {
 
       @Override
       public void closed(Status status) {
+        if (!connection.loop.inEventLoop()) {
+          // Under the monitor (every path into grpc-core off the loop holds it). grpc-core
+          // counts a success when the status it closes with and the application's are OK.
+          closedOffLoop = status.isOk() && trailersOk ? CLOSED_OK : CLOSED_FAILED;
+        }
         try {
           State.super.listener().closed(status);
         } catch (RuntimeException e) {

@@ -37,6 +37,8 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
   private final CompletionsAfterWrite completions = new CompletionsAfterWrite(loop, writer, this);
   /** Bytes consumed by request(n) run on application threads, on their way back (any thread). */
   final ConsumedOffLoop consumedOffLoop = new ConsumedOffLoop(this);
+  /** New calls wait for the end of the read that opened them. */
+  private final StartsAfterRead starts = new StartsAfterRead(this);
 
   /** The transport's attributes as they are now (the security handshake adds to them). */
   Attributes transportAttributes() {
@@ -275,29 +277,22 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
       onStreamActive();
     }
     streams.put(streamId, s);
-    // Channelz's stream counts: grpc-core's TransportState reports the start (onStreamAllocated)
-    // and the end (closeListener) itself; counting here too doubled them.
-    try {
-      transport.listener.streamCreated(stream, fullMethod, metadata);
-    } catch (RuntimeException e) {
-      // grpc-core could not take the call, typically because the server's executor rejected
-      // it (shut down, or saturated with no queue). As grpc-netty does, fail this stream only
-      // (the client sees INTERNAL); thrown on, it would be taken for a bug and close the
-      // connection with every other call on it.
-      log.log(Level.WARNING, "cannot start " + fullMethod + " on " + this, e);
-      if (!s.hasListener()) {
-        // grpc-core threw before it listened to the stream (it parses grpc-timeout first, and
-        // a malformed one throws): nobody can be told, so the stream just goes.
-        removeStream(s);
-      }
-      throw new Http2StreamError(streamId, ErrorCode.INTERNAL_ERROR,
-          "call could not be started: " + e, e);
-    }
-    s.started();
+    starts.hold(stream, fullMethod, metadata);
     if (endStream) {
       s.remoteClosed = true;
       s.inboundDataReceived(io.grpc.internal.ReadableBuffers.empty(), true);
     }
+  }
+
+  /** The read's frames are dispatched: the calls they opened start now. */
+  @Override
+  public void socketReadDone() {
+    try {
+      starts.startAll();
+    } catch (Http2ConnectionError e) {
+      closing.onConnectionError(e);
+    }
+    super.socketReadDone();
   }
 
   /**
@@ -504,7 +499,7 @@ final class ServerConnection extends Http2Connection implements HttpErrorStream.
     removeStream(s);
   }
 
-  private void removeStream(LeanServerStream.State s) {
+  void removeStream(LeanServerStream.State s) {
     if (!StreamRules.unregister(this, s)) {
       return;
     }
