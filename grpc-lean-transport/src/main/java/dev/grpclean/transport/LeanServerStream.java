@@ -51,8 +51,6 @@ final class LeanServerStream extends AbstractServerStream {
    * Writing thread only, like {@link #midMessage}.
    */
   private boolean refusedByBudget;
-  /** DATA bytes this stream's response handed over so far. Writing thread only. */
-  private long responseBytes;
   /** The connection's memory budget, or null. */
   @javax.annotation.Nullable private final LeanMemoryBudget budget;
 
@@ -169,7 +167,6 @@ final class LeanServerStream extends AbstractServerStream {
         return;
       }
       int sending = StreamBridge.sendingBytes(bytes);
-      responseBytes += sending;
       if (sending > 0) {
         onSendingBytes(sending);
       }
@@ -219,27 +216,10 @@ final class LeanServerStream extends AbstractServerStream {
       onLoop(() -> connection.cancelStream(state, status));
     }
 
-    /**
-     * Hands the trailers over. Written off the loop, when no flow control can hold the response
-     * back (it fits the stream's initial send window and the connection's, as the loop last
-     * published it), grpc-core learns the call is complete right after the hand-over, as
-     * grpc-okhttp's server does: its {@code closed} then joins the executor turn that is writing,
-     * instead of waking a thread once the loop has written the trailers (about one hand-off per
-     * unary call, measured). Otherwise the loop completes the call after the write
-     * ({@link CompletionsAfterWrite}); on the loop (a direct executor) there is no hand-off to
-     * save. The connection's window is a hint read from another thread: when other streams use
-     * it up meanwhile, the application may hear of completion while the response still waits for
-     * the client's WINDOW_UPDATE, as it would of a response waiting in the kernel's send buffer.
-     */
     @Override
     public void writeTrailers(Metadata trailers, boolean headersSent, Status status) {
       state.trailersOk = status.isOk();
       offerTrailers(GrpcHeaders.serverTrailers(trailers, headersSent));
-      if (!refusedByBudget && responseBytes <= state.initialSendWindowBytes
-          && responseBytes <= connection.writer.connectionWindowHint
-          && !connection.loop.inEventLoop()) {
-        state.completeAtHandOver();
-      }
     }
 
     @Override
@@ -256,8 +236,6 @@ final class LeanServerStream extends AbstractServerStream {
   final class State extends AbstractServerStream.TransportState
       implements H2Stream, OutboundStream.Listener {
     final int id;
-    /** The client's initial stream window when the call began: what DATA may use unasked. */
-    final int initialSendWindowBytes;
     final OutboundStream outbound;
     final InboundFlow inbound;
     boolean remoteClosed;
@@ -274,10 +252,6 @@ final class LeanServerStream extends AbstractServerStream {
     @javax.annotation.Nullable BudgetAccount inboundAccount;
     /** The application's status was OK (written before the trailers go to the loop). */
     volatile boolean trailersOk;
-    /** grpc-core was told of completion when the trailers were handed over. Under the monitor. */
-    private boolean completedAtHandOver;
-    /** The stream left its connection ({@link #removed}). Under the monitor. */
-    private boolean left;
     /** How grpc-core closed the call if it did so off the loop (0: it did not). Monitor. */
     private int closedOffLoop;
     /** Bytes the deframer consumed off the loop, not yet returned; see {@link #bytesRead}. */
@@ -289,7 +263,6 @@ final class LeanServerStream extends AbstractServerStream {
         LoopyWriter writer) {
       super(maxMessageBytes, statsTraceCtx, transportTracer);
       this.id = id;
-      this.initialSendWindowBytes = sendWindowBytes;
       this.outbound = new OutboundStream(id, sendWindowBytes, this, writer, budget);
       this.inbound = new InboundFlow(receiveWindowBytes);
       this.budgetHold = budget == null ? null
@@ -460,37 +433,19 @@ final class LeanServerStream extends AbstractServerStream {
       }
     }
 
-    /**
-     * Loop thread: the call completed; closes the deframer, under the monitor (nothing to do if
-     * {@link #completeAtHandOver} did it).
-     */
+    /** Loop thread: the call completed; closes the deframer, under the monitor. */
     @Override
     public void complete() {
       synchronized (this) {
-        if (!completedAtHandOver) {
-          super.complete();
-        }
-      }
-    }
-
-    /**
-     * Writing thread, once the trailers went to the loop (see {@link Sink#writeTrailers}); nothing
-     * if the stream already left the connection: the loop completes it, or reported its failure.
-     */
-    void completeAtHandOver() {
-      synchronized (this) {
-        if (!left) {
-          completedAtHandOver = true;
-          super.complete();
-        }
+        super.complete();
       }
     }
 
     /**
      * grpc-core's {@link TransportTracer} (channelz's per-socket figures) is plain fields, the
-     * loop's. A call closed on another thread (completed at hand-over, or by a request(n) run
-     * there) must not count there: it counts into a tracer nobody reads, its listener records the
-     * outcome ({@link #closedOffLoop}), and the loop counts it when the stream leaves.
+     * loop's. A call closed on another thread (by a request(n) run there) must not count there:
+     * it counts into a tracer nobody reads, its listener records the outcome
+     * ({@link #closedOffLoop}), and the loop counts it when the stream leaves.
      */
     @Override
     protected TransportTracer getTransportTracer() {
@@ -501,7 +456,6 @@ final class LeanServerStream extends AbstractServerStream {
     private void countOffLoopClose() {
       int closed;
       synchronized (this) {
-        left = true;
         closed = closedOffLoop;
       }
       if (closed != 0) {

@@ -93,8 +93,6 @@ final class LoopyWriter {
   /** DATA frames with payload written so far: what a peer's WINDOW_UPDATEs can answer. */
   private long dataFramesWritten;
   private int connectionWindowBytes = FrameType.DEFAULT_INITIAL_WINDOW;
-  /** {@link #connectionWindowBytes} as last seen here, for application threads: a hint only. */
-  volatile int connectionWindowHint = FrameType.DEFAULT_INITIAL_WINDOW;
   private int peerMaxFrameBytes = FrameType.DEFAULT_MAX_FRAME_SIZE;
   /** What is being written: open during {@link #flush}, and while blocked on writability. */
   private final WriteBatch batch = new WriteBatch();
@@ -246,7 +244,6 @@ final class LoopyWriter {
       return false;
     }
     connectionWindowBytes += delta;
-    connectionWindowHint = connectionWindowBytes;
     if (connectionWindowBytes > 0) {
       counters.connectionWindowOpened();
     }
@@ -529,7 +526,6 @@ final class LoopyWriter {
       output.onStreamFrameWritten();
       s.windowBytes -= n;
       connectionWindowBytes -= n;
-      connectionWindowHint = connectionWindowBytes;
       s.listener.onDataSent(n);
       if (endStream) {
         finish(s);
