@@ -4,9 +4,11 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
+import dev.grpclean.transport.LeanConnectionStats.Figure;
 import dev.grpclean.transport.QpsDoctor.Bottleneck;
 import dev.grpclean.transport.QpsDoctor.Verdict;
 import dev.grpclean.transport.testing.ByteMethods;
+import dev.grpclean.transport.testing.Conditions;
 import dev.grpclean.transport.testing.LeanLeases;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
@@ -138,6 +140,51 @@ public class QpsDoctorInducedTest {
       collector.join(TimeUnit.SECONDS.toMillis(30));
       close(server, channels);
     }
+  }
+
+  /**
+   * A client that opens its windows wide, asks for a large download and stops reading (a small
+   * receive buffer, never read): flow control lets the server send, its socket refuses the bytes.
+   */
+  @Test
+  public void peerThatStopsReadingFillsTheSendBuffer() throws Exception {
+    MethodDescriptor<byte[], byte[]> download =
+        ByteMethods.method(MethodType.SERVER_STREAMING, "test.Induced", "Download");
+    LeanServerBuilder serverBuilder = LeanServerBuilder.forPort(0);
+    Server server = serverBuilder.addService(ServerServiceDefinition.builder("test.Induced")
+        .addMethod(download, ServerCalls.asyncServerStreamingCall((request, out) -> {
+          // 16 MiB, far more than the two sockets' buffers hold.
+          for (int i = 0; i < 256; i++) {
+            out.onNext(new byte[64 * 1024]);
+          }
+          out.onCompleted();
+        }))
+        .build()).build().start();
+    try (RawHttp2Client c = RawHttp2Client.connect(server.getPort(), 16 * 1024)
+        .handshakeWithOpenWindows()) {
+      c.sendRequest(1, download, new byte[1]);
+      Conditions.await(() -> figure(serverBuilder, Figure.SOCKET_NOT_WRITABLE_NANOS) > 0,
+          RawHttp2Client.DEFAULT_WAIT, () -> "the server's socket never refused bytes");
+      LeanConnectionStats before = serverBuilder.connectionStats().snapshot();
+      // Half a second of the socket refusing bytes, read from the figure itself.
+      long from = before.get(Figure.SOCKET_NOT_WRITABLE_NANOS);
+      Conditions.await(() -> figure(serverBuilder, Figure.SOCKET_NOT_WRITABLE_NANOS) - from
+          >= TimeUnit.MILLISECONDS.toNanos(500), RawHttp2Client.DEFAULT_WAIT,
+          () -> "the socket took bytes again");
+      List<Verdict> verdicts =
+          QpsDoctor.diagnose(before, serverBuilder.connectionStats().snapshot());
+      System.out.println(QpsDoctor.report(verdicts));
+      assertFalse("no verdict", verdicts.isEmpty());
+      assertEquals(QpsDoctor.report(verdicts), Bottleneck.SEND_BUFFER_FULL,
+          verdicts.get(0).bottleneck);
+      c.abort();
+    } finally {
+      close(server, List.of());
+    }
+  }
+
+  private static long figure(LeanServerBuilder serverBuilder, Figure figure) {
+    return serverBuilder.connectionStats().snapshot().get(figure);
   }
 
   /**

@@ -153,6 +153,15 @@ final class RawHttp2Client implements Closeable {
     return handshake(RawFrames.settings(Settings.INITIAL_WINDOW_SIZE, 0), wait);
   }
 
+  /**
+   * {@link #handshake} with every window opened to its maximum (RFC 9113 §6.9.1): flow control
+   * never holds the server back, so what it sends is limited by our reading alone.
+   */
+  RawHttp2Client handshakeWithOpenWindows() throws IOException {
+    handshake(RawFrames.settings(Settings.INITIAL_WINDOW_SIZE, Integer.MAX_VALUE), DEFAULT_WAIT);
+    return send(RawFrames.windowUpdate(0, Integer.MAX_VALUE - FrameType.DEFAULT_INITIAL_WINDOW));
+  }
+
   private RawHttp2Client handshake(byte[] ourSettings, Duration wait) throws IOException {
     send(RawFrames.preface(), ourSettings);
     awaitFrame(f -> f.type == FrameType.SETTINGS && !f.ack(), wait);
