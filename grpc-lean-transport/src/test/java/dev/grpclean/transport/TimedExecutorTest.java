@@ -17,7 +17,7 @@ import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.Timeout;
 
-/** The executor wrapper measures queueing of every 16th task and leaves grpc-core's specials. */
+/** The executor wrapper measures queueing of one task in 16 and leaves grpc-core's specials. */
 public class TimedExecutorTest {
   @Rule public final Timeout timeout = Timeout.seconds(30);
 
@@ -44,13 +44,45 @@ public class TimedExecutorTest {
     }
     LeanConnectionStats s = group.snapshot();
     assertEquals(64, s.get(Figure.EXECUTOR_TASKS));
-    assertEquals(4, s.get(Figure.EXECUTOR_SAMPLED_TASKS));
-    // Tasks 0, 16, 32 and 48 were timed: each waited behind all the tasks before it.
+    long sampled = 0;
+    long waitedAtLeast = 0;
+    long last = 0;
+    for (int t = 0; t < 64; t++) {
+      if (TimedExecutor.isSampled(t)) {
+        sampled++;
+        waitedAtLeast += t * TASK_NANOS; // each waited behind all the tasks before it
+        last = t;
+      }
+    }
+    assertEquals(sampled, s.get(Figure.EXECUTOR_SAMPLED_TASKS));
     assertTrue(String.valueOf(s.get(Figure.EXECUTOR_QUEUE_WAIT_NANOS)),
-        s.get(Figure.EXECUTOR_QUEUE_WAIT_NANOS) >= (16 + 32 + 48) * TASK_NANOS);
-    assertTrue(s.get(Figure.EXECUTOR_RUN_NANOS) >= 4 * TASK_NANOS);
-    assertEquals(4, s.histogramCount(Histogram.EXECUTOR_QUEUE_WAIT_NANOS));
-    assertTrue(s.percentile(Histogram.EXECUTOR_QUEUE_WAIT_NANOS, 0.99) >= 48 * TASK_NANOS);
+        s.get(Figure.EXECUTOR_QUEUE_WAIT_NANOS) >= waitedAtLeast);
+    assertTrue(s.get(Figure.EXECUTOR_RUN_NANOS) >= sampled * TASK_NANOS);
+    assertEquals(sampled, s.histogramCount(Histogram.EXECUTOR_QUEUE_WAIT_NANOS));
+    assertTrue(s.percentile(Histogram.EXECUTOR_QUEUE_WAIT_NANOS, 0.99) >= last * TASK_NANOS);
+  }
+
+  /**
+   * A call's tasks come in a fixed pattern; the sampled ones must cover every position of it,
+   * or the run time extrapolated to all tasks is that of one kind of task only. A stride of 16
+   * sampled only even tasks.
+   */
+  @Test
+  public void sampledTasksCoverEveryPhaseOfAPeriodicPattern() {
+    int tasks = 256 * TimedExecutor.SAMPLE_EVERY;
+    for (int period = 2; period <= 8; period++) {
+      int[] byPhase = new int[period];
+      for (int t = 0; t < tasks; t++) {
+        if (TimedExecutor.isSampled(t)) {
+          byPhase[t % period]++;
+        }
+      }
+      int expected = tasks / TimedExecutor.SAMPLE_EVERY / period;
+      for (int phase = 0; phase < period; phase++) {
+        assertTrue("period " + period + " phase " + phase + ": " + byPhase[phase],
+            byPhase[phase] >= expected * 3 / 4 && byPhase[phase] <= expected * 5 / 4);
+      }
+    }
   }
 
   @Test
