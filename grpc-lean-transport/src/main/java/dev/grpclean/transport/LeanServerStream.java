@@ -445,7 +445,8 @@ final class LeanServerStream extends AbstractServerStream {
      * grpc-core's {@link TransportTracer} (channelz's per-socket figures) is plain fields, the
      * loop's. A call closed on another thread (by a request(n) run there) must not count there:
      * it counts into a tracer nobody reads, its listener records the outcome
-     * ({@link #closedOffLoop}), and the loop counts it when the stream leaves.
+     * ({@link #closedOffLoop}), and the loop counts it when the stream leaves (a close after the
+     * stream left is not counted).
      */
     @Override
     protected TransportTracer getTransportTracer() {

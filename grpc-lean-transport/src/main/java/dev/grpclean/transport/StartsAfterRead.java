@@ -14,9 +14,10 @@ import java.util.logging.Logger;
  * of that read is dispatched, not at their HEADERS. A call's DATA and END_STREAM usually follow
  * its HEADERS in the same read; told at the HEADERS, the executor's thread often woke and asked
  * for the request message (request(n)) before the loop had parsed the next frame, found nothing,
- * and went back to sleep, so the message and the half-close each woke a thread again (about 1.3
- * extra executor hand-offs per unary call, measured). Told after the read, the call's request is
- * already waiting in its deframer: its handler runs in the executor's first turn.
+ * and went back to sleep, so the message and the half-close each woke a thread again. Told after
+ * the read, the call's request is already waiting in its deframer: its handler runs in the
+ * executor's first turn. Measured on the bench's unary calls (100 B, 64 in flight): the server's
+ * context switches per call fell from 6.1 to 4.2 and its CPU per call by about a fifth.
  *
  * <p>What a held call's DATA brings waits in its state ({@link LeanServerStream.State#hold}); a
  * call failed while held (reset by the client, a stream or connection error) is dropped without
@@ -25,6 +26,7 @@ import java.util.logging.Logger;
  * <p>Confined to the connection's loop thread.
  */
 final class StartsAfterRead {
+  /** The connection's logger: a call that cannot start is logged where its connection's are. */
   private static final Logger log = Logger.getLogger(ServerConnection.class.getName());
   /** A call held for the end of the read, with what {@code streamCreated} needs. */
   private record Held(LeanServerStream stream, String fullMethod, Metadata metadata) {}
