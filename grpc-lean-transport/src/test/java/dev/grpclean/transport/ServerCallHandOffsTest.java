@@ -1,7 +1,6 @@
 package dev.grpclean.transport;
 
 import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertTrue;
 
 import dev.grpclean.transport.frame.ErrorCode;
 import dev.grpclean.transport.frame.FrameType;
@@ -9,6 +8,7 @@ import dev.grpclean.transport.testing.Conditions;
 import dev.grpclean.transport.testing.Echo;
 import dev.grpclean.transport.testing.LeanLeases;
 import dev.grpclean.transport.testing.RawFrames;
+import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
 import io.grpc.InternalChannelz;
 import io.grpc.InternalInstrumented;
 import io.grpc.InternalWithLogId;
@@ -18,7 +18,6 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
-import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.Executor;
