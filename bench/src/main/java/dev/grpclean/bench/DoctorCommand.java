@@ -127,6 +127,13 @@ final class DoctorCommand implements Callable<Integer> {
       description = "A thread forces garbage collections back to back during the run.")
   boolean gcStorm;
 
+  @Option(names = "--stalled-reader",
+      description = "The channels reach the server through a relay that stops reading the "
+          + "server's bytes after the first MiB, as a peer that stops reading: the server's "
+          + "socket send buffer fills. Give the client a window larger than the socket buffers "
+          + "(e.g. --window 67108864), or flow control stops the server first.")
+  boolean stalledReader;
+
   @Override
   public Integer call() throws Exception {
     if (pid != null || jmxAddress != null) {
@@ -156,8 +163,10 @@ final class DoctorCommand implements Callable<Integer> {
     Server server = serverBuilder.addService(ServerInterceptors.intercept(
         BenchService.definition(), new HandlerWork(handlerBlockMicros, handlerSpinMicros)))
         .build().start();
+    StallingRelay relay = stalledReader ? new StallingRelay(server.getPort()) : null;
     LeanChannelBuilder channelBuilder = LeanChannelBuilder.forAddress("127.0.0.1",
-        server.getPort()).usePlaintext().flowControlWindow(windowBytes)
+        relay != null ? relay.port() : server.getPort()).usePlaintext()
+        .flowControlWindow(windowBytes)
         .maxInboundMessageSize(Math.max(4 << 20, messageBytes + 1024));
     List<ManagedChannel> channels = new ArrayList<>();
     for (int i = 0; i < channelCount; i++) {
@@ -198,6 +207,9 @@ final class DoctorCommand implements Callable<Integer> {
       }
       if (storm != null) {
         storm.join(TimeUnit.SECONDS.toMillis(5));
+      }
+      if (relay != null) {
+        relay.close();
       }
       for (ManagedChannel c : channels) {
         c.awaitTermination(5, TimeUnit.SECONDS);
@@ -388,6 +400,10 @@ final class DoctorCommand implements Callable<Integer> {
     }
     if (gcStorm) {
       sb.append(", forced GC storm");
+    }
+    if (stalledReader) {
+      sb.append(", a client that stops reading after ").append(StallingRelay.FORWARDED_BYTES >> 20)
+          .append(" MiB");
     }
     return sb.toString();
   }

@@ -51,6 +51,17 @@ public class DoctorCommandTest {
   }
 
   @Test
+  public void clientThatStopsReadingIsTheSendBuffer() {
+    CliRun run = CliRun.raw(tmp.getRoot().toPath(), "doctor", "--stalled-reader", "--window",
+        "67108864", "--concurrency", "2", "--warmup", "1", "--duration", "1");
+    assertEquals(run.toString(), 0, run.exitCode);
+    assertTrue(run.toString(), run.out.contains("a client that stops reading after 1 MiB"));
+    String server = run.out.substring(run.out.indexOf("server side:"),
+        run.out.indexOf("client side:"));
+    assertTrue(run.toString(), server.startsWith("server side:\n  socket send buffer full"));
+  }
+
+  @Test
   public void jsonSideHasTheStreamSummariesHistograms() {
     dev.grpclean.transport.LeanConnectionStats delta =
         dev.grpclean.transport.LeanConnectionStats.builder(1)
