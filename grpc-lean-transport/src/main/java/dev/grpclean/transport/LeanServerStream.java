@@ -26,10 +26,6 @@ import java.util.logging.Logger;
  */
 final class LeanServerStream extends AbstractServerStream {
   private static final Logger log = Logger.getLogger(LeanServerStream.class.getName());
-  /** Takes grpc-core's tracer calls made off the loop; never read (see getTransportTracer). */
-  private static final TransportTracer OFF_LOOP_TRACER = new TransportTracer();
-  private static final int CLOSED_OK = 1;
-  private static final int CLOSED_FAILED = 2;
   private final ServerConnection connection;
   private final State state;
   private final Sink sink;
@@ -218,7 +214,6 @@ final class LeanServerStream extends AbstractServerStream {
 
     @Override
     public void writeTrailers(Metadata trailers, boolean headersSent, Status status) {
-      state.trailersOk = status.isOk();
       offerTrailers(GrpcHeaders.serverTrailers(trailers, headersSent));
     }
 
@@ -250,10 +245,12 @@ final class LeanServerStream extends AbstractServerStream {
     @javax.annotation.Nullable final BudgetHold budgetHold;
     /** Inbound bytes this call holds under the budget; null without one. Set once on the loop. */
     @javax.annotation.Nullable BudgetAccount inboundAccount;
-    /** The application's status was OK (written before the trailers go to the loop). */
-    volatile boolean trailersOk;
-    /** How grpc-core closed the call if it did so off the loop (0: it did not). Monitor. */
-    private int closedOffLoop;
+    /**
+     * Loop thread: what DATA and END_STREAM brought while grpc-core did not know the call yet
+     * ({@link StartsAfterRead}), in order; null once it knows (or never will).
+     */
+    @javax.annotation.Nullable private java.util.ArrayList<ReadableBuffer> held;
+    private boolean heldEnd;
     /** Bytes the deframer consumed off the loop, not yet returned; see {@link #bytesRead}. */
     private final java.util.concurrent.atomic.AtomicInteger consumedOffLoop =
         new java.util.concurrent.atomic.AtomicInteger();
@@ -304,13 +301,6 @@ final class LeanServerStream extends AbstractServerStream {
     public void markRemoteClosed() {
       remoteClosed = true;
     }
-
-    /**
-     * Loop thread: what DATA and END_STREAM brought while grpc-core did not know the call yet
-     * ({@link StartsAfterRead}), in order; null once it knows (or never will).
-     */
-    @javax.annotation.Nullable private java.util.ArrayList<ReadableBuffer> held;
-    private boolean heldEnd;
 
     /** Loop thread: grpc-core is not told of this call before {@link #release}. */
     void hold() {
@@ -441,29 +431,6 @@ final class LeanServerStream extends AbstractServerStream {
       }
     }
 
-    /**
-     * grpc-core's {@link TransportTracer} (channelz's per-socket figures) is plain fields, the
-     * loop's. A call closed on another thread (by a request(n) run there) must not count there:
-     * it counts into a tracer nobody reads, its listener records the outcome
-     * ({@link #closedOffLoop}), and the loop counts it when the stream leaves (a close after the
-     * stream left is not counted).
-     */
-    @Override
-    protected TransportTracer getTransportTracer() {
-      return connection.loop.inEventLoop() ? super.getTransportTracer() : OFF_LOOP_TRACER;
-    }
-
-    /** Loop thread, as the stream leaves: counts a close that happened on another thread. */
-    private void countOffLoopClose() {
-      int closed;
-      synchronized (this) {
-        closed = closedOffLoop;
-      }
-      if (closed != 0) {
-        super.getTransportTracer().reportStreamClosed(closed == CLOSED_OK);
-      }
-    }
-
     @Override
     public void onDataSent(int bytes) {
       onSentBytes(bytes);
@@ -485,7 +452,6 @@ final class LeanServerStream extends AbstractServerStream {
      * the loop, is never sent; it goes back to its pool.
      */
     void removed() {
-      countOffLoopClose();
       framerBuffers.streamFinished();
       sink.close();
     }
@@ -522,11 +488,6 @@ final class LeanServerStream extends AbstractServerStream {
 
       @Override
       public void closed(Status status) {
-        if (!connection.loop.inEventLoop()) {
-          // Under the monitor (every path into grpc-core off the loop holds it). grpc-core
-          // counts a success when the status it closes with and the application's are OK.
-          closedOffLoop = status.isOk() && trailersOk ? CLOSED_OK : CLOSED_FAILED;
-        }
         try {
           State.super.listener().closed(status);
         } catch (RuntimeException e) {

@@ -159,7 +159,7 @@ public class ServerCallHandOffsTest {
 
   /**
    * The channelz figures of the server's one connection once {@code closed} streams were counted
-   * closed (a stream is counted as it leaves the connection, just after its trailers are framed).
+   * closed (grpc-core counts a call when the loop completes it, after its trailers' write).
    */
   private InternalChannelz.TransportStats socketStats(int closed) throws Exception {
     long serverId = ((InternalWithLogId) server).getLogId().getId();
