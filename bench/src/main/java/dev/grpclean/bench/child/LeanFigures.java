@@ -1,6 +1,7 @@
 package dev.grpclean.bench.child;
 
 import com.google.gson.JsonObject;
+import dev.grpclean.transport.LeanConnectionStats.Figure;
 import dev.grpclean.transport.LeanStatsMXBean;
 import java.lang.management.ManagementFactory;
 import java.util.LinkedHashMap;
@@ -21,11 +22,12 @@ import javax.management.ObjectName;
  * <p>Thread-compatible.
  */
 final class LeanFigures {
-  /** The figures reported, by their {@code LeanConnectionStats.Figure} names. */
-  static final List<String> FIGURES = List.of("READABLE_EVENTS", "READ_SYSCALLS",
-      "WRITE_SYSCALLS", "FLUSHES", "BYTES_READ", "BYTES_WRITTEN", "LOOP_TASKS_RUN", "LOOP_WAITS",
-      "LOOP_WAKEUPS", "LOOP_YIELDS_BEFORE_FLUSH", "LOOP_FRUITFUL_YIELDS", "LOOP_BUSY_NANOS",
-      "EXECUTOR_TASKS");
+  /** The figures reported, under their names. */
+  static final List<Figure> FIGURES = List.of(Figure.READABLE_EVENTS, Figure.READ_SYSCALLS,
+      Figure.WRITE_SYSCALLS, Figure.FLUSHES, Figure.BYTES_READ, Figure.BYTES_WRITTEN,
+      Figure.LOOP_TASKS_RUN, Figure.LOOP_WAITS, Figure.LOOP_WAKEUPS,
+      Figure.LOOP_YIELDS_BEFORE_FLUSH, Figure.LOOP_FRUITFUL_YIELDS, Figure.LOOP_BUSY_NANOS,
+      Figure.EXECUTOR_TASKS);
 
   private Map<String, Long> mark = Map.of();
 
@@ -54,10 +56,10 @@ final class LeanFigures {
       for (ObjectName name : server.queryNames(new ObjectName("dev.grpclean:*"), null)) {
         Map<String, long[]> snapshot =
             JMX.newMXBeanProxy(server, name, LeanStatsMXBean.class).getSnapshot();
-        for (String figure : FIGURES) {
-          long[] v = snapshot.get(figure);
+        for (Figure figure : FIGURES) {
+          long[] v = snapshot.get(figure.name());
           if (v != null && v.length > 0) {
-            sum.merge(figure, v[0], Long::sum);
+            sum.merge(figure.name(), v[0], Long::sum);
           }
         }
       }
